@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The whole test run: installs everything, starts the real test components (libvirtd,
+# sshd on 127.0.0.1, glusterd, the tiny guest), runs lint, types and every test, then
+# stops what it started. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install.sh --dev
+bash scripts/testbed.sh up
+trap 'bash scripts/testbed.sh down' EXIT
+echo "test: ruff"
+.venv/bin/ruff check .
+echo "test: mypy"
+.venv/bin/mypy
+echo "test: pytest"
+.venv/bin/pytest -p no:cacheprovider "$@"

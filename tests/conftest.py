@@ -1,0 +1,145 @@
+"""Shared fixtures: the real test bed started by scripts/testbed.sh, and a shared guest."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid as uuidlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ENV_FILE = Path("/run/tvirt-testbed/env")
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def need(reason: str) -> None:
+    """A missing real component skips locally, but fails under CI=true."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true and a real component is missing: {reason}")
+    pytest.skip(reason)
+
+
+@dataclass(frozen=True)
+class Testbed:
+    qemu_uri: str
+    ssh_uri: str
+    ssh_port: int
+    guest_kernel: str
+    guest_initrd: str
+    gluster_volume: str
+    gluster_host: str
+
+
+@pytest.fixture(scope="session")
+def testbed() -> Testbed:
+    if not ENV_FILE.exists():
+        need(f"{ENV_FILE} is missing; run scripts/testbed.sh up")
+    values: dict[str, str] = {}
+    for line in ENV_FILE.read_text().splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            values[key.strip()] = value.strip()
+    for path in (values.get("TVIRT_TEST_GUEST_KERNEL", ""), values.get("TVIRT_TEST_GUEST_INITRD", "")):
+        if not path or not Path(path).exists():
+            need(f"guest image {path!r} is missing")
+    return Testbed(
+        qemu_uri=values["TVIRT_TEST_QEMU_URI"],
+        ssh_uri=values["TVIRT_TEST_SSH_URI"],
+        ssh_port=int(values["TVIRT_TEST_SSH_PORT"]),
+        guest_kernel=values["TVIRT_TEST_GUEST_KERNEL"],
+        guest_initrd=values["TVIRT_TEST_GUEST_INITRD"],
+        gluster_volume=values["TVIRT_TEST_GLUSTER_VOLUME"],
+        gluster_host=values["TVIRT_TEST_GLUSTER_HOST"],
+    )
+
+
+def guest_xml(name: str, kernel: str, initrd: str, uuid: str | None = None) -> str:
+    """The tiny TCG guest: a Debian cloud kernel and a busybox shell on ttyS0."""
+    return f"""<domain type='qemu'>
+  <name>{name}</name>
+  <uuid>{uuid or uuidlib.uuid4()}</uuid>
+  <memory unit='MiB'>128</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>{kernel}</kernel>
+    <initrd>{initrd}</initrd>
+    <cmdline>console=ttyS0 panic=1</cmdline>
+  </os>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>restart</on_reboot>
+  <devices>
+    <serial type='pty'><target port='0'/></serial>
+    <console type='pty'><target type='serial' port='0'/></console>
+  </devices>
+</domain>"""
+
+
+@pytest.fixture(scope="session")
+def guest(testbed: Testbed) -> Iterator[str]:
+    """One shut-off guest defined for the whole session, shared by the tests that boot it.
+
+    Tests may start and stop it; each leaves it shut off. It is undefined at the end.
+    """
+    import libvirt
+
+    name = "tvirt-test-guest"
+    conn = libvirt.open(testbed.qemu_uri)
+    try:
+        try:
+            old = conn.lookupByName(name)
+            if old.isActive():
+                old.destroy()
+            old.undefine()
+        except libvirt.libvirtError:
+            pass
+        conn.defineXML(guest_xml(name, testbed.guest_kernel, testbed.guest_initrd))
+        yield name
+        try:
+            dom = conn.lookupByName(name)
+            if dom.isActive():
+                dom.destroy()
+            dom.undefine()
+        except libvirt.libvirtError:
+            pass
+    finally:
+        conn.close()
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 30.0, what: str = "") -> None:
+    """Poll until predicate() is true; fail with a description otherwise."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout:g} s waiting for {what or predicate}")
+
+
+@pytest.fixture
+def node_xml(tmp_path: Path) -> Callable[[int], str]:
+    """Write a test-driver node with N VMs (alternating running/shut off); return its URI."""
+
+    def make(count: int) -> str:
+        domains = []
+        for i in range(count):
+            state = 1 if i % 2 == 0 else 5
+            domains.append(
+                f"<domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>"
+                f"<name>vm{i:04d}</name><uuid>{uuidlib.UUID(int=i + 1)}</uuid>"
+                f"<memory>65536</memory><vcpu>1</vcpu><os><type>hvm</type></os>"
+                f"<test:runstate>{state}</test:runstate></domain>"
+            )
+        path = tmp_path / f"node{count}.xml"
+        path.write_text(
+            "<node><cpu><nodes>1</nodes><sockets>1</sockets><cores>2</cores>"
+            "<threads>1</threads><mhz>2000</mhz></cpu><memory>8388608</memory>"
+            + "".join(domains)
+            + "</node>"
+        )
+        return f"test://{path}"
+
+    return make

@@ -1,0 +1,192 @@
+"""The host worker on libvirt's test driver: listing, actions, events, refusals."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import libvirt
+import pytest
+
+from conftest import wait_for
+from tvirt.actions import Action
+from tvirt.inventory import Inventory
+from tvirt.manager import HostManager
+from tvirt.model import HostState, VMState
+from tvirt.updates import ActionDone, DomainChanged, Update
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.inventory = Inventory()
+        self.updates: list[Update] = []
+
+    def __call__(self, update: Update) -> None:
+        self.updates.append(update)
+        self.inventory.apply(update)
+
+
+@pytest.fixture
+def rec() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+def manager(rec: Recorder) -> Iterator[HostManager]:
+    mgr = HostManager(rec)
+    yield mgr
+    mgr.stop()
+
+
+def test_lists_all_vms_with_states(
+    manager: HostManager, rec: Recorder, node_xml: Callable[[int], str]
+) -> None:
+    uri = node_xml(10)
+    manager.add(uri)
+    wait_for(lambda: uri in rec.inventory.listed, 10, "the listing")
+    vms = rec.inventory.vm_list()
+    assert [vm.name for vm in vms] == [f"vm{i:04d}" for i in range(10)]
+    assert [vm.state for vm in vms[:2]] == [VMState.RUNNING, VMState.SHUTOFF]
+    host = rec.inventory.hosts[uri]
+    assert host.state is HostState.CONNECTED and host.demo and host.cpus == 2
+    assert host.vm_count == 10
+
+
+@pytest.mark.parametrize(
+    ("action", "start_state", "end_state"),
+    [
+        (Action.START, VMState.SHUTOFF, VMState.RUNNING),
+        (Action.FORCE_OFF, VMState.RUNNING, VMState.SHUTOFF),
+        (Action.PAUSE, VMState.RUNNING, VMState.PAUSED),
+        (Action.SHUTDOWN, VMState.RUNNING, VMState.SHUTOFF),
+    ],
+)
+def test_actions_change_state_and_report_a_sentence(
+    manager: HostManager,
+    rec: Recorder,
+    node_xml: Callable[[int], str],
+    action: Action,
+    start_state: VMState,
+    end_state: VMState,
+) -> None:
+    uri = node_xml(2)
+    worker = manager.add(uri)
+    wait_for(lambda: uri in rec.inventory.listed, 10, "the listing")
+    vm = next(v for v in rec.inventory.vm_list() if v.state is start_state)
+    result = worker.act(action, vm.uuid).result(10)
+    assert result.ok, result.message
+    assert result.message.startswith(action.past.capitalize()) and vm.name in result.message
+    wait_for(lambda: rec.inventory.vms[vm.key].state is end_state, 10, end_state.word)
+    assert any(isinstance(u, ActionDone) and u.result == result for u in rec.updates)
+
+
+def test_resume_reboot_autostart_and_delete(
+    manager: HostManager, rec: Recorder, node_xml: Callable[[int], str]
+) -> None:
+    uri = node_xml(2)
+    worker = manager.add(uri)
+    wait_for(lambda: uri in rec.inventory.listed, 10, "the listing")
+    running = next(v for v in rec.inventory.vm_list() if v.state is VMState.RUNNING)
+    assert worker.act(Action.PAUSE, running.uuid).result(10).ok
+    assert worker.act(Action.RESUME, running.uuid).result(10).ok
+    wait_for(lambda: rec.inventory.vms[running.key].state is VMState.RUNNING, 10)
+    assert worker.act(Action.REBOOT, running.uuid).result(10).ok
+    assert worker.act(Action.AUTOSTART_ON, running.uuid).result(10).ok
+    wait_for(lambda: rec.inventory.vms[running.key].autostart, 10, "autostart on")
+    assert worker.act(Action.AUTOSTART_OFF, running.uuid).result(10).ok
+    wait_for(lambda: not rec.inventory.vms[running.key].autostart, 10, "autostart off")
+    result = worker.act(Action.DELETE, running.uuid).result(10)
+    assert result.ok, result.message
+    wait_for(lambda: running.key not in rec.inventory.vms, 10, "the VM to vanish")
+
+
+def test_a_refused_action_is_a_sentence(
+    manager: HostManager, rec: Recorder, node_xml: Callable[[int], str]
+) -> None:
+    uri = node_xml(2)
+    worker = manager.add(uri)
+    wait_for(lambda: uri in rec.inventory.listed, 10)
+    off = next(v for v in rec.inventory.vm_list() if v.state is VMState.SHUTOFF)
+    result = worker.act(Action.PAUSE, off.uuid).result(10)
+    assert not result.ok
+    assert result.message.startswith(f"Could not pause {off.name}")
+    assert "Traceback" not in result.message and result.message.endswith(".")
+
+
+def test_readonly_refuses_every_action(rec: Recorder, node_xml: Callable[[int], str]) -> None:
+    mgr = HostManager(rec, readonly=True)
+    try:
+        uri = node_xml(2)
+        worker = mgr.add(uri)
+        wait_for(lambda: uri in rec.inventory.listed, 10)
+        before = {vm.key: vm for vm in rec.inventory.vm_list()}
+        for action in Action:
+            for vm in before.values():
+                result = worker.act(action, vm.uuid).result(10)
+                assert not result.ok and "Read-only mode refused" in result.message
+        assert {vm.key: vm for vm in rec.inventory.vm_list()} == before
+    finally:
+        mgr.stop()
+
+
+def test_events_from_another_client_update_the_model(rec: Recorder) -> None:
+    # test:///default is private to this process; a second handle on the same
+    # connection object is a different client changing state under us.
+    mgr = HostManager(rec)
+    try:
+        worker = mgr.add("test:///default")
+        wait_for(lambda: "test:///default" in rec.inventory.listed, 10)
+        vm = rec.inventory.vm_list()[0]
+        done = worker.call(lambda conn: conn.lookupByUUIDString(vm.uuid).suspend()).result(10)
+        assert done is None or done == 0
+        wait_for(lambda: rec.inventory.vms[vm.key].state is VMState.PAUSED, 10, "pause event")
+        assert any(isinstance(u, DomainChanged) and u.vm.state is VMState.PAUSED
+                   for u in rec.updates)
+        worker.call(lambda conn: conn.lookupByUUIDString(vm.uuid).resume()).result(10)
+        wait_for(lambda: rec.inventory.vms[vm.key].state is VMState.RUNNING, 10, "resume event")
+    finally:
+        mgr.stop()
+
+
+def test_burst_of_events_ends_consistent(rec: Recorder, node_xml: Callable[[int], str]) -> None:
+    mgr = HostManager(rec)
+    try:
+        uri = node_xml(20)
+        worker = mgr.add(uri)
+        wait_for(lambda: uri in rec.inventory.listed, 10)
+
+        def burst(conn: libvirt.virConnect) -> None:
+            for dom in conn.listAllDomains(0):
+                for _ in range(5):
+                    if dom.isActive():
+                        dom.destroy()
+                    else:
+                        dom.create()
+
+        worker.call(burst).result(30)
+        truth = worker.call(
+            lambda conn: {d.UUIDString(): d.info()[0] for d in conn.listAllDomains(0)}
+        ).result(10)
+
+        def consistent() -> bool:
+            mine = {vm.uuid: vm.state.value for vm in rec.inventory.vm_list()}
+            return mine == truth
+
+        wait_for(consistent, 20, "the model to match listAllDomains")
+    finally:
+        mgr.stop()
+
+
+def test_unreachable_host_fails_with_a_sentence(rec: Recorder) -> None:
+    mgr = HostManager(rec, reconnect=False)
+    try:
+        uri = "qemu+ssh://root@nonexistent.invalid/system"
+        mgr.add(uri)
+        key = uri + "?no_tty=1"
+        wait_for(lambda: key in rec.inventory.hosts
+                 and rec.inventory.hosts[key].state is HostState.FAILED, 30)
+        error = rec.inventory.hosts[key].error
+        assert error == "The host name nonexistent.invalid could not be resolved."
+        result = mgr.get(key).act(Action.START, "00000000-0000-0000-0000-000000000001").result(5)
+        assert not result.ok and "disconnected" in result.message
+    finally:
+        mgr.stop()

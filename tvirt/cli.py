@@ -1,0 +1,258 @@
+"""The `tvirt` command: the TUI by default, plain line-oriented subcommands otherwise."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import asdict
+
+from tvirt import __version__, config
+from tvirt.actions import Action
+from tvirt.inventory import Inventory
+from tvirt.keys import all_keys, display
+from tvirt.manager import HostManager, choose_uris
+from tvirt.model import HostInfo, HostState, VMInfo
+from tvirt.uri import URIError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONNECT = 0, 1, 2, 3
+LIFECYCLE = ("start", "shutdown", "reboot", "destroy", "suspend", "resume")
+
+
+class CLIError(Exception):
+    def __init__(self, message: str, code: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tvirt",
+        description="A terminal virtualization console. Without a command it opens the "
+        "full-screen app; with one it prints plain lines (or --json).",
+    )
+    parser.add_argument("--version", action="version", version=f"tvirt {__version__}")
+    parser.add_argument(
+        "-c", "--connect", action="append", default=[], metavar="URI",
+        help="libvirt URI to open; repeat for several hosts",
+    )
+    parser.add_argument("--readonly", action="store_true", help="refuse every change")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of lines")
+    parser.add_argument(
+        "--timeout", type=float, default=30.0, help="seconds to wait for hosts (default 30)"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser("hosts", help="list connected hosts")
+    listing = sub.add_parser("list", help="list VMs on every host")
+    listing.add_argument("--state", help="only VMs in this state (running, shut off, ...)")
+    info = sub.add_parser("info", help="show one VM")
+    info.add_argument("vm")
+    info.add_argument("--host", help="host label, URI or hostname when names clash")
+    for name in LIFECYCLE:
+        cmd = sub.add_parser(name, help=f"{Action.from_name(name).verb} VMs")
+        cmd.add_argument("vms", nargs="+", metavar="VM")
+        cmd.add_argument("--host")
+    auto = sub.add_parser("autostart", help="turn autostart on or off")
+    auto.add_argument("vm")
+    auto.add_argument("setting", choices=["on", "off"])
+    auto.add_argument("--host")
+    delete = sub.add_parser("delete", help="delete (undefine) a VM")
+    delete.add_argument("vm")
+    delete.add_argument("--host")
+    delete.add_argument("--remove-storage", action="store_true", help="also delete its disks")
+    delete.add_argument("--yes", action="store_true", help="confirm without asking")
+    sub.add_parser("keys", help="list every key binding of the full-screen app")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command is None:
+            return _run_tui(args)
+        if args.command == "keys":
+            return _keys(args)
+        return _run_command(args)
+    except CLIError as exc:
+        print(f"tvirt: {exc}", file=sys.stderr)
+        return exc.code
+    except config.ConfigError as exc:
+        print(f"tvirt: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run_tui(args: argparse.Namespace) -> int:
+    # Imported here so the core and the plain commands never load textual.
+    from tvirt.screens.app import run_app
+
+    return run_app(connect=args.connect, readonly=args.readonly)
+
+
+def _keys(args: argparse.Namespace) -> int:
+    keys = all_keys()
+    if args.json:
+        print(json.dumps([{**asdict(k), "key": display(k.key)} for k in keys], indent=2))
+    else:
+        for k in keys:
+            print(f"{display(k.key)}: {k.description} ({k.where})")
+    return EXIT_OK
+
+
+def _connect(args: argparse.Namespace) -> tuple[HostManager, Inventory]:
+    cfg = config.load()
+    uris, _source = choose_uris(args.connect, cfg)
+    inventory = Inventory()
+    manager = HostManager(inventory.apply, readonly=args.readonly or cfg.readonly, reconnect=False)
+    try:
+        for uri in uris:
+            manager.add(uri)
+    except URIError as exc:
+        manager.stop()
+        raise CLIError(str(exc), EXIT_USAGE) from None
+    deadline = time.monotonic() + args.timeout
+    while time.monotonic() < deadline:
+        hosts = {h.host_id: h for h in inventory.host_list()}
+        settled = [
+            host_id in inventory.listed
+            or (host_id in hosts and hosts[host_id].state is HostState.FAILED)
+            for host_id in manager.workers
+        ]
+        if all(settled):
+            break
+        time.sleep(0.02)
+    return manager, inventory
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    manager, inventory = _connect(args)
+    try:
+        failed_hosts = [h for h in inventory.host_list() if h.state is not HostState.CONNECTED]
+        for host in failed_hosts:
+            print(f"tvirt: {host.label}: {host.error or host.state.word}", file=sys.stderr)
+        if args.command == "hosts":
+            _print_hosts(inventory.host_list(), args.json)
+            return EXIT_CONNECT if failed_hosts else EXIT_OK
+        if failed_hosts and len(failed_hosts) == len(manager.workers):
+            return EXIT_CONNECT
+        if args.command == "list":
+            vms = inventory.vm_list()
+            if args.state:
+                vms = [vm for vm in vms if vm.state.word == args.state.strip().lower()]
+            _print_vms(vms, inventory, args.json)
+            return EXIT_OK
+        if args.command == "info":
+            vm = _one(inventory, args.vm, args.host)
+            _print_vms([vm], inventory, args.json, detail=True)
+            return EXIT_OK
+        return _act(args, manager, inventory)
+    finally:
+        manager.stop()
+
+
+def _act(args: argparse.Namespace, manager: HostManager, inventory: Inventory) -> int:
+    if args.command == "autostart":
+        jobs = [(Action.AUTOSTART_ON if args.setting == "on" else Action.AUTOSTART_OFF, args.vm)]
+    elif args.command == "delete":
+        if not args.yes and not _confirm_delete(args.vm, args.remove_storage):
+            raise CLIError("Nothing was deleted.", EXIT_FAILED)
+        jobs = [(Action.DELETE, args.vm)]
+    else:
+        jobs = [(Action.from_name(args.command), name) for name in args.vms]
+    targets = [(action, _one(inventory, name, args.host)) for action, name in jobs]
+    code, results = EXIT_OK, []
+    for action, vm in targets:
+        future = manager.get(vm.host_id).act(
+            action, vm.uuid, remove_storage=getattr(args, "remove_storage", False)
+        )
+        try:
+            result = future.result(timeout=args.timeout)
+        except FutureTimeout:
+            raise CLIError(f"No answer from {vm.host_id} within {args.timeout:g} s.") from None
+        results.append(result)
+        if not result.ok:
+            code = EXIT_FAILED
+        if not args.json:
+            print(result.message, file=sys.stdout if result.ok else sys.stderr)
+    if args.json:
+        print(json.dumps([
+            {"vm": r.vm_name, "host": r.host_id, "action": r.action.value, "ok": r.ok,
+             "message": r.message}
+            for r in results
+        ], indent=2))
+    return code
+
+
+def _confirm_delete(name: str, storage: bool) -> bool:
+    if not sys.stdin.isatty():
+        raise CLIError("Deleting needs --yes when there is no terminal to ask.", EXIT_USAGE)
+    what = f"{name} and its storage" if storage else name
+    answer = input(f"Delete {what}? Type the VM name to confirm: ")
+    return answer.strip() == name
+
+
+def _one(inventory: Inventory, name: str, host: str | None) -> VMInfo:
+    found = inventory.find(name, host)
+    if not found:
+        where = f" on {host}" if host else ""
+        raise CLIError(f"No VM called '{name}'{where}.", EXIT_FAILED)
+    if len(found) > 1:
+        hosts = ", ".join(sorted(vm.host_id for vm in found))
+        raise CLIError(f"'{name}' exists on several hosts ({hosts}); pick one with --host.",
+                       EXIT_USAGE)
+    return found[0]
+
+
+def _print_hosts(hosts: list[HostInfo], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps([_host_dict(h) for h in hosts], indent=2))
+        return
+    for h in hosts:
+        parts = [h.label, h.state.word, f"uri {h.uri}"]
+        if h.state is HostState.CONNECTED:
+            parts += [f"{h.hypervisor} {h.hv_version}", f"{h.cpus} CPUs",
+                      f"{h.memory_kib // 1024} MiB", f"{h.vm_count} VMs"]
+        if h.demo:
+            parts.append("demo connection")
+        if h.readonly:
+            parts.append("read-only")
+        if h.error:
+            parts.append(h.error)
+        print(", ".join(parts))
+
+
+def _host_dict(h: HostInfo) -> dict[str, object]:
+    return {
+        "label": h.label, "uri": h.uri, "state": h.state.word, "demo": h.demo,
+        "readonly": h.readonly, "hypervisor": h.hypervisor, "hypervisor_version": h.hv_version,
+        "libvirt_version": h.libvirt_version, "hostname": h.hostname, "cpus": h.cpus,
+        "memory_kib": h.memory_kib, "vm_count": h.vm_count, "error": h.error,
+    }
+
+
+def _vm_dict(vm: VMInfo, inventory: Inventory) -> dict[str, object]:
+    host = inventory.hosts.get(vm.host_id)
+    return {
+        "name": vm.name, "state": vm.state.word, "host": host.label if host else vm.host_id,
+        "uri": vm.host_id, "uuid": vm.uuid, "vcpus": vm.vcpus, "memory_kib": vm.memory_kib,
+        "autostart": vm.autostart, "persistent": vm.persistent,
+    }
+
+
+def _print_vms(vms: list[VMInfo], inventory: Inventory, as_json: bool, detail: bool = False) -> None:
+    if as_json:
+        records = [_vm_dict(vm, inventory) for vm in vms]
+        print(json.dumps(records[0] if detail else records, indent=2))
+        return
+    for vm in vms:
+        d = _vm_dict(vm, inventory)
+        line = (f"{vm.name}: {vm.state.word}, host {d['host']}, {vm.vcpus} vCPUs, "
+                f"{vm.memory_kib // 1024} MiB, autostart {'on' if vm.autostart else 'off'}")
+        if detail:
+            line += f", uuid {vm.uuid}, {'persistent' if vm.persistent else 'transient'}"
+        print(line)

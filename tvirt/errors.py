@@ -1,0 +1,78 @@
+"""Turning libvirt and ssh failures into one clear sentence each."""
+
+from __future__ import annotations
+
+import libvirt
+
+# Ordered: the first matching fragment wins. ssh's own wording reaches us through
+# libvirt's error message, so these match ssh and libvirt text alike.
+_SSH_PATTERNS: list[tuple[tuple[str, ...], str]] = [
+    (
+        ("host key verification failed", "remote host identification has changed"),
+        "The host key of {host} is unknown or has changed; verify it and add it to "
+        "known_hosts (for example with ssh-keyscan), then retry.",
+    ),
+    (
+        ("permission denied", "authentication failed", "authentication unavailable"),
+        "Permission denied by {host}: ssh could not log in with your keys or agent.",
+    ),
+    (
+        ("could not resolve hostname", "name or service not known"),
+        "The host name {host} could not be resolved.",
+    ),
+    (
+        ("no route to host", "network is unreachable"),
+        "There is no network route to {host}.",
+    ),
+    (
+        ("connection refused",),
+        "{host} refused the connection: is sshd (or libvirtd) running there?",
+    ),
+    (
+        ("connection timed out", "operation timed out"),
+        "Connecting to {host} timed out.",
+    ),
+    (
+        ("failed to connect socket", "no such file or directory"),
+        "The libvirt socket was not found on {host}: is libvirtd running, and is the "
+        "URI path (/system or /session) right?",
+    ),
+    (
+        ("cannot recv data", "end of file while reading data"),
+        "The connection to {host} closed unexpectedly; ssh or libvirtd on the far end "
+        "may have refused it.",
+    ),
+]
+
+
+def explain(exc: BaseException, host: str = "the host") -> str:
+    """One sentence that says what went wrong, never a traceback."""
+    text = str(exc).strip()
+    lowered = text.lower()
+    if isinstance(exc, libvirt.libvirtError):
+        code = exc.get_error_code()
+        if code == libvirt.VIR_ERR_OPERATION_INVALID:
+            return _sentence(_libvirt_message(exc) or text)
+        if code == libvirt.VIR_ERR_NO_DOMAIN:
+            return "That virtual machine no longer exists."
+        if code == libvirt.VIR_ERR_OPERATION_DENIED or "read-only" in lowered:
+            return "The connection is read-only, so the change was refused."
+    for fragments, template in _SSH_PATTERNS:
+        if any(fragment in lowered for fragment in fragments):
+            return template.format(host=host)
+    if isinstance(exc, libvirt.libvirtError):
+        return _sentence(_libvirt_message(exc) or text)
+    return _sentence(text or type(exc).__name__)
+
+
+def _libvirt_message(exc: libvirt.libvirtError) -> str:
+    message = exc.get_error_message() or ""
+    return str(message).strip()
+
+
+def _sentence(text: str) -> str:
+    text = " ".join(text.split())
+    if not text:
+        return "An unknown error occurred."
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."

@@ -1,0 +1,389 @@
+"""One worker thread per host. It alone touches that host's libvirt connection."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import replace
+from typing import Any, TypeVar
+
+import libvirt
+
+from tvirt import domains
+from tvirt.actions import Action, ActionRefused, ActionResult
+from tvirt.errors import explain
+from tvirt.events import ensure_event_loop
+from tvirt.model import HostInfo, HostState, format_version
+from tvirt.updates import (
+    ActionDone,
+    DomainChanged,
+    DomainRemoved,
+    DomainsListed,
+    HostChanged,
+    Sink,
+)
+from tvirt.uri import ParsedURI
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+KEEPALIVE_INTERVAL = 2
+KEEPALIVE_COUNT = 2
+BACKOFF = (1.0, 2.0, 4.0, 8.0, 10.0)
+
+_CLOSE_REASONS = {
+    libvirt.VIR_CONNECT_CLOSE_REASON_ERROR: "a connection error",
+    libvirt.VIR_CONNECT_CLOSE_REASON_EOF: "the far end closed the connection",
+    libvirt.VIR_CONNECT_CLOSE_REASON_KEEPALIVE: "no keepalive answer",
+    libvirt.VIR_CONNECT_CLOSE_REASON_CLIENT: "the client closed it",
+}
+
+
+class Disconnected(Exception):
+    pass
+
+
+class HostWorker:
+    """Owns one connection: connects, keeps it alive, reconnects, runs jobs in order."""
+
+    def __init__(
+        self,
+        uri: ParsedURI,
+        sink: Sink,
+        *,
+        readonly: bool = False,
+        reconnect: bool = True,
+    ) -> None:
+        self.uri = uri
+        self.host_id = uri.uri
+        self.readonly = readonly
+        self._sink = sink
+        self._reconnect = reconnect
+        self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self._conn: libvirt.virConnect | None = None
+        self._callback_ids: list[int] = []
+        self._failures = 0
+        self._next_attempt = 0.0
+        self._stopping = False
+        self._generation = 0
+        self.info = HostInfo(
+            host_id=self.host_id,
+            uri=uri.uri,
+            label=uri.label,
+            state=HostState.CONNECTING,
+            demo=uri.demo,
+            readonly=readonly,
+        )
+        self._thread = threading.Thread(
+            target=self._run, name=f"host {uri.label}", daemon=True
+        )
+
+    # -- public, thread-safe ------------------------------------------------
+    def start(self) -> None:
+        ensure_event_loop()
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stopping = True
+        self._jobs.put(None)
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(timeout)
+
+    def call(self, fn: Callable[[libvirt.virConnect], T]) -> Future[T]:
+        """Run fn(conn) on this host's thread; fails at once if disconnected."""
+        future: Future[T] = Future()
+
+        def job() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                future.set_result(fn(self._require_conn()))
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                future.set_exception(exc)
+
+        self._jobs.put(job)
+        return future
+
+    def act(self, action: Action, uuid: str, *, remove_storage: bool = False) -> Future[ActionResult]:
+        """Run a lifecycle action; the result is both returned and sent to the sink."""
+        future: Future[ActionResult] = Future()
+
+        def job() -> None:
+            future.set_running_or_notify_cancel()
+            result = self._do_action(action, uuid, remove_storage)
+            self._emit(ActionDone(result))
+            future.set_result(result)
+
+        self._jobs.put(job)
+        return future
+
+    # -- worker thread ------------------------------------------------------
+    def _run(self) -> None:
+        while not self._stopping:
+            if self._conn is None and time.monotonic() >= self._next_attempt:
+                self._connect()
+            timeout = None
+            if self._conn is None and self._reconnect and not self._stopping:
+                timeout = max(0.05, self._next_attempt - time.monotonic())
+            elif self._conn is None and not self._reconnect:
+                timeout = 3600.0
+            try:
+                job = self._jobs.get(timeout=timeout)
+            except queue.Empty:
+                continue
+            if job is None:
+                break
+            try:
+                job()
+            except Exception:  # noqa: BLE001 - a worker must never die
+                # A dying connection fails jobs; its close callback reports that.
+                log.exception("job failed on %s", self.uri.label)
+        self._close()
+
+    def _connect(self) -> None:
+        self._set_state(HostState.CONNECTING)
+        try:
+            if self.readonly:
+                conn = libvirt.openReadOnly(self.uri.uri)
+            else:
+                conn = libvirt.openAuth(self.uri.uri, [[], _no_auth, None], 0)
+        except libvirt.libvirtError as exc:
+            self._connect_failed(explain(exc, self.uri.host or "the local host"))
+            return
+        self._conn = conn
+        self._generation += 1
+        try:
+            self._watch(conn)
+            info = _describe(conn, self.info)
+            vms = domains.list_vms(conn, self.host_id)
+        except libvirt.libvirtError as exc:
+            self._drop_conn()
+            self._connect_failed(explain(exc, self.uri.host or "the local host"))
+            return
+        self._failures = 0
+        self.info = replace(info, state=HostState.CONNECTED, error="", vm_count=len(vms))
+        self._emit(HostChanged(self.info))
+        self._emit(DomainsListed(self.host_id, tuple(vms)))
+
+    def _watch(self, conn: libvirt.virConnect) -> None:
+        generation = self._generation
+        try:
+            conn.setKeepAlive(KEEPALIVE_INTERVAL, KEEPALIVE_COUNT)
+        except libvirt.libvirtError:
+            pass  # Local drivers have no keepalive; they cannot drop either.
+        try:
+            conn.registerCloseCallback(self._on_close, generation)
+        except libvirt.libvirtError:
+            pass
+        self._callback_ids = [
+            conn.domainEventRegisterAny(
+                None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._on_lifecycle, generation
+            )
+        ]
+
+    def _connect_failed(self, reason: str) -> None:
+        self._failures += 1
+        delay = BACKOFF[min(self._failures - 1, len(BACKOFF) - 1)]
+        self._next_attempt = time.monotonic() + delay
+        state = HostState.DISCONNECTED if self._reconnect else HostState.FAILED
+        self._set_state(state, error=reason)
+
+    def _set_state(self, state: HostState, error: str = "") -> None:
+        if self.info.state == state and self.info.error == error:
+            return
+        self.info = replace(self.info, state=state, error=error)
+        self._emit(HostChanged(self.info))
+
+    def _emit(self, update: Any) -> None:
+        try:
+            self._sink(update)
+        except Exception:  # noqa: BLE001 - a closed UI must not kill the worker
+            log.exception("sink failed")
+
+    def _require_conn(self) -> libvirt.virConnect:
+        if self._conn is None:
+            raise Disconnected(f"{self.uri.label} is disconnected.")
+        return self._conn
+
+    # -- callbacks from the libvirt event thread: hand off, never block -----
+    def _on_lifecycle(
+        self, _conn: Any, dom: libvirt.virDomain, event: int, _detail: int, generation: int
+    ) -> None:
+        uuid, name = dom.UUIDString(), dom.name()
+        self._jobs.put(lambda: self._refresh(uuid, name, generation))
+
+    def _on_close(self, _conn: Any, reason: int, generation: int) -> None:
+        why = _CLOSE_REASONS.get(reason, "an unknown reason")
+        self._jobs.put(lambda: self._lost(generation, why))
+
+    # -- jobs ---------------------------------------------------------------
+    def _refresh(self, uuid: str, name: str, generation: int) -> None:
+        if self._conn is None or generation != self._generation:
+            return
+        try:
+            dom = self._conn.lookupByUUIDString(uuid)
+            vm = domains.read_vm(dom, self.host_id)
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                self._emit(DomainRemoved(self.host_id, uuid, name))
+                return
+            raise
+        self._emit(DomainChanged(vm))
+
+    def _lost(self, generation: int, why: str) -> None:
+        if generation != self._generation or self._conn is None:
+            return
+        self._drop_conn()
+        self._failures = 0
+        self._next_attempt = time.monotonic() + BACKOFF[0]
+        self._set_state(HostState.DISCONNECTED, error=f"Connection lost: {why}.")
+
+    def _drop_conn(self) -> None:
+        conn, self._conn = self._conn, None
+        self._generation += 1
+        if conn is None:
+            return
+        for callback_id in self._callback_ids:
+            try:
+                conn.domainEventDeregisterAny(callback_id)
+            except libvirt.libvirtError:
+                pass
+        self._callback_ids = []
+        try:
+            conn.unregisterCloseCallback()
+        except libvirt.libvirtError:
+            pass
+        try:
+            conn.close()
+        except libvirt.libvirtError:
+            pass
+
+    def _close(self) -> None:
+        self._drop_conn()
+
+    def _do_action(self, action: Action, uuid: str, remove_storage: bool) -> ActionResult:
+        name = uuid
+        host = self.uri.label
+        try:
+            conn = self._require_conn()
+            dom = conn.lookupByUUIDString(uuid)
+            name = dom.name()
+            if self.readonly:
+                raise ActionRefused(
+                    f"Read-only mode refused to {action.verb} {name} on {host}; "
+                    "restart tvirt without --readonly to make changes."
+                )
+            message = _perform(conn, dom, action, remove_storage)
+        except (ActionRefused, Disconnected) as exc:
+            return ActionResult(self.host_id, host, name, action, False, str(exc))
+        except libvirt.libvirtError as exc:
+            reason = explain(exc, self.uri.host or "the host")
+            text = f"Could not {action.verb} {name} on {host}: {reason}"
+            return ActionResult(self.host_id, host, name, action, False, text)
+        if action is not Action.DELETE:
+            self._refresh(uuid, name, self._generation)
+        text = f"{action.past.capitalize()} {name} on {host}.{message}"
+        return ActionResult(self.host_id, host, name, action, True, text)
+
+
+def _perform(
+    conn: libvirt.virConnect, dom: libvirt.virDomain, action: Action, remove_storage: bool
+) -> str:
+    """The libvirt call behind each action. Returns extra words for the result sentence."""
+    if action is Action.START:
+        dom.create()
+    elif action is Action.SHUTDOWN:
+        dom.shutdown()
+    elif action is Action.REBOOT:
+        dom.reboot(0)
+    elif action is Action.FORCE_OFF:
+        dom.destroy()
+    elif action is Action.PAUSE:
+        dom.suspend()
+    elif action is Action.RESUME:
+        dom.resume()
+    elif action is Action.AUTOSTART_ON:
+        dom.setAutostart(1)
+    elif action is Action.AUTOSTART_OFF:
+        dom.setAutostart(0)
+    elif action is Action.DELETE:
+        return _delete(conn, dom, remove_storage)
+    return ""
+
+
+def _delete(conn: libvirt.virConnect, dom: libvirt.virDomain, remove_storage: bool) -> str:
+    paths = _disk_paths(dom.XMLDesc(0)) if remove_storage else []
+    if dom.isActive():
+        dom.destroy()
+    flags = (
+        libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+        | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+        | libvirt.VIR_DOMAIN_UNDEFINE_NVRAM
+    )
+    try:
+        dom.undefineFlags(flags)
+    except libvirt.libvirtError as exc:
+        if exc.get_error_code() not in (
+            libvirt.VIR_ERR_NO_SUPPORT,
+            libvirt.VIR_ERR_INVALID_ARG,
+        ):
+            raise
+        dom.undefine()
+    removed, kept = [], []
+    for path in paths:
+        try:
+            conn.storageVolLookupByPath(path).delete(0)
+            removed.append(path)
+        except libvirt.libvirtError as exc:
+            kept.append(f"{path} ({explain(exc)})")
+    words = ""
+    if removed:
+        words += f" Removed storage: {', '.join(removed)}."
+    if kept:
+        words += f" Storage not removed: {'; '.join(kept)}"
+    return words
+
+
+def _disk_paths(xml: str) -> list[str]:
+    """Files and volumes behind the VM's disks (not CD-ROMs, which are usually shared)."""
+    paths = []
+    for disk in ET.fromstring(xml).iter("disk"):
+        if disk.get("device", "disk") != "disk":
+            continue
+        source = disk.find("source")
+        if source is not None:
+            path = source.get("file") or source.get("dev")
+            if path:
+                paths.append(path)
+    return paths
+
+
+def _describe(conn: libvirt.virConnect, base: HostInfo) -> HostInfo:
+    info = conn.getInfo()
+    try:
+        hostname = conn.getHostname()
+    except libvirt.libvirtError:
+        hostname = ""
+    try:
+        hv_version = format_version(conn.getVersion())
+    except libvirt.libvirtError:
+        hv_version = ""
+    return replace(
+        base,
+        hypervisor=conn.getType(),
+        hv_version=hv_version,
+        libvirt_version=format_version(conn.getLibVersion()),
+        hostname=hostname,
+        cpus=int(info[2]),
+        memory_kib=int(info[1]) * 1024,
+    )
+
+
+def _no_auth(credentials: list[list[Any]], _opaque: Any) -> int:
+    """Never prompt: tvirt stores no passwords and never asks on the app's terminal."""
+    return -1

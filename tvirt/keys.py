@@ -1,0 +1,50 @@
+"""Every key binding of the TUI, in one table shared by the app, its help and `tvirt keys`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Key:
+    key: str
+    action: str
+    description: str
+    where: str = "dashboard"
+
+
+DASHBOARD_KEYS: tuple[Key, ...] = (
+    Key("s", "vm('start')", "Start the selected or marked VMs"),
+    Key("h", "vm('shutdown')", "Shut down (ask the guest OS)"),
+    Key("R", "vm('reboot')", "Reboot"),
+    Key("F", "vm('destroy')", "Force off (like pulling the plug)"),
+    Key("p", "vm('suspend')", "Pause"),
+    Key("u", "vm('resume')", "Resume a paused VM"),
+    Key("t", "toggle_autostart", "Toggle autostart"),
+    Key("D", "vm('delete')", "Delete (undefine) with an option to remove storage"),
+    Key("space", "mark", "Mark or unmark the VM for a batch action"),
+    Key("M", "clear_marks", "Clear all marks"),
+    Key("slash", "focus_filter", "Filter VMs by text"),
+    Key("f", "cycle_state_filter", "Cycle the state filter (all, running, shut off, paused, other)"),
+    Key("o", "cycle_sort", "Cycle the sort column"),
+    Key("O", "reverse_sort", "Reverse the sort order"),
+    Key("a", "add_connection", "Add a connection"),
+    Key("X", "remove_connection", "Remove the selected host's connection"),
+    Key("tab", "focus_next", "Move focus to the next pane"),
+)
+
+APP_KEYS: tuple[Key, ...] = (
+    Key("question_mark", "help", "Show this list of keys", "everywhere"),
+    Key("ctrl+p", "command_palette", "Command palette: every action by name", "everywhere"),
+    Key("q", "quit", "Quit", "everywhere"),
+    Key("escape", "dismiss", "Close a dialog or the help screen", "dialogs"),
+)
+
+
+def all_keys() -> tuple[Key, ...]:
+    return APP_KEYS + DASHBOARD_KEYS
+
+
+def display(key: str) -> str:
+    """Key names as a person types them."""
+    return {"slash": "/", "question_mark": "?", "space": "Space"}.get(key, key)

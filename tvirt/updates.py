@@ -1,0 +1,43 @@
+"""What host workers report. The UI wraps these in Messages; the CLI prints them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tvirt.actions import ActionResult
+from tvirt.model import HostInfo, VMInfo
+
+
+@dataclass(frozen=True)
+class HostChanged:
+    host: HostInfo
+
+
+@dataclass(frozen=True)
+class DomainsListed:
+    """The full list after a (re)connect; replaces whatever was known of the host."""
+
+    host_id: str
+    vms: tuple[VMInfo, ...]
+
+
+@dataclass(frozen=True)
+class DomainChanged:
+    vm: VMInfo
+
+
+@dataclass(frozen=True)
+class DomainRemoved:
+    host_id: str
+    uuid: str
+    name: str
+
+
+@dataclass(frozen=True)
+class ActionDone:
+    result: ActionResult
+
+
+Update = HostChanged | DomainsListed | DomainChanged | DomainRemoved | ActionDone
+Sink = Callable[[Update], None]
