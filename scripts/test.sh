@@ -10,6 +10,6 @@ trap 'bash scripts/testbed.sh down' EXIT
 echo "test: ruff"
 .venv/bin/ruff check .
 echo "test: mypy"
-.venv/bin/mypy
+bash scripts/typecheck.sh
 echo "test: pytest"
 .venv/bin/pytest -p no:cacheprovider "$@"

@@ -42,7 +42,10 @@ def testbed() -> Testbed:
         key, sep, value = line.partition("=")
         if sep:
             values[key.strip()] = value.strip()
-    for path in (values.get("TVIRT_TEST_GUEST_KERNEL", ""), values.get("TVIRT_TEST_GUEST_INITRD", "")):
+    for path in (
+        values.get("TVIRT_TEST_GUEST_KERNEL", ""),
+        values.get("TVIRT_TEST_GUEST_INITRD", ""),
+    ):
         if not path or not Path(path).exists():
             need(f"guest image {path!r} is missing")
     return Testbed(

@@ -34,8 +34,17 @@ def test_json_schema(capsys: pytest.CaptureFixture[str], node_xml: Callable[[int
     code, out, _ = run(capsys, "-c", node_xml(2), "--json", "list")
     assert code == EXIT_OK
     records = json.loads(out)
-    assert set(records[0]) == {"name", "state", "host", "uri", "uuid", "vcpus", "memory_kib",
-                               "autostart", "persistent"}
+    assert set(records[0]) == {
+        "name",
+        "state",
+        "host",
+        "uri",
+        "uuid",
+        "vcpus",
+        "memory_kib",
+        "autostart",
+        "persistent",
+    }
     assert records[0]["state"] == "running" and records[0]["memory_kib"] == 65536
     code, out, _ = run(capsys, "-c", node_xml(2), "--json", "hosts")
     host = json.loads(out)[0]
@@ -56,7 +65,9 @@ def test_actions_and_exit_codes(
     assert code == EXIT_FAILED and err.strip() == "tvirt: No VM called 'nosuch'."
 
 
-def test_readonly_refuses(capsys: pytest.CaptureFixture[str], node_xml: Callable[[int], str]) -> None:
+def test_readonly_refuses(
+    capsys: pytest.CaptureFixture[str], node_xml: Callable[[int], str]
+) -> None:
     code, _, err = run(capsys, "-c", node_xml(2), "--readonly", "destroy", "vm0000")
     assert code == EXIT_FAILED and "Read-only mode refused to force off vm0000" in err
 
@@ -81,11 +92,13 @@ def test_bad_uri_and_unreachable_host(capsys: pytest.CaptureFixture[str]) -> Non
 def test_ambiguous_name_needs_host(
     capsys: pytest.CaptureFixture[str], node_xml: Callable[[int], str]
 ) -> None:
-    code, _, err = run(capsys, "-c", node_xml(2), "-c", "test:///default", "-c", node_xml(3),
-                       "info", "vm0000")
+    code, _, err = run(
+        capsys, "-c", node_xml(2), "-c", "test:///default", "-c", node_xml(3), "info", "vm0000"
+    )
     assert code == EXIT_USAGE and "--host" in err
-    code, out, _ = run(capsys, "-c", node_xml(2), "-c", node_xml(3), "info", "vm0000",
-                       "--host", "demo node3.xml")
+    code, out, _ = run(
+        capsys, "-c", node_xml(2), "-c", node_xml(3), "info", "vm0000", "--host", "demo node3.xml"
+    )
     assert code == EXIT_OK and "node3" in out
 
 

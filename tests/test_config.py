@@ -45,9 +45,18 @@ def test_uri_order_flag_env_config_default(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.delenv("LIBVIRT_DEFAULT_URI")
     assert choose_uris([], cfg)[0] == ["test:///default"]
     uris, source = choose_uris([], config.Config())
-    expected = "qemu:///system" if any(p.exists() for p in (
-        Path("/run/libvirt/libvirt-sock"), Path("/run/libvirt/virtqemud-sock"),
-        Path("/var/run/libvirt/libvirt-sock"))) else "test:///default"
+    expected = (
+        "qemu:///system"
+        if any(
+            p.exists()
+            for p in (
+                Path("/run/libvirt/libvirt-sock"),
+                Path("/run/libvirt/virtqemud-sock"),
+                Path("/var/run/libvirt/libvirt-sock"),
+            )
+        )
+        else "test:///default"
+    )
     assert uris == [expected]
     assert source
 

@@ -6,8 +6,8 @@ from collections.abc import Callable, Iterator
 
 import libvirt
 import pytest
-
 from conftest import wait_for
+
 from tvirt.actions import Action
 from tvirt.inventory import Inventory
 from tvirt.manager import HostManager
@@ -139,8 +139,9 @@ def test_events_from_another_client_update_the_model(rec: Recorder) -> None:
         done = worker.call(lambda conn: conn.lookupByUUIDString(vm.uuid).suspend()).result(10)
         assert done is None or done == 0
         wait_for(lambda: rec.inventory.vms[vm.key].state is VMState.PAUSED, 10, "pause event")
-        assert any(isinstance(u, DomainChanged) and u.vm.state is VMState.PAUSED
-                   for u in rec.updates)
+        assert any(
+            isinstance(u, DomainChanged) and u.vm.state is VMState.PAUSED for u in rec.updates
+        )
         worker.call(lambda conn: conn.lookupByUUIDString(vm.uuid).resume()).result(10)
         wait_for(lambda: rec.inventory.vms[vm.key].state is VMState.RUNNING, 10, "resume event")
     finally:
@@ -182,8 +183,12 @@ def test_unreachable_host_fails_with_a_sentence(rec: Recorder) -> None:
         uri = "qemu+ssh://root@nonexistent.invalid/system"
         mgr.add(uri)
         key = uri + "?no_tty=1"
-        wait_for(lambda: key in rec.inventory.hosts
-                 and rec.inventory.hosts[key].state is HostState.FAILED, 30)
+        wait_for(
+            lambda: (
+                key in rec.inventory.hosts and rec.inventory.hosts[key].state is HostState.FAILED
+            ),
+            30,
+        )
         error = rec.inventory.hosts[key].error
         assert error == "The host name nonexistent.invalid could not be resolved."
         result = mgr.get(key).act(Action.START, "00000000-0000-0000-0000-000000000001").result(5)

@@ -18,8 +18,19 @@ def run(argv: list[str], cwd: Path, timeout: float = 600) -> subprocess.Complete
 
 def test_wheel_installs_screens_and_themes_inside_tvirt(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
-    run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist),
-         str(ROOT)], cwd=tmp_path)
+    run(
+        [
+            sys.executable,
+            "-m",
+            "build",
+            "--wheel",
+            "--no-isolation",
+            "--outdir",
+            str(dist),
+            str(ROOT),
+        ],
+        cwd=tmp_path,
+    )
     wheel = next(dist.glob("tvirt-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     tops = {name.split("/", 1)[0] for name in names}
@@ -40,12 +51,20 @@ def test_wheel_installs_screens_and_themes_inside_tvirt(tmp_path: Path) -> None:
     helptext = run([exe, "--help"], cwd=elsewhere).stdout
     assert "usage: tvirt" in helptext and "list" in helptext
 
-    site = run([str(venv / "bin" / "python"), "-c",
-                "import sysconfig; print(sysconfig.get_paths()['purelib'])"], cwd=elsewhere)
+    site = run(
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+        ],
+        cwd=elsewhere,
+    )
     purelib = Path(site.stdout.strip())
     assert not (purelib / "screens").exists()
     assert not (purelib / "themes").exists()
     assert (purelib / "tvirt" / "screens").is_dir()
-    imported = run([str(venv / "bin" / "python"), "-c",
-                    "import tvirt.screens.app, tvirt.themes; print('ok')"], cwd=elsewhere)
+    imported = run(
+        [str(venv / "bin" / "python"), "-c", "import tvirt.screens.app, tvirt.themes; print('ok')"],
+        cwd=elsewhere,
+    )
     assert imported.stdout.strip() == "ok"

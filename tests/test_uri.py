@@ -13,7 +13,10 @@ from tvirt.uri import URIError, parse_uri
         ("qemu:///system", "qemu:///system"),
         ("test:///default", "test:///default"),
         ("qemu+ssh://root@example.org/system", "qemu+ssh://root@example.org/system?no_tty=1"),
-        ("qemu+ssh://u@h:2222/system?keyfile=/k", "qemu+ssh://u@h:2222/system?keyfile=%2Fk&no_tty=1"),
+        (
+            "qemu+ssh://u@h:2222/system?keyfile=/k",
+            "qemu+ssh://u@h:2222/system?keyfile=%2Fk&no_tty=1",
+        ),
         ("qemu+ssh://u@h/system?no_tty=1", "qemu+ssh://u@h/system?no_tty=1"),
     ],
 )

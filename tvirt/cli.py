@@ -36,7 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"tvirt {__version__}")
     parser.add_argument(
-        "-c", "--connect", action="append", default=[], metavar="URI",
+        "-c",
+        "--connect",
+        action="append",
+        default=[],
+        metavar="URI",
         help="libvirt URI to open; repeat for several hosts",
     )
     parser.add_argument("--readonly", action="store_true", help="refuse every change")
@@ -91,7 +95,8 @@ def _run_tui(args: argparse.Namespace) -> int:
     # Imported here so the core and the plain commands never load textual.
     from tvirt.screens.app import run_app
 
-    return run_app(connect=args.connect, readonly=args.readonly)
+    code: int = run_app(connect=args.connect, readonly=args.readonly)
+    return code
 
 
 def _keys(args: argparse.Namespace) -> int:
@@ -180,11 +185,21 @@ def _act(args: argparse.Namespace, manager: HostManager, inventory: Inventory) -
         if not args.json:
             print(result.message, file=sys.stdout if result.ok else sys.stderr)
     if args.json:
-        print(json.dumps([
-            {"vm": r.vm_name, "host": r.host_id, "action": r.action.value, "ok": r.ok,
-             "message": r.message}
-            for r in results
-        ], indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        "vm": r.vm_name,
+                        "host": r.host_id,
+                        "action": r.action.value,
+                        "ok": r.ok,
+                        "message": r.message,
+                    }
+                    for r in results
+                ],
+                indent=2,
+            )
+        )
     return code
 
 
@@ -203,8 +218,9 @@ def _one(inventory: Inventory, name: str, host: str | None) -> VMInfo:
         raise CLIError(f"No VM called '{name}'{where}.", EXIT_FAILED)
     if len(found) > 1:
         hosts = ", ".join(sorted(vm.host_id for vm in found))
-        raise CLIError(f"'{name}' exists on several hosts ({hosts}); pick one with --host.",
-                       EXIT_USAGE)
+        raise CLIError(
+            f"'{name}' exists on several hosts ({hosts}); pick one with --host.", EXIT_USAGE
+        )
     return found[0]
 
 
@@ -215,8 +231,12 @@ def _print_hosts(hosts: list[HostInfo], as_json: bool) -> None:
     for h in hosts:
         parts = [h.label, h.state.word, f"uri {h.uri}"]
         if h.state is HostState.CONNECTED:
-            parts += [f"{h.hypervisor} {h.hv_version}", f"{h.cpus} CPUs",
-                      f"{h.memory_kib // 1024} MiB", f"{h.vm_count} VMs"]
+            parts += [
+                f"{h.hypervisor} {h.hv_version}",
+                f"{h.cpus} CPUs",
+                f"{h.memory_kib // 1024} MiB",
+                f"{h.vm_count} VMs",
+            ]
         if h.demo:
             parts.append("demo connection")
         if h.readonly:
@@ -228,31 +248,50 @@ def _print_hosts(hosts: list[HostInfo], as_json: bool) -> None:
 
 def _host_dict(h: HostInfo) -> dict[str, object]:
     return {
-        "label": h.label, "uri": h.uri, "state": h.state.word, "demo": h.demo,
-        "readonly": h.readonly, "hypervisor": h.hypervisor, "hypervisor_version": h.hv_version,
-        "libvirt_version": h.libvirt_version, "hostname": h.hostname, "cpus": h.cpus,
-        "memory_kib": h.memory_kib, "vm_count": h.vm_count, "error": h.error,
+        "label": h.label,
+        "uri": h.uri,
+        "state": h.state.word,
+        "demo": h.demo,
+        "readonly": h.readonly,
+        "hypervisor": h.hypervisor,
+        "hypervisor_version": h.hv_version,
+        "libvirt_version": h.libvirt_version,
+        "hostname": h.hostname,
+        "cpus": h.cpus,
+        "memory_kib": h.memory_kib,
+        "vm_count": h.vm_count,
+        "error": h.error,
     }
 
 
 def _vm_dict(vm: VMInfo, inventory: Inventory) -> dict[str, object]:
     host = inventory.hosts.get(vm.host_id)
     return {
-        "name": vm.name, "state": vm.state.word, "host": host.label if host else vm.host_id,
-        "uri": vm.host_id, "uuid": vm.uuid, "vcpus": vm.vcpus, "memory_kib": vm.memory_kib,
-        "autostart": vm.autostart, "persistent": vm.persistent,
+        "name": vm.name,
+        "state": vm.state.word,
+        "host": host.label if host else vm.host_id,
+        "uri": vm.host_id,
+        "uuid": vm.uuid,
+        "vcpus": vm.vcpus,
+        "memory_kib": vm.memory_kib,
+        "autostart": vm.autostart,
+        "persistent": vm.persistent,
     }
 
 
-def _print_vms(vms: list[VMInfo], inventory: Inventory, as_json: bool, detail: bool = False) -> None:
+def _print_vms(
+    vms: list[VMInfo], inventory: Inventory, as_json: bool, detail: bool = False
+) -> None:
     if as_json:
         records = [_vm_dict(vm, inventory) for vm in vms]
         print(json.dumps(records[0] if detail else records, indent=2))
         return
     for vm in vms:
         d = _vm_dict(vm, inventory)
-        line = (f"{vm.name}: {vm.state.word}, host {d['host']}, {vm.vcpus} vCPUs, "
-                f"{vm.memory_kib // 1024} MiB, autostart {'on' if vm.autostart else 'off'}")
+        line = (
+            f"{vm.name}: {vm.state.word}, host {d['host']}, {vm.vcpus} vCPUs, "
+            f"{vm.memory_kib // 1024} MiB, autostart {'on' if vm.autostart else 'off'}"
+        )
         if detail:
             line += f", uuid {vm.uuid}, {'persistent' if vm.persistent else 'transient'}"
         print(line)

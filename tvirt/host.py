@@ -79,9 +79,7 @@ class HostWorker:
             demo=uri.demo,
             readonly=readonly,
         )
-        self._thread = threading.Thread(
-            target=self._run, name=f"host {uri.label}", daemon=True
-        )
+        self._thread = threading.Thread(target=self._run, name=f"host {uri.label}", daemon=True)
 
     # -- public, thread-safe ------------------------------------------------
     def start(self) -> None:
@@ -103,13 +101,15 @@ class HostWorker:
                 return
             try:
                 future.set_result(fn(self._require_conn()))
-            except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            except BaseException as exc:
                 future.set_exception(exc)
 
         self._jobs.put(job)
         return future
 
-    def act(self, action: Action, uuid: str, *, remove_storage: bool = False) -> Future[ActionResult]:
+    def act(
+        self, action: Action, uuid: str, *, remove_storage: bool = False
+    ) -> Future[ActionResult]:
         """Run a lifecycle action; the result is both returned and sent to the sink."""
         future: Future[ActionResult] = Future()
 
@@ -140,7 +140,7 @@ class HostWorker:
                 break
             try:
                 job()
-            except Exception:  # noqa: BLE001 - a worker must never die
+            except Exception:
                 # A dying connection fails jobs; its close callback reports that.
                 log.exception("job failed on %s", self.uri.label)
         self._close()
@@ -202,7 +202,7 @@ class HostWorker:
     def _emit(self, update: Any) -> None:
         try:
             self._sink(update)
-        except Exception:  # noqa: BLE001 - a closed UI must not kill the worker
+        except Exception:
             log.exception("sink failed")
 
     def _require_conn(self) -> libvirt.virConnect:

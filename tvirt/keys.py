@@ -25,7 +25,7 @@ DASHBOARD_KEYS: tuple[Key, ...] = (
     Key("space", "mark", "Mark or unmark the VM for a batch action"),
     Key("M", "clear_marks", "Clear all marks"),
     Key("slash", "focus_filter", "Filter VMs by text"),
-    Key("f", "cycle_state_filter", "Cycle the state filter (all, running, shut off, paused, other)"),
+    Key("f", "cycle_state_filter", "Cycle the state filter: all, running, shut off, paused, other"),
     Key("o", "cycle_sort", "Cycle the sort column"),
     Key("O", "reverse_sort", "Reverse the sort order"),
     Key("a", "add_connection", "Add a connection"),

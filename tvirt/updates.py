@@ -40,4 +40,5 @@ class ActionDone:
 
 
 Update = HostChanged | DomainsListed | DomainChanged | DomainRemoved | ActionDone
-Sink = Callable[[Update], None]
+# Sinks may return something (Inventory.apply does); workers ignore it.
+Sink = Callable[[Update], object]

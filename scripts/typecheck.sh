@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# mypy --strict over the package as it installs: screens/ and themes/ appear as
+# tvirt.screens and tvirt.themes. mypy cannot map directories to package names, so we
+# lay out a tree of symlinks with the installed shape and check that.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+mkdir "$stage/tvirt"
+for path in tvirt/*; do
+    case "$path" in */__pycache__) continue ;; esac
+    ln -s "$root/$path" "$stage/$path"
+done
+ln -s "$root/screens" "$stage/tvirt/screens"
+ln -s "$root/themes" "$stage/tvirt/themes"
+mypy=${MYPY:-.venv/bin/mypy}
+"$mypy" --config-file pyproject.toml "$stage/tvirt"
