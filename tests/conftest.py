@@ -24,6 +24,8 @@ def need(reason: str) -> None:
 
 @dataclass(frozen=True)
 class Testbed:
+    __test__ = False  # not a test class, despite the name
+
     qemu_uri: str
     ssh_uri: str
     ssh_port: int
@@ -72,6 +74,7 @@ def guest_xml(name: str, kernel: str, initrd: str, uuid: str | None = None) -> s
     <initrd>{initrd}</initrd>
     <cmdline>console=ttyS0 panic=1</cmdline>
   </os>
+  <features><acpi/></features>
   <on_poweroff>destroy</on_poweroff>
   <on_reboot>restart</on_reboot>
   <devices>
@@ -90,24 +93,28 @@ def guest(testbed: Testbed) -> Iterator[str]:
     import libvirt
 
     name = "tvirt-test-guest"
+    _remove_domain(testbed.qemu_uri, name)
     conn = libvirt.open(testbed.qemu_uri)
     try:
-        try:
-            old = conn.lookupByName(name)
-            if old.isActive():
-                old.destroy()
-            old.undefine()
-        except libvirt.libvirtError:
-            pass
         conn.defineXML(guest_xml(name, testbed.guest_kernel, testbed.guest_initrd))
-        yield name
-        try:
-            dom = conn.lookupByName(name)
-            if dom.isActive():
-                dom.destroy()
-            dom.undefine()
-        except libvirt.libvirtError:
-            pass
+    finally:
+        conn.close()
+    yield name
+    # A fresh connection: a test may have restarted libvirtd under the old one.
+    _remove_domain(testbed.qemu_uri, name)
+
+
+def _remove_domain(uri: str, name: str) -> None:
+    import libvirt
+
+    conn = libvirt.open(uri)
+    try:
+        dom = conn.lookupByName(name)
+        if dom.isActive():
+            dom.destroy()
+        dom.undefine()
+    except libvirt.libvirtError:
+        pass  # not defined: nothing to remove
     finally:
         conn.close()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
@@ -141,6 +142,7 @@ def _run_command(args: argparse.Namespace) -> int:
         for host in failed_hosts:
             print(f"tvirt: {host.label}: {host.error or host.state.word}", file=sys.stderr)
         if args.command == "hosts":
+            _drain(manager, args.timeout)
             _print_hosts(inventory.host_list(), args.json)
             return EXIT_CONNECT if failed_hosts else EXIT_OK
         if failed_hosts and len(failed_hosts) == len(manager.workers):
@@ -158,6 +160,14 @@ def _run_command(args: argparse.Namespace) -> int:
         return _act(args, manager, inventory)
     finally:
         manager.stop()
+
+
+def _drain(manager: HostManager, timeout: float) -> None:
+    """Wait until each connected worker has run what it queued after listing (its version)."""
+    for worker in manager.workers.values():
+        if worker.info.state is HostState.CONNECTED:
+            with contextlib.suppress(Exception):
+                worker.call(lambda _conn: None).result(timeout)
 
 
 def _act(args: argparse.Namespace, manager: HostManager, inventory: Inventory) -> int:

@@ -169,6 +169,20 @@ class HostWorker:
         self.info = replace(info, state=HostState.CONNECTED, error="", vm_count=len(vms))
         self._emit(HostChanged(self.info))
         self._emit(DomainsListed(self.host_id, tuple(vms)))
+        # The QEMU driver answers getVersion only after probing the emulator, which takes
+        # seconds; ask for it after the VMs are on screen rather than before.
+        generation = self._generation
+        self._jobs.put(lambda: self._fetch_version(generation))
+
+    def _fetch_version(self, generation: int) -> None:
+        if self._conn is None or generation != self._generation:
+            return
+        try:
+            version = format_version(self._conn.getVersion())
+        except libvirt.libvirtError:
+            return
+        self.info = replace(self.info, hv_version=version)
+        self._emit(HostChanged(self.info))
 
     def _watch(self, conn: libvirt.virConnect) -> None:
         generation = self._generation
@@ -369,14 +383,9 @@ def _describe(conn: libvirt.virConnect, base: HostInfo) -> HostInfo:
         hostname = conn.getHostname()
     except libvirt.libvirtError:
         hostname = ""
-    try:
-        hv_version = format_version(conn.getVersion())
-    except libvirt.libvirtError:
-        hv_version = ""
     return replace(
         base,
         hypervisor=conn.getType(),
-        hv_version=hv_version,
         libvirt_version=format_version(conn.getLibVersion()),
         hostname=hostname,
         cpus=int(info[2]),
