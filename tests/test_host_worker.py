@@ -6,8 +6,8 @@ from collections.abc import Callable, Iterator
 
 import libvirt
 import pytest
-from conftest import wait_for
 
+from conftest import wait_for
 from tvirt.actions import Action
 from tvirt.inventory import Inventory
 from tvirt.manager import HostManager

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import libvirt
 import pytest
-from conftest import Testbed, wait_for
 
+from conftest import Testbed, wait_for
 from tvirt.actions import Action
 from tvirt.inventory import Inventory
 from tvirt.manager import HostManager
