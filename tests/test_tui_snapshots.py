@@ -12,11 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from textual.pilot import Pilot
+
+from tvirt.model import HostState
 from tvirt.screens.app import TvirtApp
 from tvirt.screens.dialogs import ConfirmDialog
 from tvirt.screens.help import HelpScreen
-
-from tvirt.model import HostState
 
 LAB = f"test://{Path(__file__).parent / 'fixtures' / 'lab.xml'}"
 SIZE = (120, 36)

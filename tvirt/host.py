@@ -146,7 +146,8 @@ class HostWorker:
         self._close()
 
     def _connect(self) -> None:
-        self._set_state(HostState.CONNECTING)
+        # Keep the last failure's sentence on screen while we retry.
+        self._set_state(HostState.CONNECTING, error=self.info.error)
         try:
             if self.readonly:
                 conn = libvirt.openReadOnly(self.uri.uri)

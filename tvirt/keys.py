@@ -41,8 +41,16 @@ APP_KEYS: tuple[Key, ...] = (
 )
 
 
+# The confirmation dialog's own keys, on top of the dialog keys above.
+CONFIRM_KEYS: tuple[Key, ...] = (
+    Key("y", "confirm", "Yes: go ahead", "confirmations"),
+    Key("enter", "enter", "Yes, or press the focused button", "confirmations"),
+    Key("n", "cancel", "No: change nothing", "confirmations"),
+)
+
+
 def all_keys() -> tuple[Key, ...]:
-    return APP_KEYS + DASHBOARD_KEYS
+    return APP_KEYS + DASHBOARD_KEYS + CONFIRM_KEYS
 
 
 def display(key: str) -> str:

@@ -49,10 +49,11 @@ class HostManager:
         worker.start()
         return worker
 
-    def remove(self, host_id: str) -> None:
+    def remove(self, host_id: str, timeout: float = 5.0) -> None:
+        """Forget a host. timeout=0 returns at once; the worker closes in its own time."""
         worker = self.workers.pop(host_id, None)
         if worker is not None:
-            worker.stop()
+            worker.stop(timeout)
 
     def get(self, host_id: str) -> HostWorker:
         return self.workers[host_id]

@@ -1,0 +1,1 @@
+"""The full-screen Textual app of tvirt. Only the core (tvirt.*) talks to libvirt."""

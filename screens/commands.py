@@ -1,0 +1,51 @@
+"""Command palette entries: every action of tvirt.keys, found by its description."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from tvirt.keys import Key, all_keys, display
+
+# The palette cannot usefully offer itself, and dialog keys only mean something in a dialog.
+_NOT_OFFERED = {"command_palette", "dismiss"}
+
+
+def offered_keys() -> list[Key]:
+    return [
+        k for k in all_keys() if k.action not in _NOT_OFFERED and k.where != "confirmations"
+    ]
+
+
+class TvirtCommands(Provider):
+    """Runs dashboard actions on the dashboard even when opened from another screen."""
+
+    def _commands(self) -> list[tuple[str, str, Callable[[], object]]]:
+        return [
+            (k.description, f"Key: {display(k.key)}", partial(self._run, k))
+            for k in offered_keys()
+        ]
+
+    async def _run(self, key: Key) -> None:
+        # Imported here: the dashboard module imports the app, which imports this one.
+        from tvirt.screens.dashboard import DashboardScreen
+
+        if key.where == "dashboard":
+            for screen in reversed(self.app.screen_stack):
+                if isinstance(screen, DashboardScreen):
+                    await screen.run_action(key.action)
+                    return
+        await self.app.run_action(key.action)
+
+    async def discover(self) -> Hits:
+        for name, help_text, command in self._commands():
+            yield DiscoveryHit(name, command, text=name, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, help_text, command in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), command, text=name, help=help_text)

@@ -1,0 +1,249 @@
+"""The main screen: hosts on the left, every VM on the right, messages below."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Log, Static
+
+from tvirt.actions import Action
+from tvirt.keys import DASHBOARD_KEYS
+from tvirt.model import VMInfo
+
+from .dialogs import AddConnectionDialog, ConfirmDialog, Confirmed
+from .host_list import HostList
+from .vm_table import VMTable
+from .words import host_counts, plural, target_lines, vm_counts
+
+if TYPE_CHECKING:
+    from .app import TvirtApp
+
+# Short footer labels; the other keys are listed by ? and the command palette.
+FOOTER_LABELS = {
+    "vm('start')": "Start",
+    "vm('shutdown')": "Shut down",
+    "vm('destroy')": "Force off",
+    "vm('delete')": "Delete",
+    "mark": "Mark",
+    "focus_filter": "Filter",
+    "add_connection": "Add host",
+}
+
+# Why each destructive action deserves a second thought.
+_WARNINGS = {
+    Action.SHUTDOWN: "The guest operating system is asked to shut down.",
+    Action.REBOOT: "The guest operating system is asked to restart.",
+    Action.FORCE_OFF: "This is like pulling the power plug: unsaved data in the guest is lost.",
+    Action.DELETE: "The VM definition is removed. Its disks stay unless you tick the box.",
+}
+
+
+def dashboard_bindings() -> list[BindingType]:
+    return [
+        Binding(
+            k.key,
+            k.action,
+            FOOTER_LABELS.get(k.action, k.description),
+            show=k.action in FOOTER_LABELS,
+            tooltip=k.description,
+        )
+        for k in DASHBOARD_KEYS
+    ]
+
+
+class FilterInput(Input):
+    """The text filter; escape or enter hands the keys back to the table."""
+
+    BINDINGS = [Binding("escape", "leave", "Back to the table", show=False)]
+
+    def action_leave(self) -> None:
+        self.screen.query_one(VMTable).focus()
+
+    def on_input_submitted(self) -> None:
+        self.action_leave()
+
+
+class DashboardScreen(Screen[None]):
+    BINDINGS = dashboard_bindings()
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="main"):
+            with Vertical(id="hosts-pane"):
+                yield HostList(id="hosts")
+            with Vertical(id="vms-pane"):
+                with Horizontal(id="filter-bar"):
+                    yield FilterInput(
+                        placeholder="Filter by name or host (press /)",
+                        id="filter",
+                        compact=True,
+                    )
+                    yield Static(id="view")
+                yield VMTable(id="vms")
+        yield Static(id="status")
+        yield Log(id="log", max_lines=500)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#hosts-pane").border_title = "Hosts"
+        self.query_one("#vms-pane").border_title = "Virtual machines"
+        self.query_one("#log").border_title = "Messages"
+        self.table.focus()
+        self.refresh_status()
+
+    # -- parts --------------------------------------------------------------
+    @property
+    def tvirt(self) -> TvirtApp:
+        return cast("TvirtApp", self.app)
+
+    @property
+    def table(self) -> VMTable:
+        return self.query_one(VMTable)
+
+    @property
+    def host_list(self) -> HostList:
+        return self.query_one(HostList)
+
+    def refresh_status(self) -> None:
+        """The counts line and the filter/sort line, in words."""
+        table = self.table
+        parts = [vm_counts(table.vms.values()), host_counts(self.tvirt.hosts.values())]
+        status = "; ".join(parts)
+        if table.row_count != len(table.vms):
+            status += f". Showing {table.row_count} of {plural(len(table.vms), 'VM')}"
+        if table.marks:
+            status += f". {len(table.marks)} marked"
+        self.query_one("#status", Static).update(Content(status + "."))
+        self.query_one("#view", Static).update(Content(table.describe_view()))
+
+    def log_line(self, sentence: str) -> None:
+        self.query_one(Log).write_line(sentence)
+
+    # -- VM actions ---------------------------------------------------------
+    def action_vm(self, name: str) -> None:
+        self.request(Action.from_name(name), self.table.targets())
+
+    def action_toggle_autostart(self) -> None:
+        targets = self.table.targets()
+        # One direction for the whole batch: on, unless every target is on already.
+        off = bool(targets) and all(vm.autostart for vm in targets)
+        self.request(Action.AUTOSTART_OFF if off else Action.AUTOSTART_ON, targets)
+
+    def request(self, action: Action, targets: list[VMInfo]) -> None:
+        """Refuse, confirm or perform an action on the targets."""
+        app = self.tvirt
+        if not targets:
+            app.say(f"No VM is selected to {action.verb}.", ok=False)
+            return
+        names = ", ".join(target_lines(targets, self.table.labels))
+        if app.readonly:
+            app.say(
+                f"Read-only mode: did not {action.verb} {names}; "
+                "restart tvirt without --readonly to make changes.",
+                ok=False,
+            )
+            return
+        if not action.destructive:
+            app.perform(action, targets)
+            return
+        what = plural(len(targets), "VM") if len(targets) > 1 else targets[0].name
+        dialog = ConfirmDialog(
+            f"{action.verb.capitalize()} {what}?",
+            target_lines(targets, self.table.labels),
+            _WARNINGS.get(action, ""),
+            f"Yes, {action.verb}",
+            offer_storage=action is Action.DELETE,
+        )
+
+        def answered(answer: Confirmed | None) -> None:
+            if answer is None:
+                app.say(f"Cancelled: did not {action.verb} {names}.")
+                return
+            app.perform(action, targets, remove_storage=answer.remove_storage)
+
+        self.app.push_screen(dialog, answered)
+
+    def action_mark(self) -> None:
+        if self.table.toggle_mark() is None:
+            self.tvirt.say("No VM is selected to mark.", ok=False)
+        self.refresh_status()
+
+    def action_clear_marks(self) -> None:
+        count = self.table.clear_marks()
+        self.tvirt.say(f"Cleared {plural(count, 'mark')}.")
+        self.refresh_status()
+
+    # -- filtering and sorting ----------------------------------------------
+    def action_focus_filter(self) -> None:
+        self.query_one(FilterInput).focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.table.set_text_filter(event.value)
+        self.refresh_status()
+
+    def action_cycle_state_filter(self) -> None:
+        self.table.cycle_state_filter()
+        self.refresh_status()
+
+    def action_cycle_sort(self) -> None:
+        self.table.cycle_sort()
+        self.refresh_status()
+
+    def action_reverse_sort(self) -> None:
+        self.table.reverse_sort()
+        self.refresh_status()
+
+    @on(DataTable.HeaderSelected)
+    def _header_sorted(self) -> None:
+        self.refresh_status()
+
+    def action_focus_next(self) -> None:
+        self.focus_next()
+
+    # -- connections --------------------------------------------------------
+    def action_add_connection(self) -> None:
+        app = self.tvirt
+
+        def answered(uri: str | None) -> None:
+            if uri is not None:
+                app.add_connection(uri)
+
+        self.app.push_screen(AddConnectionDialog(app.is_connected), answered)
+
+    def selected_host_id(self) -> str | None:
+        """The host under the host list's highlight, or else the selected VM's host."""
+        if not self.host_list.has_focus:
+            vm = self.table.vm_at_cursor()
+            if vm is not None:
+                return vm.host_id
+        return self.host_list.selected_host_id()
+
+    def action_remove_connection(self) -> None:
+        app = self.tvirt
+        host_id = self.selected_host_id()
+        host = app.hosts.get(host_id or "")
+        if host_id is None or host is None:
+            app.say("No connection is selected to remove.", ok=False)
+            return
+        count = sum(1 for vm in self.table.vms.values() if vm.host_id == host_id)
+        dialog = ConfirmDialog(
+            f"Remove the connection to {host.label}?",
+            [f"{host.label} ({host.uri}), {plural(count, 'VM')}"],
+            "Its VMs leave this list; the VMs themselves are not touched.",
+            "Yes, remove",
+        )
+
+        def answered(answer: Confirmed | None) -> None:
+            if answer is None:
+                app.say(f"Cancelled: kept the connection to {host.label}.")
+                return
+            app.remove_connection(host_id)
+
+        self.app.push_screen(dialog, answered)

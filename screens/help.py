@@ -1,0 +1,57 @@
+"""The help screen: every key binding, straight from tvirt.keys."""
+
+from __future__ import annotations
+
+from itertools import groupby
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from tvirt.keys import Key, all_keys, display
+
+from .dialogs import dialog_bindings
+
+_WHERE = {
+    "everywhere": "Everywhere",
+    "dashboard": "On the dashboard",
+    "dialogs": "In dialogs and this help",
+    "confirmations": "When asked to confirm",
+}
+
+
+def every_key() -> tuple[Key, ...]:
+    """Every key: tvirt.keys' table is the single source."""
+    return all_keys()
+
+
+def help_lines(keys: tuple[Key, ...]) -> list[str]:
+    """One line per key, grouped by where the key works, in table order."""
+    order = list(_WHERE)
+    keys = tuple(sorted(keys, key=lambda k: order.index(k.where) if k.where in order else 99))
+    width = max(len(display(k.key)) for k in keys)
+    lines: list[str] = []
+    for where, group in groupby(keys, key=lambda k: k.where):
+        if lines:
+            lines.append("")
+        lines.append(_WHERE.get(where, where.capitalize()))
+        lines += [f"  {display(k.key):<{width}}  {k.description}" for k in group]
+    return lines
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [
+        *dialog_bindings(),
+        Binding("q", "dismiss", "Close", show=False),
+        Binding("question_mark", "dismiss", "Close", show=False),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog-box help-box"):
+            yield Static(Content("Keys"), classes="dialog-title")
+            with VerticalScroll(id="help-keys"):
+                yield Static(Content("\n".join(help_lines(every_key()))), id="help-text")
+            yield Static(Content("Escape, q or ?: close this help."), classes="dialog-keys")

@@ -1,0 +1,70 @@
+"""Typed Textual messages that carry worker updates onto the event loop."""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+from tvirt.actions import ActionResult
+from tvirt.model import HostInfo, VMInfo
+from tvirt.updates import (
+    ActionDone,
+    DomainChanged,
+    DomainRemoved,
+    DomainsListed,
+    HostChanged,
+    Update,
+)
+
+
+class HostUpdated(Message):
+    def __init__(self, host: HostInfo) -> None:
+        super().__init__()
+        self.host = host
+
+
+class DomainsArrived(Message):
+    """The full VM list of one host after a (re)connect."""
+
+    def __init__(self, host_id: str, vms: tuple[VMInfo, ...]) -> None:
+        super().__init__()
+        self.host_id = host_id
+        self.vms = vms
+
+
+class DomainUpdated(Message):
+    def __init__(self, vm: VMInfo) -> None:
+        super().__init__()
+        self.vm = vm
+
+
+class DomainGone(Message):
+    def __init__(self, host_id: str, uuid: str, name: str) -> None:
+        super().__init__()
+        self.host_id = host_id
+        self.uuid = uuid
+        self.name = name
+
+    @property
+    def key(self) -> str:
+        return f"{self.host_id}/{self.uuid}"
+
+
+class ActionFinished(Message):
+    def __init__(self, result: ActionResult) -> None:
+        super().__init__()
+        self.result = result
+
+
+def message_for(update: Update) -> Message:
+    """The Message that carries one core update."""
+    if isinstance(update, HostChanged):
+        return HostUpdated(update.host)
+    if isinstance(update, DomainsListed):
+        return DomainsArrived(update.host_id, update.vms)
+    if isinstance(update, DomainChanged):
+        return DomainUpdated(update.vm)
+    if isinstance(update, DomainRemoved):
+        return DomainGone(update.host_id, update.uuid, update.name)
+    if isinstance(update, ActionDone):
+        return ActionFinished(update.result)
+    raise TypeError(f"Unknown update {update!r}")

@@ -1,0 +1,610 @@
+"""Pilot tests of the dashboard against private test-driver hosts (tests/fixtures/*.xml)."""
+
+from __future__ import annotations
+
+import html
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Checkbox, Input, Static
+
+from tvirt.keys import all_keys, display
+from tvirt.model import HostState
+from tvirt.screens.app import TvirtApp
+from tvirt.screens.dialogs import AddConnectionDialog, ConfirmDialog
+from tvirt.screens.help import HelpScreen
+from tvirt.screens.vm_table import VMTable
+
+FIXTURES = Path(__file__).parent / "fixtures"
+LAB = f"test://{FIXTURES / 'lab.xml'}"
+ANNEX = f"test://{FIXTURES / 'annex.xml'}"
+LAB_NAMES = ["build01", "cache01", "db01", "mail01", "web01", "web02"]
+SIZE = (120, 40)
+
+
+async def until(pilot: Pilot[int], predicate: Callable[[], object], what: str,
+                timeout: float = 10.0) -> None:
+    """Let the app run until predicate() holds; fail with what we waited for."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@asynccontextmanager
+async def running(*uris: str, readonly: bool = False,
+                  vms: int = 6) -> AsyncIterator[tuple[TvirtApp, Pilot[int]]]:
+    app = TvirtApp(uris=list(uris), readonly=readonly)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: len(table(app).vms) == vms, f"{vms} VMs listed")
+        yield app, pilot
+
+
+def table(app: TvirtApp) -> VMTable:
+    return app.dashboard.table
+
+
+def key_of(app: TvirtApp, name: str) -> str:
+    return next(vm.key for vm in table(app).vms.values() if vm.name == name)
+
+
+def cell(app: TvirtApp, name: str, column: str) -> str:
+    return str(table(app).get_cell(key_of(app, name), column))
+
+
+def names(app: TvirtApp) -> list[str]:
+    """VM names in display order."""
+    return [str(table(app).get_cell(key, "name")) for key in table(app).visible_keys()]
+
+
+def select(app: TvirtApp, name: str) -> None:
+    table(app).move_cursor(row=table(app).get_row_index(key_of(app, name)))
+
+
+def said(app: TvirtApp, fragment: str) -> bool:
+    return any(fragment in sentence for sentence in app.messages)
+
+
+def status(app: TvirtApp) -> str:
+    return str(app.dashboard.query_one("#status", Static).render())
+
+
+async def state_becomes(pilot: Pilot[int], app: TvirtApp, name: str, word: str) -> None:
+    await until(pilot, lambda: cell(app, name, "state") == word, f"{name} {word}")
+
+
+# -- lifecycle actions ------------------------------------------------------
+
+
+async def test_dashboard_lists_hosts_and_vms_in_words() -> None:
+    async with running(LAB) as (app, pilot):
+        await until(pilot, lambda: app.hosts[LAB].state is HostState.CONNECTED, "connected")
+        assert names(app) == LAB_NAMES
+        assert cell(app, "db01", "state") == "shut off"
+        assert cell(app, "cache01", "state") == "paused"
+        assert cell(app, "mail01", "state") == "crashed"
+        assert cell(app, "db01", "memory") == "8 GiB"
+        assert cell(app, "cache01", "memory") == "512 MiB"
+        assert cell(app, "web01", "autostart") == "off"
+        assert cell(app, "web01", "host") == "demo lab.xml"
+        host = str(app.dashboard.host_list.get_option(LAB).prompt)
+        assert "demo lab.xml (demo connection)" in host
+        assert "connected, TEST 0.0.2" in host
+        assert "8 CPUs, 16 GiB, 6 VMs" in host
+        assert status(app) == (
+            "6 VMs, 2 running, 2 shut off, 1 paused, 1 other; 1 host, 1 connected."
+        )
+        assert "read-write" in app.sub_title
+
+
+async def test_start_updates_the_row_in_place(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_clear(*_args: object, **_kw: object) -> None:
+        raise AssertionError("the table must never be cleared")
+
+    monkeypatch.setattr(VMTable, "clear", no_clear)
+    async with running(LAB) as (app, pilot):
+        select(app, "db01")
+        index = table(app).get_row_index(key_of(app, "db01"))
+        await pilot.press("s")
+        await state_becomes(pilot, app, "db01", "running")
+        assert table(app).get_row_index(key_of(app, "db01")) == index
+        assert table(app).vm_at_cursor() is not None
+        assert table(app).vm_at_cursor().name == "db01"  # type: ignore[union-attr]
+        await until(pilot, lambda: said(app, "Started db01 on demo lab.xml."), "result")
+        assert "Started db01" in "\n".join(app.dashboard.query_one("#log").lines)  # type: ignore[attr-defined]
+        assert app.screen is app.dashboard  # no confirmation for a start
+
+
+async def test_shutdown_asks_then_shuts_off() -> None:
+    async with running(LAB) as (app, pilot):
+        select(app, "web01")
+        await pilot.press("h")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "dialog")
+        listed = str(app.screen.query_one(".dialog-targets Static").render())
+        assert "web01 on demo lab.xml" in listed
+        await pilot.press("y")
+        await state_becomes(pilot, app, "web01", "shut off")
+        await until(pilot, lambda: said(app, "Asked to shut down web01"), "result")
+
+
+async def test_reboot_asks_and_reports() -> None:
+    async with running(LAB) as (app, pilot):
+        select(app, "web02")
+        await pilot.press("R")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "dialog")
+        await pilot.press("enter")
+        await until(pilot, lambda: said(app, "Asked to reboot web02 on demo lab.xml."), "result")
+        assert cell(app, "web02", "state") == "running"
+
+
+async def test_force_off_confirmed() -> None:
+    async with running(LAB) as (app, pilot):
+        select(app, "web01")
+        await pilot.press("F")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "dialog")
+        await pilot.press("y")
+        await state_becomes(pilot, app, "web01", "shut off")
+        await until(pilot, lambda: said(app, "Forced off web01 on demo lab.xml."), "result")
+
+
+@pytest.mark.parametrize("key", ["n", "escape"])
+async def test_force_off_cancelled(key: str) -> None:
+    async with running(LAB) as (app, pilot):
+        select(app, "web01")
+        await pilot.press("F")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "dialog")
+        await pilot.press(key)
+        await until(pilot, lambda: app.screen is app.dashboard, "dialog closed")
+        await until(pilot, lambda: said(app, "Cancelled: did not force off web01"), "cancel")
+        await pilot.pause(0.2)
+        assert cell(app, "web01", "state") == "running"
+        assert not said(app, "Forced off")
+
+
+async def test_enter_on_the_cancel_button_cancels() -> None:
+    async with running(LAB) as (app, pilot):
+        select(app, "web01")
+        await pilot.press("F")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "dialog")
+        app.screen.query_one("#cancel").focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: said(app, "Cancelled"), "cancel")
+        assert cell(app, "web01", "state") == "running"
+
+
+async def test_pause_and_resume() -> None:
+    async with running(LAB) as (app, pilot):
+        select(app, "web01")
+        await pilot.press("p")
+        await state_becomes(pilot, app, "web01", "paused")
+        await until(pilot, lambda: said(app, "Paused web01"), "pause result")
+        select(app, "cache01")
+        await pilot.press("u")
+        await state_becomes(pilot, app, "cache01", "running")
+        await until(pilot, lambda: said(app, "Resumed cache01"), "resume result")
+
+
+async def test_autostart_toggles() -> None:
+    async with running(LAB) as (app, pilot):
+        select(app, "web01")
+        await pilot.press("t")
+        await until(pilot, lambda: cell(app, "web01", "autostart") == "on", "autostart on")
+        await pilot.press("t")
+        await until(pilot, lambda: cell(app, "web01", "autostart") == "off", "autostart off")
+        assert said(app, "Turned autostart on for web01")
+        assert said(app, "Turned autostart off for web01")
+
+
+async def test_delete_keeps_storage_by_default() -> None:
+    async with running(LAB) as (app, pilot):
+        select(app, "build01")
+        await pilot.press("D")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "dialog")
+        assert app.screen.query_one("#remove-storage", Checkbox).value is False
+        await pilot.press("y")
+        await until(pilot, lambda: len(table(app).vms) == 5, "row removed")
+        assert "build01" not in names(app)
+        await until(pilot, lambda: said(app, "Deleted build01 on demo lab.xml."), "result")
+        assert not said(app, "Removed storage")
+
+
+async def test_delete_with_storage() -> None:
+    async with running(LAB) as (app, pilot):
+        select(app, "db01")
+        await pilot.press("D")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "dialog")
+        box = app.screen.query_one("#remove-storage", Checkbox)
+        assert "no, keep its disk images" in str(box.label)
+        await pilot.click("#remove-storage")
+        assert box.value is True
+        assert "yes, delete its disk images" in str(box.label)  # in words, not colour only
+        await pilot.press("enter")
+        await until(pilot, lambda: said(app, "Removed storage: /lab-pool/db01.qcow2."), "result")
+        assert "db01" not in names(app)
+
+
+async def test_delete_cancelled() -> None:
+    async with running(LAB) as (app, pilot):
+        select(app, "build01")
+        await pilot.press("D")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "dialog")
+        await pilot.press("escape")
+        await until(pilot, lambda: said(app, "Cancelled: did not delete build01"), "cancel")
+        await pilot.pause(0.2)
+        assert "build01" in names(app)
+
+
+async def test_marks_and_a_batch_action() -> None:
+    async with running(LAB) as (app, pilot):
+        select(app, "web01")
+        await pilot.press("space")
+        select(app, "web02")
+        await pilot.press("space")
+        assert cell(app, "web01", "mark") == "marked"
+        assert cell(app, "web02", "mark") == "marked"
+        assert cell(app, "db01", "mark") == ""
+        assert "2 marked" in status(app)
+        await pilot.press("F")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "dialog")
+        listed = str(app.screen.query_one(".dialog-targets Static").render())
+        assert "web01 on demo lab.xml" in listed
+        assert "web02 on demo lab.xml" in listed
+        assert "Force off 2 VMs?" in str(app.screen.query_one(".dialog-title").render())
+        await pilot.press("y")
+        await state_becomes(pilot, app, "web01", "shut off")
+        await state_becomes(pilot, app, "web02", "shut off")
+        await pilot.press("M")
+        assert cell(app, "web01", "mark") == ""
+        assert not table(app).marks
+
+
+async def test_unmarking_with_space_again() -> None:
+    async with running(LAB) as (app, pilot):
+        select(app, "web01")
+        await pilot.press("space")
+        await pilot.press("space")
+        assert cell(app, "web01", "mark") == ""
+
+
+async def test_read_only_refuses_without_calling_the_worker() -> None:
+    async with running(LAB, readonly=True) as (app, pilot):
+        assert "read-only" in app.sub_title
+        worker = app.manager.get(LAB)
+
+        def forbidden(*_args: object, **_kw: object) -> None:
+            raise AssertionError("read-only mode must not reach the worker")
+
+        worker.act = forbidden  # type: ignore[method-assign]
+        select(app, "db01")
+        await pilot.press("s")
+        await pilot.press("F")
+        await pilot.press("D")
+        await pilot.pause(0.1)
+        assert app.screen is app.dashboard  # refused before any confirmation
+        assert said(app, "Read-only mode: did not start db01 on demo lab.xml")
+        assert said(app, "Read-only mode: did not delete db01 on demo lab.xml")
+        assert cell(app, "db01", "state") == "shut off"
+
+
+# -- filtering and sorting --------------------------------------------------
+
+
+async def test_text_filter_hides_and_restores_rows() -> None:
+    async with running(LAB) as (app, pilot):
+        select(app, "web02")
+        await pilot.press("slash")
+        assert isinstance(app.focused, Input)
+        await pilot.press(*"web")
+        assert names(app) == ["web01", "web02"]
+        assert "Showing 2 of 6 VMs" in status(app)
+        assert table(app).vm_at_cursor().name == "web02"  # type: ignore[union-attr]
+        await pilot.press("escape")
+        assert isinstance(app.focused, VMTable)
+        app.dashboard.query_one("#filter", Input).value = ""
+        await until(pilot, lambda: len(names(app)) == 6, "all rows back")
+        assert table(app).vm_at_cursor().name == "web02"  # type: ignore[union-attr]
+
+
+async def test_text_filter_matches_the_host_label() -> None:
+    async with running(LAB, ANNEX, vms=8) as (app, pilot):
+        await pilot.press("slash", *"annex")
+        assert names(app) == ["annex-app", "annex-backup"]
+        app.dashboard.query_one("#filter", Input).value = "lab.xml"
+        await until(pilot, lambda: names(app) == LAB_NAMES, "lab VMs only")
+
+
+async def test_state_filter_cycles() -> None:
+    async with running(LAB) as (app, pilot):
+        seen = {}
+        for _ in range(5):
+            await pilot.press("f")
+            seen[table(app).state_filter] = names(app)
+        assert seen == {
+            "running": ["web01", "web02"],
+            "shut off": ["build01", "db01"],
+            "paused": ["cache01"],
+            "other": ["mail01"],
+            "all": LAB_NAMES,
+        }
+        assert "state: all" in str(app.dashboard.query_one("#view", Static).render())
+
+
+async def test_state_filter_follows_updates() -> None:
+    async with running(LAB) as (app, pilot):
+        await pilot.press("f")  # running only
+        select(app, "web01")
+        await pilot.press("p")
+        await until(pilot, lambda: names(app) == ["web02"], "paused VM hidden")
+        assert table(app).vms[key_of(app, "web01")].state.word == "paused"
+
+
+async def test_sort_cycles_and_reverses() -> None:
+    async with running(LAB) as (app, pilot):
+        select(app, "db01")
+        order = []
+        while table(app).sort_column != "memory":
+            await pilot.press("o")
+            order.append(table(app).sort_column)
+        assert order == ["host", "state", "vcpus", "memory"]
+        assert names(app) == ["cache01", "mail01", "web02", "web01", "build01", "db01"]
+        await pilot.press("O")
+        assert names(app) == ["db01", "build01", "web01", "mail01", "web02", "cache01"]
+        assert "sorted by memory, descending" in str(
+            app.dashboard.query_one("#view", Static).render()
+        )
+        assert table(app).vm_at_cursor().name == "db01"  # type: ignore[union-attr]
+
+
+async def test_clicking_a_header_sorts() -> None:
+    async with running(LAB) as (app, pilot):
+        t = table(app)
+        columns = list(t.columns.values())
+        x = sum(c.get_render_width(t) for c in columns[:4]) + 1  # the vCPUs header
+        await pilot.click(VMTable, offset=(x, 0))
+        await until(pilot, lambda: t.sort_column == "vcpus", "sorted by vCPUs")
+        assert names(app)[-1] == "db01"
+        await pilot.click(VMTable, offset=(x, 0))
+        await until(pilot, lambda: t.sort_reverse, "reversed")
+        assert names(app)[0] == "db01"
+
+
+# -- connections ------------------------------------------------------------
+
+
+async def test_add_a_connection() -> None:
+    async with running(LAB) as (app, pilot):
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, AddConnectionDialog), "dialog")
+        app.screen.query_one("#uri", Input).value = ANNEX
+        await pilot.press("enter")
+        await until(pilot, lambda: len(table(app).vms) == 8, "annex VMs")
+        assert app.hosts[ANNEX].label == "demo annex.xml"
+        assert cell(app, "annex-app", "host") == "demo annex.xml"
+        assert "2 hosts, 2 connected" in status(app)
+
+
+@pytest.mark.parametrize(
+    ("text", "sentence"),
+    [
+        ("bogus", "'bogus' is not a libvirt URI"),
+        ("qemu:///nowhere", "A qemu URI must end in /system or /session"),
+        ("qemu+ssh://root:secret@example.com/system", "Passwords in URIs are refused"),
+        ("", "The connection URI is empty."),
+        (LAB, "is already connected"),
+    ],
+)
+async def test_add_connection_refuses_bad_uris(text: str, sentence: str) -> None:
+    async with running(LAB) as (app, pilot):
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, AddConnectionDialog), "dialog")
+        app.screen.query_one("#uri", Input).value = text
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, AddConnectionDialog)  # still open
+        error = str(app.screen.query_one("#uri-error", Static).render())
+        assert sentence in error
+        assert error.startswith("Not added: ")
+        assert list(app.manager.workers) == [LAB]
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is app.dashboard, "dialog closed")
+        assert list(app.hosts) == [LAB]
+
+
+async def test_remove_a_connection() -> None:
+    async with running(LAB, ANNEX, vms=8) as (app, pilot):
+        select(app, "annex-app")
+        await pilot.press("X")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "dialog")
+        assert "demo annex.xml" in str(app.screen.query_one(".dialog-title").render())
+        await pilot.press("y")
+        await until(pilot, lambda: len(table(app).vms) == 6, "annex rows removed")
+        assert names(app) == LAB_NAMES
+        assert list(app.hosts) == [LAB]
+        assert said(app, "Removed the connection to demo annex.xml.")
+        await until(pilot, lambda: ANNEX not in app.manager.workers, "worker stopped")
+
+
+async def test_remove_connection_cancelled() -> None:
+    async with running(LAB) as (app, pilot):
+        await pilot.press("X")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "dialog")
+        await pilot.press("n")
+        await until(pilot, lambda: said(app, "Cancelled: kept the connection"), "cancel")
+        assert list(app.hosts) == [LAB]
+        assert len(names(app)) == 6
+
+
+# -- help and the command palette ---------------------------------------------
+
+
+async def test_help_lists_every_key() -> None:
+    async with running(LAB) as (app, pilot):
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen), "help")
+        text = str(app.screen.query_one("#help-text", Static).render())
+        for key in all_keys():
+            assert f"{display(key.key)}  " in text, key
+            assert key.description in text, key
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is app.dashboard, "help closed")
+
+
+async def test_command_palette_runs_an_action() -> None:
+    async with running(LAB) as (app, pilot):
+        select(app, "web01")
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Pause")
+        await until(
+            pilot,
+            lambda: any("Pause" in str(o.prompt) for o in app.screen.query_one(
+                "CommandList").options),  # type: ignore[attr-defined]
+            "a Pause hit",
+        )
+        await pilot.press("enter")
+        await state_becomes(pilot, app, "web01", "paused")
+
+
+async def test_command_palette_offers_every_dashboard_action() -> None:
+    from tvirt.screens.commands import offered_keys
+
+    offered = {k.action for k in offered_keys()}
+    dashboard = {k.action for k in all_keys() if k.where in ("dashboard", "everywhere")}
+    assert dashboard - offered == {"command_palette"}
+    assert offered <= dashboard
+
+
+# -- bad input never shows a traceback -----------------------------------------
+
+
+async def test_bad_uris_become_sentences_and_the_app_stays_responsive() -> None:
+    ssh = "qemu+ssh://root@nonexistent.invalid/system"
+    async with running("not a uri", ssh, LAB) as (app, pilot):
+        bad = app.hosts["not a uri"]
+        assert bad.state is HostState.FAILED
+        assert "spaces or control characters" in bad.error
+        ssh_id = f"{ssh}?no_tty=1"
+        await until(pilot, lambda: app.hosts[ssh_id].error != "", "ssh failure", timeout=30)
+        remote = app.hosts[ssh_id]
+        assert remote.state in (HostState.DISCONNECTED, HostState.FAILED)
+        assert "Traceback" not in remote.error
+        prompt = str(app.dashboard.host_list.get_option(ssh_id).prompt)
+        assert remote.state.word in prompt
+        assert remote.error in prompt
+        assert "1 failed" in status(app)
+        # Still answering keys.
+        await pilot.press("f")
+        assert table(app).state_filter == "running"
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen), "help")
+
+
+async def test_no_color_still_says_everything_in_words(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    async with running(LAB) as (app, pilot):
+        assert app.no_color
+        select(app, "web01")
+        await pilot.press("space")
+        screen = html.unescape(app.export_screenshot()).replace("\xa0", " ")
+        for word in ("marked", "running", "shut off", "paused", "crashed", "connected"):
+            assert word in screen
+
+
+# -- updates in place ---------------------------------------------------------
+
+
+async def test_cursor_follows_the_vm_when_an_update_moves_it() -> None:
+    async with running(LAB) as (app, pilot):
+        table(app).sort_by("state")
+        select(app, "db01")
+        before = table(app).get_row_index(key_of(app, "db01"))
+        await pilot.press("s")
+        await state_becomes(pilot, app, "db01", "running")
+        assert table(app).get_row_index(key_of(app, "db01")) != before  # moved group
+        assert table(app).vm_at_cursor().name == "db01"  # type: ignore[union-attr]
+
+
+async def test_a_relisting_adds_updates_and_drops_rows_of_that_host_only() -> None:
+    from dataclasses import replace
+
+    from tvirt.model import VMState
+    from tvirt.screens.messages import DomainsArrived
+
+    async with running(LAB, ANNEX, vms=8) as (app, pilot):
+        lab = [vm for vm in table(app).vms.values() if vm.host_id == LAB]
+        kept = [vm for vm in lab if vm.name != "build01"]
+        kept = [replace(vm, state=VMState.PAUSED) if vm.name == "web01" else vm for vm in kept]
+        new = replace(lab[0], uuid="00000000-0000-4000-8000-000000000099", name="new01")
+        app.post_message(DomainsArrived(LAB, (*kept, new)))
+        await until(pilot, lambda: "new01" in names(app), "new row")
+        assert "build01" not in names(app)
+        assert cell(app, "web01", "state") == "paused"
+        assert "annex-app" in names(app)
+        assert len(names(app)) == 8
+
+
+async def test_a_failed_action_is_a_sentence() -> None:
+    async with running(LAB) as (app, pilot):
+        select(app, "mail01")  # crashed counts as active in the test driver
+        await pilot.press("s")
+        await until(pilot, lambda: said(app, "Could not start mail01 on demo lab.xml"), "error")
+        log = "\n".join(app.dashboard.query_one("#log").lines)  # type: ignore[attr-defined]
+        assert "Error: Could not start mail01" in log
+        assert "Traceback" not in log
+
+
+def test_run_app_reports_a_bad_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tvirt.screens.app import run_app
+
+    bad = tmp_path / "config.toml"
+    bad.write_text("this is [not toml")
+    monkeypatch.setenv("TVIRT_CONFIG", str(bad))
+    assert run_app(connect=[], readonly=False) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tvirt: The config file")
+    assert "Traceback" not in err
+
+
+async def test_x_in_the_host_list_removes_the_highlighted_host() -> None:
+    async with running(LAB, ANNEX, vms=8) as (app, pilot):
+        assert isinstance(app.focused, VMTable)
+        await pilot.press("tab")
+        assert not isinstance(app.focused, VMTable)  # tab moves between panes
+        hosts = app.dashboard.host_list
+        hosts.focus()
+        hosts.select_host(ANNEX)
+        await pilot.press("X")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "dialog")
+        assert "demo annex.xml" in str(app.screen.query_one(".dialog-title").render())
+        await pilot.press("y")
+        await until(pilot, lambda: list(app.hosts) == [LAB], "annex removed")
+        assert hosts.option_count == 1
+
+
+async def test_many_vms_load_and_filter_without_stalling(tmp_path: Path) -> None:
+    domains = "".join(
+        "<domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>"
+        f"<name>vm{i:04d}</name><uuid>00000000-0000-4000-8000-{i:012d}</uuid>"
+        "<memory>65536</memory><vcpu>1</vcpu><os><type>hvm</type></os>"
+        f"<test:runstate>{1 if i % 2 else 5}</test:runstate></domain>"
+        for i in range(400)
+    )
+    node = tmp_path / "big.xml"
+    node.write_text(
+        "<node><cpu><nodes>1</nodes><sockets>1</sockets><cores>2</cores><threads>1</threads>"
+        f"<mhz>2000</mhz></cpu><memory>8388608</memory>{domains}</node>"
+    )
+    started = time.monotonic()
+    async with running(f"test://{node}", vms=400) as (app, pilot):
+        await pilot.press("f")  # running only
+        assert len(names(app)) == 200
+        await pilot.press("o", "O")
+        assert table(app).row_count == 200
+    assert time.monotonic() - started < 15
