@@ -1,0 +1,72 @@
+"""The full app against the real libvirtd and the real TCG guest, locally and over ssh."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from test_real_qemu import _keep_testbed_record, _libvirtd_pid
+from test_tui_dashboard import SIZE, cell, select, table, until
+
+from conftest import Testbed, wait_for
+from tvirt.model import HostState
+from tvirt.screens.app import TvirtApp
+from tvirt.screens.dialogs import ConfirmDialog
+from tvirt.screens.help import HelpScreen
+
+pytestmark = pytest.mark.real
+
+
+@pytest.mark.parametrize("where", ["local", "ssh"])
+async def test_start_and_force_off_the_real_guest(
+    where: str, testbed: Testbed, guest: str
+) -> None:
+    uri = testbed.qemu_uri if where == "local" else testbed.ssh_uri
+    app = TvirtApp(uris=[uri])
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: any(vm.name == guest for vm in table(app).vms.values()),
+                    "the guest listed", timeout=60)
+        assert cell(app, guest, "state") == "shut off"
+        select(app, guest)
+        await pilot.press("s")
+        await until(pilot, lambda: cell(app, guest, "state") == "running", "running", 60)
+        await pilot.press("F")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the confirmation")
+        await pilot.press("y")
+        await until(pilot, lambda: cell(app, guest, "state") == "shut off", "shut off", 60)
+        assert any(f"Forced off {guest}" in sentence for sentence in app.messages)
+
+
+async def test_libvirtd_stops_under_the_app_and_comes_back(testbed: Testbed) -> None:
+    app = TvirtApp(uris=[testbed.qemu_uri])
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            host = testbed.qemu_uri
+
+            def host_state() -> HostState | None:
+                info = app.hosts.get(host)
+                return info.state if info else None
+
+            await until(pilot, lambda: host_state() is HostState.CONNECTED, "connected", 60)
+            pid = _libvirtd_pid()
+            subprocess.run(["kill", "-TERM", str(pid)], check=True)
+            await until(pilot, lambda: host_state() in (HostState.DISCONNECTED,
+                                                        HostState.CONNECTING),
+                        "disconnected", 30)
+            prompt = str(app.dashboard.host_list.get_option(host).prompt)
+            assert "disconnected" in prompt or "connecting" in prompt
+            # Still responsive: the help screen opens and closes while the host is down.
+            await pilot.press("question_mark")
+            await until(pilot, lambda: isinstance(app.screen, HelpScreen), "help to open")
+            await pilot.press("escape")
+            await until(pilot, lambda: not isinstance(app.screen, HelpScreen), "help to close")
+            wait_for(lambda: not Path(f"/proc/{pid}").exists(), 30, "libvirtd to exit")
+            subprocess.run(["libvirtd", "-d"], check=True)
+            _keep_testbed_record(pid)
+            await until(pilot, lambda: host_state() is HostState.CONNECTED, "reconnected", 60)
+            prompt = str(app.dashboard.host_list.get_option(host).prompt)
+            assert "connected" in prompt and "disconnected" not in prompt
+    finally:
+        if subprocess.run(["pidof", "libvirtd"], capture_output=True).returncode != 0:
+            subprocess.run(["libvirtd", "-d"], check=False)
