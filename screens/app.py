@@ -99,7 +99,8 @@ class TvirtApp(App[int]):
     # -- updates from the workers -------------------------------------------
     def _wanted(self, host_id: str) -> bool:
         """Drop late reports: from a removed host, or while the app shuts down."""
-        return host_id not in self._removed and self.dashboard.is_mounted
+        # is_running turns false as shutdown begins, before the screens lose their widgets.
+        return host_id not in self._removed and self.is_running and self.dashboard.is_mounted
 
     def on_host_updated(self, message: HostUpdated) -> None:
         host = message.host

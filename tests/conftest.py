@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 import uuid as uuidlib
 from collections.abc import Callable, Iterator
@@ -92,7 +93,8 @@ def guest(testbed: Testbed) -> Iterator[str]:
     """
     import libvirt
 
-    name = "tvirt-test-guest"
+    # Unique per session, so two test runs on one machine never undefine each other's guest.
+    name = f"tvirt-test-guest-{os.getpid()}"
     _remove_domain(testbed.qemu_uri, name)
     conn = libvirt.open(testbed.qemu_uri)
     try:
@@ -153,3 +155,44 @@ def node_xml(tmp_path: Path) -> Callable[[int], str]:
         return f"test://{path}"
 
     return make
+
+
+LIBVIRTD_PIDFILE = Path("/run/libvirtd.pid")
+TESTBED_LIBVIRTD_RECORD = Path("/run/tvirt-testbed/libvirtd.started")
+
+
+def libvirtd_pid() -> int | None:
+    """The running libvirtd's pid from its pid file (pidof also sees its forked helpers)."""
+    try:
+        pid = int(LIBVIRTD_PIDFILE.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return pid if Path(f"/proc/{pid}").exists() else None
+
+
+def stop_libvirtd() -> int:
+    """SIGTERM the running libvirtd and wait until it is gone; returns its pid."""
+    pid = libvirtd_pid()
+    assert pid is not None, "libvirtd is not running"
+    subprocess.run(["kill", "-TERM", str(pid)], check=True)
+    wait_for(lambda: not Path(f"/proc/{pid}").exists(), 30, "libvirtd to exit")
+    return pid
+
+
+def start_libvirtd(old_pid: int | None = None) -> None:
+    """Start libvirtd again if none runs; if the test bed owned the old one, it owns this."""
+    if libvirtd_pid() is None:
+        subprocess.run(["libvirtd", "-d"], check=True)
+    wait_for(lambda: libvirtd_pid() not in (None, old_pid), 30, "a new libvirtd")
+    new_pid = libvirtd_pid()
+    if TESTBED_LIBVIRTD_RECORD.exists() and TESTBED_LIBVIRTD_RECORD.read_text().strip() == str(
+        old_pid
+    ):
+        TESTBED_LIBVIRTD_RECORD.write_text(f"{new_pid}\n")
+    wait_for(
+        lambda: subprocess.run(
+            ["virsh", "-c", "qemu:///system", "list"], capture_output=True
+        ).returncode == 0,
+        30,
+        "libvirtd to answer",
+    )

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-from pathlib import Path
-
 import pytest
-from test_real_qemu import _keep_testbed_record, _libvirtd_pid
 from test_tui_dashboard import SIZE, cell, select, table, until
 
-from conftest import Testbed, wait_for
+from conftest import Testbed, start_libvirtd, stop_libvirtd
 from tvirt.model import HostState
 from tvirt.screens.app import TvirtApp
 from tvirt.screens.dialogs import ConfirmDialog
@@ -40,6 +36,7 @@ async def test_start_and_force_off_the_real_guest(
 
 async def test_libvirtd_stops_under_the_app_and_comes_back(testbed: Testbed) -> None:
     app = TvirtApp(uris=[testbed.qemu_uri])
+    pid: int | None = None
     try:
         async with app.run_test(size=SIZE) as pilot:
             host = testbed.qemu_uri
@@ -49,8 +46,7 @@ async def test_libvirtd_stops_under_the_app_and_comes_back(testbed: Testbed) -> 
                 return info.state if info else None
 
             await until(pilot, lambda: host_state() is HostState.CONNECTED, "connected", 60)
-            pid = _libvirtd_pid()
-            subprocess.run(["kill", "-TERM", str(pid)], check=True)
+            pid = stop_libvirtd()
             await until(pilot, lambda: host_state() in (HostState.DISCONNECTED,
                                                         HostState.CONNECTING),
                         "disconnected", 30)
@@ -61,12 +57,9 @@ async def test_libvirtd_stops_under_the_app_and_comes_back(testbed: Testbed) -> 
             await until(pilot, lambda: isinstance(app.screen, HelpScreen), "help to open")
             await pilot.press("escape")
             await until(pilot, lambda: not isinstance(app.screen, HelpScreen), "help to close")
-            wait_for(lambda: not Path(f"/proc/{pid}").exists(), 30, "libvirtd to exit")
-            subprocess.run(["libvirtd", "-d"], check=True)
-            _keep_testbed_record(pid)
+            start_libvirtd(pid)
             await until(pilot, lambda: host_state() is HostState.CONNECTED, "reconnected", 60)
             prompt = str(app.dashboard.host_list.get_option(host).prompt)
             assert "connected" in prompt and "disconnected" not in prompt
     finally:
-        if subprocess.run(["pidof", "libvirtd"], capture_output=True).returncode != 0:
-            subprocess.run(["libvirtd", "-d"], check=False)
+        start_libvirtd(pid)  # leave one running for the tests after us
