@@ -63,8 +63,11 @@ class TvirtApp(App[int]):
         uri_source: str = "",
         *,
         theme: str = "",
+        settings: config.Config | None = None,
     ) -> None:
         super().__init__()
+        # Where added and removed connections are remembered; None (tests) remembers nothing.
+        self.settings = settings
         self.uris = list(uris)
         self.readonly = readonly
         self.uri_source = uri_source
@@ -179,6 +182,24 @@ class TvirtApp(App[int]):
             self._show_host(worker.info)
         if not quiet:
             self.say(f"Connecting to {worker.info.label}.")
+            self._remember(worker.host_id, keep=True)
+
+    def _remember(self, uri: str, *, keep: bool) -> None:
+        """Record an added or removed connection in the config file (mode 0600, no secrets)."""
+        if self.settings is None:
+            return
+        uris = [u for u in self.settings.uris if u != uri]
+        if keep:
+            uris.append(uri)
+        if uris == self.settings.uris:
+            return
+        self.settings.uris = uris
+        try:
+            path = config.save(self.settings)
+        except OSError as exc:
+            self.say(f"Could not save the connection list: {exc.strerror}.", ok=False)
+            return
+        self.say(f"Saved the connection list to {path}.")
 
     def _show_host(self, host: HostInfo) -> None:
         self.hosts[host.host_id] = host
@@ -195,6 +216,7 @@ class TvirtApp(App[int]):
         self.manager.remove(host_id, timeout=0)
         label = host.label if host else host_id
         self.say(f"Removed the connection to {label}.")
+        self._remember(host_id, keep=False)
 
     # -- app-wide keys ------------------------------------------------------
     def action_help(self) -> None:
@@ -210,6 +232,12 @@ def run_app(connect: list[str], readonly: bool) -> int:
         print(f"tvirt: {exc}", file=sys.stderr)
         return EXIT_USAGE
     uris, source = choose_uris(connect, cfg)
-    app = TvirtApp(uris, readonly=readonly or cfg.readonly, uri_source=source, theme=cfg.theme)
+    app = TvirtApp(
+        uris,
+        readonly=readonly or cfg.readonly,
+        uri_source=source,
+        theme=cfg.theme,
+        settings=cfg,
+    )
     app.run()
     return app.return_code or 0

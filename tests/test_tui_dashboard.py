@@ -389,6 +389,31 @@ async def test_add_a_connection() -> None:
         assert "2 hosts, 2 connected" in status(app)
 
 
+async def test_added_and_removed_connections_are_remembered(tmp_path: Path) -> None:
+    import stat
+
+    from tvirt import config
+
+    path = tmp_path / "tvirt" / "config.toml"
+    app = TvirtApp(uris=[LAB], settings=config.Config(uris=[LAB], path=path))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: len(table(app).vms) == 6, "lab listed")
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, AddConnectionDialog), "dialog")
+        app.screen.query_one("#uri", Input).value = ANNEX
+        await pilot.press("enter")
+        await until(pilot, lambda: len(table(app).vms) == 8, "annex VMs")
+        assert config.load(path).uris == [LAB, ANNEX]
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert said(app, f"Saved the connection list to {path}.")
+        select(app, "web01")
+        await pilot.press("X")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "dialog")
+        await pilot.press("y")
+        await until(pilot, lambda: len(table(app).vms) == 2, "lab rows removed")
+        assert config.load(path).uris == [ANNEX]
+
+
 @pytest.mark.parametrize(
     ("text", "sentence"),
     [
