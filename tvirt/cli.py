@@ -7,9 +7,10 @@ import contextlib
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import asdict
+from typing import Protocol
 
 from tvirt import __version__, config
 from tvirt.actions import Action
@@ -21,6 +22,12 @@ from tvirt.uri import URIError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONNECT = 0, 1, 2, 3
 LIFECYCLE = ("start", "shutdown", "reboot", "destroy", "suspend", "resume")
+# Modules under tvirt/ with register(subparsers); see _feature_modules.
+FEATURE_COMMANDS: tuple[str, ...] = ()
+
+
+class CommandModule(Protocol):
+    def register(self, sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None: ...
 
 
 class CLIError(Exception):
@@ -70,7 +77,17 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument("--remove-storage", action="store_true", help="also delete its disks")
     delete.add_argument("--yes", action="store_true", help="confirm without asking")
     sub.add_parser("keys", help="list every key binding of the full-screen app")
+    for module in _feature_modules():
+        module.register(sub)
     return parser
+
+
+def _feature_modules() -> list[CommandModule]:
+    """Feature commands live in their own modules; each adds its subcommands here and
+    sets ``run`` to its handler, which gets the parsed args and returns an exit code."""
+    import importlib
+
+    return [importlib.import_module(f"tvirt.{name}") for name in FEATURE_COMMANDS]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -81,6 +98,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_tui(args)
         if args.command == "keys":
             return _keys(args)
+        run: Callable[[argparse.Namespace], int] | None = getattr(args, "run", None)
+        if run is not None:
+            return run(args)
         return _run_command(args)
     except CLIError as exc:
         print(f"tvirt: {exc}", file=sys.stderr)
@@ -110,7 +130,11 @@ def _keys(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _connect(args: argparse.Namespace) -> tuple[HostManager, Inventory]:
+def connect(args: argparse.Namespace) -> tuple[HostManager, Inventory]:
+    """Open the chosen URIs and wait until each host is listed or has failed.
+
+    For commands: hosts never reconnect. The caller must stop the manager.
+    """
     cfg = config.load()
     uris, _source = choose_uris(args.connect, cfg)
     inventory = Inventory()
@@ -136,7 +160,7 @@ def _connect(args: argparse.Namespace) -> tuple[HostManager, Inventory]:
 
 
 def _run_command(args: argparse.Namespace) -> int:
-    manager, inventory = _connect(args)
+    manager, inventory = connect(args)
     try:
         failed_hosts = [h for h in inventory.host_list() if h.state is not HostState.CONNECTED]
         for host in failed_hosts:
@@ -154,7 +178,7 @@ def _run_command(args: argparse.Namespace) -> int:
             _print_vms(vms, inventory, args.json)
             return EXIT_OK
         if args.command == "info":
-            vm = _one(inventory, args.vm, args.host)
+            vm = one_vm(inventory, args.vm, args.host)
             _print_vms([vm], inventory, args.json, detail=True)
             return EXIT_OK
         return _act(args, manager, inventory)
@@ -179,7 +203,7 @@ def _act(args: argparse.Namespace, manager: HostManager, inventory: Inventory) -
         jobs = [(Action.DELETE, args.vm)]
     else:
         jobs = [(Action.from_name(args.command), name) for name in args.vms]
-    targets = [(action, _one(inventory, name, args.host)) for action, name in jobs]
+    targets = [(action, one_vm(inventory, name, args.host)) for action, name in jobs]
     code, results = EXIT_OK, []
     for action, vm in targets:
         future = manager.get(vm.host_id).act(
@@ -221,7 +245,7 @@ def _confirm_delete(name: str, storage: bool) -> bool:
     return answer.strip() == name
 
 
-def _one(inventory: Inventory, name: str, host: str | None) -> VMInfo:
+def one_vm(inventory: Inventory, name: str, host: str | None) -> VMInfo:
     found = inventory.find(name, host)
     if not found:
         where = f" on {host}" if host else ""
