@@ -1,0 +1,250 @@
+"""Stats from the real TCG guest on the real libvirtd, checked against the QEMU process.
+
+The guest has no disk and no NIC (and its initramfs has no virtio drivers to use one), so
+disk and network rates are only checked for shape here; test_stats_math.py covers their
+maths with handcrafted samples.
+
+TVIRT_RECORD_STATS=1 re-records tests/fixtures/domstats_real_guest.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import libvirt
+import psutil
+import pytest
+
+from conftest import FIXTURES, Testbed, guest_xml, wait_for
+from tvirt.events import ensure_event_loop
+from tvirt.inventory import Inventory
+from tvirt.manager import HostManager
+from tvirt.model import VMState
+from tvirt.stats import StatsSnapshot
+from tvirt.ticker import NOWAIT, STATS_GROUPS, StatsTicker, TickScheduler
+
+pytestmark = pytest.mark.real
+
+PROMPT = "tvirt-guest# "
+BUSY = "while :; do :; done &\n"
+_ESCAPES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+class SerialConsole:
+    """The guest's ttyS0 through a non-blocking libvirt stream, read by the event loop."""
+
+    def __init__(self, conn: libvirt.virConnect, dom: libvirt.virDomain) -> None:
+        self._lock = threading.Lock()
+        self._data = bytearray()
+        self.stream = conn.newStream(libvirt.VIR_STREAM_NONBLOCK)
+        dom.openConsole(None, self.stream, 0)
+        self.stream.eventAddCallback(
+            libvirt.VIR_STREAM_EVENT_READABLE
+            | libvirt.VIR_STREAM_EVENT_ERROR
+            | libvirt.VIR_STREAM_EVENT_HANGUP,
+            self._readable,
+            None,
+        )
+
+    def _readable(self, stream: libvirt.virStream, events: int, _opaque: object) -> None:
+        if not events & libvirt.VIR_STREAM_EVENT_READABLE:
+            return
+        try:
+            data = stream.recv(4096)
+        except libvirt.libvirtError:
+            return
+        if isinstance(data, bytes):  # -2 means "would block"
+            with self._lock:
+                self._data.extend(data)
+
+    def text(self) -> str:
+        """Everything so far, minus terminal escapes (busybox asks ESC[6n before prompts)."""
+        with self._lock:
+            raw = bytes(self._data)
+        return _ESCAPES.sub("", raw.decode(errors="replace"))
+
+    def send(self, text: str) -> None:
+        data = text.encode()
+        while data:
+            sent = self.stream.send(data)
+            if sent < 0:  # would block
+                time.sleep(0.01)
+                continue
+            data = data[sent:]
+
+    def wait_for_shell(self, timeout: float = 60) -> None:
+        wait_for(lambda: "TVIRT-GUEST-READY" in self.text(), timeout, "the guest to boot")
+        ready = self.text().index("TVIRT-GUEST-READY")
+        wait_for(lambda: PROMPT in self.text()[ready:], timeout, "the shell prompt")
+
+    def run(self, command: str, timeout: float = 30) -> None:
+        """Type a command and wait for the next prompt."""
+        prompts = self.text().count(PROMPT)
+        self.send(command)
+        wait_for(lambda: self.text().count(PROMPT) > prompts, timeout, repr(command))
+
+    def close(self) -> None:
+        try:
+            self.stream.eventRemoveCallback()
+            self.stream.abort()
+        except libvirt.libvirtError:
+            pass
+
+
+def qemu_process(name: str) -> psutil.Process:
+    pid = int(Path(f"/run/libvirt/qemu/{name}.pid").read_text().strip())
+    return psutil.Process(pid)
+
+
+def process_cpu_seconds(proc: psutil.Process) -> float:
+    times = proc.cpu_times()
+    return float(times.user + times.system)
+
+
+@pytest.fixture
+def conn(testbed: Testbed) -> Iterator[libvirt.virConnect]:
+    ensure_event_loop()  # before the open, or the console stream never gets events
+    conn = libvirt.open(testbed.qemu_uri)
+    yield conn
+    conn.close()
+
+
+def test_busy_guest_reads_near_its_vcpu_share_and_matches_qemu(
+    conn: libvirt.virConnect, guest: str, testbed: Testbed
+) -> None:
+    dom = conn.lookupByName(guest)
+    inventory = Inventory()
+    manager = HostManager(inventory.apply)
+    scheduler = TickScheduler()
+    console: SerialConsole | None = None
+    # (snapshot, QEMU CPU seconds read on the same worker thread right after the sample)
+    seen: list[tuple[StatsSnapshot, float | None]] = []
+    lock = threading.Lock()
+    proc: list[psutil.Process] = []
+
+    def on_sample(snap: StatsSnapshot) -> None:
+        qemu = process_cpu_seconds(proc[0]) if proc else None
+        with lock:
+            seen.append((snap, qemu))
+
+    def guest_snaps() -> list[tuple[StatsSnapshot, float | None]]:
+        with lock:
+            return [(s, q) for s, q in seen if s.vm(dom.UUIDString()) is not None]
+
+    try:
+        dom.create()
+        proc.append(qemu_process(guest))
+        console = SerialConsole(conn, dom)
+        worker = manager.add(testbed.qemu_uri)
+        wait_for(lambda: worker.host_id in inventory.listed, 60, "the listing")
+        ticker = StatsTicker.for_host(worker, on_sample, interval=1.0, scheduler=scheduler)
+        ticker.start()
+        console.wait_for_shell()
+
+        # Idle: a halted TCG vCPU costs the host almost nothing.
+        start = len(guest_snaps())
+        wait_for(lambda: len(guest_snaps()) >= start + 3, 30, "three idle samples")
+        idle = guest_snaps()[-1][0].vm(dom.UUIDString())
+        assert idle is not None and idle.state is VMState.RUNNING
+        assert idle.cpu_percent is not None and idle.cpu_percent < 30, idle
+
+        console.run(BUSY)
+        start = len(guest_snaps())
+        wait_for(lambda: len(guest_snaps()) >= start + 4, 30, "four busy samples")
+        (first, qemu0), (last, qemu1) = guest_snaps()[start + 1], guest_snaps()[-1]
+        assert qemu0 is not None and qemu1 is not None
+        # Average the ticker's readings over the same window as the process's CPU time.
+        window = [
+            s.vm(dom.UUIDString()) for s, _ in guest_snaps() if first.time < s.time <= last.time
+        ]
+        busy = [vm.cpu_percent for vm in window if vm is not None and vm.cpu_percent is not None]
+        assert len(busy) == len(window) >= 2
+        measured = sum(busy) / len(busy)
+        vcpus = window[-1].vcpus if window[-1] else None
+        assert vcpus == 1
+        qemu_percent = (qemu1 - qemu0) / (last.time - first.time) / vcpus * 100
+        print(f"idle {idle.cpu_percent:.1f}% busy {measured:.1f}% qemu {qemu_percent:.1f}%")
+        assert measured > 50 and qemu_percent > 50, (measured, qemu_percent)
+        assert 0.5 < measured / qemu_percent < 1.5, (measured, qemu_percent)
+        # The same CPU time as a share of the host; only the vCPU share is clamped at 100
+        # (QEMU's own threads can push a one-vCPU VM a little past it).
+        final = window[-1]
+        assert final is not None and final.host_cpu_percent is not None
+        assert min(final.host_cpu_percent * last.host.cpus, 100) == pytest.approx(final.cpu_percent)
+
+        # Local host detail (psutil) and the host's own CPU reading are there too.
+        assert last.bulk and last.host.cpus == psutil.cpu_count()
+        assert last.host.cpu_percent is not None and last.host.cpu_percent > 0
+        assert last.host.memory_used_kib and last.host.memory_total_kib
+        assert last.host.load1 is not None
+        # No disk, no NIC: the groups are there (count 0) so the rates are zero, not None.
+        assert final.disk_read_bps == 0 and final.net_rx_bps == 0
+        assert final.memory_rss_kib and final.memory_kib == 128 * 1024
+        assert ticker.errors == 0
+    finally:
+        scheduler.stop()
+        if console is not None:
+            console.close()
+        manager.stop()
+        if dom.isActive():
+            dom.destroy()
+
+
+@pytest.mark.skipif(
+    os.environ.get("TVIRT_RECORD_STATS") != "1", reason="set TVIRT_RECORD_STATS=1 to re-record"
+)
+def test_record_real_fixture(conn: libvirt.virConnect, testbed: Testbed) -> None:
+    """Record two bulk-stats samples of a busy guest (and one shut off) as a fixture."""
+    name = "tvirt-test-stats-rec"
+    try:
+        conn.lookupByName(name).undefine()
+    except libvirt.libvirtError:
+        pass
+    dom = conn.defineXML(guest_xml(name, testbed.guest_kernel, testbed.guest_initrd))
+    console: SerialConsole | None = None
+
+    def take() -> dict[str, object]:
+        records = conn.getAllDomainStats(STATS_GROUPS, NOWAIT)
+        when, wall = time.monotonic(), time.time()
+        return {
+            "time": when,
+            "wall": wall,
+            "node_cpu": conn.getCPUStats(libvirt.VIR_NODE_CPU_STATS_ALL_CPUS),
+            "node_memory": conn.getMemoryStats(libvirt.VIR_NODE_MEMORY_STATS_ALL_CELLS),
+            "domains": [
+                {"uuid": d.UUIDString(), "name": d.name(), "id": d.ID(), "stats": s}
+                for d, s in records
+                if d.name() == name
+            ],
+        }
+
+    try:
+        shutoff = take()
+        dom.create()
+        console = SerialConsole(conn, dom)
+        console.wait_for_shell()
+        console.run(BUSY)
+        time.sleep(1)
+        first = take()
+        time.sleep(2)
+        second = take()
+    finally:
+        if console is not None:
+            console.close()
+        if dom.isActive():
+            dom.destroy()
+        dom.undefine()
+    record = {
+        "note": "getAllDomainStats of the test guest running a busy loop; see test_real_stats",
+        "host_cpus": conn.getInfo()[2],
+        "shutoff": shutoff,
+        "samples": [first, second],
+    }
+    path = FIXTURES / "domstats_real_guest.json"
+    path.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")

@@ -1,0 +1,462 @@
+"""Stats ticks: one scheduler thread for all hosts, each tick a job on its host's worker.
+
+The scheduler never calls libvirt and never waits for a host: at each due time it puts a
+job on the host's queue with HostWorker.call() and moves on. If that host's previous tick
+has not finished, the new one is skipped and counted, so ticks never overlap or pile up
+behind a slow host, and a slow host never delays another host's ticks.
+
+Each tick makes one getAllDomainStats call for every domain on the host, plus
+getCPUStats and getMemoryStats for the host itself. Drivers without bulk stats
+(VIR_ERR_NO_SUPPORT) are marked unsupported and get state only, from four filtered
+listings: a per-domain loop would be thousands of round trips per tick on a big host.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import CancelledError, Future
+from typing import Any, Protocol, TypeVar
+
+import libvirt
+import psutil  # type: ignore[import-untyped]  # types-psutil is not a dependency
+
+from tvirt.host import HostWorker
+from tvirt.model import VMState
+from tvirt.stats import (
+    CPUTimes,
+    DomainSample,
+    HostSample,
+    StatsSnapshot,
+    node_memory_used,
+    parse_cpu_times,
+    parse_domain,
+    snapshot,
+)
+from tvirt.uri import ParsedURI
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+DEFAULT_INTERVAL = 2.0
+STATS_GROUPS = (
+    libvirt.VIR_DOMAIN_STATS_STATE
+    | libvirt.VIR_DOMAIN_STATS_CPU_TOTAL
+    | libvirt.VIR_DOMAIN_STATS_BALLOON
+    | libvirt.VIR_DOMAIN_STATS_VCPU
+    | libvirt.VIR_DOMAIN_STATS_BLOCK
+    | libvirt.VIR_DOMAIN_STATS_INTERFACE
+)
+# NOWAIT: a domain busy in a long job (migration, snapshot) answers with what it has
+# instead of stalling the whole call until the job ends.
+NOWAIT = libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT
+_FLAG_REFUSED = {
+    libvirt.VIR_ERR_INVALID_ARG,
+    libvirt.VIR_ERR_NO_SUPPORT,
+    libvirt.VIR_ERR_ARGUMENT_UNSUPPORTED,
+}
+_STATE_LISTINGS = (
+    (libvirt.VIR_CONNECT_LIST_DOMAINS_RUNNING, VMState.RUNNING),
+    (libvirt.VIR_CONNECT_LIST_DOMAINS_PAUSED, VMState.PAUSED),
+    (libvirt.VIR_CONNECT_LIST_DOMAINS_SHUTOFF, VMState.SHUTOFF),
+)
+
+Sampler = Callable[[Any], HostSample]
+OnSample = Callable[[StatsSnapshot], object]
+
+
+class Worker(Protocol):
+    """What a ticker needs of a HostWorker (tests pass fakes)."""
+
+    host_id: str
+
+    def call(self, fn: Callable[[Any], T]) -> Future[T]: ...
+
+
+def is_local(uri: ParsedURI) -> bool:
+    """psutil describes this machine: only right for a real driver without a host part."""
+    return not uri.remote and not uri.demo
+
+
+def _code(exc: libvirt.libvirtError) -> int | None:
+    code: int | None = exc.get_error_code()
+    return code
+
+
+class HostSampler:
+    """Reads one host once per call. Only ever runs on that host's worker thread."""
+
+    def __init__(self, *, local: bool = False) -> None:
+        self.local = local
+        self.nowait = True  # cleared for good if the driver refuses the flag
+        self.bulk = True  # cleared for good on VIR_ERR_NO_SUPPORT
+        self._node_cpu = True
+        self._node_memory = True
+        self._cpus = 0
+
+    def __call__(self, conn: Any) -> HostSample:
+        domains = self._domains(conn)
+        now, wall = time.monotonic(), time.time()
+        cpu = self._cpu_times(conn)
+        memory = self._memory(conn)
+        load: tuple[float, float, float] | None = None
+        if self.local:
+            load = os.getloadavg()
+            vm = psutil.virtual_memory()
+            # MemAvailable is a better "free" than libvirt's free+buffers+cached.
+            memory = (vm.total // 1024, (vm.total - vm.available) // 1024)
+            if cpu is None:
+                cpu = _psutil_cpu_times()
+        return HostSample(
+            time=now,
+            wall=wall,
+            cpus=self._host_cpus(conn),
+            domains=domains,
+            bulk=self.bulk,
+            cpu=cpu,
+            memory_total_kib=memory[0] if memory else None,
+            memory_used_kib=memory[1] if memory else None,
+            load=load,
+        )
+
+    def _domains(self, conn: Any) -> tuple[DomainSample, ...]:
+        if self.bulk:
+            try:
+                records = self._bulk(conn)
+            except libvirt.libvirtError as exc:
+                if _code(exc) != libvirt.VIR_ERR_NO_SUPPORT:
+                    raise
+                log.info("no bulk stats on this driver; showing state only")
+                self.bulk = False
+            else:
+                return tuple(
+                    parse_domain(dom.UUIDString(), dom.name(), record, dom.ID())
+                    for dom, record in records
+                )
+        return _states_only(conn)
+
+    def _bulk(self, conn: Any) -> list[tuple[Any, dict[str, Any]]]:
+        if self.nowait:
+            try:
+                result: list[tuple[Any, dict[str, Any]]] = conn.getAllDomainStats(
+                    STATS_GROUPS, NOWAIT
+                )
+                return result
+            except libvirt.libvirtError as exc:
+                if _code(exc) not in _FLAG_REFUSED:
+                    raise
+            # Retried once without the flag; if that fails too the API itself is missing.
+            result = conn.getAllDomainStats(STATS_GROUPS, 0)
+            self.nowait = False
+            return result
+        result = conn.getAllDomainStats(STATS_GROUPS, 0)
+        return result
+
+    def _cpu_times(self, conn: Any) -> CPUTimes | None:
+        if not self._node_cpu:
+            return None
+        try:
+            return parse_cpu_times(conn.getCPUStats(libvirt.VIR_NODE_CPU_STATS_ALL_CPUS))
+        except libvirt.libvirtError as exc:
+            if _code(exc) not in _FLAG_REFUSED:
+                raise
+            self._node_cpu = False  # unsupported: never ask again
+            return None
+
+    def _memory(self, conn: Any) -> tuple[int, int] | None:
+        if not self._node_memory:
+            return None
+        try:
+            return node_memory_used(conn.getMemoryStats(libvirt.VIR_NODE_MEMORY_STATS_ALL_CELLS))
+        except libvirt.libvirtError as exc:
+            if _code(exc) not in _FLAG_REFUSED:
+                raise
+            self._node_memory = False
+            return None
+
+    def _host_cpus(self, conn: Any) -> int:
+        # Asked once per sampler (so once per host): CPU hotplug on a host is rare enough.
+        if not self._cpus and self.local:
+            self._cpus = psutil.cpu_count() or 0
+        if not self._cpus:
+            self._cpus = int(conn.getInfo()[2])
+        return self._cpus
+
+
+def _states_only(conn: Any) -> tuple[DomainSample, ...]:
+    """State for every domain in a fixed number of calls, whatever the host's size."""
+    states: dict[str, VMState] = {}
+    for flag, state in _STATE_LISTINGS:
+        for dom in conn.listAllDomains(flag):
+            states[dom.UUIDString()] = state
+    return tuple(
+        DomainSample(
+            uuid=(uuid := dom.UUIDString()),
+            name=dom.name(),
+            state=states.get(uuid, VMState.NOSTATE),
+            dom_id=dom.ID(),
+        )
+        for dom in conn.listAllDomains(0)
+    )
+
+
+def _psutil_cpu_times() -> CPUTimes:
+    t = psutil.cpu_times()
+    ns = 1_000_000_000
+
+    def part(name: str) -> float:
+        return float(getattr(t, name, 0.0))
+
+    return CPUTimes(
+        kernel=int((t.system + part("irq") + part("softirq")) * ns),
+        user=int((t.user + part("nice")) * ns),
+        idle=int(t.idle * ns),
+        iowait=int(part("iowait") * ns),
+    )
+
+
+class TickScheduler:
+    """One thread that wakes each ticker when it is due. It never blocks on a host."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._tickers: list[StatsTicker] = []
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+
+    def add(self, ticker: StatsTicker) -> None:
+        with self._cond:
+            if ticker not in self._tickers:
+                self._tickers.append(ticker)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="stats-ticks", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+
+    def remove(self, ticker: StatsTicker) -> None:
+        with self._cond:
+            if ticker in self._tickers:
+                self._tickers.remove(ticker)
+            self._cond.notify()
+
+    def wake(self) -> None:
+        """Re-read due times (after a pause, resume or interval change)."""
+        with self._cond:
+            self._cond.notify()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(5)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                if self._stopping:
+                    return
+                now = time.monotonic()
+                # A float attribute read is atomic; _fire re-checks under the ticker's lock.
+                dues = [(t, t.due) for t in self._tickers]
+                ready = [t for t, due in dues if due is not None and due <= now]
+                if not ready:
+                    waits = [due - now for _, due in dues if due is not None]
+                    self._cond.wait(min(waits) if waits else None)
+                    continue
+            # Outside the lock: a ticker may call back into add/remove/wake.
+            for ticker in ready:
+                try:
+                    ticker._fire(now)
+                except Exception:
+                    log.exception("stats tick for %s failed to start", ticker.host_id)
+
+
+_default_lock = threading.Lock()
+_default: TickScheduler | None = None
+
+
+def default_scheduler() -> TickScheduler:
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = TickScheduler()
+        return _default
+
+
+class StatsTicker:
+    """Samples one host every `interval` seconds and hands each StatsSnapshot to on_sample.
+
+    on_sample runs on the host's worker thread: keep it short and thread-safe (the TUI
+    posts a Message). Counters: ticks (started), samples (delivered), skipped (due while
+    the previous tick still ran), errors (ticks that raised, e.g. while disconnected).
+    """
+
+    def __init__(
+        self,
+        worker: Worker,
+        on_sample: OnSample,
+        *,
+        interval: float = DEFAULT_INTERVAL,
+        local: bool = False,
+        sampler: Sampler | None = None,
+        scheduler: TickScheduler | None = None,
+    ) -> None:
+        _check_interval(interval)
+        self.host_id = worker.host_id
+        self._worker = worker
+        self._on_sample = on_sample
+        self._sampler: Sampler = sampler or HostSampler(local=local)
+        self._scheduler = scheduler or default_scheduler()
+        self._lock = threading.Lock()
+        self._interval = interval
+        self._due: float | None = None
+        self._last_fire: float | None = None
+        self._future: Future[StatsSnapshot] | None = None
+        self._paused = False
+        self._started = False
+        self._stopped = False
+        self._rebase = False  # set on resume: no rate may span a pause
+        self._prev: HostSample | None = None  # touched only by the worker thread
+        self.ticks = 0
+        self.samples = 0
+        self.skipped = 0
+        self.errors = 0
+        self.last_error: BaseException | None = None
+
+    @classmethod
+    def for_host(
+        cls,
+        worker: HostWorker,
+        on_sample: OnSample,
+        *,
+        interval: float = DEFAULT_INTERVAL,
+        scheduler: TickScheduler | None = None,
+    ) -> StatsTicker:
+        """A ticker for a HostWorker, with psutil detail when its URI is local."""
+        local = is_local(worker.uri)
+        return cls(worker, on_sample, interval=interval, local=local, scheduler=scheduler)
+
+    # -- control, from any thread -------------------------------------------
+    @property
+    def interval(self) -> float:
+        return self._interval
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def due(self) -> float | None:
+        """Monotonic time of the next tick; None while paused or stopped."""
+        return self._due
+
+    def start(self) -> None:
+        """First tick at once (it has no rates yet: those need two samples)."""
+        with self._lock:
+            if self._started:
+                return
+            self._started = True
+            if not self._paused:
+                self._due = time.monotonic()
+        self._scheduler.add(self)
+
+    def stop(self) -> None:
+        """No more ticks; a tick already running finishes but is not delivered."""
+        with self._lock:
+            self._stopped = True
+            self._due = None
+        self._scheduler.remove(self)
+
+    def pause(self) -> None:
+        with self._lock:
+            self._paused = True
+            self._due = None
+        self._scheduler.wake()
+
+    def resume(self) -> None:
+        with self._lock:
+            if not self._paused or self._stopped:
+                return
+            self._paused = False
+            self._rebase = True
+            if self._started:
+                self._due = time.monotonic()
+        self._scheduler.wake()
+
+    def set_interval(self, interval: float) -> None:
+        """Takes effect from the last tick: a shorter interval may make one due at once."""
+        _check_interval(interval)
+        with self._lock:
+            self._interval = interval
+            if self._due is not None:
+                base = self._last_fire if self._last_fire is not None else time.monotonic()
+                self._due = base + interval
+        self._scheduler.wake()
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait for the tick in flight, if any; False if it is still running at timeout."""
+        with self._lock:
+            future = self._future
+        if future is None:
+            return True
+        try:
+            future.exception(timeout)
+        except TimeoutError:
+            return False
+        except CancelledError:
+            pass
+        return True
+
+    # -- scheduler thread ---------------------------------------------------
+    def _fire(self, now: float) -> None:
+        with self._lock:
+            if self._due is None or now < self._due:
+                return
+            following = self._due + self._interval
+            # After a stall (suspend, overloaded box) do not fire a burst to catch up.
+            self._due = following if following > now else now + self._interval
+            self._last_fire = now
+            if self._future is not None and not self._future.done():
+                self.skipped += 1
+                return
+            self.ticks += 1
+            self._future = future = self._worker.call(self._tick)
+        # Outside the lock: a future that is already done runs the callback right here.
+        future.add_done_callback(self._finished)
+
+    def _finished(self, future: Future[StatsSnapshot]) -> None:
+        """Runs where the future completes: the worker thread, or here if already done."""
+        if future.cancelled() or future.exception() is None:
+            return
+        with self._lock:
+            self.errors += 1
+            self.last_error = future.exception()
+        # A gap (disconnected, failed call) must not become one long-averaged point.
+        self._rebase = True
+
+    # -- worker thread ------------------------------------------------------
+    def _tick(self, conn: Any) -> StatsSnapshot:
+        if self._rebase:
+            self._rebase = False
+            self._prev = None
+        sample = self._sampler(conn)  # errors reach _finished through the future
+        with self._lock:
+            self.samples += 1
+            seq, skipped, stopped = self.samples, self.skipped, self._stopped
+        snap = snapshot(self.host_id, self._prev, sample, seq=seq, skipped=skipped)
+        self._prev = sample
+        if not stopped:
+            try:
+                self._on_sample(snap)
+            except Exception:
+                log.exception("stats callback failed for %s", self.host_id)
+        return snap
+
+
+def _check_interval(interval: float) -> None:
+    if not interval > 0:
+        raise ValueError(f"the stats interval must be positive, not {interval!r}")
