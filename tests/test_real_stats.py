@@ -196,11 +196,13 @@ def test_busy_guest_reads_near_its_vcpu_share_and_matches_qemu(
             dom.destroy()
 
 
-@pytest.mark.skipif(
-    os.environ.get("TVIRT_RECORD_STATS") != "1", reason="set TVIRT_RECORD_STATS=1 to re-record"
-)
-def test_record_real_fixture(conn: libvirt.virConnect, testbed: Testbed) -> None:
-    """Record two bulk-stats samples of a busy guest (and one shut off) as a fixture."""
+def test_record_real_samples(
+    conn: libvirt.virConnect, testbed: Testbed, tmp_path: Path
+) -> None:
+    """Record two bulk-stats samples of a busy guest (and one shut off), as the fixture has.
+
+    Normally into tmp_path, checking their shape; TVIRT_RECORD_STATS=1 replaces the fixture.
+    """
     name = "tvirt-test-stats-rec"
     try:
         conn.lookupByName(name).undefine()
@@ -246,5 +248,10 @@ def test_record_real_fixture(conn: libvirt.virConnect, testbed: Testbed) -> None
         "shutoff": shutoff,
         "samples": [first, second],
     }
-    path = FIXTURES / "domstats_real_guest.json"
+    replace = os.environ.get("TVIRT_RECORD_STATS") == "1"
+    path = FIXTURES / "domstats_real_guest.json" if replace else tmp_path / "domstats.json"
     path.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
+    (before,), (after,) = first["domains"], second["domains"]  # type: ignore[misc]
+    assert after["id"] == before["id"] > 0
+    assert after["stats"]["cpu.time"] > before["stats"]["cpu.time"]
+    assert "balloon.maximum" in after["stats"] and "vcpu.current" in after["stats"]
