@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from tvirt.inventory import Inventory
+from tvirt.updates import Update
+
 ENV_FILE = Path("/run/tvirt-testbed/env")
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -21,6 +24,18 @@ def need(reason: str) -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(f"CI=true and a real component is missing: {reason}")
     pytest.skip(reason)
+
+
+class Recorder:
+    """A sink that keeps every update and an Inventory built from them."""
+
+    def __init__(self) -> None:
+        self.inventory = Inventory()
+        self.updates: list[Update] = []
+
+    def __call__(self, update: Update) -> None:
+        self.updates.append(update)
+        self.inventory.apply(update)
 
 
 @dataclass(frozen=True)

@@ -7,22 +7,11 @@ from collections.abc import Callable, Iterator
 import libvirt
 import pytest
 
-from conftest import wait_for
+from conftest import Recorder, wait_for
 from tvirt.actions import Action
-from tvirt.inventory import Inventory
 from tvirt.manager import HostManager
 from tvirt.model import HostState, VMState
-from tvirt.updates import ActionDone, DomainChanged, Update
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.inventory = Inventory()
-        self.updates: list[Update] = []
-
-    def __call__(self, update: Update) -> None:
-        self.updates.append(update)
-        self.inventory.apply(update)
+from tvirt.updates import ActionDone, DomainChanged
 
 
 @pytest.fixture
@@ -156,8 +145,9 @@ def test_burst_of_events_ends_consistent(rec: Recorder, node_xml: Callable[[int]
         wait_for(lambda: uri in rec.inventory.listed, 10)
 
         def burst(conn: libvirt.virConnect) -> None:
+            # 20 VMs x 10 toggles: a burst of 200 lifecycle events.
             for dom in conn.listAllDomains(0):
-                for _ in range(5):
+                for _ in range(10):
                     if dom.isActive():
                         dom.destroy()
                     else:

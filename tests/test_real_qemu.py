@@ -8,24 +8,13 @@ from collections.abc import Iterator
 import libvirt
 import pytest
 
-from conftest import Testbed, start_libvirtd, stop_libvirtd, wait_for
+from conftest import Recorder, Testbed, start_libvirtd, stop_libvirtd, wait_for
 from tvirt.actions import Action
-from tvirt.inventory import Inventory
 from tvirt.manager import HostManager
 from tvirt.model import HostState, VMState
-from tvirt.updates import DomainChanged, DomainsListed, Update
+from tvirt.updates import DomainChanged, DomainsListed
 
 pytestmark = pytest.mark.real
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.inventory = Inventory()
-        self.updates: list[Update] = []
-
-    def __call__(self, update: Update) -> None:
-        self.updates.append(update)
-        self.inventory.apply(update)
 
 
 @pytest.fixture(params=["local", "ssh"])
