@@ -1,0 +1,1 @@
+"""Benchmarks: figures for docs/performance.md, never pass/fail tests."""
