@@ -13,9 +13,13 @@ from tvirt.keys import Key, all_keys, display
 _NOT_OFFERED = {"command_palette", "dismiss"}
 
 
+# Console keys act on the console tab under the keyboard; the palette runs elsewhere.
+_NOT_OFFERED_IN = {"confirmations", "attached console", "detached console", "consoles"}
+
+
 def offered_keys() -> list[Key]:
     return [
-        k for k in all_keys() if k.action not in _NOT_OFFERED and k.where != "confirmations"
+        k for k in all_keys() if k.action not in _NOT_OFFERED and k.where not in _NOT_OFFERED_IN
     ]
 
 

@@ -30,6 +30,7 @@ FOOTER_LABELS = {
     "vm('shutdown')": "Shut down",
     "vm('destroy')": "Force off",
     "vm('delete')": "Delete",
+    "console": "Console",
     "mark": "Mark",
     "focus_filter": "Filter",
     "add_connection": "Add host",
@@ -128,6 +129,16 @@ class DashboardScreen(Screen[None]):
     # -- VM actions ---------------------------------------------------------
     def action_vm(self, name: str) -> None:
         self.request(Action.from_name(name), self.table.targets())
+
+    async def action_console(self) -> None:
+        """Open the serial console of the VM under the cursor in its own tab."""
+        from .console import open_console
+
+        vm = self.table.vm_at_cursor()
+        if vm is None:
+            self.tvirt.say("No VM is selected to open a console for.", ok=False)
+            return
+        await open_console(self.tvirt, vm)
 
     def action_toggle_autostart(self) -> None:
         targets = self.table.targets()

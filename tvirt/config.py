@@ -11,6 +11,11 @@ import platformdirs
 import tomli_w
 
 APP_NAME = "tvirt"
+DEFAULT_CONSOLE_ESCAPE = "ctrl+]"
+# The keys that can leave a console: Ctrl plus one of these. Not Ctrl+[, which is Escape
+# itself and starts every arrow and function key.
+ESCAPE_CHARS = "abcdefghijklmnopqrstuvwxyz@\\]^_"
+
 
 
 class ConfigError(ValueError):
@@ -23,6 +28,7 @@ class Config:
     readonly: bool = False
     theme: str = ""
     screen_reader: bool = False
+    console_escape: str = DEFAULT_CONSOLE_ESCAPE
     path: Path | None = None
 
 
@@ -57,11 +63,21 @@ def load(path: Path | None = None) -> Config:
     if not isinstance(ui, dict):
         raise ConfigError(f"In {path}, [ui] must be a table.")
     readonly = data.get("connections", {}).get("readonly", False)
+    console = data.get("console", {})
+    if not isinstance(console, dict):
+        raise ConfigError(f"In {path}, [console] must be a table.")
+    escape = str(console.get("escape", DEFAULT_CONSOLE_ESCAPE)).strip().lower()
+    if not valid_escape(escape):
+        raise ConfigError(
+            f"In {path}, console.escape must be Ctrl plus a letter or one of @ \\ ] ^ _, "
+            f'written like "ctrl+]"; {escape!r} is not.'
+        )
     return Config(
         uris=list(uris),
         readonly=bool(readonly),
         theme=str(ui.get("theme", "")),
         screen_reader=bool(ui.get("screen_reader", False)),
+        console_escape=escape,
         path=path,
     )
 
@@ -73,6 +89,7 @@ def save(config: Config, path: Path | None = None) -> Path:
     data = {
         "connections": {"uris": config.uris, "readonly": config.readonly},
         "ui": {"theme": config.theme, "screen_reader": config.screen_reader},
+        "console": {"escape": config.console_escape},
     }
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -81,3 +98,9 @@ def save(config: Config, path: Path | None = None) -> Path:
     os.chmod(tmp, 0o600)
     os.replace(tmp, path)
     return path
+
+
+def valid_escape(spec: str) -> bool:
+    """True for "ctrl+X" where X is a letter or one of @ \\ ] ^ _."""
+    prefix, _, char = spec.partition("+")
+    return prefix == "ctrl" and len(char) == 1 and char in ESCAPE_CHARS

@@ -30,6 +30,7 @@ DASHBOARD_KEYS: tuple[Key, ...] = (
     Key("O", "reverse_sort", "Reverse the sort order"),
     Key("a", "add_connection", "Add a connection"),
     Key("X", "remove_connection", "Remove the selected host's connection"),
+    Key("c", "console", "Open the selected VM's serial console in a tab"),
     Key("tab", "focus_next", "Move focus to the next pane"),
 )
 
@@ -49,8 +50,29 @@ CONFIRM_KEYS: tuple[Key, ...] = (
 )
 
 
+# Serial consoles. While one is attached every other key goes to the guest.
+CONSOLE_KEYS: tuple[Key, ...] = (
+    Key("ctrl+]", "detach", "Detach from the console (the [console] escape setting)",
+        "attached console"),
+    Key("shift+pageup", "scroll_back", "Scroll back through the console's history",
+        "attached console"),
+    Key("shift+pagedown", "scroll_forward", "Scroll forward again", "attached console"),
+    Key("ctrl+pageup", "previous_tab", "Previous console tab", "consoles"),
+    Key("ctrl+pagedown", "next_tab", "Next console tab", "consoles"),
+    Key("escape", "dashboard", "Back to the dashboard (consoles stay open)", "consoles"),
+    Key("r", "reattach", "Reattach to the console", "detached console"),
+    Key("T", "take_over", "Take the console over from another client", "detached console"),
+    Key("s", "save_transcript", "Save the console's transcript to a file", "detached console"),
+    Key("k", "ctrl_alt_del", "Send Ctrl+Alt+Del to the VM's keyboard", "detached console"),
+    Key("y", "sysrq", "Send SysRq plus the next letter typed", "detached console"),
+    Key("x", "close_tab", "Close this console tab", "detached console"),
+    Key("pageup", "scroll_back", "Scroll back", "detached console"),
+    Key("pagedown", "scroll_forward", "Scroll forward", "detached console"),
+)
+
+
 def all_keys() -> tuple[Key, ...]:
-    return APP_KEYS + DASHBOARD_KEYS + CONFIRM_KEYS
+    return APP_KEYS + DASHBOARD_KEYS + CONFIRM_KEYS + CONSOLE_KEYS
 
 
 def display(key: str) -> str:
