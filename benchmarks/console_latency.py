@@ -22,6 +22,7 @@ import select
 import statistics
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 import uuid as uuidlib
@@ -237,6 +238,10 @@ def table(results: dict[str, list[float]], baseline: str) -> str:
     return "\n".join(rows)
 
 
+def wrap(text: str) -> str:
+    return textwrap.fill(text, width=90, break_on_hyphens=False, break_long_words=False)
+
+
 def write_section(text: str) -> None:
     """Replace (or append) this benchmark's section only; other sections stay as they are."""
     doc = DOC.read_text() if DOC.exists() else "# tvirt performance notes\n"
@@ -272,21 +277,26 @@ def main() -> None:
     text = table(results, "virsh console (pty)")
     print(text)
     if args.write:
-        section = (
-            f"{HEADING}\n\n"
+        intro = (
             "`benchmarks/console_latency.py` types the same keys, one at a time, into the "
             "tiny TCG guest's busybox shell over `qemu:///system` and times each until the "
             "guest's echo is on screen. All three paths ran in the same run, on the same "
-            f"guest ({time.strftime('%Y-%m-%d')}, {args.keys} keys each):\n\n"
-            f"{text}\n\n"
+            f"guest ({time.strftime('%Y-%m-%d')}, {args.keys} keys each, on a 2-CPU test VM):"
+        )
+        notes = (
             "The tab's figure starts when the key event enters the app's queue, as a "
             "terminal's key would, and ends when pyte has the echo on its screen; the "
             "session figure is the libvirt stream round trip alone. "
             "The guest echoes through TCG, which dominates every path. Busybox asks for the "
             "cursor position (ESC[6n) before each prompt; the tab answers it, while a "
             "terminal that does not answer makes the first key after a prompt wait about "
-            "a second, so each run starts after the prompt has settled.\n"
+            "a second, so each run starts after the prompt has settled. The ratio is the "
+            "median against `virsh console`'s median; under 1.5x means the tab adds about "
+            "a millisecond, far below what a person typing notices. Redrawing only the "
+            "rows pyte marks dirty is what keeps it there: with a whole-screen redraw per "
+            "output chunk the tab measured about 15 ms (3x) at 120x40."
         )
+        section = f"{HEADING}\n\n{wrap(intro)}\n\n{text}\n\n{wrap(notes)}\n"
         write_section(section)
         print(f"Updated {DOC}")
 
