@@ -21,7 +21,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 
 from tvirt import config
@@ -30,15 +30,18 @@ from tvirt.console import (
     ConsoleBusy,
     ConsoleError,
     ConsoleSession,
+    Picture,
     escape_key_name,
     escape_label,
     graphics_of,
+    half_blocks,
+    take_screenshot,
 )
 from tvirt.errors import explain
 from tvirt.keys import CONSOLE_KEYS
 from tvirt.model import VMInfo
 
-from .dialogs import ConfirmDialog, Confirmed
+from .dialogs import ConfirmDialog, Confirmed, dialog_bindings
 from .terminal import TerminalView
 
 if TYPE_CHECKING:
@@ -79,6 +82,7 @@ class ConsolePane(Vertical):
         self.state = "detached"
         self.last_reason = ""
         self._sysrq_pending = False
+        self.has_graphics = False
         self.session: ConsoleSession | None = None
         self.terminal = TerminalView(self._send, escape_key_name(escape), id=f"{pane_id}-term")
 
@@ -125,7 +129,8 @@ class ConsolePane(Vertical):
         else:
             why = sentence or self.last_reason or f"Detached from the console of {name}."
             text = (f"{why} Keys: r reattach, T take over, s save the transcript, "
-                    "k Ctrl+Alt+Del, y SysRq, x close this tab, Escape back to the dashboard.")
+                    "k Ctrl+Alt+Del, y SysRq, g screenshot, x close this tab, "
+                    "Escape back to the dashboard.")
         self.query_one(f"#{self.id}-status", Static).update(Content(text))
         self.terminal.attached = self.state == "attached"
         self.terminal.refresh()
@@ -198,8 +203,11 @@ class ConsolePane(Vertical):
             target = f"{uri.user + '@' if uri.user else ''}{uri.host}"
             if uri.port and uri.uses_ssh:
                 target = f"-p {uri.port} {target}"
-        lines = [g.describe(target) for g in graphics_of(xml)]
-        text = " ".join(lines) if lines else "No graphical display: this VM has only text."
+        displays = graphics_of(xml)
+        self.has_graphics = bool(displays)
+        lines = [g.describe(target) for g in displays]
+        text = (" ".join(lines) + " Detached, g shows a screenshot.") if lines else (
+            "No graphical display: this VM has only text.")
         self.query_one(f"#{self.id}-display", Static).update(Content(text))
 
     def detach(self, sentence: str = "") -> None:
@@ -279,6 +287,28 @@ class ConsolePane(Vertical):
         self.tvirt.say(str(sentence))
         self._show_status()
 
+    def action_screenshot(self) -> None:
+        self.run_worker(self._screenshot(), group="console", exit_on_error=False)
+
+    async def _screenshot(self) -> None:
+        worker = self.tvirt.manager.workers.get(self.vm.host_id)
+        if worker is None:
+            self.tvirt.say(f"{self.host_label} is not connected.", ok=False)
+            return
+        uuid = self.vm.uuid
+        try:
+            picture = await asyncio.wrap_future(
+                worker.call(lambda conn: take_screenshot(conn, uuid))
+            )
+        except Exception as exc:
+            self.tvirt.say(
+                f"No screenshot of {self.vm.name}: {explain(exc).rstrip('.')} "
+                "(only VMs with a graphical display have one).",
+                ok=False,
+            )
+            return
+        self.app.push_screen(ScreenshotScreen(self.vm.name, picture))
+
     def action_scroll_back(self) -> None:
         self.terminal.scroll_page(True)
 
@@ -287,6 +317,39 @@ class ConsolePane(Vertical):
 
     def action_close_tab(self) -> None:
         self.screen.close_pane(self)  # type: ignore[attr-defined]
+
+
+class ScreenshotScreen(ModalScreen[None]):
+    """A screenshot of the VM's graphical display, drawn with half blocks."""
+
+    BINDINGS = [*dialog_bindings()]
+
+    def __init__(self, name: str, picture: Picture) -> None:
+        super().__init__(classes="dialog")
+        self.vm_name = name
+        self.picture = picture
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog-box"):
+            yield Static(
+                Content(f"Screenshot of {self.vm_name} ({self.picture.width}x"
+                        f"{self.picture.height} pixels). Escape closes it."),
+                classes="dialog-title",
+            )
+            yield Static(id="screenshot")
+
+    def on_mount(self) -> None:
+        from rich.style import Style
+        from rich.text import Text
+
+        width = max(20, self.app.size.width - 8)
+        height = max(5, self.app.size.height - 8)
+        text = Text()
+        for row in half_blocks(self.picture, width, height):
+            for top, bottom in row:
+                text.append("\u2580", Style(color=f"rgb{top}", bgcolor=f"rgb{bottom}"))
+            text.append("\n")
+        self.query_one("#screenshot", Static).update(text)
 
 
 class ConsoleScreen(Screen[None]):

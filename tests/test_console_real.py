@@ -10,6 +10,7 @@ import os
 import select
 import subprocess
 import termios
+import threading
 import time
 from collections.abc import Iterator
 
@@ -17,10 +18,11 @@ import libvirt
 import pytest
 from test_tui_dashboard import SIZE, table, until
 from test_tui_dashboard import select as select_row
+from textual.widgets import Static
 
-from conftest import Testbed
+from conftest import Testbed, guest_xml
 from tvirt.screens.app import TvirtApp
-from tvirt.screens.console import ConsolePane, ConsoleScreen
+from tvirt.screens.console import ConsolePane, ConsoleScreen, ScreenshotScreen
 from tvirt.screens.dashboard import DashboardScreen
 from tvirt.screens.dialogs import ConfirmDialog
 
@@ -40,9 +42,33 @@ class Guest:
         return self.conn.lookupByName(self.name)
 
     def ensure_running(self) -> None:
-        if not self.dom.isActive():
-            self.dom.create()
-            time.sleep(2.5)  # the kernel boots to a shell in about 2 s
+        """Start the guest and wait for its shell, watching its console while it boots."""
+        if self.dom.isActive():
+            return
+        dom = self.dom
+        dom.create()
+        stream = self.conn.newStream(0)
+        dom.openConsole(None, stream, 0)
+        booted = threading.Event()
+
+        def read() -> None:
+            seen = bytearray()
+            try:
+                while b"#" not in seen.partition(b"TVIRT-GUEST-READY")[2]:
+                    data = stream.recv(4096)
+                    if not isinstance(data, bytes) or not data:
+                        break
+                    seen += data
+            except libvirt.libvirtError:
+                pass
+            try:
+                stream.abort()
+            except libvirt.libvirtError:
+                pass
+            booted.set()
+
+        threading.Thread(target=read, daemon=True).start()
+        assert booted.wait(60), "the guest did not boot to its shell within 60 s"
 
     def destroy(self) -> None:
         if self.dom.isActive():
@@ -147,6 +173,15 @@ async def test_console_tab_echo_detach_reattach_busy_takeover(
             other.close()
         await pilot.press("ctrl+right_square_bracket")
         await until(pilot, lambda: pane.state == "detached", "detached at the end")
+        # SysRq through sendKey: y, then the command letter (h: help, harmless).
+        await pilot.press("y")
+        await until(pilot, lambda: "SysRq: press" in pane.status_text, "the SysRq prompt")
+        await pilot.press("h")
+        await until(pilot, lambda: any("SysRq h" in m for m in app.messages), "the SysRq result")
+        assert any(m.startswith("Sent SysRq h") for m in app.messages), app.messages
+        if where == "local":
+            assert "No graphical display" in pane.query_one(
+                f"#{pane.id}-display", Static).render().plain  # type: ignore[attr-defined]
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, DashboardScreen), "the dashboard")
 
@@ -283,3 +318,54 @@ def test_tvirt_console_busy_needs_force(testbed: Testbed, running: Guest) -> Non
         except libvirt.libvirtError:
             pass
         other.close()
+
+
+@pytest.fixture(scope="module")
+def vnc_guest(testbed: Testbed) -> Iterator[str]:
+    """A second guest like the first, with a VNC display (TCG draws its VGA text screen)."""
+    name = f"tvirt-test-vnc-{os.getpid()}"
+    xml = guest_xml(name, testbed.guest_kernel, testbed.guest_initrd).replace(
+        "<devices>",
+        "<devices><graphics type='vnc' autoport='yes' listen='127.0.0.1'/>"
+        "<video><model type='vga'/></video>",
+    )
+    conn = libvirt.open(testbed.qemu_uri)
+    dom = conn.defineXML(xml)
+    dom.create()
+    try:
+        yield name
+    finally:
+        if dom.isActive():
+            dom.destroy()
+        dom.undefine()
+        conn.close()
+
+
+@pytest.mark.parametrize("where", ["local", "ssh"])
+async def test_graphical_display_address_tunnel_and_screenshot(
+    where: str, testbed: Testbed, vnc_guest: str
+) -> None:
+    uri = testbed.qemu_uri if where == "local" else testbed.ssh_uri
+    app = TvirtApp(uris=[uri])
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await open_console(pilot, app, vnc_guest)
+        display = pane.query_one(f"#{pane.id}-display", Static)
+
+        def shown() -> str:
+            return str(display.render())
+
+        await until(pilot, lambda: "VNC display" in shown(), "the display line", 20)
+        assert "127.0.0.1 port 59" in shown()
+        if where == "ssh":
+            assert "ssh -N -L 59" in shown() and f"-p {testbed.ssh_port} root@127.0.0.1" in shown()
+        else:
+            assert "ssh -N" not in shown()
+        await pilot.press("ctrl+right_square_bracket")
+        await until(pilot, lambda: pane.state == "detached", "detached")
+        await pilot.press("g")
+        await until(pilot, lambda: isinstance(app.screen, ScreenshotScreen), "the screenshot", 20)
+        shot = app.screen
+        assert isinstance(shot, ScreenshotScreen)
+        assert shot.picture.width >= 320 and shot.picture.height >= 200
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, ConsoleScreen), "back to the consoles")

@@ -65,6 +65,8 @@ CONSOLE_KEYS: tuple[Key, ...] = (
     Key("s", "save_transcript", "Save the console's transcript to a file", "detached console"),
     Key("k", "ctrl_alt_del", "Send Ctrl+Alt+Del to the VM's keyboard", "detached console"),
     Key("y", "sysrq", "Send SysRq plus the next letter typed", "detached console"),
+    Key("g", "screenshot", "Show a screenshot of the VM's graphical display",
+        "detached console"),
     Key("x", "close_tab", "Close this console tab", "detached console"),
     Key("pageup", "scroll_back", "Scroll back", "detached console"),
     Key("pagedown", "scroll_forward", "Scroll forward", "detached console"),
