@@ -154,3 +154,36 @@ def test_screenshots_decode_and_shrink_into_half_blocks(filter_type: int) -> Non
     # 40x20 pixels into at most 20 columns: 20 columns of 5 rows (two pixels per cell).
     assert (len(cells[0]), len(cells)) == (20, 5)
     assert cells[0][0] == ((10, 200, 30), (10, 200, 30))
+
+
+async def test_the_widget_sends_keys_the_app_would_otherwise_take() -> None:
+    """Tab, Ctrl+C, q and friends reach the guest while attached; the escape key does not."""
+    from textual.app import App, ComposeResult
+
+    sent: list[bytes] = []
+    escapes: list[bool] = []
+
+    class Host(App[None]):
+        BINDINGS = [("q", "quit", "Quit")]
+
+        def compose(self) -> ComposeResult:
+            yield TerminalView(lambda data: sent.append(data) is None,
+                               "ctrl+right_square_bracket")
+
+        def on_terminal_view_escape_pressed(self) -> None:
+            escapes.append(True)
+
+    app = Host()
+    async with app.run_test(size=(40, 10)) as pilot:
+        view = app.query_one(TerminalView)
+        view.focus()
+        await pilot.press("a")
+        assert sent == []  # not attached: nothing is sent
+        view.attached = True
+        await pilot.press("tab", "ctrl+c", "q", "up", "escape", "enter", "f2")
+        assert sent == [b"\t", b"\x03", b"q", b"\x1b[A", b"\x1b", b"\r", b"\x1bOQ"]
+        assert app.is_running  # q went to the guest, not to the app
+        await pilot.press("ctrl+right_square_bracket")
+        await pilot.pause()
+        assert escapes == [True]
+        assert sent[-1] == b"\x1bOQ"  # the escape key itself is never sent
