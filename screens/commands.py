@@ -9,8 +9,10 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from tvirt.keys import Key, all_keys, display
 
-# The palette cannot usefully offer itself, and dialog keys only mean something in a dialog.
+# The palette cannot usefully offer itself, and dialog keys only mean something in a dialog;
+# the storage view's and wizards' keys act on that view's selection, so they stay there.
 _NOT_OFFERED = {"command_palette", "dismiss"}
+_NOT_OFFERED_WHERE = {"confirmations", "storage", "storage wizards"}
 
 
 # Console keys act on the console tab under the keyboard; the palette runs elsewhere.
@@ -19,7 +21,10 @@ _NOT_OFFERED_IN = {"confirmations", "attached console", "detached console", "con
 
 def offered_keys() -> list[Key]:
     return [
-        k for k in all_keys() if k.action not in _NOT_OFFERED and k.where not in _NOT_OFFERED_IN
+        k
+        for k in all_keys()
+        if k.action not in _NOT_OFFERED
+        and k.where not in _NOT_OFFERED_IN | _NOT_OFFERED_WHERE
     ]
 
 

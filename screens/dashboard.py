@@ -236,6 +236,22 @@ class DashboardScreen(Screen[None]):
                 return vm.host_id
         return self.host_list.selected_host_id()
 
+    def action_storage(self) -> None:
+        """The storage view of the selected host."""
+        from .storage import StorageScreen
+
+        app = self.tvirt
+        host_id = self.selected_host_id()
+        host = app.hosts.get(host_id or "")
+        worker = app.manager.workers.get(host_id or "")
+        if host is None or worker is None:
+            app.say("No host is selected to show its storage.", ok=False)
+            return
+        if worker.info.state.word != "connected":
+            app.say(f"{host.label} is not connected, so its storage cannot be shown.", ok=False)
+            return
+        self.app.push_screen(StorageScreen(worker, host.label))
+
     def action_remove_connection(self) -> None:
         app = self.tvirt
         host_id = self.selected_host_id()

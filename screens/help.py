@@ -18,6 +18,8 @@ from .dialogs import dialog_bindings
 _WHERE = {
     "everywhere": "Everywhere",
     "dashboard": "On the dashboard",
+    "storage": "In the storage view (S on the dashboard)",
+    "storage wizards": "In the storage wizards",
     "dialogs": "In dialogs and this help",
     "confirmations": "When asked to confirm",
 }

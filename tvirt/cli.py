@@ -23,7 +23,7 @@ from tvirt.uri import URIError
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONNECT = 0, 1, 2, 3
 LIFECYCLE = ("start", "shutdown", "reboot", "destroy", "suspend", "resume")
 # Modules under tvirt/ with register(subparsers); see _feature_modules.
-FEATURE_COMMANDS: tuple[str, ...] = ("console_commands",)
+FEATURE_COMMANDS: tuple[str, ...] = ("console_commands", "storage_commands")
 
 
 class CommandModule(Protocol):

@@ -31,6 +31,7 @@ DASHBOARD_KEYS: tuple[Key, ...] = (
     Key("a", "add_connection", "Add a connection"),
     Key("X", "remove_connection", "Remove the selected host's connection"),
     Key("c", "console", "Open the selected VM's serial console in a tab"),
+    Key("S", "storage", "Storage pools and volumes of the selected host"),
     Key("tab", "focus_next", "Move focus to the next pane"),
 )
 
@@ -73,8 +74,40 @@ CONSOLE_KEYS: tuple[Key, ...] = (
 )
 
 
+# The storage view (S on the dashboard). Pool keys act on the highlighted pool, volume keys
+# on the highlighted volume, wherever the focus is.
+STORAGE_KEYS: tuple[Key, ...] = (
+    Key("s", "pool('start')", "Start the pool", "storage"),
+    Key("h", "pool('stop')", "Stop the pool", "storage"),
+    Key("r", "pool('refresh')", "Refresh the pool (rescan its volumes)", "storage"),
+    Key("t", "pool('autostart')", "Toggle the pool's autostart", "storage"),
+    Key("X", "pool('delete')", "Delete (undefine) the pool, with confirmation", "storage"),
+    Key("N", "define_pool", "Define a new pool: dir, logical, disk, netfs, gluster", "storage"),
+    Key("n", "new_volume", "New volume: a step-by-step wizard", "storage"),
+    Key("z", "volume('resize')", "Resize the volume (grow; shrinking asks again)", "storage"),
+    Key("C", "volume('clone')", "Clone the volume", "storage"),
+    Key("D", "volume('delete')", "Delete the volume, with confirmation", "storage"),
+    Key("W", "volume('wipe')", "Wipe the volume's data, with confirmation", "storage"),
+    Key("U", "volume('upload')", "Upload a local file into the volume", "storage"),
+    Key("d", "volume('download')", "Download the volume into a local file", "storage"),
+    Key("ctrl+c", "cancel_transfer", "Cancel the running upload or download", "storage"),
+    Key("escape", "back", "Back to the dashboard", "storage"),
+    Key("tab", "focus_next", "Move between the pools and the volumes", "storage"),
+)
+
+# The storage wizards' own keys, on top of the dialog keys.
+STORAGE_WIZARD_KEYS: tuple[Key, ...] = (
+    Key("enter", "next", "Next step (checks this one first); on the summary, create",
+        "storage wizards"),
+    Key("ctrl+b", "back", "Previous step", "storage wizards"),
+)
+
+
 def all_keys() -> tuple[Key, ...]:
-    return APP_KEYS + DASHBOARD_KEYS + CONFIRM_KEYS + CONSOLE_KEYS
+    return (
+        APP_KEYS + DASHBOARD_KEYS + CONFIRM_KEYS + CONSOLE_KEYS + STORAGE_KEYS
+        + STORAGE_WIZARD_KEYS
+    )
 
 
 def display(key: str) -> str:

@@ -1,0 +1,630 @@
+"""The storage view of one host: its pools, the volumes of the highlighted pool, and actions.
+
+Every libvirt call goes through the host's HostWorker (worker.call -> Future), awaited
+here with asyncio.wrap_future, so the screen never blocks. Results and refusals are
+sentences in the message log below the tables (and the app's notifications).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+import libvirt
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.screen import ModalScreen, Screen
+from textual.widgets import DataTable, Footer, Header, Input, Log, ProgressBar, Static
+
+from tvirt import storage
+from tvirt.errors import explain
+from tvirt.host import HostWorker
+from tvirt.keys import STORAGE_KEYS
+from tvirt.sizes import SizeError, format_size, parse_size
+
+from .dialogs import ConfirmDialog, Confirmed, dialog_bindings
+from .storage_wizards import PoolWizard, VolumeWizard
+from .words import plural
+
+if TYPE_CHECKING:
+    from .app import TvirtApp
+
+T = TypeVar("T")
+
+FOOTER_LABELS = {
+    "pool('start')": "Start pool",
+    "pool('stop')": "Stop pool",
+    "new_volume": "New volume",
+    "volume('delete')": "Delete volume",
+    "back": "Back",
+}
+BAR_WIDTH = 12
+
+
+def usage_bar(pool: storage.PoolInfo) -> str:
+    """A text bar and the percentage in words, so the number never depends on colour."""
+    if not pool.capacity:
+        return "unknown"
+    filled = round(pool.used_fraction * BAR_WIDTH)
+    return "█" * filled + "░" * (BAR_WIDTH - filled) + f" {pool.used_fraction:.0%} used"
+
+
+def storage_bindings() -> list[BindingType]:
+    return [
+        Binding(
+            k.key,
+            k.action,
+            FOOTER_LABELS.get(k.action, k.description),
+            show=k.action in FOOTER_LABELS,
+            tooltip=k.description,
+            priority=k.key == "ctrl+c",
+        )
+        for k in STORAGE_KEYS
+        if k.action != "focus_next"
+    ]
+
+
+class AskDialog(ModalScreen[str | None]):
+    """One line of input, checked by ``check`` (which returns an error sentence or "")."""
+
+    BINDINGS = [*dialog_bindings()]
+
+    def __init__(
+        self, title: str, text: str, placeholder: str, check: Callable[[str], str], value: str = ""
+    ) -> None:
+        super().__init__(classes="dialog")
+        self.title_text, self.prompt, self.placeholder = title, text, placeholder
+        self.check, self.value = check, value
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog-box"):
+            yield Static(Content(self.title_text), classes="dialog-title")
+            yield Static(Content(self.prompt), classes="dialog-text")
+            yield Input(self.value, placeholder=self.placeholder, id="answer")
+            yield Static("", id="answer-error", classes="dialog-error")
+            yield Static(Content("Enter: go ahead.  Escape: cancel."), classes="dialog-keys")
+
+    def on_mount(self) -> None:
+        self.query_one("#answer", Input).focus()
+
+    @on(Input.Submitted, "#answer")
+    def _submit(self, event: Input.Submitted) -> None:
+        problem = self.check(event.value)
+        if problem:
+            self.query_one("#answer-error", Static).update(Content(problem))
+            return
+        self.dismiss(event.value.strip())
+
+    async def action_dismiss(self, result: Any = None) -> None:  # escape
+        self.dismiss(None)
+
+
+class StorageScreen(Screen[None]):
+    BINDINGS = storage_bindings()
+    DEFAULT_CSS = """
+    StorageScreen #pools { height: 1fr; min-height: 6; border: round $primary; }
+    StorageScreen #volumes { height: 2fr; border: round $primary; }
+    StorageScreen #storage-status { height: auto; padding: 0 1; }
+    StorageScreen #transfer { height: auto; display: none; padding: 0 1; }
+    StorageScreen #transfer.busy { display: block; }
+    StorageScreen #storage-log { height: 6; border: round $primary; }
+    """
+
+    def __init__(self, worker: HostWorker, label: str) -> None:
+        super().__init__()
+        self.worker = worker
+        self.label = label
+        self.pools: list[storage.PoolInfo] = []
+        self.volumes: list[storage.VolumeInfo] = []
+        self._shown_pool = ""
+        self._transfer: storage.Transfer | None = None
+        self.busy_text = ""  # what a long action is doing, shown with its seconds
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield DataTable(id="pools", cursor_type="row", zebra_stripes=True)
+        yield DataTable(id="volumes", cursor_type="row", zebra_stripes=True)
+        yield Static(id="storage-status")
+        with Horizontal(id="transfer"):
+            yield ProgressBar(id="transfer-bar", show_eta=False)
+            yield Static(id="transfer-text")
+        yield Log(id="storage-log", max_lines=300)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = f"Storage on {self.label}"
+        pools = self.pool_table
+        pools.border_title = f"Storage pools on {self.label}"
+        pools.add_columns("Pool", "Type", "State", "Autostart", "Usage", "Capacity",
+                          "Allocation", "Available")
+        vols = self.volume_table
+        vols.border_title = "Volumes"
+        vols.add_columns("Volume", "Format", "Capacity", "Allocation", "Used by", "Path")
+        self.query_one("#storage-log", Log).border_title = "Messages"
+        pools.focus()
+        self.reload()
+
+    # -- parts --------------------------------------------------------------
+    @property
+    def tvirt(self) -> TvirtApp:
+        return cast("TvirtApp", self.app)
+
+    @property
+    def pool_table(self) -> DataTable[str]:
+        return self.query_one("#pools", DataTable)
+
+    @property
+    def volume_table(self) -> DataTable[str]:
+        return self.query_one("#volumes", DataTable)
+
+    def selected_pool(self) -> storage.PoolInfo | None:
+        row = self.pool_table.cursor_row
+        return self.pools[row] if 0 <= row < len(self.pools) else None
+
+    def selected_volume(self) -> storage.VolumeInfo | None:
+        row = self.volume_table.cursor_row
+        return self.volumes[row] if 0 <= row < len(self.volumes) else None
+
+    def say(self, sentence: str, ok: bool = True) -> None:
+        self.query_one("#storage-log", Log).write_line(sentence if ok else f"Error: {sentence}")
+        say = getattr(self.app, "say", None)
+        if say is not None:
+            say(sentence, ok=ok)
+
+    async def call(self, fn: Callable[[libvirt.virConnect], T]) -> T:
+        return await asyncio.wrap_future(self.worker.call(fn))
+
+    # -- loading ------------------------------------------------------------
+    @work(exclusive=True, group="storage-load")
+    async def reload(self, keep_volume: str = "") -> None:
+        try:
+            pools = await self.call(storage.list_pools)
+        except (storage.StorageError, libvirt.libvirtError, Exception) as exc:
+            self.say(f"Could not list the pools of {self.label}: {_why(exc)}", ok=False)
+            return
+        chosen = self.selected_pool()
+        table = self.pool_table
+        self.pools = pools
+        name = chosen.name if chosen else (pools[0].name if pools else "")
+        self._shown_pool = name if any(p.name == name for p in pools) else ""
+        table.clear()
+        for p in pools:
+            table.add_row(
+                p.name,
+                p.type,
+                p.state,
+                "on" if p.autostart else "off",
+                usage_bar(p),
+                format_size(p.capacity),
+                format_size(p.allocation),
+                format_size(p.available),
+                key=p.name,
+            )
+        if chosen is not None:
+            for i, p in enumerate(pools):
+                if p.name == chosen.name:
+                    table.move_cursor(row=i)
+        await self.load_volumes(keep_volume)
+
+    async def load_volumes(self, keep: str = "") -> None:
+        """Fetch first, then swap the rows in one go: the table is never seen half-empty."""
+        pool = self.selected_pool()
+        table = self.volume_table
+        self._shown_pool = pool.name if pool else ""
+        volumes: list[storage.VolumeInfo] = []
+        if pool is not None and pool.active:
+            try:
+                volumes = await self.call(lambda c: storage.list_volumes(c, pool.name))
+            except Exception as exc:
+                self.say(_why(exc), ok=False)
+        if self._shown_pool != (pool.name if pool else ""):
+            return  # the highlight moved on meanwhile; that load fills the table
+        table.border_title = f"Volumes of {pool.name}" if pool else "Volumes"
+        self.volumes = volumes
+        table.clear()
+        for v in volumes:
+            table.add_row(
+                v.name,
+                v.format or v.type,
+                format_size(v.capacity),
+                format_size(v.allocation),
+                ", ".join(v.used_by) or "no VM",
+                v.path,
+                key=v.name,
+            )
+        for i, v in enumerate(volumes):
+            if v.name == keep:
+                table.move_cursor(row=i)
+        self._status()
+
+    def _status(self) -> None:
+        pool = self.selected_pool()
+        if pool is None:
+            text = f"{self.label} has no storage pools. Press N to define one."
+        elif not pool.active:
+            text = f"Pool {pool.name} is {pool.state}: press s to start it and see its volumes."
+        else:
+            text = (
+                f"Pool {pool.name}: {pool.type}, {pool.state}, {pool.usage_text}, "
+                f"{format_size(pool.available)} available, {plural(len(self.volumes), 'volume')}."
+            )
+        if self.busy_text:
+            text = self.busy_text
+        self.query_one("#storage-status", Static).update(Content(text))
+
+    @on(DataTable.RowHighlighted, "#pools")
+    async def _pool_moved(self) -> None:
+        pool = self.selected_pool()
+        if pool is not None and pool.name != self._shown_pool:
+            await self.load_volumes()
+
+    # -- guards -------------------------------------------------------------
+    def _may_change(self, what: str) -> bool:
+        if self.worker.readonly:
+            self.say(
+                f"Read-only mode refused to {what} on {self.label}; restart tvirt without "
+                "--readonly to make changes.",
+                ok=False,
+            )
+            return False
+        if self.busy_text:
+            self.say(f"Wait: {self.busy_text}", ok=False)
+            return False
+        return True
+
+    async def _run(
+        self, what: str, fn: Callable[[libvirt.virConnect], str], keep: str = ""
+    ) -> None:
+        try:
+            message = await self.call(fn)
+        except Exception as exc:
+            self.say(_why(exc), ok=False)
+        else:
+            self.say(message)
+        self.reload(keep)
+
+    # -- pool actions -------------------------------------------------------
+    async def action_pool(self, name: str) -> None:
+        pool = self.selected_pool()
+        if pool is None:
+            self.say("No pool is selected.", ok=False)
+            return
+        if not self._may_change(f"{name} pool {pool.name}"):
+            return
+        p = pool.name
+        if name == "start":
+            await self._run(name, lambda c: storage.pool_start(c, p))
+        elif name == "stop":
+            await self._run(name, lambda c: storage.pool_stop(c, p))
+        elif name == "refresh":
+            await self._run(name, lambda c: storage.pool_refresh(c, p))
+        elif name == "autostart":
+            on_ = not pool.autostart
+            await self._run(name, lambda c: storage.pool_autostart(c, p, on_))
+        elif name == "delete":
+            dialog = ConfirmDialog(
+                f"Delete storage pool {p}?",
+                [
+                    f"{p} ({pool.type}, {pool.path or 'no local path'}), "
+                    f"{plural(len(self.volumes), 'volume')}"
+                ],
+                "The pool is stopped and its definition removed. Its volumes and directory "
+                "stay unless you tick the box, which removes the pool's storage itself.",
+                "Yes, delete pool",
+                offer_storage=True,
+            )
+
+            async def answered(answer: Confirmed | None) -> None:
+                if answer is None:
+                    self.say(f"Cancelled: kept pool {p}.")
+                    return
+                remove = answer.remove_storage
+                await self._run("delete", lambda c: storage.pool_delete(c, p, remove))
+
+            self.app.push_screen(dialog, answered)
+
+    def action_define_pool(self) -> None:
+        if not self._may_change("define a pool"):
+            return
+
+        def done(message: str | None) -> None:
+            if message:
+                self.say(message)
+                self.reload()
+
+        self.app.push_screen(PoolWizard(self.worker, [p.name for p in self.pools]), done)
+
+    def action_new_volume(self) -> None:
+        if not self._may_change("create a volume"):
+            return
+        running = [p for p in self.pools if p.active]
+        if not running:
+            self.say("No pool is running; start one (s) before creating a volume.", ok=False)
+            return
+        pool = self.selected_pool()
+
+        def done(vol: storage.VolumeInfo | None) -> None:
+            if vol is not None:
+                self.say(
+                    f"Created volume {vol.name} ({vol.format}, {format_size(vol.capacity)}) "
+                    f"at {vol.path}."
+                )
+                self.reload(vol.name)
+
+        wizard = VolumeWizard(self.worker, running, pool.name if pool else "")
+        self.app.push_screen(wizard, done)
+
+    # -- volume actions -----------------------------------------------------
+    async def action_volume(self, name: str) -> None:
+        vol = self.selected_volume()
+        if vol is None:
+            self.say("No volume is selected.", ok=False)
+            return
+        if name != "download" and not self._may_change(f"{name} volume {vol.name}"):
+            return
+        handler = getattr(self, f"_{name}")
+        await handler(vol)
+
+    async def _delete(self, vol: storage.VolumeInfo) -> None:
+        users = ", ".join(vol.used_by)
+        if vol.used_by:
+            dialog = ConfirmDialog(
+                f"Volume {vol.name} is a disk of {users}. Delete it anyway?",
+                [f"{vol.name} ({vol.format}, {format_size(vol.capacity)}), {vol.path}"],
+                f"{users} will lose this disk and may not start again. This cannot be undone.",
+                "Yes, force delete",
+            )
+        else:
+            dialog = ConfirmDialog(
+                f"Delete volume {vol.name}?",
+                [f"{vol.name} ({vol.format}, {format_size(vol.capacity)}), {vol.path}"],
+                "Its data is removed from the pool. This cannot be undone.",
+                "Yes, delete volume",
+            )
+        force = bool(vol.used_by)
+
+        async def answered(answer: Confirmed | None) -> None:
+            if answer is None:
+                self.say(f"Cancelled: kept volume {vol.name}.")
+                return
+            await self._run(
+                "delete", lambda c: storage.volume_delete(c, vol.pool, vol.name, force=force)
+            )
+
+        self.app.push_screen(dialog, answered)
+
+    async def _wipe(self, vol: storage.VolumeInfo) -> None:
+        if vol.used_by:
+            self.say(
+                f"Refused to wipe volume {vol.name}: it is a disk of {', '.join(vol.used_by)}.",
+                ok=False,
+            )
+            return
+        algorithms = ", ".join(storage.WIPE_ALGORITHMS)
+
+        def check(text: str) -> str:
+            if text.strip() in storage.WIPE_ALGORITHMS:
+                return ""
+            return f"Choose one of: {algorithms}."
+
+        def answered(algorithm: str | None) -> None:
+            if algorithm is None:
+                self.say(f"Cancelled: volume {vol.name} was not wiped.")
+                return
+            self._wipe_now(vol, algorithm)
+
+        self.app.push_screen(
+            AskDialog(
+                f"Wipe volume {vol.name}?",
+                f"Its data is overwritten and cannot be recovered. Algorithm ({algorithms}); "
+                "libvirt reports no progress, so tvirt shows how long it has been working.",
+                "zero",
+                check,
+                "zero",
+            ),
+            answered,
+        )
+
+    @work(group="storage-long")
+    async def _wipe_now(self, vol: storage.VolumeInfo, algorithm: str) -> None:
+        future = self.worker.call(
+            lambda c: storage.volume_wipe(c, vol.pool, vol.name, algorithm)
+        )
+        started = time.monotonic()
+        self.busy_text = f"Wiping {vol.name} ({algorithm}): still working, 0 s."
+        self._status()
+        while not future.done():
+            await asyncio.sleep(0.5)
+            self.busy_text = (
+                f"Wiping {vol.name} ({algorithm}): still working, "
+                f"{int(time.monotonic() - started)} s (libvirt reports no progress)."
+            )
+            self._status()
+        self.busy_text = ""
+        try:
+            self.say(future.result())
+        except Exception as exc:
+            self.say(_why(exc), ok=False)
+        self.reload(vol.name)
+
+    async def _resize(self, vol: storage.VolumeInfo) -> None:
+        def check(text: str) -> str:
+            try:
+                parse_size(text)
+            except SizeError as exc:
+                return str(exc)
+            return ""
+
+        async def answered(text: str | None) -> None:
+            if text is None:
+                self.say(f"Cancelled: volume {vol.name} was not resized.")
+                return
+            size = parse_size(text)
+            if size >= vol.capacity:
+                await self._run(
+                    "resize",
+                    lambda c: storage.volume_resize(c, vol.pool, vol.name, size),
+                    vol.name,
+                )
+                return
+            dialog = ConfirmDialog(
+                f"Shrink volume {vol.name} from {format_size(vol.capacity)} to "
+                f"{format_size(size)}?",
+                [f"{vol.name}, {vol.path}"],
+                "Shrinking throws away the data beyond the new size; a filesystem or "
+                "partition that reaches there is damaged.",
+                "Yes, shrink",
+            )
+
+            async def shrink(answer: Confirmed | None) -> None:
+                if answer is None:
+                    self.say(f"Cancelled: volume {vol.name} keeps its size.")
+                    return
+                await self._run(
+                    "resize",
+                    lambda c: storage.volume_resize(c, vol.pool, vol.name, size, shrink=True),
+                    vol.name,
+                )
+
+            self.app.push_screen(dialog, shrink)
+
+        self.app.push_screen(
+            AskDialog(
+                f"Resize volume {vol.name}",
+                f"It is {format_size(vol.capacity)} now. New capacity (10G, 512MiB, 1.5 TiB):",
+                "20G",
+                check,
+            ),
+            answered,
+        )
+
+    async def _clone(self, vol: storage.VolumeInfo) -> None:
+        existing = {v.name for v in self.volumes}
+
+        def check(text: str) -> str:
+            try:
+                storage.check_name(text.strip(), existing)
+            except storage.StorageError as exc:
+                return str(exc)
+            return ""
+
+        async def answered(name: str | None) -> None:
+            if name is None:
+                self.say(f"Cancelled: volume {vol.name} was not cloned.")
+                return
+
+            def clone(c: libvirt.virConnect) -> str:
+                new = storage.volume_clone(c, vol.pool, vol.name, name)
+                return f"Cloned volume {vol.name} into {new.name}."
+
+            await self._run("clone", clone, name)
+
+        self.app.push_screen(
+            AskDialog(f"Clone volume {vol.name}", "Name of the copy:", "", check,
+                      f"{vol.name}-clone"),
+            answered,
+        )
+
+    async def _upload(self, vol: storage.VolumeInfo) -> None:
+        def check(text: str) -> str:
+            path = Path(text.strip()).expanduser()
+            return "" if path.is_file() else f"{path} is not a file."
+
+        def answered(text: str | None) -> None:
+            if text is not None:
+                self._transfer_now(vol, Path(text).expanduser(), upload=True)
+
+        self.app.push_screen(
+            AskDialog(
+                f"Upload into volume {vol.name}",
+                "Local file to write into the volume (its old contents are replaced). "
+                "Ctrl+C cancels; a cancelled upload wipes the volume with zeros.",
+                "/path/to/image",
+                check,
+            ),
+            answered,
+        )
+
+    async def _download(self, vol: storage.VolumeInfo) -> None:
+        def check(text: str) -> str:
+            path = Path(text.strip()).expanduser()
+            return "" if path.parent.is_dir() else f"{path.parent} is not a directory."
+
+        def answered(text: str | None) -> None:
+            if text is not None:
+                self._transfer_now(vol, Path(text).expanduser(), upload=False)
+
+        self.app.push_screen(
+            AskDialog(
+                f"Download volume {vol.name}",
+                "Local file to write (replaced only once the whole volume has arrived). "
+                "Ctrl+C cancels.",
+                f"./{vol.name}",
+                check,
+            ),
+            answered,
+        )
+
+    @work(thread=True, group="storage-transfer")
+    def _transfer_now(self, vol: storage.VolumeInfo, path: Path, upload: bool) -> None:
+        """The transfer loop runs on a Textual worker thread; each chunk is a HostWorker job."""
+        transfer = storage.Transfer()
+        self._transfer = transfer
+        verb = "Uploaded" if upload else "Downloaded"
+        self.app.call_from_thread(self._show_transfer, True)
+
+        def progress(p: storage.Progress) -> None:
+            self.app.call_from_thread(self._progress, p, verb.lower())
+
+        try:
+            if upload:
+                done = storage.upload(self.worker, vol.pool, vol.name, path, progress=progress,
+                                      transfer=transfer)
+                message = f"{verb} {format_size(done.done)} from {path} into {vol.name}."
+            else:
+                done = storage.download(self.worker, vol.pool, vol.name, path,
+                                        progress=progress, transfer=transfer)
+                message = f"{verb} {format_size(done.done)} of {vol.name} into {path}."
+            ok = True
+        except Exception as exc:
+            message, ok = _why(exc), False
+        self._transfer = None
+        self.app.call_from_thread(self._show_transfer, False)
+        self.app.call_from_thread(self.say, message, ok)
+
+    def _show_transfer(self, on_: bool) -> None:
+        self.query_one("#transfer").set_class(on_, "busy")
+        if on_:
+            self.query_one("#transfer-bar", ProgressBar).update(total=None, progress=0)
+
+    def _progress(self, p: storage.Progress, verb: str) -> None:
+        self.query_one("#transfer-bar", ProgressBar).update(total=p.total or None,
+                                                            progress=p.done)
+        self.query_one("#transfer-text", Static).update(
+            Content(f" {p.line(verb)}. Ctrl+C cancels.")
+        )
+
+    def action_cancel_transfer(self) -> None:
+        if self._transfer is None:
+            self.say("No upload or download is running.", ok=False)
+            return
+        self._transfer.cancel()
+        self.say("Cancelling the transfer...")
+
+    def action_back(self) -> None:
+        if self._transfer is not None:
+            self.say("A transfer is running; press Ctrl+C to cancel it first.", ok=False)
+            return
+        self.dismiss(None)
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, storage.StorageError):
+        return str(exc)
+    return explain(exc)
