@@ -1,0 +1,138 @@
+"""The storage view on the real libvirtd: a dir pool in a temp dir, driven by keys.
+
+Create (wizard), resize, clone, upload, download, wipe and delete, each from its key,
+checking what lands on disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import libvirt
+import pytest
+from test_tui_snapshots import until
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from conftest import Testbed
+from tvirt import storage
+from tvirt.model import HostState
+from tvirt.screens.app import TvirtApp
+from tvirt.screens.dialogs import ConfirmDialog
+from tvirt.screens.storage import AskDialog, StorageScreen
+from tvirt.screens.storage_wizards import Wizard
+from tvirt.sizes import MIB
+
+pytestmark = pytest.mark.real
+PID = os.getpid()
+
+
+@pytest.fixture
+def pool(testbed: Testbed, tmp_path: Path) -> Iterator[str]:
+    name = f"tvirt-test-tui-{PID}"
+    conn = libvirt.open(testbed.qemu_uri)
+    try:
+        storage.pool_define(conn, storage.PoolSpec("dir", name, target=str(tmp_path / "pool")),
+                            build=True)
+        yield name
+    finally:
+        try:
+            p = conn.storagePoolLookupByName(name)
+            if p.isActive():
+                p.destroy()
+            p.undefine()
+        except libvirt.libvirtError:
+            pass  # already gone
+        conn.close()
+
+
+async def said(pilot: Pilot[int], app: TvirtApp, words: str) -> None:
+    await until(pilot, lambda: any(words in m for m in app.messages), repr(words))
+
+
+async def ask(pilot: Pilot[int], app: TvirtApp, key: str, text: str | None) -> None:
+    await pilot.press(key)
+    await until(pilot, lambda: isinstance(app.screen, AskDialog), f"the dialog of {key}")
+    if text is not None:
+        app.screen.query_one("#answer", Input).value = text
+    await pilot.press("enter")
+
+
+async def test_volume_actions_from_their_keys(testbed: Testbed, pool: str, tmp_path: Path) -> None:
+    app = TvirtApp(uris=[testbed.qemu_uri])
+    async with app.run_test(size=(140, 40)) as pilot:
+        await until(
+            pilot,
+            lambda: testbed.qemu_uri in app.hosts
+            and app.hosts[testbed.qemu_uri].state is HostState.CONNECTED,
+            "the host",
+        )
+        app.dashboard.host_list.focus()
+        await pilot.pause()
+        await pilot.press("S")
+        await until(pilot, lambda: isinstance(app.screen, StorageScreen), "the storage view")
+        screen = app.screen
+        assert isinstance(screen, StorageScreen)
+        await until(pilot, lambda: any(p.name == pool for p in screen.pools), "the pool")
+        screen.pool_table.move_cursor(row=[p.name for p in screen.pools].index(pool))
+        await until(pilot, lambda: screen._shown_pool == pool, "the pool's volumes")
+
+        # Create through the wizard: pool, name, format raw, 4M, sparse, summary.
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, Wizard), "the wizard")
+        wizard = app.screen
+        assert isinstance(wizard, Wizard)
+        for text in (None, "vol.img", "down", "4M", None):
+            before = wizard.attempts
+            if text == "down":
+                await pilot.press("down")
+                text = None
+            if text is not None:
+                wizard.query_one("#wiz-input", Input).value = text
+            await pilot.press("enter")
+            await until(pilot, lambda b=before: wizard.attempts > b, "the step")
+        assert wizard.current_step.id == "summary", wizard.current_step.id
+        await pilot.press("enter")
+        await said(pilot, app, "Created volume vol.img (raw, 4 MiB)")
+        await until(pilot, lambda: [v.name for v in screen.volumes] == ["vol.img"], "the row")
+        path = Path(screen.volumes[0].path)
+
+        screen.volume_table.focus()
+        await ask(pilot, app, "z", "8M")
+        await said(pilot, app, "Resized volume vol.img from 4 MiB to 8 MiB")
+        assert path.stat().st_size == 8 * MIB
+
+        source = tmp_path / "in.img"
+        source.write_bytes(os.urandom(8 * MIB))
+        await until(pilot, lambda: screen.volumes and screen.volumes[0].capacity == 8 * MIB,
+                    "the new size")
+        await ask(pilot, app, "U", str(source))
+        await said(pilot, app, "Uploaded 8 MiB")
+        dest = tmp_path / "out.img"
+        await ask(pilot, app, "d", str(dest))
+        await said(pilot, app, "Downloaded 8 MiB of vol.img")
+        assert hashlib.sha256(dest.read_bytes()).digest() == hashlib.sha256(
+            source.read_bytes()).digest()
+
+        await ask(pilot, app, "C", None)  # the name offered: vol.img-clone
+        await said(pilot, app, "Cloned volume vol.img into vol.img-clone")
+        assert (path.parent / "vol.img-clone").read_bytes() == source.read_bytes()
+
+        await until(pilot, lambda: len(screen.volumes) == 2, "two rows")
+        screen.volume_table.move_cursor(row=0)
+        await ask(pilot, app, "W", "zero")
+        await said(pilot, app, "Wiped volume vol.img (zero)")
+        assert path.read_bytes() == bytes(8 * MIB)
+
+        for name in ("vol.img", "vol.img-clone"):
+            await until(pilot, lambda: screen.volumes and not screen.busy_text, "idle")
+            row = [v.name for v in screen.volumes].index(name)
+            screen.volume_table.move_cursor(row=row)
+            await pilot.press("D")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the dialog")
+            await pilot.press("y")
+            await said(pilot, app, f"Deleted volume {name}")
+        await until(pilot, lambda: screen.volumes == [], "no rows")
