@@ -14,7 +14,7 @@ import pyte
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
-from textual.geometry import Region
+from textual.geometry import Offset, Region
 from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
@@ -175,6 +175,17 @@ class TerminalView(Widget, can_focus=True):
             for y in dirty:
                 self.refresh(Region(0, y, width, 1))
         dirty.clear()
+        self._place_terminal_cursor()
+
+    def _place_terminal_cursor(self) -> None:
+        """In screen-reader mode the real terminal cursor sits on the guest's cursor, which
+        is what braille displays and console screen readers follow."""
+        if not (getattr(self.app, "screen_reader", False) and self.attached and self.has_focus):
+            return
+        content = self.content_region
+        cursor = self.term.cursor
+        if cursor.x < content.width and cursor.y < content.height:
+            self.app.cursor_position = Offset(content.x + cursor.x, content.y + cursor.y)
 
     def _answer(self, data: bytes) -> None:
         # Replies to the guest's queries (ESC[6n and the like) go only to a live console.
@@ -277,6 +288,7 @@ class TerminalView(Widget, can_focus=True):
             self._send(event.text.replace("\r\n", "\r").replace("\n", "\r").encode())
 
     def on_focus(self) -> None:
+        self._place_terminal_cursor()
         self.refresh()
 
     def on_blur(self) -> None:

@@ -347,3 +347,23 @@ def test_busy_console_needs_an_explicit_take_over() -> None:
     assert not any(f & libvirt.VIR_DOMAIN_CONSOLE_FORCE for f in dom.flags)
     session.open(force=True).result()
     assert dom.flags[-1] & libvirt.VIR_DOMAIN_CONSOLE_FORCE and session.attached
+
+
+async def test_screen_reader_mode_puts_the_terminal_cursor_on_the_guest_cursor() -> None:
+    from textual.app import App, ComposeResult
+    from textual.geometry import Offset
+
+    class Host(App[None]):
+        screen_reader = True
+
+        def compose(self) -> ComposeResult:
+            yield TerminalView(lambda _d: True, "ctrl+right_square_bracket")
+
+    app = Host()
+    async with app.run_test(size=(40, 10)) as pilot:
+        view = app.query_one(TerminalView)
+        view.attached = True
+        view.focus()
+        await pilot.pause()
+        view.feed(b"ab\r\ncdef")
+        assert app.cursor_position == Offset(view.content_region.x + 4, view.content_region.y + 1)
