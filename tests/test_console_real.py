@@ -297,6 +297,8 @@ def test_tvirt_console_line_mode_without_a_tty(testbed: Testbed, running: Guest)
     )
     assert done.returncode == 0, done.stderr
     assert b"81" in done.stdout.split(), done.stdout
+    # Not a terminal: plain lines, without the shell's ESC[6n or carriage returns.
+    assert b"\x1b" not in done.stdout and b"\r" not in done.stdout
 
 
 def test_tvirt_console_says_when_the_vm_stops(testbed: Testbed, running: Guest) -> None:

@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import os
 import queue
+import re
 import select
 import sys
 import termios
@@ -30,6 +31,8 @@ from tvirt.console import (
 )
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+# Terminal control sequences (CSI, OSC, two-byte ESC), dropped when stdout is no terminal.
+_CONTROL = re.compile(rb"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 # After stdin ends in line mode, keep printing the guest's answer until it is quiet this long.
 # Shells that ask the terminal for the cursor position (ESC[6n, as busybox does) wait about
 # a second for an answer that no terminal gives here, so quiet means well over a second.
@@ -128,8 +131,9 @@ def _open(session: ConsoleSession, force: bool, timeout: float) -> None:
         raise ConsoleError(f"No answer from the host within {timeout:g} s.") from None
 
 
-def _flush_output(output: queue.Queue[bytes | None], out_fd: int) -> bool:
-    """Write what the guest printed; False once the console has closed."""
+def _flush_output(output: queue.Queue[bytes | None], out_fd: int, plain: bool = False) -> bool:
+    """Write what the guest printed; False once the console has closed. Plain output (not
+    a terminal) drops control sequences and carriage returns, leaving lines."""
     while True:
         try:
             data = output.get_nowait()
@@ -137,6 +141,8 @@ def _flush_output(output: queue.Queue[bytes | None], out_fd: int) -> bool:
             return True
         if data is None:
             return False
+        if plain:
+            data = _CONTROL.sub(b"", data).replace(b"\r\n", b"\n").replace(b"\r", b"")
         _write_all(out_fd, data)
 
 
@@ -183,12 +189,13 @@ def _line_loop(
 ) -> int:
     """No terminal: forward whole lines (Enter is sent as a carriage return)."""
     in_fd, out_fd = sys.stdin.fileno(), sys.stdout.fileno()
+    plain = not os.isatty(out_fd)
     pending = b""
     while True:
         ready, _, _ = select.select([in_fd, wake_r], [], [])
         if wake_r in ready:
             _drain_wake(wake_r)
-            if not _flush_output(output, out_fd):
+            if not _flush_output(output, out_fd, plain):
                 return EXIT_FAILED
         if in_fd in ready:
             data = os.read(in_fd, 4096)
@@ -210,6 +217,6 @@ def _line_loop(
         if not ready:
             break
         _drain_wake(wake_r)
-        if not _flush_output(output, out_fd):
+        if not _flush_output(output, out_fd, plain):
             return EXIT_FAILED
     return EXIT_OK
