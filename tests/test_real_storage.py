@@ -59,7 +59,11 @@ def _run(*cmd: str) -> str:
 
 
 def _remove_pool(uri: str, name: str) -> None:
-    conn = libvirt.open(uri)
+    """Never raises: the cleanup after it (vgremove, losetup -d) must always run."""
+    try:
+        conn = libvirt.open(uri)
+    except libvirt.libvirtError:
+        return  # libvirtd is down (another test restarts it): nothing to ask
     try:
         pool = conn.storagePoolLookupByName(name)
         if pool.isActive():
@@ -204,8 +208,8 @@ def test_volume_life_cycle(worker: HostWorker, pool: Pool, tmp_path: Path) -> No
     assert name not in names and clone not in names
 
 
-def test_in_use_volume_refuses_delete_and_wipe(
-    worker: HostWorker, pool: Pool, testbed: Testbed
+def test_in_use_volume_refuses_delete_wipe_and_upload(
+    worker: HostWorker, pool: Pool, testbed: Testbed, tmp_path: Path
 ) -> None:
     if refused_without_device_mapper(worker, pool):
         return
@@ -230,6 +234,10 @@ def test_in_use_volume_refuses_delete_and_wipe(
             worker.call(lambda c: storage.volume_delete(c, pool.name, name)).result(30)
         with pytest.raises(storage.StorageError, match=f"Refused to wipe .*disk of {vm}"):
             worker.call(lambda c: storage.volume_wipe(c, pool.name, name)).result(30)
+        source = tmp_path / "in.bin"
+        source.write_bytes(b"x" * MIB)
+        with pytest.raises(storage.StorageError, match=f"Refused to upload to .*disk of {vm}"):
+            storage.upload(worker, pool.name, name, source)
         names = [v.name for v in worker.call(lambda c: storage.list_volumes(c, pool.name))
                  .result(30)]
         assert name in names

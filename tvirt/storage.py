@@ -669,6 +669,7 @@ def upload(
     progress: Callable[[Progress], None] | None = None,
     transfer: Transfer | None = None,
     created: bool = False,
+    force: bool = False,
 ) -> Progress:
     """Write a local file into a volume through a libvirt stream.
 
@@ -683,6 +684,8 @@ def upload(
 
     def opening(conn: libvirt.virConnect) -> libvirt.virStream:
         vol = _vol(conn, pool_name, name)
+        if not force:
+            _refuse_in_use(conn, pool_name, name, "upload to")
         capacity = int(vol.info()[1])
         if _vol_format(vol) == "raw" and size > capacity:
             raise StorageError(
