@@ -1,0 +1,217 @@
+"""The VM details screen: live graphs of one VM, each with its numbers beside it as text.
+
+Graphs are textual-plotext plots (real axes with labels and units, which textual's
+Sparkline widget has not). Every graph has a text panel beside it with the current value
+and the minimum, average and maximum over the history window, so the screen also reads
+as plain text. The screen only redraws while it is the active screen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Grid, Horizontal
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+from textual_plotext import PlotextPlot
+
+from tvirt.history import Metric, StatsHistory, Summary
+from tvirt.keys import DETAIL_KEYS
+from tvirt.stats import StatsSnapshot
+
+from .words import percent, rate, size
+
+if TYPE_CHECKING:
+    from .app import TvirtApp
+
+# (unit, bytes) from the largest down: a graph's axis uses the largest that fits its peak.
+_BINARY_UNITS = (("GiB", 1024.0**3), ("MiB", 1024.0**2), ("KiB", 1024.0), ("B", 1.0))
+
+
+@dataclass(frozen=True)
+class Graph:
+    """One graphed quantity: where its numbers come from and how they read."""
+
+    id: str
+    title: str
+    metric: Metric
+    kind: str  # "percent", "bytes" (from KiB) or "rate" (bytes per second)
+    fallback: Metric | None = None  # used when `metric` has never been known
+    fallback_title: str = ""
+
+
+GRAPHS: tuple[Graph, ...] = (
+    Graph("cpu", "CPU use", Metric.CPU, "percent"),
+    Graph(
+        "memory",
+        "Memory used (guest)",
+        Metric.MEMORY_USED,
+        "bytes",
+        fallback=Metric.MEMORY_RSS,
+        fallback_title="Memory (host RSS)",
+    ),
+    Graph("disk-read", "Disk read", Metric.DISK_READ, "rate"),
+    Graph("disk-write", "Disk write", Metric.DISK_WRITE, "rate"),
+    Graph("net-rx", "Network received", Metric.NET_RX, "rate"),
+    Graph("net-tx", "Network sent", Metric.NET_TX, "rate"),
+)
+
+
+def formatter(kind: str) -> Callable[[float | None], str]:
+    """How one number of this kind reads as text."""
+    if kind == "percent":
+        return percent
+    if kind == "bytes":
+        return lambda kib: size(kib * 1024.0 if kib is not None else None)
+    return rate
+
+
+def summary_text(title: str, kind: str, summary: Summary | None) -> str:
+    """The text beside a graph: current value, then min, avg and max over the window."""
+    fmt = formatter(kind)
+    s = summary or Summary(None, None, None, None, 0)
+    return "\n".join(
+        (
+            title,
+            f"now {fmt(s.current)}",
+            f"min {fmt(s.minimum)}",
+            f"avg {fmt(s.average)}",
+            f"max {fmt(s.maximum)}",
+        )
+    )
+
+
+def axis_unit(kind: str, values: list[float | None]) -> tuple[str, float]:
+    """The y-axis label and the divisor that turns stored values into that unit."""
+    if kind == "percent":
+        return "%", 1.0
+    factor = 1024.0 if kind == "bytes" else 1.0  # memory is stored in KiB
+    peak = max((v * factor for v in values if v is not None), default=0.0)
+    unit, scale = next(((u, b) for u, b in _BINARY_UNITS if peak >= b), ("B", 1.0))
+    return (f"{unit}/s" if kind == "rate" else unit), scale / factor
+
+
+def segments(xs: list[float], ys: list[float | None]) -> list[tuple[list[float], list[float]]]:
+    """Runs of known points; a gap (unknown point) breaks the line instead of bridging it."""
+    runs: list[tuple[list[float], list[float]]] = []
+    current: tuple[list[float], list[float]] = ([], [])
+    for x, y in zip(xs, ys, strict=True):
+        if y is None:
+            if current[0]:
+                runs.append(current)
+            current = ([], [])
+            continue
+        current[0].append(x)
+        current[1].append(y)
+    if current[0]:
+        runs.append(current)
+    return runs
+
+
+class GraphPanel(Horizontal):
+    """A plot with its numbers beside it."""
+
+    def __init__(self, graph: Graph) -> None:
+        super().__init__(id=f"graph-{graph.id}", classes="graph-panel")
+        self.graph = graph
+
+    def compose(self) -> ComposeResult:
+        yield PlotextPlot(classes="graph-plot")
+        yield Static(classes="graph-numbers")
+
+    def show(self, history: StatsHistory, key: str, times: list[float]) -> None:
+        graph, metric, title = self.graph, self.graph.metric, self.graph.title
+        summary = history.vm_summary(key, metric)
+        if graph.fallback is not None and (summary is None or not summary.known):
+            fallback = history.vm_summary(key, graph.fallback)
+            if fallback is not None and fallback.known:
+                metric, title, summary = graph.fallback, graph.fallback_title, fallback
+        values = history.vm_values(key, metric)
+        self.query_one(".graph-numbers", Static).update(
+            Content(summary_text(title, graph.kind, summary))
+        )
+        # The VM's newest point lines up with the host's newest time.
+        shown = times[-len(values) :] if values and times else []
+        xs = [t - shown[-1] for t in shown]
+        ys = values[-len(xs) :] if xs else []
+        unit, scale = axis_unit(graph.kind, ys)
+        plot = self.query_one(PlotextPlot)
+        plt = plot.plt
+        plt.clear_figure()
+        plt.title(title)
+        plt.xlabel("seconds ago")
+        plt.ylabel(unit)
+        for run_x, run_y in segments(xs, ys):
+            plt.plot(run_x, [y / scale for y in run_y], marker="braille")
+        if graph.kind == "percent":
+            plt.ylim(0, 100)
+        else:
+            plt.ylim(0, None)
+        window = history.maxlen * history.interval
+        plt.xlim(-window if not xs else min(xs[0], -history.interval), 0)
+        plot.refresh()
+
+
+class VMDetailScreen(Screen[None]):
+    """Opened with Enter or i on a VM row; escape goes back to the dashboard."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(k.key, k.action, k.description) for k in DETAIL_KEYS
+    ]
+
+    def __init__(self, key: str) -> None:
+        super().__init__()
+        self.key = key
+        self.host_id, _, self.uuid = key.rpartition("/")
+
+    @property
+    def tvirt(self) -> TvirtApp:
+        return cast("TvirtApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="detail-title")
+        with Grid(id="graphs"):
+            for graph in GRAPHS:
+                yield GraphPanel(graph)
+        yield Static(id="detail-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.redraw()
+
+    def on_screen_resume(self) -> None:
+        self.redraw()
+
+    def show_stats(self, snap: StatsSnapshot) -> None:
+        """A tick arrived; redraw only if it is this VM's host and this screen is shown."""
+        if snap.host_id == self.host_id and self.is_current:
+            self.redraw()
+
+    def redraw(self) -> None:
+        app = self.tvirt
+        vm = app.dashboard.table.vms.get(self.key)
+        label = app.dashboard.table.labels.get(self.host_id, self.host_id)
+        if vm is None:
+            title = f"This VM is no longer on {label}; its last numbers are shown."
+        else:
+            title = f"{vm.name} on {label}: {vm.state.word}, {vm.vcpus} vCPUs"
+        self.query_one("#detail-title", Static).update(Content(title))
+        times = app.history.host_times(self.host_id)
+        for panel in self.query(GraphPanel):
+            panel.show(app.history, self.key, times)
+        self.refresh_status()
+
+    def refresh_status(self) -> None:
+        app = self.tvirt
+        window = app.history.maxlen * app.history.interval
+        words = (
+            f"{app.stats_words()}; graphs cover the last {window / 60:g} min; "
+            "Escape: back to the dashboard"
+        )
+        self.query_one("#detail-status", Static).update(Content(words + "."))
