@@ -1,0 +1,57 @@
+"""Where the focused item's text starts on screen, for screen-reader mode.
+
+Braille displays and console screen readers (brltty, fenrir, speakup) follow the
+terminal cursor, so tvirt puts it at the start of the text that has the focus or
+the highlight: the VM name in the table's cursor row, the highlighted host, the
+insertion point of an input, or the first cell of a button or checkbox.
+"""
+
+from __future__ import annotations
+
+from rich.cells import cell_len
+from textual.coordinate import Coordinate
+from textual.geometry import Offset
+from textual.widget import Widget
+from textual.widgets import Button, DataTable, Input, OptionList
+
+
+def text_offset(widget: Widget) -> Offset | None:
+    """The screen cell where the widget's focused text starts, if it is on screen."""
+    content = widget.content_region
+    if not content.area:
+        return None
+    scroll_x, scroll_y = int(widget.scroll_x), int(widget.scroll_y)
+    if isinstance(widget, Input):
+        return widget.cursor_screen_offset
+    if isinstance(widget, DataTable):
+        if not widget.row_count:
+            return content.offset
+        column = (
+            widget.cursor_column
+            if widget.cursor_type == "cell"
+            else int(getattr(widget, "text_column", 0))
+        )
+        cell = widget._get_cell_region(Coordinate(widget.cursor_row, column))
+        # Cells are padded by cell_padding on the left; the text starts after it.
+        x = content.x + cell.x - scroll_x + widget.cell_padding
+        y = content.y + cell.y - scroll_y
+        return _clamp(Offset(x, y), widget)
+    if isinstance(widget, OptionList):
+        highlighted = widget.highlighted
+        if highlighted is None:
+            return content.offset
+        line = widget._index_to_line.get(highlighted, 0)
+        return _clamp(Offset(content.x, content.y + line - scroll_y), widget)
+    if isinstance(widget, Button):
+        # The label is centred in the button.
+        spare = content.width - cell_len(str(widget.label))
+        return Offset(content.x + max(spare, 0) // 2, content.y + content.height // 2)
+    return content.offset
+
+
+def _clamp(offset: Offset, widget: Widget) -> Offset:
+    region = widget.content_region
+    return Offset(
+        min(max(offset.x, region.x), region.right - 1),
+        min(max(offset.y, region.y), region.bottom - 1),
+    )
