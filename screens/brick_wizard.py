@@ -1,0 +1,338 @@
+"""The brick and volume wizard: mark three safe disks, set the volume's name, layout, arbiter
+and pool, read every command of the plan and type the volume name, then watch each step.
+A failed step stops the run; the screen lists what was done and what was not, and U undoes
+what was made.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from tvirt import bricks, disks
+from tvirt.keys import WIZARD_KEYS
+from tvirt.remote import RemoteError, Runner
+
+from .gluster_view import HostOps
+from .wipe_wizard import DevicesArrived
+from .words import size
+
+_SHORT = {"back": "Back", "mark": "Mark disk", "undo": "Undo"}
+STEPS = ("Choose three safe disks", "Settings", "Plan and confirm", "Creating")
+
+
+class StepChanged(Message):
+    def __init__(self, index: int, state: str) -> None:
+        super().__init__()
+        self.index, self.state = index, state
+
+
+class RunFinished(Message):
+    def __init__(self, outcome: bricks.Outcome, undo: bool = False) -> None:
+        super().__init__()
+        self.outcome, self.undo = outcome, undo
+
+
+class BrickWizard(Screen[None]):
+    DEFAULT_CSS = """
+    BrickWizard #wizard-table { height: auto; max-height: 60%; }
+    BrickWizard #wizard-body { height: auto; }
+    BrickWizard #wizard-options { height: auto; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(k.key, k.action, _SHORT[k.action], show=True, tooltip=k.description)
+        for k in WIZARD_KEYS
+        if k.action in {"back", "mark", "undo"}
+    ]
+
+    def __init__(self, ops: HostOps, volume: str = "") -> None:
+        super().__init__()
+        self.ops = ops
+        self.step = 0
+        self.devices: list[disks.Device] = []
+        self.marked: list[str] = []
+        self.volume = volume or "vmstore"
+        self.brick_layout = bricks.Layout.LVM_THIN
+        self.arbiter = False
+        self.pool = bricks.PoolType.NONE
+        self.steps: list[bricks.Step] = []
+        self.outcome: bricks.Outcome | None = None
+        self.running = False
+        self.undo_finished = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="wizard-step")
+        yield DataTable(id="wizard-table", cursor_type="row", zebra_stripes=True)
+        yield OptionList(id="wizard-options")
+        yield Static("", id="wizard-body")
+        yield Input(id="wizard-input")
+        yield Static("", id="wizard-message")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._table_for_disks()
+        self._show_step(0)
+        self._load()
+
+    def _table_for_disks(self) -> None:
+        table = self.query_one("#wizard-table", DataTable)
+        table.clear(columns=True)
+        table.add_columns("Mark", "Device", "Safety", "Size", "Reason")
+
+    def _say(self, text: str) -> None:
+        self.query_one("#wizard-message", Static).update(text)
+
+    def _wizard(self) -> bricks.Wizard:
+        host = self.ops.gluster_host or self.ops.label
+        runner = self.ops.runner or Runner(self.ops.label)
+        specs = []
+        for path in self.marked:
+            dev = disks.find(self.devices, path)
+            assert dev is not None
+            specs.append(bricks.BrickSpec(runner, dev, host))
+        return bricks.Wizard(
+            self.volume,
+            specs,
+            layout=self.brick_layout,
+            arbiter=self.arbiter,
+            pool=self.pool,
+            readonly=self.ops.readonly,
+        )
+
+    def _show_step(self, step: int) -> None:
+        self.step = step
+        self.query_one("#wizard-step", Static).update(
+            f"Bricks and volume on {self.ops.label}, step {step + 1} of {len(STEPS)}: {STEPS[step]}"
+        )
+        table = self.query_one("#wizard-table", DataTable)
+        options = self.query_one("#wizard-options", OptionList)
+        body = self.query_one("#wizard-body", Static)
+        entry = self.query_one("#wizard-input", Input)
+        table.display = step in (0, 3)
+        options.display = step == 1
+        body.display = step >= 2
+        entry.display = step in (1, 2)
+        if step == 0:
+            table.focus()
+        elif step == 1:
+            self._settings()
+            entry.value = self.volume
+            entry.placeholder = "volume name"
+            options.focus()
+        elif step == 2:
+            body.update("\n".join(self._plan_lines()))
+            entry.value = ""
+            entry.placeholder = f"type {self.volume} to create it"
+            entry.focus()
+
+    def action_back(self) -> None:
+        if self.running:
+            self._say("Steps are running; wait for them to finish.")
+        elif self.step in (1, 2):
+            self._show_step(self.step - 1)
+        else:
+            self.dismiss(None)
+
+    # ----- step 1: disks ------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="brick-inventory")
+    def _load(self) -> None:
+        try:
+            self.post_message(DevicesArrived(self.ops.devices()))
+        except RemoteError as exc:
+            self.post_message(DevicesArrived([], str(exc)))
+
+    def on_devices_arrived(self, message: DevicesArrived) -> None:
+        self.devices = message.devices
+        self._fill_disks()
+        self._say(message.error or "Space marks a safe disk; Enter goes on with three marked.")
+
+    def _fill_disks(self) -> None:
+        table = self.query_one("#wizard-table", DataTable)
+        table.clear()
+        for d in self.devices:
+            table.add_row(
+                "marked" if d.path in self.marked else "",
+                d.path,
+                d.safety.value,
+                size(d.size) if d.size else "unknown",
+                d.reason,
+                key=d.path,
+            )
+
+    def _current(self) -> disks.Device | None:
+        table = self.query_one("#wizard-table", DataTable)
+        if self.step != 0 or not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return disks.find(self.devices, str(key))
+
+    def action_mark(self) -> None:
+        dev = self._current()
+        if dev is None:
+            return
+        if dev.path in self.marked:
+            self.marked.remove(dev.path)
+        elif dev.safety is not disks.Safety.SAFE:
+            self._say(f"Refused: {dev.path} is {dev.safety.value}: {dev.reason}.")
+            return
+        elif len(self.marked) >= 3:
+            self._say("Three disks are marked already; unmark one first.")
+            return
+        else:
+            self.marked.append(dev.path)
+        self.query_one("#wizard-table", DataTable).update_cell(
+            dev.path,
+            self.query_one("#wizard-table", DataTable).ordered_columns[0].key,
+            "marked" if dev.path in self.marked else "",
+        )
+        self._say(f"{len(self.marked)} of 3 disks marked: {', '.join(self.marked) or 'none'}.")
+
+    @on(DataTable.RowSelected, "#wizard-table")
+    def _go_on(self) -> None:
+        if self.step != 0:
+            return
+        if len(self.marked) != 3:
+            self._say(f"Mark exactly three safe disks with Space; {len(self.marked)} marked.")
+            return
+        self._show_step(1)
+
+    # ----- step 2: settings ------------------------------------------------------------
+
+    def _settings(self) -> None:
+        options = self.query_one("#wizard-options", OptionList)
+        keep = options.highlighted or 0
+        options.clear_options()
+        options.add_options(
+            [
+                Option(f"Layout: {self.brick_layout.value} (Enter changes)", id="layout"),
+                Option(
+                    f"Third brick is an arbiter: {'yes' if self.arbiter else 'no'}", id="arbiter"
+                ),
+                Option(f"libvirt pool on the volume: {self.pool.value}", id="pool"),
+                Option("Continue to the plan (the name is typed below)", id="next"),
+            ]
+        )
+        options.highlighted = keep
+
+    @on(OptionList.OptionSelected, "#wizard-options")
+    def _setting(self, event: OptionList.OptionSelected) -> None:
+        which = event.option.id
+        if which == "layout":
+            kinds = list(bricks.Layout)
+            self.brick_layout = kinds[(kinds.index(self.brick_layout) + 1) % len(kinds)]
+        elif which == "arbiter":
+            self.arbiter = not self.arbiter
+        elif which == "pool":
+            pools = list(bricks.PoolType)
+            self.pool = pools[(pools.index(self.pool) + 1) % len(pools)]
+        else:
+            self._to_plan(self.query_one("#wizard-input", Input).value.strip())
+            return
+        self._settings()
+
+    def _to_plan(self, name: str) -> None:
+        self.volume = name
+        try:
+            self.steps = self._wizard().plan()
+        except bricks.PlanError as exc:
+            self._say(str(exc))
+            return
+        self._say("")
+        self._show_step(2)
+
+    def _plan_lines(self) -> list[str]:
+        lines = [
+            f"Volume {self.volume}: replica 3{' arbiter 1' if self.arbiter else ''}, "
+            f"layout {self.brick_layout.value}, pool {self.pool.value}; {len(self.steps)} steps:",
+        ]
+        lines += [f"{i + 1:>2}. {s.host}: {s.command}" for i, s in enumerate(self.steps)]
+        lines.append(f"Type {self.volume} and press Enter to run them; Escape goes back.")
+        return lines
+
+    # ----- step 3: confirm and run -------------------------------------------------------
+
+    @on(Input.Submitted, "#wizard-input")
+    def _typed(self, event: Input.Submitted) -> None:
+        if self.step == 1:
+            self._to_plan(event.value.strip())
+            return
+        if event.value.strip() != self.volume:
+            self._say(f"'{event.value}' is not {self.volume}; nothing was created.")
+            return
+        if self.ops.readonly:
+            self._say("Read-only mode: nothing is created; restart without --readonly.")
+            return
+        table = self.query_one("#wizard-table", DataTable)
+        table.clear(columns=True)
+        table.add_columns("Step", "State", "Host", "What")
+        for i, s in enumerate(self.steps):
+            table.add_row(str(i + 1), "waiting", s.host, s.what, key=str(i))
+        self._show_step(3)
+        self.query_one("#wizard-body", Static).update("")
+        self.running = True
+        self._run()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="bricks")
+    def _run(self) -> None:
+        index = {id(s): i for i, s in enumerate(self.steps)}
+        outcome = bricks.execute(
+            self.steps,
+            self.ops.libvirt_call,
+            on_step=lambda s, state: self.post_message(StepChanged(index[id(s)], state)),
+            subject=self.volume,
+        )
+        self.post_message(RunFinished(outcome))
+
+    def on_step_changed(self, message: StepChanged) -> None:
+        table = self.query_one("#wizard-table", DataTable)
+        table.update_cell(
+            str(message.index), table.ordered_columns[1].key, message.state, update_width=True
+        )
+
+    def on_run_finished(self, message: RunFinished) -> None:
+        self.running = False
+        self.outcome = message.outcome
+        self.undo_finished = message.undo
+        body = self.query_one("#wizard-body", Static)
+        o = message.outcome
+        if message.undo:
+            lines = [f"Undone: {u}" for u in o.undone]
+            lines += [f"Could not undo: {e}" for e in o.undo_errors]
+            lines.append("Undo finished" + (" with errors." if o.undo_errors else "."))
+            body.update("\n".join(lines))
+            self._say(lines[-1] + " Escape closes the wizard.")
+            return
+        if o.ok:
+            body.update(f"Volume {self.volume} is created and started. Escape closes.")
+            self._say(f"done: {len(o.done)} steps")
+            return
+        table = self.query_one("#wizard-table", DataTable)
+        for i in range(len(o.done) + 1, len(self.steps)):
+            table.update_cell(str(i), table.ordered_columns[1].key, "not done", update_width=True)
+        lines = [ln for ln in o.summary() if not ln.startswith("not done: ")]
+        lines.append(f"not done: {len(o.not_done)} steps (marked in the table above)")
+        lines.append("U undoes the done steps, newest first; Escape leaves them as they are.")
+        body.update("\n".join(lines))
+        self._say(f"Stopped: {o.error}")
+
+    def action_undo(self) -> None:
+        if self.outcome is None or self.outcome.ok or self.running:
+            self._say("There is nothing to undo: no run has failed.")
+            return
+        self.running = True
+        self._undo(self.outcome)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="bricks")
+    def _undo(self, outcome: bricks.Outcome) -> None:
+        self.post_message(
+            RunFinished(bricks.undo(outcome, self.ops.libvirt_call, subject=self.volume), True)
+        )

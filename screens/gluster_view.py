@@ -1,0 +1,259 @@
+"""The Gluster view of one host: volumes, bricks (with heal counts) and peers.
+
+It refreshes on its own slower tick: a thread worker runs the blocking `gluster --xml`
+calls (and asks the host worker which libvirt pools use each volume), then posts a
+GlusterArrived message. Ticks never overlap (exclusive worker), and every state is a word.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from tvirt import disks, gluster
+from tvirt.keys import GLUSTER_KEYS
+from tvirt.remote import Runner
+
+from .words import size
+
+GLUSTER_INTERVAL = 10.0  # seconds; slower than the stats tick, gluster calls are heavy
+
+
+@dataclass
+class HostOps:
+    """What the Gluster screens need from one host. The callables block: threads only."""
+
+    label: str
+    runner: Runner | None
+    libvirt_call: Callable[[Callable[[Any], Any]], Any] | None
+    readonly: bool = False
+    gluster_host: str = ""
+
+    def collect(self) -> gluster.GlusterState:
+        if self.runner is None:
+            return gluster.GlusterState(self.label, error="No commands can run on this host.")
+        state = gluster.collect(self.runner)
+        if self.libvirt_call is not None and not state.error:
+            try:
+                pools: dict[str, list[str]] = self.libvirt_call(gluster.pools_by_volume)
+            except Exception:  # the view still shows volumes without the pool column
+                pools = {}
+            for vol in state.volumes:
+                vol.pools = pools.get(vol.name, [])
+        return state
+
+    def devices(self) -> list[disks.Device]:
+        assert self.runner is not None
+        vm: dict[str, str] | None = None
+        nodedevs: dict[str, str] = {}
+        if self.libvirt_call is not None:
+            try:
+                vm = self.libvirt_call(disks.vm_disks)
+                nodedevs = self.libvirt_call(disks.node_devices)
+            except Exception:
+                vm = None  # unknown VM disks: every device becomes unknown
+        return disks.inventory(self.runner, vm, nodedevs)
+
+
+class GlusterArrived(Message):
+    def __init__(self, state: gluster.GlusterState, tick: int) -> None:
+        super().__init__()
+        self.state = state
+        self.tick = tick
+
+
+def _bindings() -> list[BindingType]:
+    short = {
+        "refresh": "Refresh",
+        "wipe_wizard": "Wipe disks",
+        "brick_wizard": "New volume",
+        "back": "Back",
+    }
+    return [
+        Binding(k.key, k.action, short[k.action], show=True, tooltip=k.description)
+        for k in GLUSTER_KEYS
+    ]
+
+
+class GlusterScreen(Screen[None]):
+    DEFAULT_CSS = """
+    GlusterScreen DataTable { height: auto; max-height: 40%; }
+    GlusterScreen .gluster-title { text-style: bold; margin-top: 1; }
+    """
+    BINDINGS = _bindings()
+
+    def __init__(self, ops: HostOps, interval: float = GLUSTER_INTERVAL) -> None:
+        super().__init__()
+        self.ops = ops
+        self.interval = interval
+        self.ticks_started = 0
+        self.ticks_done = 0
+        self.state: gluster.GlusterState | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(f"Gluster on {self.ops.label}: loading", id="gluster-status")
+        yield Static("Volumes", classes="gluster-title")
+        yield DataTable(id="gluster-volumes", cursor_type="row", zebra_stripes=True)
+        yield Static("Bricks", classes="gluster-title")
+        yield DataTable(id="gluster-bricks", cursor_type="row", zebra_stripes=True)
+        yield Static("Peers", classes="gluster-title")
+        yield DataTable(id="gluster-peers", cursor_type="row")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        vols = self.query_one("#gluster-volumes", DataTable)
+        vols.add_columns("Volume", "State", "Type", "Replica", "Pools", "Options of note")
+        bricks = self.query_one("#gluster-bricks", DataTable)
+        bricks.add_columns(
+            "Brick",
+            "State",
+            "Volume",
+            "Port",
+            "PID",
+            "Device",
+            "FS",
+            "Size",
+            "Free",
+            "Heal",
+            "Split",
+        )
+        self.query_one("#gluster-peers", DataTable).add_columns("Peer", "State", "UUID")
+        self.action_refresh()
+        if self.interval > 0:
+            self.set_interval(self.interval, self.action_refresh)
+
+    def action_refresh(self) -> None:
+        self.ticks_started += 1
+        self._collect(self.ticks_started)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="gluster")
+    def _collect(self, tick: int) -> None:
+        state = self.ops.collect()
+        self.post_message(GlusterArrived(state, tick))
+
+    def on_gluster_arrived(self, message: GlusterArrived) -> None:
+        if message.tick < self.ticks_done:
+            return  # a slow, older refresh finishing late: never show stale facts
+        self.state = message.state
+        self.ticks_done = message.tick
+        self._show(message.state)
+
+    def _show(self, state: gluster.GlusterState) -> None:
+        status = self.query_one("#gluster-status", Static)
+        every = f"every {self.interval:g} s" if self.interval > 0 else "on r"
+        offline = sum(1 for b in state.bricks() if not b.online)
+        summary = f"{len(state.volumes)} volumes, {len(state.bricks())} bricks, {offline} offline"
+        status.update(
+            f"Gluster on {self.ops.label}: "
+            + (f"error: {state.error}" if state.error else summary)
+            + f"; refreshed {every}, refresh {self.ticks_done}"
+        )
+        vol_rows: dict[str, tuple[str, ...]] = {}
+        for v in state.volumes:
+            opts = ", ".join(f"{k}={val}" for k, val in v.notable.items())
+            replica = f"{v.replica}" + (f" (arbiter {v.arbiter})" if v.arbiter else "")
+            vol_rows[v.name] = (
+                v.name,
+                v.state,
+                v.type.lower(),
+                replica,
+                ", ".join(v.pools) or "none",
+                opts or "none",
+            )
+        brick_rows: dict[str, tuple[str, ...]] = {}
+        for b in state.bricks():
+            brick_rows[b.name] = (
+                b.name + (" (arbiter)" if b.arbiter else ""),
+                b.state,
+                b.volume,
+                b.port or "none",
+                str(b.pid) if b.pid else "none",
+                b.device or "unknown",
+                b.filesystem or "unknown",
+                size(b.size) if b.size else "unknown",
+                size(b.free) if b.size else "unknown",
+                _count(b.heal_pending),
+                _count(b.split_brain),
+            )
+        peer_rows = {
+            p.uuid or p.hostname: (p.hostname, p.word + (f", {p.state}" if p.state else ""), p.uuid)
+            for p in state.peers
+        }
+        sync_rows(self.query_one("#gluster-volumes", DataTable), vol_rows)
+        sync_rows(self.query_one("#gluster-bricks", DataTable), brick_rows)
+        sync_rows(self.query_one("#gluster-peers", DataTable), peer_rows)
+
+    def action_wipe_wizard(self) -> None:
+        from .wipe_wizard import WipeWizard
+
+        self.app.push_screen(WipeWizard(self.ops))
+
+    def action_brick_wizard(self) -> None:
+        from .brick_wizard import BrickWizard
+
+        self.app.push_screen(BrickWizard(self.ops))
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+
+def sync_rows(table: DataTable[Any], rows: Mapping[str, tuple[str, ...]]) -> None:
+    """Update rows in place by key, add new ones, drop gone ones; never rebuild the table."""
+    columns = [c.key for c in table.ordered_columns]
+    for key in [str(k.value) for k in table.rows if str(k.value) not in rows]:
+        table.remove_row(key)
+    for key, cells in rows.items():
+        if key in {str(k.value) for k in table.rows}:
+            old = table.get_row(key)
+            for column, before, after in zip(columns, old, cells, strict=True):
+                if before != after:
+                    table.update_cell(key, column, after, update_width=True)
+        else:
+            table.add_row(*cells, key=key)
+
+
+def _count(value: int | None) -> str:
+    return "unknown" if value is None else str(value)
+
+
+def open_gluster(app: Any, host_id: str | None) -> None:
+    """Push the Gluster view for a host of the app (the first real host if none chosen)."""
+    import socket
+
+    from tvirt.remote import RemoteError, runner_for
+    from tvirt.uri import parse_uri
+
+    workers = app.manager.workers
+    candidates = [h for h in ([host_id] if host_id else []) + list(workers) if h in workers]
+    real = [h for h in candidates if not parse_uri(h).demo]
+    if not real:
+        app.say("Gluster needs a qemu host; demo connections have no Gluster.", ok=False)
+        return
+    uri = parse_uri(real[0])
+    try:
+        runner = runner_for(uri)
+    except RemoteError as exc:
+        app.say(str(exc), ok=False)
+        return
+    worker = workers[real[0]]
+
+    def call(fn: Callable[[Any], Any]) -> Any:
+        return worker.call(fn).result(timeout=60)
+
+    ops = HostOps(
+        uri.label,
+        runner,
+        call,
+        readonly=app.readonly,
+        gluster_host=uri.host or socket.gethostname(),
+    )
+    app.push_screen(GlusterScreen(ops))

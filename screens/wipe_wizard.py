@@ -1,0 +1,251 @@
+"""The disk wipe wizard: choose a device, choose a method, read the dry run and type the
+device path, then watch the wipe and its verification.
+
+Unsafe and unknown devices are listed with the reason in words but cannot be chosen. All
+host work (inventory, wipe) runs in thread workers; results come back as messages.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, OptionList, ProgressBar, Static
+from textual.widgets.option_list import Option
+
+from tvirt import disks, wipe
+from tvirt.keys import WIZARD_KEYS
+from tvirt.remote import RemoteError, Runner
+
+from .gluster_view import HostOps, sync_rows
+from .words import size
+
+METHOD_TEXT = {
+    wipe.Method.SIGNATURES: "signatures only: wipefs --all (fast; lists what it removes)",
+    wipe.Method.ZERO: "zero fill: write zeros over the whole device, then read samples back",
+    wipe.Method.DISCARD: "discard: blkdiscard (fast on SSDs and thin storage)",
+}
+STEPS = ("Choose a device", "Choose a method", "Check and confirm", "Wiping")
+
+
+class DevicesArrived(Message):
+    def __init__(self, devices: list[disks.Device], error: str = "") -> None:
+        super().__init__()
+        self.devices, self.error = devices, error
+
+
+class WipeProgress(Message):
+    def __init__(self, progress: wipe.Progress) -> None:
+        super().__init__()
+        self.progress = progress
+
+
+class WipeDone(Message):
+    def __init__(self, report: wipe.WipeReport | None, error: str = "") -> None:
+        super().__init__()
+        self.report, self.error = report, error
+
+
+class WipeWizard(Screen[None]):
+    DEFAULT_CSS = """
+    WipeWizard #wizard-table { height: auto; max-height: 60%; }
+    WipeWizard #wizard-body { height: auto; }
+    WipeWizard #wizard-options { height: auto; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(k.key, k.action, "Back", show=True, tooltip=k.description)
+        for k in WIZARD_KEYS
+        if k.action in {"back"}
+    ]
+
+    def __init__(self, ops: HostOps) -> None:
+        super().__init__()
+        self.ops = ops
+        self.step = 0
+        self.devices: list[disks.Device] = []
+        self.device: disks.Device | None = None
+        self.method = wipe.Method.SIGNATURES
+        self.report: wipe.WipeReport | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="wizard-step")
+        yield DataTable(id="wizard-table", cursor_type="row", zebra_stripes=True)
+        yield OptionList(id="wizard-options")
+        yield Static("", id="wizard-body")
+        yield Input(id="wizard-input")
+        yield ProgressBar(id="wizard-progress", total=100, show_eta=False)
+        yield Static("", id="wizard-message")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#wizard-table", DataTable)
+        table.add_columns("Device", "Safety", "Size", "Model", "Reason")
+        self._show_step(0)
+        self._load()
+
+    # ----- steps -----------------------------------------------------------------------
+
+    def _show_step(self, step: int) -> None:
+        self.step = step
+        self.query_one("#wizard-step", Static).update(
+            f"Disk wipe on {self.ops.label}, step {step + 1} of {len(STEPS)}: {STEPS[step]}"
+        )
+        table = self.query_one("#wizard-table", DataTable)
+        options = self.query_one("#wizard-options", OptionList)
+        body = self.query_one("#wizard-body", Static)
+        entry = self.query_one("#wizard-input", Input)
+        bar = self.query_one("#wizard-progress", ProgressBar)
+        table.display = step == 0
+        options.display = step == 1
+        entry.display = step == 2
+        bar.display = step == 3 and self.method is wipe.Method.ZERO
+        body.display = step >= 2
+        if step == 0:
+            table.focus()
+        elif step == 1:
+            options.clear_options()
+            options.add_options([Option(text, id=m.value) for m, text in METHOD_TEXT.items()])
+            options.highlighted = 0
+            options.focus()
+        elif step == 2:
+            body.update("\n".join(self._check_lines()))
+            entry.value = ""
+            assert self.device is not None
+            entry.placeholder = f"type {self.device.path} to wipe it"
+            entry.focus()
+
+    def _check_lines(self) -> list[str]:
+        dev = self.device
+        assert dev is not None
+        found = [f"{s.device} {s.type} at {s.offset}" for d in dev.walk() for s in d.signatures]
+        report = wipe.wipe(
+            self.ops.runner or Runner(self.ops.label), dev, dev.path, self.method, "", dry_run=True
+        )
+        return [
+            f"Device: {dev.path}, {size(dev.size)}, {dev.model or 'no model'}"
+            f"{', serial ' + dev.serial if dev.serial else ''}",
+            f"Classified {dev.safety.value}: {dev.reason}",
+            "Signatures found: " + ("; ".join(found) or "none"),
+            f"Method: {METHOD_TEXT[self.method]}",
+            "Dry run, the exact commands:",
+            *(f"  {c}" for c in report.commands),
+            f"Every step is logged to {wipe.log_path()}.",
+            f"Type {dev.path} exactly and press Enter to wipe; Escape goes back.",
+        ]
+
+    def action_back(self) -> None:
+        if self.step in (1, 2):
+            self._show_step(self.step - 1)
+        elif self.step == 3 and self.report is None:
+            self._say("The wipe is running; it cannot be stopped halfway safely.")
+        else:
+            self.dismiss(None)
+
+    def _say(self, text: str) -> None:
+        self.query_one("#wizard-message", Static).update(text)
+
+    # ----- step 1: the device ------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="wipe-inventory")
+    def _load(self) -> None:
+        try:
+            self.post_message(DevicesArrived(self.ops.devices()))
+        except RemoteError as exc:
+            self.post_message(DevicesArrived([], str(exc)))
+
+    def on_devices_arrived(self, message: DevicesArrived) -> None:
+        self.devices = message.devices
+        rows = {
+            d.path: (
+                d.path,
+                d.safety.value,
+                size(d.size) if d.size else "unknown",
+                d.model or "",
+                d.reason,
+            )
+            for d in message.devices
+        }
+        sync_rows(self.query_one("#wizard-table", DataTable), rows)
+        self._say(
+            message.error
+            or f"{len(message.devices)} devices; only safe ones can be chosen (Enter)."
+        )
+
+    @on(DataTable.RowSelected, "#wizard-table")
+    def _chosen(self, event: DataTable.RowSelected) -> None:
+        dev = disks.find(self.devices, str(event.row_key.value))
+        if dev is None:
+            return
+        if dev.safety is not disks.Safety.SAFE:
+            self._say(f"Refused: {dev.path} is {dev.safety.value}: {dev.reason}.")
+            return
+        self.device = dev
+        self._say("")
+        self._show_step(1)
+
+    # ----- step 2: the method ------------------------------------------------------------
+
+    @on(OptionList.OptionSelected, "#wizard-options")
+    def _method(self, event: OptionList.OptionSelected) -> None:
+        self.method = wipe.Method(str(event.option.id))
+        self._show_step(2)
+
+    # ----- step 3: typed confirmation ------------------------------------------------------
+
+    @on(Input.Submitted, "#wizard-input")
+    def _typed(self, event: Input.Submitted) -> None:
+        dev = self.device
+        assert dev is not None
+        try:
+            wipe.check(dev, dev.path, event.value, self.ops.readonly)
+        except wipe.WipeRefused as exc:
+            self._say(str(exc))
+            return
+        self._show_step(3)
+        self.query_one("#wizard-body", Static).update(f"Wiping {dev.path} ({self.method.value})")
+        self._say("Running; progress follows.")
+        self._wipe(dev, self.method, event.value)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="wipe")
+    def _wipe(self, dev: disks.Device, method: wipe.Method, typed: str) -> None:
+        try:
+            assert self.ops.runner is not None
+            report = wipe.wipe(
+                self.ops.runner,
+                dev,
+                dev.path,
+                method,
+                typed,
+                readonly=self.ops.readonly,
+                on_progress=lambda p: self.post_message(WipeProgress(p)),
+            )
+            self.post_message(WipeDone(report))
+        except (wipe.WipeRefused, RemoteError) as exc:
+            self.post_message(WipeDone(None, str(exc)))
+
+    def on_wipe_progress(self, message: WipeProgress) -> None:
+        p = message.progress
+        self.query_one("#wizard-progress", ProgressBar).update(progress=p.percent)
+        self._say(f"{size(p.done)} of {size(p.total)} written, {p.rate}")
+
+    def on_wipe_done(self, message: WipeDone) -> None:
+        self.report = message.report or wipe.WipeReport(
+            self.ops.label, "", self.method, [], message=message.error
+        )
+        r = self.report
+        lines = [f"Signatures removed: {', '.join(s.type for s in r.found) or 'none'}"]
+        lines += [f"ran {c}" for c in r.commands]
+        if r.throughput:
+            lines.append(f"Throughput: {r.throughput}")
+        state = "verified" if r.ok and r.verified else ("not verified" if r.ok else "failed")
+        lines.append(f"Result: {state}. {r.message}")
+        lines.append("Escape closes the wizard.")
+        self.query_one("#wizard-body", Static).update("\n".join(lines))
+        if r.ok:
+            self.query_one("#wizard-progress", ProgressBar).update(progress=100)
+        self._say(f"{state}: {r.message}")
