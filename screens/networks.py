@@ -1,0 +1,199 @@
+"""Virtual networks of one host: state, autostart, bridge, forward mode, range, leases.
+
+Reads and changes run in thread workers on the host's worker thread (HostWorker.call).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, ClassVar, cast
+
+import libvirt
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from tvirt import networks
+from tvirt.keys import NETWORK_KEYS
+
+from .dialogs import ConfirmDialog, Confirmed
+from .prompt import PromptDialog
+from .words import plural
+
+if TYPE_CHECKING:
+    from .app import TvirtApp
+
+_FOOTER = {
+    "start": "Start",
+    "stop": "Stop",
+    "autostart": "Autostart",
+    "define": "Define",
+    "dismiss": "Back",
+}
+Job = Callable[[libvirt.virConnect], str]
+
+
+class NetworksScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(k.key, k.action, _FOOTER[k.action], tooltip=k.description) for k in NETWORK_KEYS
+    ]
+    DEFAULT_CSS = """
+    NetworksScreen #nets { height: 1fr; }
+    NetworksScreen #net-status { height: auto; min-height: 1; padding: 0 1; }
+    """
+
+    def __init__(self, host_id: str, host_label: str) -> None:
+        super().__init__()
+        self.host_id = host_id
+        self.host_label = host_label
+        self.nets: list[networks.NetInfo] = []
+
+    @property
+    def tvirt(self) -> TvirtApp:
+        return cast("TvirtApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield DataTable(id="nets", cursor_type="row", zebra_stripes=True)
+        yield Static("Reading the networks...", id="net-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = f"Networks on {self.host_label}"
+        self.query_one(DataTable).add_columns(
+            "Network", "State", "Autostart", "Bridge", "Forward", "IP range", "Leases"
+        )
+        self.query_one(DataTable).focus()
+        self.reload()
+
+    @work(thread=True, exit_on_error=False, group="networks")
+    def reload(self) -> None:
+        try:
+            nets = self.tvirt.manager.workers[self.host_id].call(networks.list_networks).result(30)
+        except Exception as exc:
+            self.app.call_from_thread(self.status, _sentence(exc), False)
+            return
+        self.app.call_from_thread(self.show, nets)
+
+    def show(self, nets: list[networks.NetInfo]) -> None:
+        self.nets = nets
+        table = self.query_one(DataTable)
+        table.clear()
+        for n in nets:
+            table.add_row(
+                n.name,
+                n.state,
+                "on" if n.autostart else "off",
+                n.bridge or "-",
+                n.forward,
+                n.ip_range or "-",
+                str(len(n.leases)),
+            )
+        self.query_one("#net-status", Static).update(
+            f"{plural(len(nets), 'network')}; n defines another."
+            if nets
+            else "No networks; n defines one."
+        )
+
+    def status(self, sentence: str, ok: bool = True) -> None:
+        self.query_one("#net-status", Static).update(sentence if ok else f"Error: {sentence}")
+        self.tvirt.say(sentence, ok=ok)
+
+    def selected(self) -> networks.NetInfo | None:
+        row = self.query_one(DataTable).cursor_row
+        return self.nets[row] if 0 <= row < len(self.nets) else None
+
+    def change(self, what: str, job: Job) -> None:
+        if self.tvirt.readonly:
+            self.status(
+                f"Read-only mode: did not {what}; restart tvirt without --readonly "
+                "to make changes.",
+                False,
+            )
+            return
+        self._run(job)
+
+    @work(thread=True, exit_on_error=False, group="networks")
+    def _run(self, job: Job) -> None:
+        try:
+            message = self.tvirt.manager.workers[self.host_id].call(job).result(60)
+        except Exception as exc:
+            self.app.call_from_thread(self.status, _sentence(exc), False)
+        else:
+            self.app.call_from_thread(self.status, message, True)
+        self.app.call_from_thread(self.reload)
+
+    def action_start(self) -> None:
+        net = self.selected()
+        if net is None:
+            self.status("No network is selected to start.", False)
+            return
+        self.change("start a network", lambda c: networks.start_network(c, net.name))
+
+    def action_stop(self) -> None:
+        net = self.selected()
+        if net is None:
+            self.status("No network is selected to stop.", False)
+            return
+
+        def answered(answer: Confirmed | None) -> None:
+            if answer is None:
+                self.status(f"Cancelled: {net.name} keeps running.")
+                return
+            self.change("stop a network", lambda c: networks.stop_network(c, net.name))
+
+        self.app.push_screen(
+            ConfirmDialog(
+                f"Stop network {net.name}?", [net.name], "VMs on it lose their link.", "Yes, stop"
+            ),
+            answered,
+        )
+
+    def action_autostart(self) -> None:
+        net = self.selected()
+        if net is None:
+            self.status("No network is selected.", False)
+            return
+        self.change(
+            "change autostart", lambda c: networks.set_autostart(c, net.name, not net.autostart)
+        )
+
+    def action_define(self) -> None:
+        def answered(values: list[str] | None) -> None:
+            if values is None:
+                self.status("Cancelled: no network was defined.")
+                return
+            spec = networks.NetSpec(values[0], values[1] or "nat", values[2])
+            found = networks.spec_problems(spec, frozenset(n.name for n in self.nets))
+            if found:
+                self.status(" ".join(found), False)
+                return
+            self.change("define a network", lambda c: networks.define_network(c, spec))
+
+        self.app.push_screen(
+            PromptDialog(
+                "Define a network",
+                [
+                    ("Name", ""),
+                    ("Mode: nat or isolated", "nat"),
+                    ("IPv4 subnet", "192.168.150.0/24"),
+                ],
+            ),
+            answered,
+        )
+
+
+def _sentence(exc: BaseException) -> str:
+    from .vm_hardware import _sentence as sentence
+
+    return sentence(exc)
+
+
+def open_networks(app: TvirtApp, host_id: str | None) -> None:
+    host = app.hosts.get(host_id or "")
+    if host is None or host.host_id not in app.manager.workers:
+        app.say("No connected host is selected to show networks for.", ok=False)
+        return
+    app.push_screen(NetworksScreen(host.host_id, host.label))

@@ -1,0 +1,479 @@
+"""VM details for changing things: overview, hardware list, snapshot tree, and their keys.
+
+Reads and changes run in thread workers on the host's worker thread (HostWorker.call);
+every result or refusal is one sentence in the status line and the message log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, ClassVar, cast
+
+import libvirt
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static, TextArea
+
+from tvirt import snapshots
+from tvirt import vmhardware as hw
+from tvirt.clone import clone_vm
+from tvirt.command_helpers import sentence_errors
+from tvirt.host import HostWorker
+from tvirt.keys import HARDWARE_KEYS
+from tvirt.model import VMInfo
+from tvirt.vmspec import parse_size_mib
+
+from .dialogs import ConfirmDialog, Confirmed
+from .prompt import PromptDialog
+
+if TYPE_CHECKING:
+    from .app import TvirtApp
+
+_FOOTER = {
+    "memory": "Memory",
+    "add_disk": "Add disk",
+    "remove_device": "Remove",
+    "snapshot": "Snapshot",
+    "revert": "Revert",
+    "xml": "XML",
+    "clone": "Clone",
+    "dismiss": "Back",
+}
+Change = Callable[[libvirt.virConnect, libvirt.virDomain], str]
+
+
+def overview_text(ov: hw.Overview, host_label: str) -> str:
+    uptime = (
+        "not running"
+        if ov.uptime_s is None and ov.state != "running"
+        else (f"{ov.uptime_s:.0f} s" if ov.uptime_s is not None else "unknown")
+    )
+    return "\n".join(
+        (
+            f"{ov.name}: {ov.state} on {host_label}",
+            f"UUID {ov.uuid}, uptime {uptime}, autostart {'on' if ov.autostart else 'off'}",
+            f"vCPUs {ov.vcpus} of {ov.max_vcpus}; memory {ov.memory_mib} of "
+            f"{ov.max_memory_mib} MiB",
+            f"Boot order: {', '.join(ov.boot_order) or 'default'}",
+        )
+    )
+
+
+class VMHardwareScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            k.key,
+            k.action,
+            _FOOTER.get(k.action, k.description),
+            show=k.action in _FOOTER,
+            tooltip=k.description,
+        )
+        for k in HARDWARE_KEYS
+    ]
+    DEFAULT_CSS = """
+    VMHardwareScreen #overview { height: auto; padding: 0 1; border: round $primary; }
+    VMHardwareScreen #devices-pane { height: 3fr; }
+    VMHardwareScreen #snapshots-pane { height: 2fr; }
+    VMHardwareScreen DataTable { height: 1fr; }
+    VMHardwareScreen #hw-status { height: auto; min-height: 1; padding: 0 1; }
+    VMHardwareScreen .pane-title { text-style: bold; padding: 0 1; }
+    """
+
+    def __init__(self, vm: VMInfo, host_label: str) -> None:
+        super().__init__()
+        self.vm = vm
+        self.host_label = host_label
+        self.overview: hw.Overview | None = None
+        self.snaps: list[snapshots.SnapshotInfo] = []
+
+    @property
+    def tvirt(self) -> TvirtApp:
+        return cast("TvirtApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("Reading the VM...", id="overview")
+        with Vertical(id="devices-pane"):
+            yield Static("Hardware (tab: snapshots)", classes="pane-title")
+            yield DataTable(id="devices", cursor_type="row", zebra_stripes=True)
+        with Vertical(id="snapshots-pane"):
+            yield Static("Snapshots as a tree (* = current)", classes="pane-title")
+            yield DataTable(id="snapshots", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="hw-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = f"{self.vm.name} on {self.host_label}"
+        devices = self.query_one("#devices", DataTable)
+        devices.add_columns("Device", "Kind", "Details")
+        snaps = self.query_one("#snapshots", DataTable)
+        snaps.add_columns("Snapshot", "State", "Kind", "Description")
+        devices.focus()
+        self.reload()
+
+    # -- reading ----------------------------------------------------------------
+    @work(thread=True, exit_on_error=False, group="hardware")
+    def reload(self) -> None:
+        uuid = self.vm.uuid
+
+        def read(conn: libvirt.virConnect) -> tuple[hw.Overview, list[snapshots.SnapshotInfo]]:
+            dom = conn.lookupByUUIDString(uuid)
+            return hw.overview(conn, dom), snapshots.snapshot_tree(dom)
+
+        try:
+            ov, snaps = self._worker().call(read).result(30)
+        except Exception as exc:
+            self.app.call_from_thread(self.status, _sentence(exc), False)
+            return
+        self.app.call_from_thread(self.show, ov, snaps)
+
+    def show(self, ov: hw.Overview, snaps: list[snapshots.SnapshotInfo]) -> None:
+        self.overview, self.snaps = ov, snaps
+        self.query_one("#overview", Static).update(overview_text(ov, self.host_label))
+        devices = self.query_one("#devices", DataTable)
+        row = devices.cursor_row
+        devices.clear()
+        for dev in ov.devices:
+            devices.add_row(dev.key, dev.kind, dev.summary)
+        if ov.devices:
+            devices.move_cursor(row=min(row, len(ov.devices) - 1))
+        table = self.query_one("#snapshots", DataTable)
+        table.clear()
+        for s in snaps:
+            name = f"{'  ' * s.depth}{'* ' if s.current else ''}{s.name}"
+            table.add_row(name, s.state, "disk-only" if s.disk_only else "full", s.description)
+        if not snaps:
+            table.add_row("(no snapshots)", "", "", "")
+
+    def status(self, sentence: str, ok: bool = True) -> None:
+        self.query_one("#hw-status", Static).update(sentence if ok else f"Error: {sentence}")
+        self.tvirt.say(sentence, ok=ok)
+
+    def _worker(self) -> HostWorker:
+        return self.tvirt.manager.workers[self.vm.host_id]
+
+    def selected_device(self) -> hw.Device | None:
+        if self.overview is None or not self.overview.devices:
+            return None
+        row = self.query_one("#devices", DataTable).cursor_row
+        return self.overview.devices[row] if 0 <= row < len(self.overview.devices) else None
+
+    def selected_snapshot(self) -> snapshots.SnapshotInfo | None:
+        row = self.query_one("#snapshots", DataTable).cursor_row
+        return self.snaps[row] if 0 <= row < len(self.snaps) else None
+
+    # -- changing ----------------------------------------------------------------
+    def change(self, what: str, fn: Change) -> None:
+        if self.tvirt.readonly:
+            self.status(
+                f"Read-only mode: did not {what}; restart tvirt without --readonly "
+                "to make changes.",
+                False,
+            )
+            return
+        self._run_change(fn)
+
+    @work(thread=True, exit_on_error=False, group="hardware")
+    def _run_change(self, fn: Change) -> None:
+        uuid = self.vm.uuid
+        try:
+            message = (
+                self._worker()
+                .call(lambda conn: fn(conn, conn.lookupByUUIDString(uuid)))
+                .result(120)
+            )
+        except Exception as exc:
+            self.app.call_from_thread(self.status, _sentence(exc), False)
+        else:
+            self.app.call_from_thread(self.status, str(message), True)
+        self.app.call_from_thread(self.reload)
+
+    def ask(
+        self, title: str, fields: list[tuple[str, str]], then: Callable[[list[str]], None]
+    ) -> None:
+        def answered(values: list[str] | None) -> None:
+            if values is None:
+                self.status(f"Cancelled: {title[0].lower()}{title[1:].rstrip('.')}.")
+                return
+            then(values)
+
+        self.app.push_screen(PromptDialog(title, fields), answered)
+
+    def confirm(
+        self, question: str, target: str, warning: str, yes: str, then: Callable[[], None]
+    ) -> None:
+        def answered(answer: Confirmed | None) -> None:
+            if answer is None:
+                self.status(f"Cancelled: {question.rstrip('?')} was not done.")
+                return
+            then()
+
+        self.app.push_screen(ConfirmDialog(question, [target], warning, yes), answered)
+
+    def action_memory(self) -> None:
+        current = f"{self.overview.memory_mib}M" if self.overview else "512M"
+
+        def then(values: list[str]) -> None:
+            try:
+                mib = parse_size_mib(values[0], "memory")
+            except ValueError as exc:
+                self.status(str(exc), False)
+                return
+            live = values[1].lower() not in ("config", "c", "no")
+            self.change("change the memory", lambda _c, d: hw.set_memory(d, mib, live=live))
+
+        self.ask(
+            "Change the memory",
+            [
+                ("Memory (e.g. 256M, 2G)", current),
+                ("Live too? yes, or config for the config only", "yes"),
+            ],
+            then,
+        )
+
+    def action_vcpus(self) -> None:
+        current = str(self.overview.vcpus) if self.overview else "1"
+
+        def then(values: list[str]) -> None:
+            if not values[0].isdigit():
+                self.status(f"vCPUs must be a whole number, not {values[0]!r}.", False)
+                return
+            count = int(values[0])
+            self.change("change the vCPUs", lambda _c, d: hw.set_vcpus(d, count))
+
+        self.ask("Change the vCPUs", [("vCPUs", current)], then)
+
+    def action_add_disk(self) -> None:
+        def then(values: list[str]) -> None:
+            path, bus = values[0], values[1] or "virtio"
+            cdrom = bus == "cdrom"
+            self.change(
+                "add a disk", lambda c, d: hw.add_disk(c, d, path, "sata" if cdrom else bus, cdrom)
+            )
+
+        self.ask(
+            "Add a disk",
+            [
+                ("Path of a volume or file (empty: an empty CD drive)", ""),
+                (f"Bus: {', '.join(hw.DISK_BUSES)}, or cdrom", "virtio"),
+            ],
+            then,
+        )
+
+    def action_remove_device(self) -> None:
+        dev = self.selected_device()
+        if dev is None or dev.kind not in ("disk", "cdrom", "nic"):
+            self.status("Select a disk, CD drive or NIC in the hardware list to remove.", False)
+            return
+        if dev.kind == "nic":
+            self.confirm(
+                f"Remove NIC {dev.key} from {self.vm.name}?",
+                dev.summary,
+                "The guest loses this network link.",
+                "Yes, remove",
+                lambda: self.change("remove a NIC", lambda _c, d: hw.remove_nic(d, dev.key)),
+            )
+            return
+        self.confirm(
+            f"Detach {dev.key} from {self.vm.name}?",
+            dev.summary,
+            "The guest loses this disk; its storage is kept.",
+            "Yes, detach",
+            lambda: self.change("remove a disk", lambda _c, d: hw.remove_disk(d, dev.key)),
+        )
+
+    def action_media(self) -> None:
+        dev = self.selected_device()
+        if dev is None or dev.kind != "cdrom":
+            self.status("Select a CD drive in the hardware list to change its media.", False)
+            return
+
+        def then(values: list[str]) -> None:
+            self.change("change the CD media", lambda _c, d: hw.change_media(d, dev.key, values[0]))
+
+        self.ask(f"Media for {dev.key}", [("Image path (empty ejects)", "")], then)
+
+    def action_add_nic(self) -> None:
+        def then(values: list[str]) -> None:
+            kind, source, model = values[0] or "network", values[1], values[2] or "virtio"
+            self.change("add a NIC", lambda c, d: hw.add_nic(c, d, kind, source, model))
+
+        self.ask(
+            "Add a NIC",
+            [
+                ("network or bridge", "network"),
+                ("Its name", "default"),
+                (f"Model: {', '.join(hw.NIC_MODELS)}", "virtio"),
+            ],
+            then,
+        )
+
+    def action_boot_order(self) -> None:
+        current = (
+            " ".join(
+                d
+                for d in (self.overview.boot_order if self.overview else ())
+                if d in hw.BOOT_DEVICES
+            )
+            or "hd"
+        )
+
+        def then(values: list[str]) -> None:
+            order = values[0].split()
+            self.change("change the boot order", lambda c, d: hw.set_boot_order(c, d, order))
+
+        self.ask(
+            "Boot order", [(f"Devices in order, from {' '.join(hw.BOOT_DEVICES)}", current)], then
+        )
+
+    def action_clone(self) -> None:
+        def then(values: list[str]) -> None:
+            name = values[0]
+            self.change("clone", lambda c, d: clone_vm(c, d, name))
+
+        self.ask(f"Clone {self.vm.name}", [("Name of the clone", f"{self.vm.name}-clone")], then)
+
+    def action_snapshot(self) -> None:
+        def then(values: list[str]) -> None:
+            name, description = values[0], values[1]
+            disk_only = values[2].lower() in ("disk", "disk-only", "yes")
+            self.change(
+                "take a snapshot",
+                lambda _c, d: snapshots.create_snapshot(d, name, description, disk_only),
+            )
+
+        self.ask(
+            "Take a snapshot",
+            [("Name", ""), ("Description", ""), ("Kind: full, or disk for disk-only", "full")],
+            then,
+        )
+
+    def action_revert(self) -> None:
+        snap = self.selected_snapshot()
+        if snap is None:
+            self.status("Select a snapshot to revert to.", False)
+            return
+        self.confirm(
+            f"Revert {self.vm.name} to {snap.name}?",
+            f"{snap.name}: {snap.state}",
+            "Everything since this snapshot is lost.",
+            "Yes, revert",
+            lambda: self.change("revert", lambda _c, d: snapshots.revert_snapshot(d, snap.name)),
+        )
+
+    def action_delete_snapshot(self) -> None:
+        snap = self.selected_snapshot()
+        if snap is None:
+            self.status("Select a snapshot to delete.", False)
+            return
+        self.confirm(
+            f"Delete snapshot {snap.name}?",
+            f"{snap.name}: {snap.state}",
+            "The VM stays as it is; this point to return to is gone.",
+            "Yes, delete",
+            lambda: self.change(
+                "delete a snapshot", lambda _c, d: snapshots.delete_snapshot(d, snap.name)
+            ),
+        )
+
+    def action_xml(self) -> None:
+        self.app.push_screen(XMLScreen(self))
+
+    @on(DataTable.RowSelected, "#snapshots")
+    def _snapshot_chosen(self) -> None:
+        self.action_revert()
+
+
+class XMLScreen(Screen[None]):
+    """The VM's config XML, highlighted and editable; ctrl+s defines it. On an error the
+    text stays as typed and libvirt's own message is shown."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Define this XML"),
+        Binding("escape", "dismiss", "Back"),
+    ]
+    DEFAULT_CSS = """
+    XMLScreen #xml-editor { height: 1fr; }
+    XMLScreen #xml-status { height: auto; min-height: 1; padding: 0 1; }
+    """
+
+    def __init__(self, owner: VMHardwareScreen) -> None:
+        super().__init__()
+        self.owner = owner
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield TextArea.code_editor("", language="xml", id="xml-editor")
+        yield Static("Reading the XML...", id="xml-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = f"XML of {self.owner.vm.name}"
+        self._load()
+
+    @work(thread=True, exit_on_error=False)
+    def _load(self) -> None:
+        uuid = self.owner.vm.uuid
+        worker = self.owner._worker()
+        try:
+            xml = worker.call(
+                lambda conn: conn.lookupByUUIDString(uuid).XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+            ).result(30)
+        except Exception as exc:
+            self.app.call_from_thread(self._say, _sentence(exc))
+            return
+        self.app.call_from_thread(self._loaded, str(xml))
+
+    def _loaded(self, xml: str) -> None:
+        self.query_one("#xml-editor", TextArea).text = xml
+        self._say("ctrl+s defines the edited XML; escape goes back without saving.")
+
+    def _say(self, text: str) -> None:
+        self.query_one("#xml-status", Static).update(text)
+
+    def action_save(self) -> None:
+        if self.owner.tvirt.readonly:
+            self._say("Read-only mode: the XML was not saved.")
+            return
+        self._save(self.query_one("#xml-editor", TextArea).text)
+
+    @work(thread=True, exit_on_error=False)
+    def _save(self, text: str) -> None:
+        uuid = self.owner.vm.uuid
+        worker = self.owner._worker()
+        try:
+            message = worker.call(
+                lambda conn: hw.define_edited_xml(conn, conn.lookupByUUIDString(uuid), text)
+            ).result(30)
+        except Exception as exc:
+            self.app.call_from_thread(self._say, f"Not saved: {_sentence(exc)}")
+            return
+        self.app.call_from_thread(self._say, str(message))
+        self.app.call_from_thread(self.owner.reload)
+
+
+def _sentence(exc: BaseException) -> str:
+    """libvirt's own words for a refused change; our refusals as they are."""
+    if isinstance(exc, libvirt.libvirtError):
+        from tvirt.command_helpers import libvirt_sentence
+
+        return libvirt_sentence(exc)
+    if isinstance(exc, sentence_errors()):
+        return str(exc)
+    from tvirt.errors import explain
+
+    return explain(exc)
+
+
+def open_hardware(app: TvirtApp, vm: VMInfo | None) -> None:
+    if vm is None:
+        app.say("No VM is selected to show.", ok=False)
+        return
+    if vm.host_id not in app.manager.workers:
+        app.say(f"The host of {vm.name} is not connected.", ok=False)
+        return
+    host = app.hosts.get(vm.host_id)
+    app.push_screen(VMHardwareScreen(vm, host.label if host else vm.host_id))

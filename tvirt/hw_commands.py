@@ -1,0 +1,148 @@
+"""`tvirt hw ...`: a VM's overview and hardware, and the changes the details screen makes."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+import libvirt
+
+from tvirt import vmhardware as hw
+from tvirt.command_helpers import confirm, emit, on_vm
+from tvirt.vmspec import parse_size_mib
+
+EXIT_OK = 0
+Job = Callable[[libvirt.virConnect, libvirt.virDomain], str]
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    cmd = sub.add_parser("hw", help="show or change a VM's hardware (memory, disks, NICs, ...)")
+    hsub = cmd.add_subparsers(dest="hw_command", metavar="ACTION", required=True)
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = hsub.add_parser(name, help=help_text)
+        p.add_argument("vm")
+        p.add_argument("--host", help="host label, URI or hostname when names clash")
+        return p
+
+    add("show", "overview and device list")
+    p = add("memory", "set the memory (live where possible, and in the config)")
+    p.add_argument("size", help="e.g. 256M or 1G")
+    p.add_argument("--config-only", action="store_true", help="do not change the running VM")
+    p = add("vcpus", "set the number of vCPUs (live where possible, and in the config)")
+    p.add_argument("count", type=int)
+    p.add_argument("--config-only", action="store_true", help="do not change the running VM")
+    p = add("disk-add", "attach a disk (a volume's or file's path) or an empty CD drive")
+    p.add_argument("path", nargs="?", default="", help="volume or file path (empty CD: none)")
+    p.add_argument("--bus", default="virtio", help=", ".join(hw.DISK_BUSES))
+    p.add_argument("--cdrom", action="store_true", help="a CD drive instead of a disk")
+    p = add("disk-remove", "detach a disk by its target (vdb, sda, ...); storage is kept")
+    p.add_argument("target")
+    p.add_argument("--yes", action="store_true", help="confirm without asking")
+    p = add("media", "insert a CD image into a drive, or eject it")
+    p.add_argument("target", help="the CD drive's target, e.g. sda")
+    p.add_argument("path", nargs="?", default="", help="image to insert; none ejects")
+    p = add("nic-add", "add a NIC on a libvirt network or a bridge")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--network", metavar="NAME")
+    where.add_argument("--bridge", metavar="BRIDGE")
+    p.add_argument("--model", default="virtio", help=", ".join(hw.NIC_MODELS))
+    p.add_argument("--mac", default="", help="MAC address (default: libvirt picks one)")
+    p = add("nic-remove", "remove a NIC by its MAC address")
+    p.add_argument("mac")
+    p.add_argument("--yes", action="store_true", help="confirm without asking")
+    p = add("boot", "set the boot order in the config")
+    p.add_argument("devices", nargs="+", help=" ".join(hw.BOOT_DEVICES))
+    p = add("xml", "print the VM's XML, or define an edited copy with --define")
+    p.add_argument("--define", metavar="FILE", help="define this edited XML for the VM")
+    cmd.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    action = args.hw_command
+    if action == "show":
+        return _show(args)
+    if action == "xml":
+        return _xml(args)
+    message = on_vm(args, _change(args), change=_verb(args))
+    emit(args, [{"name": args.vm, "message": message}], [f"{args.vm}: {message}"], single=True)
+    return EXIT_OK
+
+
+def _verb(args: argparse.Namespace) -> str:
+    return {
+        "memory": "change the memory of",
+        "vcpus": "change the vCPUs of",
+        "disk-add": "add a disk to",
+        "disk-remove": "remove a disk from",
+        "media": "change the CD media of",
+        "nic-add": "add a NIC to",
+        "nic-remove": "remove a NIC from",
+        "boot": "change the boot order of",
+    }[args.hw_command]
+
+
+def _change(args: argparse.Namespace) -> Job:
+    from tvirt.cli import EXIT_USAGE, CLIError
+
+    action = args.hw_command
+    if action == "memory":
+        try:
+            mib = parse_size_mib(args.size, "memory")
+        except ValueError as exc:
+            raise CLIError(str(exc), EXIT_USAGE) from None
+        return lambda _conn, dom: hw.set_memory(dom, mib, live=not args.config_only)
+    if action == "vcpus":
+        return lambda _conn, dom: hw.set_vcpus(dom, args.count, live=not args.config_only)
+    if action == "disk-add":
+        return lambda conn, dom: hw.add_disk(conn, dom, args.path, args.bus, args.cdrom)
+    if action == "disk-remove":
+        confirm(args, f"Detach disk {args.target} from {args.vm}?", args.target)
+        return lambda _conn, dom: hw.remove_disk(dom, args.target)
+    if action == "media":
+        return lambda _conn, dom: hw.change_media(dom, args.target, args.path)
+    if action == "nic-add":
+        kind = "network" if args.network else "bridge"
+        source = args.network or args.bridge
+        return lambda conn, dom: hw.add_nic(conn, dom, kind, source, args.model, args.mac)
+    if action == "nic-remove":
+        confirm(args, f"Remove NIC {args.mac} from {args.vm}?", args.mac)
+        return lambda _conn, dom: hw.remove_nic(dom, args.mac)
+    return lambda conn, dom: hw.set_boot_order(conn, dom, list(args.devices))
+
+
+def _show(args: argparse.Namespace) -> int:
+    info = on_vm(args, hw.overview)
+    if args.json:
+        emit(args, [asdict(info)], [], single=True)
+        return EXIT_OK
+    uptime = f"{info.uptime_s:.0f} s" if info.uptime_s is not None else "unknown"
+    print(
+        f"{info.name}: {info.state}, host {info.host}, uuid {info.uuid}, uptime {uptime}, "
+        f"vCPUs {info.vcpus} of {info.max_vcpus}, memory {info.memory_mib} of "
+        f"{info.max_memory_mib} MiB, autostart {'on' if info.autostart else 'off'}, "
+        f"boot {' '.join(info.boot_order) or 'default'}"
+    )
+    for dev in info.devices:
+        print(f"{dev.key}: {dev.kind}, {dev.summary}")
+    return EXIT_OK
+
+
+def _xml(args: argparse.Namespace) -> int:
+    from tvirt.cli import CLIError
+
+    if not args.define:
+        flags = libvirt.VIR_DOMAIN_XML_INACTIVE
+        print(on_vm(args, lambda _conn, dom: dom.XMLDesc(flags)).rstrip())
+        return EXIT_OK
+    try:
+        text = Path(args.define).read_text()
+    except OSError as exc:
+        raise CLIError(f"Could not read {args.define}: {exc.strerror}.") from None
+    message = on_vm(args, lambda conn, dom: hw.define_edited_xml(conn, dom, text),
+                    change="change the XML of")
+    emit(args, [{"name": args.vm, "message": message}], [f"{args.vm}: {message}"], single=True)
+    return EXIT_OK
+

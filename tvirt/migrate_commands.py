@@ -1,0 +1,78 @@
+"""`tvirt migrate VM DEST_URI`: peer-to-peer migration with a progress line per second."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from concurrent.futures import TimeoutError as FutureTimeout
+
+import libvirt
+
+from tvirt.command_helpers import emit, libvirt_sentence, refuse_readonly
+from tvirt.migrate import MigrateError, migrate, progress, progress_line
+from tvirt.uri import URIError, parse_uri
+
+EXIT_OK = 0
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    cmd = sub.add_parser(
+        "migrate",
+        help="move a VM to another host (libvirt peer-to-peer migration)",
+        description="Move a VM to another libvirt host. The source host's libvirtd connects "
+        "to DEST_URI itself, so that URI must work from the source host.",
+    )
+    cmd.add_argument("vm")
+    cmd.add_argument("dest_uri", metavar="DEST_URI")
+    cmd.add_argument("--host", help="host label, URI or hostname when names clash")
+    cmd.add_argument("--offline", action="store_true", help="do not keep it running meanwhile")
+    cmd.add_argument("--copy-storage", action="store_true",
+                     help="copy the disks too (they are not on storage both hosts share)")
+    cmd.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tvirt.cli import EXIT_USAGE, CLIError, connect, one_vm
+    from tvirt.host import HostWorker
+
+    try:
+        dest = parse_uri(args.dest_uri).uri
+    except URIError as exc:
+        raise CLIError(str(exc), EXIT_USAGE) from None
+    manager, inventory = connect(args)
+    watcher: HostWorker | None = None
+    try:
+        vm = one_vm(inventory, args.vm, args.host)
+        worker = manager.get(vm.host_id)
+        refuse_readonly(args, worker.readonly, f"migrate {vm.name}")
+        if dest == vm.host_id:
+            raise CLIError(f"{vm.name} is already on {dest}.", EXIT_USAGE)
+        uuid = vm.uuid
+        job = worker.call(lambda conn: migrate(conn.lookupByUUIDString(uuid), dest,
+                                               live=not args.offline,
+                                               copy_storage=args.copy_storage))
+        # A second connection to the source reads the progress: the first is busy.
+        watcher = HostWorker(worker.uri, lambda _update: None, reconnect=False)
+        watcher.start()
+        while True:
+            try:
+                message = job.result(timeout=1.0)
+                break
+            except FutureTimeout:
+                try:
+                    now = watcher.call(lambda conn: progress(conn, uuid)).result(5)
+                except Exception:  # progress is best effort: the migration goes on
+                    now = None
+                if now is not None and not args.json:
+                    print(progress_line(vm.name, now), file=sys.stderr, flush=True)
+            except libvirt.libvirtError as exc:
+                raise CLIError(f"Could not migrate {vm.name}: {libvirt_sentence(exc)}") from None
+            except MigrateError as exc:
+                raise CLIError(str(exc)) from None
+        emit(args, [{"name": vm.name, "state": "migrated", "destination": dest,
+                     "message": message}], [f"{vm.name}: migrated. {message}"], single=True)
+        return EXIT_OK
+    finally:
+        if watcher is not None:
+            watcher.stop()
+        manager.stop()

@@ -1,0 +1,139 @@
+"""Creating a VM from a `VMSpec`. Every function here runs on the host's worker thread."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+
+import libvirt
+
+from tvirt.errors import explain
+from tvirt.vmspec import DiskKind, HostLimits, VMSpec, build_xml, problems
+
+
+class CreateError(Exception):
+    """A sentence saying why the VM was not created; nothing is left behind."""
+
+
+@dataclass(frozen=True)
+class Created:
+    name: str
+    uuid: str
+    state: str
+    disk_path: str
+    message: str
+
+
+def host_limits(conn: libvirt.virConnect) -> HostLimits:
+    info = conn.getInfo()
+    caps = ET.fromstring(conn.getCapabilities())
+    types = sorted(
+        {d.get("type", "") for d in caps.iter("domain") if d.get("type")},
+        key=lambda t: (t != "kvm", t),
+    )
+    try:
+        max_vcpus = conn.getMaxVcpus(types[0] if types else None)
+    except libvirt.libvirtError:
+        max_vcpus = int(info[2])
+    return HostLimits(
+        memory_mib=int(info[1]),
+        cpus=int(info[2]),
+        max_vcpus=max_vcpus,
+        domain_types=tuple(types),
+        existing_names=frozenset(d.name() for d in conn.listAllDomains(0)),
+        pools=tuple(p.name() for p in conn.listAllStoragePools(0)),
+        networks=tuple(n.name() for n in conn.listAllNetworks(0)),
+    )
+
+
+def default_domain_type(limits: HostLimits) -> str:
+    """kvm where the host offers it (as virt-manager does), else plain emulation (or the
+    driver's only type, e.g. the test driver's)."""
+    for kind in ("kvm", "qemu"):
+        if kind in limits.domain_types:
+            return kind
+    return limits.domain_types[0] if limits.domain_types else "qemu"
+
+
+def create(
+    conn: libvirt.virConnect, spec: VMSpec, *, xml: str = "", start: bool = False
+) -> Created:
+    """Validate, make the new volume, define, optionally start; undo everything on failure.
+
+    xml: the (possibly hand-edited) domain XML to define instead of the built one; it must
+    then already point at the new volume's path (see planned_disk_path).
+    """
+    found = problems(spec, host_limits(conn))
+    if found:
+        raise CreateError(" ".join(found))
+    vol = None
+    disk_path = ""
+    try:
+        if spec.disk is DiskKind.NEW:
+            vol = _new_volume(conn, spec)
+            disk_path = vol.path()
+        elif spec.disk is DiskKind.EXISTING:
+            disk_path = spec.disk_path
+        fmt = spec.disk_format if spec.disk is DiskKind.NEW else _format_of(conn, disk_path)
+        dom = conn.defineXML(xml or build_xml(spec, disk_path, fmt))
+    except libvirt.libvirtError as exc:
+        _remove(vol)
+        # libvirt's own words: they name the element it refused in the (edited) XML.
+        reason = " ".join(str(exc.get_error_message() or exc).split())
+        raise CreateError(f"Could not create {spec.name}: {reason}") from None
+    state = "shut off"
+    message = f"Created {spec.name}."
+    if start:
+        try:
+            dom.create()
+            state = "running"
+            message = f"Created and started {spec.name}."
+        except libvirt.libvirtError as exc:
+            message = f"Created {spec.name}, but it did not start: {explain(exc)}"
+    return Created(spec.name, dom.UUIDString(), state, disk_path, message)
+
+
+def planned_disk_path(conn: libvirt.virConnect, spec: VMSpec) -> str:
+    """Where the new volume will be, so the summary's XML can show it before it exists."""
+    if spec.disk is DiskKind.EXISTING:
+        return spec.disk_path
+    if spec.disk is not DiskKind.NEW or not spec.disk_pool:
+        return ""
+    pool = conn.storagePoolLookupByName(spec.disk_pool)
+    target = ET.fromstring(pool.XMLDesc(0)).findtext("target/path") or ""
+    return f"{target.rstrip('/')}/{spec.disk_volume_name}" if target else ""
+
+
+def _new_volume(conn: libvirt.virConnect, spec: VMSpec) -> libvirt.virStorageVol:
+    """Through the storage code, which checks the name, format and free space."""
+    from tvirt.storage import StorageError, VolumeSpec, volume_create
+
+    try:
+        info = volume_create(
+            conn,
+            spec.disk_pool,
+            VolumeSpec(spec.disk_volume_name, spec.disk_size_mib * 1024 * 1024, spec.disk_format),
+        )
+    except StorageError as exc:
+        raise CreateError(f"Could not make the disk of {spec.name}: {exc}") from None
+    return conn.storageVolLookupByPath(info.path)
+
+
+def _format_of(conn: libvirt.virConnect, path: str) -> str:
+    if not path:
+        return ""
+    try:
+        xml = conn.storageVolLookupByPath(path).XMLDesc(0)
+    except libvirt.libvirtError:
+        return ""  # a plain file outside any pool: guessed from its name
+    fmt = ET.fromstring(xml).find("target/format")
+    return fmt.get("type", "") if fmt is not None else ""
+
+
+def _remove(vol: libvirt.virStorageVol | None) -> None:
+    if vol is None:
+        return
+    try:
+        vol.delete(0)
+    except libvirt.libvirtError:
+        pass  # best effort: the define error is what the user needs to read
