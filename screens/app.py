@@ -3,23 +3,32 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
+from textual.filter import Monochrome, NoColor
+from textual.screen import ModalScreen, Screen
+from textual.theme import Theme
+from textual.widgets import DataTable, OptionList
 
 from tvirt import config
 from tvirt.actions import Action
-from tvirt.keys import APP_KEYS
+from tvirt.history import StatsHistory
+from tvirt.keys import APP_KEYS, STATS_STEPS
 from tvirt.manager import HostManager, choose_uris
 from tvirt.model import HostInfo, HostState, VMInfo
-from tvirt.themes import DEFAULT_THEME, STYLESHEET, register_themes
+from tvirt.stats import StatsSnapshot
+from tvirt.themes import DEFAULT_THEME, STYLESHEET, register_themes, resolve, user_themes
 from tvirt.updates import Update
 from tvirt.uri import URIError
 
 from .commands import TvirtCommands
+from .cursor import text_offset
 from .dashboard import DashboardScreen
+from .event_log import EventLogScreen
 from .help import HelpScreen
 from .messages import (
     ActionFinished,
@@ -27,8 +36,10 @@ from .messages import (
     DomainsArrived,
     DomainUpdated,
     HostUpdated,
+    StatsArrived,
     message_for,
 )
+from .vm_detail import VMDetailScreen
 
 EXIT_USAGE = 2
 # Short footer labels. The footer always shows the palette key on its right edge.
@@ -64,8 +75,36 @@ class TvirtApp(App[int]):
         *,
         theme: str = "",
         settings: config.Config | None = None,
+        screen_reader: bool = False,
+        extra_themes: tuple[Theme, ...] | list[Theme] = (),
+        interval: float = config.DEFAULT_INTERVAL,
+        history_minutes: float = config.DEFAULT_HISTORY_MINUTES,
+        stats: bool = True,
     ) -> None:
         super().__init__()
+        # Live stats: one ticker per connected host (owned by the manager), feeding one
+        # history. stats=False (snapshot tests) never starts a ticker, so tests can fill
+        # the history by hand. Screen-reader mode starts paused: nothing moves by itself.
+        self.stats_enabled = stats
+        self.stats_interval = interval
+        self.stats_paused = screen_reader
+        self.history = StatsHistory(interval, window=history_minutes * 60.0)
+        self.latest: dict[str, StatsSnapshot] = {}
+        # Screen-reader mode: the terminal cursor follows the focus and highlight, and
+        # nothing moves by itself (no animation, blinking, toasts or live graphs), so at
+        # idle the app writes nothing. Widgets that redraw on a timer check this flag.
+        self.screen_reader = screen_reader
+        if screen_reader:
+            self.animation_level = "none"
+        if self.no_color:
+            # Textual's NO_COLOR filter paints in shades of grey (256-colour codes);
+            # NO_COLOR asks for no colour at all, so every colour becomes the
+            # terminal's default. Selections show in reverse video instead (tvirt.tcss).
+            self._filters = [f for f in self._filters if not isinstance(f, Monochrome)]
+            if not any(isinstance(f, NoColor) for f in self._filters):
+                self._filters.append(NoColor())
+        # Sentences about the start (bad theme names, skipped theme files) for the log.
+        self.startup_notes: list[str] = []
         # Where added and removed connections are remembered; None (tests) remembers nothing.
         self.settings = settings
         self.uris = list(uris)
@@ -77,8 +116,14 @@ class TvirtApp(App[int]):
         self.messages: list[str] = []
         self.manager = HostManager(self._sink, readonly=readonly)
         self.dashboard = DashboardScreen()
-        names = register_themes(self)
-        self.theme = theme if theme in names else DEFAULT_THEME
+        register_themes(self, extra_themes)
+        wanted = resolve(theme)
+        if wanted and wanted not in self.available_themes:
+            self.startup_notes.append(
+                f"There is no theme called {wanted!r}; using {DEFAULT_THEME}. "
+                f"Themes: {', '.join(sorted(self.available_themes))}."
+            )
+        self.theme = wanted if wanted in self.available_themes else DEFAULT_THEME
         mode = "read-only: every change is refused" if readonly else "read-write"
         source = f"; hosts from {uri_source}" if uri_source else ""
         self.sub_title = f"{mode}{source}"
@@ -86,7 +131,70 @@ class TvirtApp(App[int]):
     def get_default_screen(self) -> Screen[None]:
         return self.dashboard
 
+    def on_mount(self) -> None:
+        if self.screen_reader:
+            self._show_terminal_cursor()
+            # A dialog closing hands the focus back without a focus event: follow it.
+            self.screen_change_signal.subscribe(self, self._screen_changed)
+            # After Ctrl+Z and fg the driver hides the cursor again.
+            self.app_resume_signal.subscribe(self, lambda _app: self._show_terminal_cursor())
+        # From here on a theme change (command palette) is remembered in the config.
+        self.watch(self, "theme", self._remember_theme, init=False)
+
+    def _show_terminal_cursor(self) -> None:
+        """Textual hides the terminal cursor; braille displays and console screen readers
+        follow it, so show it, as a steady (not blinking) block: CSI ?25h, CSI 2 SP q."""
+        driver = self._driver
+        if driver is not None and not self.is_headless:
+            driver.write("\x1b[?25h\x1b[2 q")
+            driver.flush()
+
+    def _remember_theme(self, theme: str) -> None:
+        if self.settings is None or self.settings.theme == theme:
+            return
+        self.settings.theme = theme
+        try:
+            path = config.save(self.settings)
+        except OSError as exc:
+            self.say(f"Could not save the theme: {exc.strerror}.", ok=False)
+            return
+        self.say(f"Theme {theme} saved to {path}.")
+
+    # -- screen-reader mode: the terminal cursor follows the focus ----------
+    def place_cursor(self) -> None:
+        """Put the terminal cursor at the start of the focused item's text."""
+        if not self.screen_reader:
+            return
+        widget = self.focused
+        if widget is None or not widget.is_mounted:
+            return
+        offset = text_offset(widget)
+        if offset is None:
+            return
+        self.cursor_position = offset
+        # The cursor moves with the next screen update; make one for this widget.
+        widget.refresh()
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if self.screen_reader:
+            if hasattr(event.widget, "cursor_blink"):
+                event.widget.cursor_blink = False
+            self.call_after_refresh(self.place_cursor)
+
+    def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
+        if self.screen_reader:
+            self.call_after_refresh(self.place_cursor)
+
+    def on_option_list_option_highlighted(self, _event: OptionList.OptionHighlighted) -> None:
+        if self.screen_reader:
+            self.call_after_refresh(self.place_cursor)
+
+    def _screen_changed(self, _screen: Screen[object]) -> None:
+        self.call_after_refresh(self.place_cursor)
+
     def on_ready(self) -> None:
+        for note in self.startup_notes:
+            self.note(note)
         # Connect once the dashboard exists, so every update has somewhere to go.
         for uri in self.uris:
             self.add_connection(uri, quiet=True)
@@ -99,6 +207,18 @@ class TvirtApp(App[int]):
         """Called on worker threads; post_message is thread-safe."""
         self.post_message(message_for(update))
 
+    def _on_stats(self, snap: StatsSnapshot) -> None:
+        """A ticker's callback, on the host's worker thread.
+
+        The history is fed here, not on the event loop: StatsHistory is thread-safe and
+        add() is cheap, and this way every tick is recorded even when the UI falls behind
+        and StatsArrived messages are coalesced. The message then only asks for a redraw.
+        """
+        if snap.host_id in self._removed:
+            return
+        self.history.add(snap)
+        self.post_message(StatsArrived(snap))
+
     # -- updates from the workers -------------------------------------------
     def _wanted(self, host_id: str) -> bool:
         """Drop late reports: from a removed host, or while the app shuts down."""
@@ -109,26 +229,118 @@ class TvirtApp(App[int]):
         host = message.host
         if not self._wanted(host.host_id):
             return
+        before = self.hosts.get(host.host_id)
+        if before is not None and before.state is not host.state:
+            why = f" ({host.error})" if host.error else ""
+            self.note(f"Host {host.label}: {before.state.word} -> {host.state.word}{why}")
         self.hosts[host.host_id] = host
         self.dashboard.host_list.show_host(host)
         self.dashboard.table.set_host_label(host.host_id, host.label)
         self.dashboard.refresh_status()
+        if host.state is HostState.CONNECTED:
+            self._watch_stats(host.host_id)
+
+    # -- live stats -----------------------------------------------------------
+    def _watch_stats(self, host_id: str) -> None:
+        """Start the host's ticker on its first connect; it survives reconnects."""
+        if not self.stats_enabled or host_id not in self.manager.workers:
+            return
+        self.manager.watch_stats(
+            host_id, self._on_stats, self.stats_interval, paused=self.stats_paused
+        )
+
+    def on_stats_arrived(self, message: StatsArrived) -> None:
+        snap = message.snapshot
+        if not self._wanted(snap.host_id):
+            return
+        self.latest[snap.host_id] = snap
+        # Only what is on screen redraws: the first full screen from the top of the stack
+        # (a dialog leaves the screen under it visible). A hidden dashboard catches up from
+        # self.latest when it is shown again; the details screen redraws on resume.
+        base = next(
+            (s for s in reversed(self.screen_stack) if not isinstance(s, ModalScreen)), None
+        )
+        if isinstance(base, VMDetailScreen):
+            base.show_stats(snap)
+        if base is self.dashboard:
+            self.dashboard.show_stats(snap)
+        else:
+            self.dashboard.stale_stats.add(snap.host_id)
+
+    def set_stats_paused(self, paused: bool) -> None:
+        self.stats_paused = paused
+        for ticker in self.manager.tickers.values():
+            if paused:
+                ticker.pause()
+            else:
+                ticker.resume()
+        self.refresh_stats_status()
+
+    def set_stats_interval(self, seconds: float) -> None:
+        self.stats_interval = seconds
+        self.history.set_interval(seconds)
+        for ticker in self.manager.tickers.values():
+            ticker.set_interval(seconds)
+        self.refresh_stats_status()
+
+    def stats_words(self) -> str:
+        """'stats live, every 2 s' or 'stats paused' or 'stats off', for status lines."""
+        if not self.stats_enabled:
+            return "stats off"
+        if self.stats_paused:
+            return "stats paused (press P to resume)"
+        return f"stats live, every {self.stats_interval:g} s"
+
+    def refresh_stats_status(self) -> None:
+        if self.dashboard.is_mounted:
+            self.dashboard.refresh_status()
+        if isinstance(self.screen, VMDetailScreen):
+            self.screen.refresh_status()
+
+    def action_toggle_stats(self) -> None:
+        self.set_stats_paused(not self.stats_paused)
+        self.note(f"Live stats {'paused' if self.stats_paused else 'resumed'}.")
+
+    def action_faster_stats(self) -> None:
+        faster = [s for s in STATS_STEPS if s < self.stats_interval]
+        self._step_interval(faster[-1] if faster else None)
+
+    def action_slower_stats(self) -> None:
+        slower = [s for s in STATS_STEPS if s > self.stats_interval]
+        self._step_interval(slower[0] if slower else None)
+
+    def _step_interval(self, seconds: float | None) -> None:
+        if seconds is None:
+            self.note(f"Live stats stay at every {self.stats_interval:g} s (the limit).")
+            self.refresh_stats_status()
+            return
+        self.set_stats_interval(seconds)
+        self.note(f"Live stats now every {seconds:g} s.")
+
+    def show_vm_details(self, vm: VMInfo) -> None:
+        self.push_screen(VMDetailScreen(vm.key))
 
     def on_domains_arrived(self, message: DomainsArrived) -> None:
         if not self._wanted(message.host_id):
             return
-        self.dashboard.table.replace_host(message.host_id, message.vms)
+        table = self.dashboard.table
+        for vm in message.vms:
+            self._note_change(table.vms.get(vm.key), vm)
+        table.replace_host(message.host_id, message.vms)
         self.dashboard.refresh_status()
 
     def on_domain_updated(self, message: DomainUpdated) -> None:
         if not self._wanted(message.vm.host_id):
             return
+        self._note_change(self.dashboard.table.vms.get(message.vm.key), message.vm)
         self.dashboard.table.upsert(message.vm)
         self.dashboard.refresh_status()
 
     def on_domain_gone(self, message: DomainGone) -> None:
         if not self._wanted(message.host_id):
             return
+        if message.key in self.dashboard.table.vms:
+            self.note(f"{message.name} on {self._label(message.host_id)}: removed")
         self.dashboard.table.remove_vm(message.key)
         self.dashboard.refresh_status()
 
@@ -137,10 +349,32 @@ class TvirtApp(App[int]):
             return
         self.say(message.result.message, ok=message.result.ok)
 
+    def _label(self, host_id: str) -> str:
+        host = self.hosts.get(host_id)
+        return host.label if host else host_id
+
+    def _note_change(self, before: VMInfo | None, after: VMInfo) -> None:
+        """A VM's state change, as a sentence in the event log."""
+        if before is not None and before.state is not after.state:
+            self.note(
+                f"{after.name} on {self._label(after.host_id)}: "
+                f"{before.state.word} -> {after.state.word}"
+            )
+
     # -- what the dashboard asks for ----------------------------------------
+    def note(self, sentence: str) -> None:
+        """A state change or remark: the event log only, never a pop-up."""
+        self.messages.append(sentence)
+        if self.dashboard.is_mounted:
+            self.dashboard.log_line(sentence)
+
     def say(self, sentence: str, *, ok: bool = True) -> None:
         """Every result or error: a notification plus a line in the message log."""
         self.messages.append(sentence)
+        self.dashboard.log_line(sentence if ok else f"Error: {sentence}")
+        if self.screen_reader:
+            # A toast would appear and vanish by itself; the log line is enough.
+            return
         # The title says "Error" in words; the severity colour alone would not.
         self.notify(
             sentence,
@@ -148,7 +382,6 @@ class TvirtApp(App[int]):
             severity="information" if ok else "error",
             markup=False,
         )
-        self.dashboard.log_line(sentence if ok else f"Error: {sentence}")
 
     def perform(self, action: Action, vms: list[VMInfo], *, remove_storage: bool = False) -> None:
         """Queue an action on each VM's worker; ActionDone brings back the result."""
@@ -158,8 +391,7 @@ class TvirtApp(App[int]):
         for vm in vms:
             worker = self.manager.workers.get(vm.host_id)
             if worker is None:
-                self.say(f"Could not {action.verb} {vm.name}: its host is not connected.",
-                         ok=False)
+                self.say(f"Could not {action.verb} {vm.name}: its host is not connected.", ok=False)
                 continue
             worker.act(action, vm.uuid, remove_storage=remove_storage)
 
@@ -211,6 +443,8 @@ class TvirtApp(App[int]):
         self._removed.add(host_id)
         self.dashboard.table.remove_host(host_id)
         self.dashboard.host_list.remove_host(host_id)
+        self.latest.pop(host_id, None)
+        self.history.forget_host(host_id)
         self.dashboard.refresh_status()
         # timeout=0: never join the worker here; it may be inside a slow call.
         self.manager.remove(host_id, timeout=0)
@@ -223,21 +457,59 @@ class TvirtApp(App[int]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
+    def action_event_log(self) -> None:
+        if not isinstance(self.screen, EventLogScreen):
+            self.push_screen(EventLogScreen(self.messages))
 
-def run_app(connect: list[str], readonly: bool) -> int:
+
+def screen_reader_source(flag: bool, cfg: config.Config) -> str:
+    """Why screen-reader mode is on ("" when it is off): flag, then environment, then config."""
+    if flag:
+        return "--screen-reader"
+    env = os.environ.get("TVIRT_SCREEN_READER", "").strip()
+    if env.lower() in ("0", "no", "false", "off"):
+        return ""
+    if env:
+        return f"TVIRT_SCREEN_READER={env}"
+    if cfg.screen_reader:
+        return f"the config file {cfg.path}"
+    return ""
+
+
+def run_app(
+    connect: list[str],
+    readonly: bool,
+    *,
+    screen_reader: bool = False,
+    theme: str = "",
+    interval: float | None = None,
+) -> int:
     """Entry point for `tvirt` without a command."""
     try:
         cfg = config.load()
     except config.ConfigError as exc:
         print(f"tvirt: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    reader = screen_reader_source(screen_reader, cfg)
+    if reader:
+        # The first line, before the app takes the screen, so a screen reader speaks it.
+        print(f"Screen-reader mode is on (from {reader}).", flush=True)
+    extra, problems = user_themes(config.config_path().parent / "themes")
     uris, source = choose_uris(connect, cfg)
     app = TvirtApp(
         uris,
         readonly=readonly or cfg.readonly,
         uri_source=source,
-        theme=cfg.theme,
+        theme=theme or cfg.theme,
         settings=cfg,
+        screen_reader=bool(reader),
+        extra_themes=extra,
+        interval=interval if interval is not None else cfg.interval,
+        history_minutes=cfg.history_minutes,
     )
+    notes = [f"{problem} It was skipped." for problem in problems] + app.startup_notes
+    for note in notes:
+        print(f"tvirt: {note}", file=sys.stderr, flush=True)
+    app.startup_notes = notes
     app.run()
     return app.return_code or 0

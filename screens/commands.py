@@ -16,15 +16,24 @@ _NOT_OFFERED_WHERE = {"confirmations", "storage", "storage wizards"}
 
 
 # Console keys act on the console tab under the keyboard; the palette runs elsewhere.
-_NOT_OFFERED_IN = {"confirmations", "attached console", "detached console", "consoles"}
+_NOT_OFFERED_IN = {
+    "confirmations",
+    "attached console",
+    "detached console",
+    "consoles",
+    "Gluster view",
+    "wizards",
+    "new VM wizard",
+    "VM hardware",
+    "networks",
+}
 
 
 def offered_keys() -> list[Key]:
     return [
         k
         for k in all_keys()
-        if k.action not in _NOT_OFFERED
-        and k.where not in _NOT_OFFERED_IN | _NOT_OFFERED_WHERE
+        if k.action not in _NOT_OFFERED and k.where not in _NOT_OFFERED_IN | _NOT_OFFERED_WHERE
     ]
 
 
@@ -33,9 +42,25 @@ class TvirtCommands(Provider):
 
     def _commands(self) -> list[tuple[str, str, Callable[[], object]]]:
         return [
-            (k.description, f"Key: {display(k.key)}", partial(self._run, k))
-            for k in offered_keys()
+            (k.description, f"Key: {display(k.key)}", partial(self._run, k)) for k in offered_keys()
+        ] + [
+            (
+                f"Theme: {name}",
+                "Use this colour theme; tvirt remembers it in the config",
+                partial(self._theme, name),
+            )
+            for name in self._themes()
         ]
+
+    def _themes(self) -> list[str]:
+        # tvirt's own themes and the user's theme files first, then Textual's.
+        from tvirt.themes import theme_names
+
+        own = theme_names()
+        return own + sorted(n for n in self.app.available_themes if n not in own)
+
+    def _theme(self, name: str) -> None:
+        self.app.theme = name
 
     async def _run(self, key: Key) -> None:
         # Imported here: the dashboard module imports the app, which imports this one.

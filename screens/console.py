@@ -122,15 +122,19 @@ class ConsolePane(Vertical):
         name = f"{self.vm.name} on {self.host_label}"
         esc = escape_label(self.escape)
         if self.state == "attached":
-            text = (f"Attached to the console of {name}. {esc} detaches. "
-                    "Shift+PgUp/PgDn scrolls back, Ctrl+PgUp/PgDn switches tabs.")
+            text = (
+                f"Attached to the console of {name}. {esc} detaches. "
+                "Shift+PgUp/PgDn scrolls back, Ctrl+PgUp/PgDn switches tabs."
+            )
         elif self.state == "attaching":
             text = f"Attaching to the console of {name}..."
         else:
             why = sentence or self.last_reason or f"Detached from the console of {name}."
-            text = (f"{why} Keys: r reattach, T take over, s save the transcript, "
-                    "k Ctrl+Alt+Del, y SysRq, g screenshot, x close this tab, "
-                    "Escape back to the dashboard.")
+            text = (
+                f"{why} Keys: r reattach, T take over, s save the transcript, "
+                "k Ctrl+Alt+Del, y SysRq, g screenshot, x close this tab, "
+                "Escape back to the dashboard."
+            )
         self.query_one(f"#{self.id}-status", Static).update(Content(text))
         self.terminal.attached = self.state == "attached"
         self.terminal.refresh()
@@ -206,8 +210,11 @@ class ConsolePane(Vertical):
         displays = graphics_of(xml)
         self.has_graphics = bool(displays)
         lines = [g.describe(target) for g in displays]
-        text = (" ".join(lines) + " Detached, g shows a screenshot.") if lines else (
-            "No graphical display: this VM has only text.")
+        text = (
+            (" ".join(lines) + " Detached, g shows a screenshot.")
+            if lines
+            else ("No graphical display: this VM has only text.")
+        )
         self.query_one(f"#{self.id}-display", Static).update(Content(text))
 
     def detach(self, sentence: str = "") -> None:
@@ -332,8 +339,10 @@ class ScreenshotScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-box"):
             yield Static(
-                Content(f"Screenshot of {self.vm_name} ({self.picture.width}x"
-                        f"{self.picture.height} pixels). Escape closes it."),
+                Content(
+                    f"Screenshot of {self.vm_name} ({self.picture.width}x"
+                    f"{self.picture.height} pixels). Escape closes it."
+                ),
                 classes="dialog-title",
             )
             yield Static(id="screenshot")
@@ -356,8 +365,7 @@ class ConsoleScreen(Screen[None]):
     """Every open console, one tab each."""
 
     BINDINGS = [
-        Binding(k.key, k.action, k.description, show=k.key == "escape",
-                priority=k.key != "escape")
+        Binding(k.key, k.action, k.description, show=k.key == "escape", priority=k.key != "escape")
         for k in CONSOLE_KEYS
         if k.where == "consoles"
     ]

@@ -13,11 +13,13 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Log, Static
 
 from tvirt.actions import Action
+from tvirt.history import Metric
 from tvirt.keys import DASHBOARD_KEYS
 from tvirt.model import VMInfo
+from tvirt.stats import StatsSnapshot
 
 from .dialogs import AddConnectionDialog, ConfirmDialog, Confirmed
-from .host_list import HostList
+from .host_list import HOST_TREND_WIDTH, HostList, host_stats_lines
 from .vm_table import VMTable
 from .words import host_counts, plural, target_lines, vm_counts
 
@@ -73,11 +75,18 @@ class FilterInput(Input):
 class DashboardScreen(Screen[None]):
     BINDINGS = dashboard_bindings()
 
+    def __init__(self) -> None:
+        super().__init__()
+        # Hosts whose stats arrived while another screen hid this one.
+        self.stale_stats: set[str] = set()
+
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="main"):
             with Vertical(id="hosts-pane"):
-                yield HostList(id="hosts")
+                hosts = HostList(id="hosts")
+                hosts.tooltip = "Hosts: one entry per connection, with its state in words"
+                yield hosts
             with Vertical(id="vms-pane"):
                 with Horizontal(id="filter-bar"):
                     yield FilterInput(
@@ -88,10 +97,13 @@ class DashboardScreen(Screen[None]):
                     yield Static(id="view")
                 yield VMTable(id="vms")
         yield Static(id="status")
-        yield Log(id="log", max_lines=500)
+        log = Log(id="log", max_lines=500)
+        log.tooltip = "Messages: results and state changes; press L to review them"
+        yield log
         yield Footer()
 
     def on_mount(self) -> None:
+        self.table.history = self.tvirt.history
         self.query_one("#hosts-pane").border_title = "Hosts"
         self.query_one("#vms-pane").border_title = "Virtual machines"
         self.query_one("#log").border_title = "Messages"
@@ -120,8 +132,53 @@ class DashboardScreen(Screen[None]):
             status += f". Showing {table.row_count} of {plural(len(table.vms), 'VM')}"
         if table.marks:
             status += f". {len(table.marks)} marked"
+        status += f"; {self.tvirt.stats_words()}"
         self.query_one("#status", Static).update(Content(status + "."))
         self.query_one("#view", Static).update(Content(table.describe_view()))
+
+    # -- live stats -----------------------------------------------------------
+    def show_stats(self, snap: StatsSnapshot) -> None:
+        """Redraw what one host's tick changed: its VMs' CPU cells and its host entry."""
+        history = self.tvirt.history
+        self.table.show_stats(snap, history)
+        cpu = history.host_values(snap.host_id, Metric.CPU, last=HOST_TREND_WIDTH)
+        self.host_list.show_stats(snap.host_id, host_stats_lines(snap.host, cpu))
+
+    def on_screen_resume(self) -> None:
+        latest = self.tvirt.latest
+        for host_id in sorted(self.stale_stats):
+            if host_id in latest:
+                self.show_stats(latest[host_id])
+        self.stale_stats.clear()
+        self.refresh_status()
+
+    def action_vm_details(self) -> None:
+        vm = self.table.vm_at_cursor()
+        if vm is None:
+            self.tvirt.say("No VM is selected to show.", ok=False)
+            return
+        self.tvirt.show_vm_details(vm)
+
+    def action_gluster(self) -> None:
+        from .gluster_view import open_gluster
+
+        open_gluster(self.tvirt, self.selected_host_id())
+
+    # -- new VM, hardware details, networks (screens/create_wizard.py etc.) --
+    def action_new_vm(self) -> None:
+        from .create_wizard import open_wizard
+
+        open_wizard(self.tvirt, self.selected_host_id())
+
+    def action_vm_hardware(self) -> None:
+        from .vm_hardware import open_hardware
+
+        open_hardware(self.tvirt, self.table.vm_at_cursor())
+
+    def action_networks(self) -> None:
+        from .networks import open_networks
+
+        open_networks(self.tvirt, self.selected_host_id())
 
     def log_line(self, sentence: str) -> None:
         self.query_one(Log).write_line(sentence)

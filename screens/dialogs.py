@@ -19,16 +19,21 @@ from tvirt.uri import URIError, parse_uri
 
 def dialog_bindings() -> list[BindingType]:
     """The keys tvirt.keys gives every dialog (escape closes it)."""
-    return [Binding(k.key, k.action, k.description, show=False) for k in APP_KEYS
-            if k.where == "dialogs"]
+    return [
+        Binding(k.key, k.action, k.description, show=False)
+        for k in APP_KEYS
+        if k.where == "dialogs"
+    ]
 
 
 def confirm_bindings() -> list[BindingType]:
     # Enter has priority so that a focused checkbox does not swallow it as a toggle.
     return [
         *dialog_bindings(),
-        *(Binding(k.key, k.action, k.description, show=False, priority=k.key == "enter")
-          for k in CONFIRM_KEYS),
+        *(
+            Binding(k.key, k.action, k.description, show=False, priority=k.key == "enter")
+            for k in CONFIRM_KEYS
+        ),
     ]
 
 
@@ -73,7 +78,9 @@ class ConfirmDialog(ModalScreen[Confirmed | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-box"):
             yield Static(Content(self.question), classes="dialog-title")
-            with VerticalScroll(classes="dialog-targets"):
+            targets = VerticalScroll(classes="dialog-targets")
+            targets.tooltip = "What this changes"
+            with targets:
                 yield Static(Content("\n".join(f"- {line}" for line in self.targets)))
             yield Static(Content(self.explanation), classes="dialog-text")
             if self.offer_storage:

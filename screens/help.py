@@ -18,8 +18,12 @@ from .dialogs import dialog_bindings
 _WHERE = {
     "everywhere": "Everywhere",
     "dashboard": "On the dashboard",
+    "VM details": "On the VM details screen",
     "storage": "In the storage view (S on the dashboard)",
     "storage wizards": "In the storage wizards",
+    "new VM wizard": "In the new VM wizard (n on the dashboard)",
+    "VM hardware": "On the VM hardware screen (e on the dashboard)",
+    "networks": "On the networks screen (N on the dashboard)",
     "dialogs": "In dialogs and this help",
     "confirmations": "When asked to confirm",
 }
@@ -54,6 +58,8 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-box help-box"):
             yield Static(Content("Keys"), classes="dialog-title")
-            with VerticalScroll(id="help-keys"):
+            keys = VerticalScroll(id="help-keys")
+            keys.tooltip = "Keys: every key binding, grouped by where it works"
+            with keys:
                 yield Static(Content("\n".join(help_lines(every_key()))), id="help-text")
             yield Static(Content("Escape, q or ?: close this help."), classes="dialog-keys")

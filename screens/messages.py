@@ -6,6 +6,7 @@ from textual.message import Message
 
 from tvirt.actions import ActionResult
 from tvirt.model import HostInfo, VMInfo
+from tvirt.stats import StatsSnapshot
 from tvirt.updates import (
     ActionDone,
     DomainChanged,
@@ -53,6 +54,33 @@ class ActionFinished(Message):
     def __init__(self, result: ActionResult) -> None:
         super().__init__()
         self.result = result
+
+
+class StatsArrived(Message):
+    """One stats tick of one host, posted from its worker thread.
+
+    The snapshot is already in the app's StatsHistory (added on the worker thread before
+    posting), so this message only asks for a redraw. That is why coalescing is safe: if
+    the event loop falls behind, an older unprocessed StatsArrived for the same host is
+    dropped in favour of the newer one, and no history point is lost.
+    """
+
+    def __init__(self, snapshot: StatsSnapshot) -> None:
+        super().__init__()
+        self.snapshot = snapshot
+
+    @property
+    def host_id(self) -> str:
+        return self.snapshot.host_id
+
+    def can_replace(self, message: Message) -> bool:
+        # Textual asks the message about to be handled whether the next one in the queue
+        # supersedes it; if so this one is dropped and the newer one handled instead.
+        return (
+            isinstance(message, StatsArrived)
+            and message.snapshot.host_id == self.snapshot.host_id
+            and message.snapshot.seq >= self.snapshot.seq
+        )
 
 
 def message_for(update: Update) -> Message:

@@ -141,8 +141,9 @@ class StorageScreen(Screen[None]):
         self.title = f"Storage on {self.label}"
         pools = self.pool_table
         pools.border_title = f"Storage pools on {self.label}"
-        pools.add_columns("Pool", "Type", "State", "Autostart", "Usage", "Capacity",
-                          "Allocation", "Available")
+        pools.add_columns(
+            "Pool", "Type", "State", "Autostart", "Usage", "Capacity", "Allocation", "Available"
+        )
         vols = self.volume_table
         vols.border_title = "Volumes"
         vols.add_columns("Volume", "Format", "Capacity", "Allocation", "Used by", "Path")
@@ -433,9 +434,7 @@ class StorageScreen(Screen[None]):
 
     @work(group="storage-long")
     async def _wipe_now(self, vol: storage.VolumeInfo, algorithm: str) -> None:
-        future = self.worker.call(
-            lambda c: storage.volume_wipe(c, vol.pool, vol.name, algorithm)
-        )
+        future = self.worker.call(lambda c: storage.volume_wipe(c, vol.pool, vol.name, algorithm))
         started = time.monotonic()
         self.busy_text = f"Wiping {vol.name} ({algorithm}): still working, 0 s."
         self._status()
@@ -526,8 +525,9 @@ class StorageScreen(Screen[None]):
             await self._run("clone", clone, name)
 
         self.app.push_screen(
-            AskDialog(f"Clone volume {vol.name}", "Name of the copy:", "", check,
-                      f"{vol.name}-clone"),
+            AskDialog(
+                f"Clone volume {vol.name}", "Name of the copy:", "", check, f"{vol.name}-clone"
+            ),
             answered,
         )
 
@@ -584,12 +584,14 @@ class StorageScreen(Screen[None]):
 
         try:
             if upload:
-                done = storage.upload(self.worker, vol.pool, vol.name, path, progress=progress,
-                                      transfer=transfer)
+                done = storage.upload(
+                    self.worker, vol.pool, vol.name, path, progress=progress, transfer=transfer
+                )
                 message = f"{verb} {format_size(done.done)} from {path} into {vol.name}."
             else:
-                done = storage.download(self.worker, vol.pool, vol.name, path,
-                                        progress=progress, transfer=transfer)
+                done = storage.download(
+                    self.worker, vol.pool, vol.name, path, progress=progress, transfer=transfer
+                )
                 message = f"{verb} {format_size(done.done)} of {vol.name} into {path}."
             ok = True
         except Exception as exc:
@@ -604,8 +606,7 @@ class StorageScreen(Screen[None]):
             self.query_one("#transfer-bar", ProgressBar).update(total=None, progress=0)
 
     def _progress(self, p: storage.Progress, verb: str) -> None:
-        self.query_one("#transfer-bar", ProgressBar).update(total=p.total or None,
-                                                            progress=p.done)
+        self.query_one("#transfer-bar", ProgressBar).update(total=p.total or None, progress=p.done)
         self.query_one("#transfer-text", Static).update(
             Content(f" {p.line(verb)}. Ctrl+C cancels.")
         )

@@ -56,8 +56,11 @@ class Step:
 class Wizard(ModalScreen[R]):
     BINDINGS = [
         *dialog_bindings(),
-        *(Binding(k.key, k.action, k.description, show=False) for k in STORAGE_WIZARD_KEYS
-          if k.key != "enter"),
+        *(
+            Binding(k.key, k.action, k.description, show=False)
+            for k in STORAGE_WIZARD_KEYS
+            if k.key != "enter"
+        ),
     ]
     DEFAULT_CSS = """
     Wizard .dialog-box { width: 96; }
@@ -228,43 +231,90 @@ class VolumeWizard(Wizard[storage.VolumeInfo | None]):
     def steps(self) -> list[Step]:
         d = self.draft
         steps = [
-            Step("pool", "pool", lambda: "Which pool holds the new volume? Only running "
-                 "pools are listed.", self._pool,
-                 value=lambda: d.pool.name if d.pool else self.preselect,
-                 options=lambda: [
-                     (p.name, f"{p.name}: {p.type}, {format_size(p.available)} available")
-                     for p in self.pools
-                 ]),
-            Step("name", "name", lambda: f"Name of the volume in pool {self._pool_name()}: "
-                 f"letters, digits and . _ - + : @, at most {storage.NAME_MAX} characters, "
-                 "no path separators, not starting with a dot or dash, and not taken.",
-                 self._accept_name, value=lambda: d.spec.name, placeholder="disk1.qcow2"),
-            Step("format", "format", lambda: f"Format: those a {self._pool_type()} pool "
-                 "supports. qcow2 grows as it is written and can have a backing volume; raw "
-                 "is plain bytes.", self._format, value=lambda: d.spec.format,
-                 options=lambda: [(f, f) for f in storage.formats_for(self._pool_type())]),
-            Step("capacity", "capacity", lambda: "Capacity with a unit: 10G, 512MiB, "
-                 "1.5 TiB, 100M (K M G T and KiB MiB GiB TiB are binary; KB MB GB TB "
-                 f"decimal). {format_size(d.pool.available if d.pool else 0)} is available.",
-                 self._capacity, value=lambda: d.capacity_text, placeholder="10G"),
-            Step("allocation", "allocation", self._allocation_text, self._allocation,
-                 value=lambda: d.spec.allocation,
-                 options=lambda: [
-                     (a, "sparse: take space as it is written" if a == "sparse"
-                      else "preallocated: take all the space now")
-                     for a in storage.allocations_for(self._pool_type())
-                 ]),
+            Step(
+                "pool",
+                "pool",
+                lambda: "Which pool holds the new volume? Only running pools are listed.",
+                self._pool,
+                value=lambda: d.pool.name if d.pool else self.preselect,
+                options=lambda: [
+                    (p.name, f"{p.name}: {p.type}, {format_size(p.available)} available")
+                    for p in self.pools
+                ],
+            ),
+            Step(
+                "name",
+                "name",
+                lambda: (
+                    f"Name of the volume in pool {self._pool_name()}: "
+                    f"letters, digits and . _ - + : @, at most {storage.NAME_MAX} characters, "
+                    "no path separators, not starting with a dot or dash, and not taken."
+                ),
+                self._accept_name,
+                value=lambda: d.spec.name,
+                placeholder="disk1.qcow2",
+            ),
+            Step(
+                "format",
+                "format",
+                lambda: (
+                    f"Format: those a {self._pool_type()} pool "
+                    "supports. qcow2 grows as it is written and can have a backing volume; raw "
+                    "is plain bytes."
+                ),
+                self._format,
+                value=lambda: d.spec.format,
+                options=lambda: [(f, f) for f in storage.formats_for(self._pool_type())],
+            ),
+            Step(
+                "capacity",
+                "capacity",
+                lambda: (
+                    "Capacity with a unit: 10G, 512MiB, "
+                    "1.5 TiB, 100M (K M G T and KiB MiB GiB TiB are binary; KB MB GB TB "
+                    f"decimal). {format_size(d.pool.available if d.pool else 0)} is available."
+                ),
+                self._capacity,
+                value=lambda: d.capacity_text,
+                placeholder="10G",
+            ),
+            Step(
+                "allocation",
+                "allocation",
+                self._allocation_text,
+                self._allocation,
+                value=lambda: d.spec.allocation,
+                options=lambda: [
+                    (
+                        a,
+                        "sparse: take space as it is written"
+                        if a == "sparse"
+                        else "preallocated: take all the space now",
+                    )
+                    for a in storage.allocations_for(self._pool_type())
+                ],
+            ),
         ]
         if d.spec.format == "qcow2":
-            steps.append(Step(
-                "backing", "backing volume",
-                lambda: "Optionally, a backing volume: the new qcow2 starts as a copy-on-"
-                "write layer over it, which must then never change.",
-                self._backing, value=lambda: d.spec.backing or "-",
-                options=lambda: [("-", "none")] + [
-                    (v.path, f"{v.name} ({v.format or v.type}, {format_size(v.capacity)})")
-                    for v in d.volumes
-                ]))
+            steps.append(
+                Step(
+                    "backing",
+                    "backing volume",
+                    lambda: (
+                        "Optionally, a backing volume: the new qcow2 starts as a copy-on-"
+                        "write layer over it, which must then never change."
+                    ),
+                    self._backing,
+                    value=lambda: d.spec.backing or "-",
+                    options=lambda: (
+                        [("-", "none")]
+                        + [
+                            (v.path, f"{v.name} ({v.format or v.type}, {format_size(v.capacity)})")
+                            for v in d.volumes
+                        ]
+                    ),
+                )
+            )
         steps.append(Step("summary", "summary", self._summary_text, self._noop, summary=True))
         return steps
 
@@ -304,15 +354,16 @@ class VolumeWizard(Wizard[storage.VolumeInfo | None]):
         size = parse_size(answer)
         available = d.pool.available if d.pool else 0
         only = storage.allocations_for(self._pool_type())
-        d.warning = storage.check_capacity(size, available, only[0] if len(only) == 1
-                                           else "sparse")
+        d.warning = storage.check_capacity(size, available, only[0] if len(only) == 1 else "sparse")
         d.capacity_text = answer
         d.spec = replace(d.spec, capacity=size)
 
     def _allocation_text(self) -> str:
         d = self.draft
-        text = (f"Allocation of {format_size(d.spec.capacity)}: sparse volumes take space "
-                "only as they are written; preallocated ones take it all now.")
+        text = (
+            f"Allocation of {format_size(d.spec.capacity)}: sparse volumes take space "
+            "only as they are written; preallocated ones take it all now."
+        )
         if self._pool_type() not in ("dir", "fs", "netfs", "gluster"):
             text += f" A {self._pool_type()} pool always preallocates."
         if d.warning:
@@ -338,8 +389,10 @@ class VolumeWizard(Wizard[storage.VolumeInfo | None]):
 
     def _summary_text(self) -> str:
         s = self.draft.spec
-        words = (f"Create {s.name} in pool {self._pool_name()}: {s.format}, "
-                 f"{format_size(s.capacity)}, {s.allocation}")
+        words = (
+            f"Create {s.name} in pool {self._pool_name()}: {s.format}, "
+            f"{format_size(s.capacity)}, {s.allocation}"
+        )
         if s.backing:
             words += f", backed by {s.backing}"
         words += ". This XML goes to libvirt:"
@@ -381,8 +434,9 @@ class Field:
 
 
 def _abs(what: str) -> Callable[[str], None]:
-    return lambda v: _need(v.startswith("/") and "\0" not in v,
-                           f"Give {what} as an absolute path, starting with /.")
+    return lambda v: _need(
+        v.startswith("/") and "\0" not in v, f"Give {what} as an absolute path, starting with /."
+    )
 
 
 def _devices(v: str) -> None:
@@ -391,40 +445,101 @@ def _devices(v: str) -> None:
 
 
 def _gluster_dir(v: str) -> None:
-    _need(v == "" or v.startswith("/"), "Give the directory as a path starting with /, or "
-          "leave it empty for the volume's root.")
+    _need(
+        v == "" or v.startswith("/"),
+        "Give the directory as a path starting with /, or leave it empty for the volume's root.",
+    )
 
 
 _FIELDS: dict[str, tuple[Field, ...]] = {
-    "dir": (Field("target", "directory", "The directory that holds the pool's images.",
-                  "/var/lib/libvirt/images/pool", _abs("the directory")),),
-    "logical": (
-        Field("source_name", "volume group", "Name of the LVM volume group.", "vg0",
-              lambda v: _need(bool(re.match(r"^[A-Za-z0-9_+][A-Za-z0-9_.+-]*$", v)),
-                              "Give the volume group's name: letters, digits and _ . + -.")),
-        Field("devices", "physical volumes", "Its physical volumes, comma-separated, to "
-              "build a new group; leave empty to use an existing group.", "/dev/sdb",
-              _devices),
+    "dir": (
+        Field(
+            "target",
+            "directory",
+            "The directory that holds the pool's images.",
+            "/var/lib/libvirt/images/pool",
+            _abs("the directory"),
+        ),
     ),
-    "disk": (Field("devices", "disk", "The whole disk, such as /dev/sdb.", "/dev/sdb",
-                   lambda v: _need(v.startswith("/dev/") and "," not in v,
-                                   "Give one disk device under /dev, such as /dev/sdb.")),),
+    "logical": (
+        Field(
+            "source_name",
+            "volume group",
+            "Name of the LVM volume group.",
+            "vg0",
+            lambda v: _need(
+                bool(re.match(r"^[A-Za-z0-9_+][A-Za-z0-9_.+-]*$", v)),
+                "Give the volume group's name: letters, digits and _ . + -.",
+            ),
+        ),
+        Field(
+            "devices",
+            "physical volumes",
+            "Its physical volumes, comma-separated, to "
+            "build a new group; leave empty to use an existing group.",
+            "/dev/sdb",
+            _devices,
+        ),
+    ),
+    "disk": (
+        Field(
+            "devices",
+            "disk",
+            "The whole disk, such as /dev/sdb.",
+            "/dev/sdb",
+            lambda v: _need(
+                v.startswith("/dev/") and "," not in v,
+                "Give one disk device under /dev, such as /dev/sdb.",
+            ),
+        ),
+    ),
     "netfs": (
-        Field("host", "server", "The NFS server's host name or address.", "nfs.example.org",
-              lambda v: _need(bool(_HOST.match(v)), "Give the server's host name or address.")),
-        Field("source_dir", "export", "The exported directory on the server.", "/export",
-              _abs("the export")),
-        Field("target", "mount point", "Where the host mounts it.", "/mnt/pool",
-              _abs("the mount point")),
+        Field(
+            "host",
+            "server",
+            "The NFS server's host name or address.",
+            "nfs.example.org",
+            lambda v: _need(bool(_HOST.match(v)), "Give the server's host name or address."),
+        ),
+        Field(
+            "source_dir",
+            "export",
+            "The exported directory on the server.",
+            "/export",
+            _abs("the export"),
+        ),
+        Field(
+            "target",
+            "mount point",
+            "Where the host mounts it.",
+            "/mnt/pool",
+            _abs("the mount point"),
+        ),
     ),
     "gluster": (
-        Field("host", "server", "A gluster server's host name or address.", "gluster1",
-              lambda v: _need(bool(_HOST.match(v)), "Give the server's host name or address.")),
-        Field("source_name", "gluster volume", "The gluster volume's name.", "gv0",
-              lambda v: _need(bool(re.match(r"^[A-Za-z0-9_.-]+$", v)),
-                              "Give the gluster volume's name.")),
-        Field("source_dir", "directory", "A directory inside the volume (optional).", "/",
-              _gluster_dir),
+        Field(
+            "host",
+            "server",
+            "A gluster server's host name or address.",
+            "gluster1",
+            lambda v: _need(bool(_HOST.match(v)), "Give the server's host name or address."),
+        ),
+        Field(
+            "source_name",
+            "gluster volume",
+            "The gluster volume's name.",
+            "gv0",
+            lambda v: _need(
+                bool(re.match(r"^[A-Za-z0-9_.-]+$", v)), "Give the gluster volume's name."
+            ),
+        ),
+        Field(
+            "source_dir",
+            "directory",
+            "A directory inside the volume (optional).",
+            "/",
+            _gluster_dir,
+        ),
     ),
 }
 _BUILDS = {
@@ -448,20 +563,42 @@ class PoolWizard(Wizard[str | None]):
 
     def steps(self) -> list[Step]:
         steps = [
-            Step("type", "type", lambda: "What kind of pool?", self._type,
-                 value=lambda: self.spec.type,
-                 options=lambda: [(t, f"{t}: {_POOL_HELP[t]}") for t in storage.POOL_TYPES]),
-            Step("name", "name", lambda: "Name of the pool: letters, digits and . _ - + : @, "
-                 "no path separators, not taken.", self._accept_name, value=lambda: self.spec.name,
-                 placeholder="images"),
+            Step(
+                "type",
+                "type",
+                lambda: "What kind of pool?",
+                self._type,
+                value=lambda: self.spec.type,
+                options=lambda: [(t, f"{t}: {_POOL_HELP[t]}") for t in storage.POOL_TYPES],
+            ),
+            Step(
+                "name",
+                "name",
+                lambda: (
+                    "Name of the pool: letters, digits and . _ - + : @, "
+                    "no path separators, not taken."
+                ),
+                self._accept_name,
+                value=lambda: self.spec.name,
+                placeholder="images",
+            ),
         ]
         for f in _FIELDS[self.spec.type]:
             steps.append(self._field_step(f))
         if self.spec.type in _BUILDS and (self.spec.type != "logical" or self.spec.devices):
-            steps.append(Step("build", "build", lambda: "Build the pool's storage now?",
-                              self._build, value=lambda: "yes" if self.build else "no",
-                              options=lambda: [("no", "No: use what is already there"),
-                                               ("yes", f"Yes: {_BUILDS[self.spec.type]}")]))
+            steps.append(
+                Step(
+                    "build",
+                    "build",
+                    lambda: "Build the pool's storage now?",
+                    self._build,
+                    value=lambda: "yes" if self.build else "no",
+                    options=lambda: [
+                        ("no", "No: use what is already there"),
+                        ("yes", f"Yes: {_BUILDS[self.spec.type]}"),
+                    ],
+                )
+            )
         steps.append(Step("summary", "summary", self._summary_text, self._noop, summary=True))
         return steps
 
@@ -496,17 +633,24 @@ class PoolWizard(Wizard[str | None]):
     def _apply(self) -> None:
         v = self.values
         devices = tuple(filter(None, (d.strip() for d in v.get("devices", "").split(","))))
-        self.spec = replace(self.spec, target=v.get("target", ""), host=v.get("host", ""),
-                            source_dir=v.get("source_dir", ""),
-                            source_name=v.get("source_name", ""), devices=devices)
+        self.spec = replace(
+            self.spec,
+            target=v.get("target", ""),
+            host=v.get("host", ""),
+            source_dir=v.get("source_dir", ""),
+            source_name=v.get("source_name", ""),
+            devices=devices,
+        )
 
     async def _build(self, answer: str) -> None:
         self.build = answer == "yes"
 
     def _summary_text(self) -> str:
         build = " and build its storage" if self.build else ""
-        return (f"Define {self.spec.type} pool {self.spec.name}{build}, then start it. "
-                "This XML goes to libvirt:")
+        return (
+            f"Define {self.spec.type} pool {self.spec.name}{build}, then start it. "
+            "This XML goes to libvirt:"
+        )
 
     def summary_xml(self) -> str:
         try:

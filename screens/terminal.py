@@ -114,8 +114,16 @@ _style_cache: dict[tuple[Any, ...], Style] = {}
 
 
 def _style(char: Any, cursor: bool) -> Style:
-    key = (char.fg, char.bg, char.bold, char.italics, char.underscore, char.strikethrough,
-           char.reverse, cursor)
+    key = (
+        char.fg,
+        char.bg,
+        char.bold,
+        char.italics,
+        char.underscore,
+        char.strikethrough,
+        char.reverse,
+        cursor,
+    )
     style = _style_cache.get(key)
     if style is None:
         try:
@@ -199,8 +207,11 @@ class TerminalView(Widget, can_focus=True):
     def transcript(self) -> str:
         """Scrollback plus screen, as plain text."""
         columns = self.term.columns
-        rows = [*self.term.history.top, *(self.term.buffer[y] for y in range(self.term.lines)),
-                *self.term.history.bottom]
+        rows = [
+            *self.term.history.top,
+            *(self.term.buffer[y] for y in range(self.term.lines)),
+            *self.term.history.bottom,
+        ]
         lines = ["".join(row[x].data for x in range(columns)).rstrip() for row in rows]
         while lines and not lines[-1]:
             lines.pop()

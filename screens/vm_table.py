@@ -6,11 +6,15 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from textual.binding import Binding
 from textual.widgets import DataTable
 
+from tvirt.history import Metric, StatsHistory
 from tvirt.model import VMInfo
+from tvirt.stats import StatsSnapshot
 
-from .words import STATE_FILTERS, memory, on_off, state_group
+from .sparkline import sparkline
+from .words import STATE_FILTERS, memory, on_off, percent, state_group
 
 # (key, header, noun used in sentences)
 COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -21,10 +25,16 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("vcpus", "vCPUs", "vCPUs"),
     ("memory", "Memory", "memory"),
     ("autostart", "Autostart", "autostart"),
+    ("cpu", "CPU", "CPU use"),
+    ("trend", "Trend", "CPU history"),
 )
 COLUMN_NOUNS = {key: noun for key, _header, noun in COLUMNS}
-SORT_ORDER: tuple[str, ...] = tuple(key for key, _header, _noun in COLUMNS if key != "mark")
+# A sparkline has no useful order: sorting by it sorts by name.
+SORT_ORDER: tuple[str, ...] = tuple(
+    key for key, _header, _noun in COLUMNS if key not in ("mark", "trend")
+)
 MARKED = "marked"
+TREND_WIDTH = 8  # points of CPU history in the table: 16 s at the default 2 s interval
 
 
 @dataclass(frozen=True)
@@ -52,7 +62,22 @@ class _Descending:
         return other.value < self.value
 
 
-def _cells(vm: VMInfo, host_label: str, marked: bool) -> dict[str, Cell]:
+def cpu_cell(value: float | None) -> Cell:
+    """'12.3%' or 'n/a'; unknown sorts after every number."""
+    return Cell(percent(value), (0, round(value * 10)) if value is not None else (1, 0))
+
+
+def trend_cell(values: list[float | None]) -> Cell:
+    return Cell(sparkline(values, TREND_WIDTH, low=0.0, high=100.0), (0,))
+
+
+NO_CPU = cpu_cell(None)
+NO_TREND = trend_cell([])
+
+
+def _cells(
+    vm: VMInfo, host_label: str, marked: bool, stats: tuple[Cell, Cell] = (NO_CPU, NO_TREND)
+) -> dict[str, Cell]:
     group = state_group(vm.state)
     return {
         "mark": Cell(MARKED if marked else "", (0 if marked else 1,)),
@@ -62,6 +87,8 @@ def _cells(vm: VMInfo, host_label: str, marked: bool) -> dict[str, Cell]:
         "vcpus": Cell(str(vm.vcpus), (vm.vcpus,)),
         "memory": Cell(memory(vm.memory_kib), (vm.memory_kib,)),
         "autostart": Cell(on_off(vm.autostart), (0 if vm.autostart else 1,)),
+        "cpu": stats[0],
+        "trend": stats[1],
     }
 
 
@@ -70,14 +97,26 @@ class VMTable(DataTable[Cell]):
     never cleared. Rows hidden by a filter are removed and re-added when it changes,
     since DataTable cannot hide a row."""
 
+    # Enter opens the VM details; a mouse click only moves the cursor.
+    BINDINGS = [Binding("enter", "screen.vm_details", "Details", show=False)]
+
+    # Screen-reader mode puts the terminal cursor on this column: the VM's name.
+    text_column = 1
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.tooltip = "Virtual machines: one row per VM, with its state in words"
         self.vms: dict[str, VMInfo] = {}
+        # The latest CPU cell of every VM with stats, kept for rows a filter hides too;
+        # their CPU-history cell is drawn from `history` when the row comes back.
+        self.cpu: dict[str, Cell] = {}
+        self.history: StatsHistory | None = None
         self.labels: dict[str, str] = {}
         self.marks: set[str] = set()
         self.text_filter = ""
         self.state_filter = STATE_FILTERS[0]
         self.sort_column = "name"
+        self._redraw_pending = False
         self.sort_reverse = False
 
     def on_mount(self) -> None:
@@ -146,6 +185,30 @@ class VMTable(DataTable[Cell]):
                 self._forget(vm.key)
             self.labels.pop(host_id, None)
 
+    def show_stats(self, snap: StatsSnapshot, history: StatsHistory) -> int:
+        """New CPU numbers for one host's VMs; returns how many cells changed.
+
+        Only rows in the table (not hidden by a filter) are touched; a hidden VM's cells
+        are computed when a filter change brings its row back.
+        """
+        changed = 0
+        for rates in snap.vms:
+            key = f"{snap.host_id}/{rates.uuid}"
+            if key not in self.vms:
+                continue
+            self.cpu[key] = cpu_cell(rates.cpu_percent)
+            if key not in self.rows:
+                continue  # filtered out: nothing to draw
+            cells = (self.cpu[key], self._trend(key, history))
+            for column, cell in zip(("cpu", "trend"), cells, strict=True):
+                if self.get_cell(key, column) != cell:
+                    self.update_cell(key, column, cell, update_width=column == "cpu")
+                    changed += 1
+        if changed and self.sort_column == "cpu":
+            with self._cursor_kept():
+                self._sort()
+        return changed
+
     # -- marks, filters and sorting ------------------------------------------
     def toggle_mark(self) -> VMInfo | None:
         vm = self.vm_at_cursor()
@@ -177,7 +240,7 @@ class VMTable(DataTable[Cell]):
         return self.state_filter
 
     def sort_by(self, column: str, reverse: bool = False) -> None:
-        self.sort_column = column if column in COLUMN_NOUNS else "name"
+        self.sort_column = column if column in SORT_ORDER else "name"
         self.sort_reverse = reverse
         with self._cursor_kept():
             self._sort()
@@ -223,7 +286,12 @@ class VMTable(DataTable[Cell]):
             if vm.key in self.rows:
                 self.remove_row(vm.key)
             return
-        cells = _cells(vm, self.labels.get(vm.host_id, vm.host_id), vm.key in self.marks)
+        cells = _cells(
+            vm,
+            self.labels.get(vm.host_id, vm.host_id),
+            vm.key in self.marks,
+            (self.cpu.get(vm.key, NO_CPU), self._trend(vm.key, self.history)),
+        )
         if vm.key not in self.rows:
             self.add_row(*(cells[key] for key, _h, _n in COLUMNS), key=vm.key)
             return
@@ -231,8 +299,15 @@ class VMTable(DataTable[Cell]):
             if self.get_cell(vm.key, column) != cell:
                 self.update_cell(vm.key, column, cell, update_width=True)
 
+    @staticmethod
+    def _trend(key: str, history: StatsHistory | None) -> Cell:
+        if history is None:
+            return NO_TREND
+        return trend_cell(history.vm_values(key, Metric.CPU, last=TREND_WIDTH))
+
     def _forget(self, key: str) -> None:
         self.vms.pop(key, None)
+        self.cpu.pop(key, None)
         self.marks.discard(key)
         if key in self.rows:
             self.remove_row(key)
@@ -264,3 +339,13 @@ class VMTable(DataTable[Cell]):
                 self.move_cursor(row=index)
         elif self.row_count:
             self.move_cursor(row=min(max(row, 0), self.row_count - 1))
+        # DataTable settles column widths on its next idle but keeps rows it already drew
+        # at the old widths; redraw once more, or a screen that never redraws by itself
+        # (screen-reader mode) keeps names cut short.
+        if not self._redraw_pending:
+            self._redraw_pending = True
+            self.set_timer(0.1, self._redraw)
+
+    def _redraw(self) -> None:
+        self._redraw_pending = False
+        self.refresh()

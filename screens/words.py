@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import humanize
+
 from tvirt.model import HostInfo, HostState, VMInfo, VMState
+from tvirt.stats import HostRates
 
 STATE_FILTERS: tuple[str, ...] = ("all", "running", "shut off", "paused", "other")
 _GROUPED = {VMState.RUNNING: "running", VMState.SHUTOFF: "shut off", VMState.PAUSED: "paused"}
@@ -84,3 +87,33 @@ def host_lines(host: HostInfo) -> list[str]:
 def target_lines(vms: Iterable[VMInfo], labels: dict[str, str]) -> list[str]:
     """'web01 on demo lab.xml' for each VM, for dialogs that must say exactly what."""
     return [f"{vm.name} on {labels.get(vm.host_id, vm.host_id)}" for vm in vms]
+
+
+def percent(value: float | None) -> str:
+    """'12.3%', or 'n/a' when the number is not known."""
+    return "n/a" if value is None else f"{value:.1f}%"
+
+
+def size(value_bytes: float | None) -> str:
+    """Binary units as humanize writes them ('1.5 MiB'), or 'n/a'."""
+    if value_bytes is None:
+        return "n/a"
+    return str(humanize.naturalsize(value_bytes, binary=True, format="%.1f"))
+
+
+def rate(bytes_per_second: float | None) -> str:
+    """'1.5 MiB/s', or 'n/a'."""
+    return "n/a" if bytes_per_second is None else f"{size(bytes_per_second)}/s"
+
+
+def host_stats_line(rates: HostRates | None) -> str:
+    """'CPU 12.3%, memory 4.1 GiB of 16 GiB (25.6%)', with n/a for what is not known."""
+    cpu = percent(rates.cpu_percent if rates else None)
+    if rates is None or rates.memory_used_kib is None or rates.memory_total_kib is None:
+        mem = "n/a"
+    else:
+        mem = (
+            f"{memory(rates.memory_used_kib)} of {memory(rates.memory_total_kib)} "
+            f"({percent(rates.memory_percent)})"
+        )
+    return f"CPU {cpu}, memory {mem}"

@@ -15,7 +15,7 @@
 set -euo pipefail
 
 # Bump when the initramfs recipe below changes.
-GUEST_REV=2
+GUEST_REV=3
 CACHE_DIR=${TVIRT_GUEST_CACHE:-/var/cache/tvirt-testbed/guest}
 BUSYBOX=/bin/busybox
 MARKER=TVIRT-GUEST-READY
@@ -103,6 +103,36 @@ for mod in kernel/drivers/acpi/button.ko kernel/drivers/input/evdev.ko; do
     if [[ -f $src ]]; then cp "$src" "$root/lib/modules/"; fi
 done
 
+# virtio disk and NIC drivers with their dependencies, in load order, so a VM's virtio
+# disks show up in /sys/block. The .deb has no modules.dep (depmod runs at install), so
+# the dependencies come from each module's own "depends=" field. Stored decompressed:
+# busybox insmod cannot read .ko.xz.
+moddir=$work/kernel/lib/modules/$krel
+mkdir -p "$root/lib/modules/virtio"
+: > "$root/lib/modules/virtio/order"
+declare -A seen_mod=()
+module_text() {  # $1: module file; prints it decompressed
+    case $1 in
+        *.xz) xz -dc "$1" ;;
+        *.zst) zstd -qdc "$1" ;;
+        *) cat "$1" ;;
+    esac
+}
+add_module() {  # $1: module name; its dependencies first
+    local name=$1 file dep
+    [[ -n ${seen_mod[$name]:-} ]] && return 0
+    seen_mod[$name]=1
+    file=$(find "$moddir/kernel" -name "$name.ko*" -print -quit)
+    if [[ -z $file ]]; then log "note: module $name is built in or absent"; return 0; fi
+    module_text "$file" > "$root/lib/modules/virtio/$name.ko"
+    for dep in $(tr '\0' '\n' < "$root/lib/modules/virtio/$name.ko" \
+                 | sed -n 's/^depends=//p' | tr ',' ' '); do
+        add_module "$dep"
+    done
+    echo "$name.ko" >> "$root/lib/modules/virtio/order"
+}
+for want in virtio_pci virtio_blk virtio_net; do add_module "$want"; done
+
 cat > "$root/etc/acpi/PWRF/00000080" <<'ACPI'
 #!/bin/sh
 echo "TVIRT-GUEST-POWEROFF" > /dev/ttyS0
@@ -133,6 +163,7 @@ mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /run
 hostname tvirt-guest
 for m in /lib/modules/*.ko; do [ -f "\$m" ] && insmod "\$m" 2>/dev/null; done
+while read -r m; do insmod "/lib/modules/virtio/\$m" 2>/dev/null; done < /lib/modules/virtio/order
 # busybox acpid exits at once if it cannot open its log file.
 acpid -l /run/acpid.log -p /run/acpid.pid
 echo "$MARKER" > /dev/ttyS0

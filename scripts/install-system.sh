@@ -33,6 +33,11 @@ PACKAGES=(
     # guests (TCG) and disk images
     qemu-system-x86
     qemu-utils
+    # libvirt virtual networks: firewall rules and DHCP (libvirtd must start after these)
+    iptables
+    dnsmasq-base
+    # sfdisk, for the partitioned-disk wipe tests
+    fdisk
     # qemu+ssh transport
     openssh-server
     openssh-client

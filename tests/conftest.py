@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
+import tempfile
 import time
 import uuid as uuidlib
 from collections.abc import Callable, Iterator
@@ -16,6 +19,13 @@ from tvirt.inventory import Inventory
 from tvirt.updates import Update
 
 ENV_FILE = Path("/run/tvirt-testbed/env")
+
+# Tests never touch the user's own config, logs or transcripts: point the XDG dirs
+# (which platformdirs follows) at a directory of this test run. Child processes inherit it.
+_XDG = Path(tempfile.mkdtemp(prefix="tvirt-tests-xdg-"))
+atexit.register(shutil.rmtree, _XDG, True)
+for _name in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
+    os.environ[_name] = str(_XDG / _name.lower())
 FIXTURES = Path(__file__).parent / "fixtures"
 
 

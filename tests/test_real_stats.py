@@ -170,7 +170,10 @@ def test_busy_guest_reads_near_its_vcpu_share_and_matches_qemu(
         assert vcpus == 1
         qemu_percent = (qemu1 - qemu0) / (last.time - first.time) / vcpus * 100
         print(f"idle {idle.cpu_percent:.1f}% busy {measured:.1f}% qemu {qemu_percent:.1f}%")
-        assert measured > 50 and qemu_percent > 50, (measured, qemu_percent)
+        # On an idle machine a busy one-vCPU guest reads ~100 %; on a shared, loaded
+        # two-core machine it gets less, so ask for "clearly busy", not a number.
+        assert measured > 25 and measured > 10 * (idle.cpu_percent or 0.1), (measured, idle)
+        assert qemu_percent > 25, qemu_percent
         assert 0.5 < measured / qemu_percent < 1.5, (measured, qemu_percent)
         # The same CPU time as a share of the host; only the vCPU share is clamped at 100
         # (QEMU's own threads can push a one-vCPU VM a little past it).

@@ -6,10 +6,13 @@ same under NO_COLOR (which Textual honours by itself) or a monochrome terminal.
 
 from __future__ import annotations
 
+import dataclasses
+import tomllib
 from pathlib import Path
 from typing import Protocol
 
-from textual.theme import Theme
+from textual.color import Color, ColorParseError
+from textual.theme import BUILTIN_THEMES, Theme
 
 STYLESHEET = Path(__file__).with_name("tvirt.tcss")
 DEFAULT_THEME = "tvirt-dark"
@@ -58,7 +61,105 @@ THEMES: tuple[Theme, ...] = (
         panel="#202020",
         dark=True,
     ),
+    # The terminal's own 16-colour palette: whatever colours the user set up there,
+    # including a screen magnifier's or a high-contrast terminal profile's.
+    dataclasses.replace(BUILTIN_THEMES["ansi-dark"], name="tvirt-ansi"),
 )
+
+# What a person may type after --theme or in [ui] theme.
+SHORT_NAMES = {
+    "dark": "tvirt-dark",
+    "light": "tvirt-light",
+    "high-contrast": "tvirt-high-contrast",
+    "ansi": "tvirt-ansi",
+}
+# The colour keys a user theme file may set; dark is a boolean.
+COLOUR_KEYS = ("primary", "secondary", "accent", "warning", "error", "success",
+               "foreground", "background", "surface", "panel", "boost")
+
+
+class ThemeFileError(ValueError):
+    """A user theme file that cannot be used; the message is one sentence."""
+
+
+def resolve(name: str) -> str:
+    """The full theme name for a short one ("light" -> "tvirt-light")."""
+    name = name.strip()
+    return SHORT_NAMES.get(name, name)
+
+
+def load_theme_file(path: Path) -> Theme:
+    """One user theme: a TOML file of colour keys, named after the file.
+
+    Example ~/.config/tvirt/themes/mine.toml::
+
+        primary = "#ffaf00"
+        background = "#000000"
+        foreground = "#ffffff"
+        dark = true
+    """
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ThemeFileError(f"The theme file {path} cannot be read ({exc}).") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ThemeFileError(f"The theme file {path} is not valid TOML ({exc}).") from None
+    unknown = sorted(set(data) - {*COLOUR_KEYS, "dark", "name"})
+    if unknown:
+        raise ThemeFileError(
+            f"The theme file {path} has unknown keys ({', '.join(unknown)}); "
+            f"the known ones are {', '.join(COLOUR_KEYS)} and dark."
+        )
+    if "primary" not in data:
+        raise ThemeFileError(f"The theme file {path} needs at least a primary colour.")
+    colours: dict[str, str] = {}
+    for key in COLOUR_KEYS:
+        if key not in data:
+            continue
+        value = data[key]
+        try:
+            if not isinstance(value, str):
+                raise ColorParseError(str(value))
+            Color.parse(value)
+        except ColorParseError:
+            raise ThemeFileError(
+                f"In the theme file {path}, {key} = {value!r} is not a colour "
+                "(use a name like \"red\" or a hex value like \"#ff8800\")."
+            ) from None
+        colours[key] = value
+    dark = data.get("dark", True)
+    if not isinstance(dark, bool):
+        raise ThemeFileError(f"In the theme file {path}, dark must be true or false.")
+    name = str(data.get("name") or path.stem)
+    return Theme(
+        name=name,
+        dark=dark,
+        primary=colours["primary"],
+        secondary=colours.get("secondary"),
+        accent=colours.get("accent"),
+        warning=colours.get("warning"),
+        error=colours.get("error"),
+        success=colours.get("success"),
+        foreground=colours.get("foreground"),
+        background=colours.get("background"),
+        surface=colours.get("surface"),
+        panel=colours.get("panel"),
+        boost=colours.get("boost"),
+    )
+
+
+def user_themes(directory: Path) -> tuple[list[Theme], list[str]]:
+    """Every *.toml theme in directory, and a sentence for each one that failed."""
+    themes: list[Theme] = []
+    problems: list[str] = []
+    if not directory.is_dir():
+        return themes, problems
+    for path in sorted(directory.glob("*.toml")):
+        try:
+            themes.append(load_theme_file(path))
+        except ThemeFileError as exc:
+            problems.append(str(exc))
+    return themes, problems
 
 
 class ThemeRegistry(Protocol):
@@ -67,11 +168,11 @@ class ThemeRegistry(Protocol):
     def register_theme(self, theme: Theme) -> None: ...
 
 
-def register_themes(app: ThemeRegistry) -> list[str]:
-    """Register every tvirt theme on the app and return their names."""
-    for theme in THEMES:
+def register_themes(app: ThemeRegistry, extra: tuple[Theme, ...] | list[Theme] = ()) -> list[str]:
+    """Register every tvirt theme (and the user's own) on the app; return their names."""
+    for theme in (*THEMES, *extra):
         app.register_theme(theme)
-    return [theme.name for theme in THEMES]
+    return [theme.name for theme in (*THEMES, *extra)]
 
 
 def theme_names() -> list[str]:

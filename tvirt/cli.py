@@ -10,9 +10,9 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import asdict
-from typing import Protocol
+from typing import NoReturn, Protocol
 
-from tvirt import __version__, config
+from tvirt import __version__, config, plain
 from tvirt.actions import Action
 from tvirt.inventory import Inventory
 from tvirt.keys import all_keys, display
@@ -23,7 +23,18 @@ from tvirt.uri import URIError
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONNECT = 0, 1, 2, 3
 LIFECYCLE = ("start", "shutdown", "reboot", "destroy", "suspend", "resume")
 # Modules under tvirt/ with register(subparsers); see _feature_modules.
-FEATURE_COMMANDS: tuple[str, ...] = ("console_commands", "storage_commands")
+FEATURE_COMMANDS: tuple[str, ...] = (
+    "watch_commands",
+    "shell",
+    "console_commands",
+    "create_commands",
+    "hw_commands",
+    "snapshot_commands",
+    "net_commands",
+    "gluster_commands",
+    "storage_commands",
+    "migrate_commands",
+)
 
 
 class CommandModule(Protocol):
@@ -36,8 +47,18 @@ class CLIError(Exception):
         self.code = code
 
 
+class SentenceParser(argparse.ArgumentParser):
+    """Usage errors as one sentence on stderr, like every other tvirt error."""
+
+    def error(self, message: str) -> NoReturn:
+        sentence = f"{message[:1].upper()}{message[1:]} (see {self.prog} --help)."
+        self.exit(EXIT_USAGE, f"tvirt: {sentence}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    # Typed as the base class so feature modules share one register() signature;
+    # subparsers are SentenceParsers too (argparse uses type(parser)).
+    parser: argparse.ArgumentParser = SentenceParser(
         prog="tvirt",
         description="A terminal virtualization console. Without a command it opens the "
         "full-screen app; with one it prints plain lines (or --json).",
@@ -53,6 +74,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--readonly", action="store_true", help="refuse every change")
     parser.add_argument("--json", action="store_true", help="print JSON instead of lines")
+    parser.add_argument(
+        "--screen-reader",
+        action="store_true",
+        help="full-screen app for screen readers and braille displays: the terminal "
+        "cursor follows the focus and nothing redraws by itself",
+    )
+    parser.add_argument(
+        "--theme",
+        default="",
+        metavar="NAME",
+        help="colour theme of the full-screen app: dark, light, high-contrast, ansi "
+        "(the terminal's own colours) or a theme file's name",
+    )
+    parser.add_argument(
+        "--interval",
+        type=_interval,
+        default=None,
+        metavar="SECONDS",
+        help="seconds between live stats samples in the full-screen app, "
+        f"{config.MIN_INTERVAL:g} to {config.MAX_INTERVAL:g} (default: the config's [ui] "
+        f"interval, else {config.DEFAULT_INTERVAL:g})",
+    )
     parser.add_argument(
         "--timeout", type=float, default=30.0, help="seconds to wait for hosts (default 30)"
     )
@@ -82,6 +125,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interval(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"the stats interval must be a number of seconds, not {text!r}"
+        ) from None
+    problem = config.interval_problem(value)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return value
+
+
 def _feature_modules() -> list[CommandModule]:
     """Feature commands live in their own modules; each adds its subcommands here and
     sets ``run`` to its handler, which gets the parsed args and returns an exit code."""
@@ -93,8 +149,25 @@ def _feature_modules() -> list[CommandModule]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # raw_output: a command that must pass a terminal stream through (a serial console)
+    # sets it with set_defaults(raw_output=True) and takes care of plain mode itself.
+    if (args.command is None and not plain.reason()) or getattr(args, "raw_output", False):
+        return _main(args)
+    # Commands print words only: no escape sequences or control bytes, ever.
+    with plain.filtered():
+        return _main(args)
+
+
+def _main(args: argparse.Namespace) -> int:
     try:
         if args.command is None:
+            why = plain.reason()
+            if why:
+                # No full-screen app without a real terminal: the line shell instead.
+                print(f"Plain mode ({why}): starting the line shell, tvirt shell.")
+                from tvirt.shell import run_shell
+
+                return run_shell(args)
             return _run_tui(args)
         if args.command == "keys":
             return _keys(args)
@@ -116,7 +189,13 @@ def _run_tui(args: argparse.Namespace) -> int:
     # Imported here so the core and the plain commands never load textual.
     from tvirt.screens.app import run_app
 
-    code: int = run_app(connect=args.connect, readonly=args.readonly)
+    code: int = run_app(
+        connect=args.connect,
+        readonly=args.readonly,
+        interval=args.interval,
+        screen_reader=args.screen_reader,
+        theme=args.theme,
+    )
     return code
 
 

@@ -6,20 +6,40 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import platformdirs
 import tomli_w
 
 APP_NAME = "tvirt"
+T = TypeVar("T")
 DEFAULT_CONSOLE_ESCAPE = "ctrl+]"
 # The keys that can leave a console: Ctrl plus one of these. Not Ctrl+[, which is Escape
 # itself and starts every arrow and function key.
 ESCAPE_CHARS = "abcdefghijklmnopqrstuvwxyz@\\]^_"
 
 
-
 class ConfigError(ValueError):
     """The config file exists but cannot be used. It is left untouched."""
+
+
+# Live stats: how often each host is sampled, and how much history the graphs keep.
+DEFAULT_INTERVAL = 2.0
+MIN_INTERVAL = 0.5
+MAX_INTERVAL = 60.0
+DEFAULT_HISTORY_MINUTES = 10.0
+
+
+def interval_problem(value: object) -> str | None:
+    """Why `value` is not a usable stats interval in seconds, or None if it is."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"the stats interval must be a number of seconds, not {value!r}"
+    if not MIN_INTERVAL <= value <= MAX_INTERVAL:
+        return (
+            f"the stats interval must be between {MIN_INTERVAL:g} and {MAX_INTERVAL:g} "
+            f"seconds, not {value:g}"
+        )
+    return None
 
 
 @dataclass
@@ -28,6 +48,8 @@ class Config:
     readonly: bool = False
     theme: str = ""
     screen_reader: bool = False
+    interval: float = DEFAULT_INTERVAL
+    history_minutes: float = DEFAULT_HISTORY_MINUTES
     console_escape: str = DEFAULT_CONSOLE_ESCAPE
     path: Path | None = None
 
@@ -56,13 +78,27 @@ def load(path: Path | None = None) -> Config:
         raise ConfigError(
             f"The config file {path} is not valid TOML ({exc}); it was left as it is."
         ) from None
-    uris = data.get("connections", {}).get("uris", [])
+    connections = data.get("connections", {})
+    if not isinstance(connections, dict):
+        raise ConfigError(f"In {path}, [connections] must be a table.")
+    uris = connections.get("uris", [])
     if not isinstance(uris, list) or not all(isinstance(u, str) for u in uris):
         raise ConfigError(f"In {path}, connections.uris must be a list of strings.")
     ui = data.get("ui", {})
     if not isinstance(ui, dict):
         raise ConfigError(f"In {path}, [ui] must be a table.")
-    readonly = data.get("connections", {}).get("readonly", False)
+    readonly = _typed(connections, "readonly", bool, False, f"In {path}, connections.readonly")
+    interval = ui.get("interval", DEFAULT_INTERVAL)
+    problem = interval_problem(interval)
+    if problem:
+        raise ConfigError(f"In {path}, [ui] interval is not usable: {problem}.")
+    minutes = ui.get("history_minutes", DEFAULT_HISTORY_MINUTES)
+    number = isinstance(minutes, int | float) and not isinstance(minutes, bool)
+    if not number or not 1 <= minutes <= 1440:
+        raise ConfigError(
+            f"In {path}, [ui] history_minutes must be a number of minutes from 1 to 1440, "
+            f"not {minutes!r}."
+        )
     console = data.get("console", {})
     if not isinstance(console, dict):
         raise ConfigError(f"In {path}, [console] must be a table.")
@@ -74,12 +110,22 @@ def load(path: Path | None = None) -> Config:
         )
     return Config(
         uris=list(uris),
-        readonly=bool(readonly),
-        theme=str(ui.get("theme", "")),
-        screen_reader=bool(ui.get("screen_reader", False)),
+        readonly=readonly,
+        theme=_typed(ui, "theme", str, "", f"In {path}, ui.theme"),
+        screen_reader=_typed(ui, "screen_reader", bool, False, f"In {path}, ui.screen_reader"),
+        interval=float(interval),
+        history_minutes=float(minutes),
         console_escape=escape,
         path=path,
     )
+
+
+def _typed(table: dict[str, object], key: str, kind: type[T], default: T, where: str) -> T:
+    """A value of the expected TOML type, or a ConfigError naming the key ("yes" is no bool)."""
+    value = table.get(key, default)
+    if not isinstance(value, kind):
+        raise ConfigError(f"{where} must be a {kind.__name__}, not {value!r}.")
+    return value
 
 
 def save(config: Config, path: Path | None = None) -> Path:
@@ -88,7 +134,12 @@ def save(config: Config, path: Path | None = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     data = {
         "connections": {"uris": config.uris, "readonly": config.readonly},
-        "ui": {"theme": config.theme, "screen_reader": config.screen_reader},
+        "ui": {
+            "theme": config.theme,
+            "screen_reader": config.screen_reader,
+            "interval": config.interval,
+            "history_minutes": config.history_minutes,
+        },
         "console": {"escape": config.console_escape},
     }
     tmp = path.with_name(path.name + ".tmp")

@@ -39,7 +39,13 @@ def list_vms(conn: libvirt.virConnect, host_id: str) -> list[VMInfo]:
             vcpus = int(record["vcpu.current"])
             memory = int(record["balloon.maximum"])
         else:
-            info = dom.info()
+            try:
+                info = dom.info()
+            except libvirt.libvirtError as exc:
+                # Undefined between the listing and now: not an error of the host.
+                if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                    continue
+                raise
             state, vcpus, memory = VMState.from_libvirt(info[0]), int(info[3]), int(info[1])
         result.append(
             VMInfo(

@@ -33,7 +33,9 @@ _SSH_PATTERNS: list[tuple[tuple[str, ...], str]] = [
         "Connecting to {host} timed out.",
     ),
     (
-        ("failed to connect socket", "no such file or directory"),
+        # Only socket failures: other "No such file or directory" errors (a missing
+        # iptables binary, say) must keep libvirt's own words.
+        ("failed to connect socket", "nc: /", "unix connect failed"),
         "The libvirt socket was not found on {host}: is libvirtd running, and is the "
         "URI path (/system or /session) right?",
     ),

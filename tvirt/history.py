@@ -112,13 +112,14 @@ class Rings:
         self._head = (self._head + 1) % self.maxlen
         self._len = min(self._len + 1, self.maxlen)
 
-    def raw(self, name: str) -> list[float]:
-        """Oldest first, NaN for unknown points."""
+    def raw(self, name: str, last: int | None = None) -> list[float]:
+        """Oldest first, NaN for unknown points; only the newest `last` if given."""
+        count = self._len if last is None else max(0, min(last, self._len))
         if self._data is None:
-            return [math.nan] * self._len
+            return [math.nan] * count
         base = self._index[name] * self.maxlen
-        start = (self._head - self._len) % self.maxlen
-        end = start + self._len
+        start = (self._head - count) % self.maxlen
+        end = start + count
         if end <= self.maxlen:
             return self._data[base + start : base + end].tolist()
         wrap = end - self.maxlen
@@ -127,8 +128,8 @@ class Rings:
             + self._data[base : base + wrap].tolist()
         )
 
-    def values(self, name: str) -> list[float | None]:
-        return [None if math.isnan(v) else v for v in self.raw(name)]
+    def values(self, name: str, last: int | None = None) -> list[float | None]:
+        return [None if math.isnan(v) else v for v in self.raw(name, last)]
 
     def summary(self, name: str) -> Summary:
         raw = self.raw(name)
@@ -230,21 +231,26 @@ class StatsHistory:
         with self._lock:
             return [f"{h}/{u}" for h, vms in self._vms.items() for u in vms]
 
-    def vm_values(self, key: str, metric: Metric) -> list[float | None]:
-        """Oldest first; the last point lines up with host_times(host_id)[-1]."""
+    def vm_values(self, key: str, metric: Metric, last: int | None = None) -> list[float | None]:
+        """Oldest first; the last point lines up with host_times(host_id)[-1].
+
+        `last` limits the answer to the newest points (a table's sparkline needs a few).
+        """
         with self._lock:
             rings = self._vm(key)
-            return [] if rings is None else rings.values(metric)
+            return [] if rings is None else rings.values(metric, last)
 
     def vm_summary(self, key: str, metric: Metric) -> Summary | None:
         with self._lock:
             rings = self._vm(key)
             return None if rings is None else rings.summary(metric)
 
-    def host_values(self, host_id: str, metric: Metric) -> list[float | None]:
+    def host_values(
+        self, host_id: str, metric: Metric, last: int | None = None
+    ) -> list[float | None]:
         with self._lock:
             rings = self._hosts.get(host_id)
-            return [] if rings is None else rings.values(metric)
+            return [] if rings is None else rings.values(metric, last)
 
     def host_summary(self, host_id: str, metric: Metric) -> Summary | None:
         with self._lock:

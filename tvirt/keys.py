@@ -31,14 +31,24 @@ DASHBOARD_KEYS: tuple[Key, ...] = (
     Key("a", "add_connection", "Add a connection"),
     Key("X", "remove_connection", "Remove the selected host's connection"),
     Key("c", "console", "Open the selected VM's serial console in a tab"),
+    Key("i", "vm_details", "Show live graphs of the selected VM (Enter works too)"),
+    Key("n", "new_vm", "New VM wizard on the selected host"),
+    Key("e", "vm_hardware", "VM details: hardware, snapshots, clone, XML"),
+    Key("N", "networks", "Virtual networks of the selected host"),
     Key("S", "storage", "Storage pools and volumes of the selected host"),
     Key("tab", "focus_next", "Move focus to the next pane"),
+    Key("G", "gluster", "Gluster view of the selected host: volumes, bricks, heal, peers"),
 )
 
 APP_KEYS: tuple[Key, ...] = (
     Key("question_mark", "help", "Show this list of keys", "everywhere"),
+    Key("L", "event_log", "Event log: every result and state change, to review",
+        "everywhere"),
     Key("ctrl+p", "command_palette", "Command palette: every action by name", "everywhere"),
     Key("q", "quit", "Quit", "everywhere"),
+    Key("P", "toggle_stats", "Pause or resume live stats and graphs", "everywhere"),
+    Key("plus", "faster_stats", "Sample stats more often (10, 5, 2, 1 s)", "everywhere"),
+    Key("minus", "slower_stats", "Sample stats less often (1, 2, 5, 10 s)", "everywhere"),
     Key("escape", "dismiss", "Close a dialog or the help screen", "dialogs"),
 )
 
@@ -49,6 +59,15 @@ CONFIRM_KEYS: tuple[Key, ...] = (
     Key("enter", "enter", "Yes, or press the focused button", "confirmations"),
     Key("n", "cancel", "No: change nothing", "confirmations"),
 )
+
+
+# The VM details screen (live graphs); the stats keys above work there too.
+DETAIL_KEYS: tuple[Key, ...] = (
+    Key("escape", "dismiss", "Back to the dashboard", "VM details"),
+)
+
+# The stats intervals that + and - step through, in seconds.
+STATS_STEPS: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0)
 
 
 # Serial consoles. While one is attached every other key goes to the guest.
@@ -71,6 +90,56 @@ CONSOLE_KEYS: tuple[Key, ...] = (
     Key("x", "close_tab", "Close this console tab", "detached console"),
     Key("pageup", "scroll_back", "Scroll back", "detached console"),
     Key("pagedown", "scroll_forward", "Scroll forward", "detached console"),
+)
+
+
+# The Gluster view and its wizards (disk wipe, bricks and volume).
+GLUSTER_KEYS: tuple[Key, ...] = (
+    Key("r", "refresh", "Refresh the Gluster view now", "Gluster view"),
+    Key("w", "wipe_wizard", "Disk wipe wizard for this host", "Gluster view"),
+    Key("b", "brick_wizard", "Brick and volume wizard for this host", "Gluster view"),
+    Key("escape", "back", "Back to the dashboard", "Gluster view"),
+)
+WIZARD_KEYS: tuple[Key, ...] = (
+    Key("escape", "back", "Previous step, or close the wizard", "wizards"),
+    Key("enter", "select", "Choose the highlighted row or setting, or go on", "wizards"),
+    Key("space", "mark", "Mark or unmark a disk for a brick", "wizards"),
+    Key("U", "undo", "Undo what a failed wizard made", "wizards"),
+)
+
+
+# The new-VM wizard (screens/create_wizard.py).
+NEW_VM_KEYS: tuple[Key, ...] = (
+    Key("ctrl+n", "next_step", "Next step (checks this one first)", "new VM wizard"),
+    Key("ctrl+b", "previous_step", "Previous step", "new VM wizard"),
+    Key("ctrl+s", "create", "Create the VM (on the summary step)", "new VM wizard"),
+    Key("escape", "cancel", "Cancel: create nothing", "new VM wizard"),
+)
+
+# VM details with hardware and snapshots (screens/vm_hardware.py).
+HARDWARE_KEYS: tuple[Key, ...] = (
+    Key("m", "memory", "Change the memory (live where possible)", "VM hardware"),
+    Key("v", "vcpus", "Change the number of vCPUs", "VM hardware"),
+    Key("a", "add_disk", "Add a disk (a volume's or file's path)", "VM hardware"),
+    Key("d", "remove_device", "Remove the selected disk or NIC (asks first)", "VM hardware"),
+    Key("c", "media", "Change or eject the selected CD drive's media", "VM hardware"),
+    Key("w", "add_nic", "Add a NIC on a network or bridge", "VM hardware"),
+    Key("b", "boot_order", "Edit the boot order", "VM hardware"),
+    Key("x", "xml", "View and edit the XML", "VM hardware"),
+    Key("C", "clone", "Clone the VM (it must be shut off)", "VM hardware"),
+    Key("S", "snapshot", "Take a snapshot", "VM hardware"),
+    Key("r", "revert", "Revert to the selected snapshot (asks first)", "VM hardware"),
+    Key("D", "delete_snapshot", "Delete the selected snapshot (asks first)", "VM hardware"),
+    Key("escape", "dismiss", "Back to the dashboard", "VM hardware"),
+)
+
+# The networks screen (screens/networks.py).
+NETWORK_KEYS: tuple[Key, ...] = (
+    Key("s", "start", "Start the selected network", "networks"),
+    Key("h", "stop", "Stop the selected network (asks first)", "networks"),
+    Key("t", "autostart", "Toggle the selected network's autostart", "networks"),
+    Key("n", "define", "Define a NAT or isolated network", "networks"),
+    Key("escape", "dismiss", "Back to the dashboard", "networks"),
 )
 
 
@@ -105,11 +174,18 @@ STORAGE_WIZARD_KEYS: tuple[Key, ...] = (
 
 def all_keys() -> tuple[Key, ...]:
     return (
-        APP_KEYS + DASHBOARD_KEYS + CONFIRM_KEYS + CONSOLE_KEYS + STORAGE_KEYS
+        APP_KEYS + DASHBOARD_KEYS + DETAIL_KEYS + CONFIRM_KEYS + CONSOLE_KEYS + GLUSTER_KEYS
+        + WIZARD_KEYS + NEW_VM_KEYS + HARDWARE_KEYS + NETWORK_KEYS + STORAGE_KEYS
         + STORAGE_WIZARD_KEYS
     )
 
 
 def display(key: str) -> str:
     """Key names as a person types them."""
-    return {"slash": "/", "question_mark": "?", "space": "Space"}.get(key, key)
+    return {
+        "slash": "/",
+        "question_mark": "?",
+        "space": "Space",
+        "plus": "+",
+        "minus": "-",
+    }.get(key, key)

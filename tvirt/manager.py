@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tvirt.config import Config
 from tvirt.host import HostWorker
+from tvirt.ticker import DEFAULT_INTERVAL, OnSample, StatsTicker
 from tvirt.updates import Sink
 from tvirt.uri import DEMO_URI, SYSTEM_URI, ParsedURI, URIError, parse_uri
 
@@ -38,6 +39,9 @@ class HostManager:
         self.readonly = readonly
         self._reconnect = reconnect
         self.workers: dict[str, HostWorker] = {}
+        # At most one stats ticker per host. A ticker outlives disconnects: its ticks fail
+        # fast (counted in .errors) while the host is away and resume after reconnecting.
+        self.tickers: dict[str, StatsTicker] = {}
 
     def add(self, uri: str) -> HostWorker:
         """Validate and open a URI; raises URIError with a sentence for bad input."""
@@ -49,8 +53,34 @@ class HostManager:
         worker.start()
         return worker
 
+    def watch_stats(
+        self,
+        host_id: str,
+        on_sample: OnSample,
+        interval: float = DEFAULT_INTERVAL,
+        *,
+        paused: bool = False,
+    ) -> StatsTicker:
+        """Start sampling a host (paused: created, but no tick until resume()).
+
+        on_sample runs on the host's worker thread. Watching a host that already has a
+        ticker returns that ticker unchanged.
+        """
+        ticker = self.tickers.get(host_id)
+        if ticker is None:
+            ticker = StatsTicker.for_host(self.workers[host_id], on_sample, interval=interval)
+            if paused:
+                ticker.pause()
+            self.tickers[host_id] = ticker
+            ticker.start()
+        return ticker
+
     def remove(self, host_id: str, timeout: float = 5.0) -> None:
         """Forget a host. timeout=0 returns at once; the worker closes in its own time."""
+        # The ticker first, so no tick is queued on a worker that is going away.
+        ticker = self.tickers.pop(host_id, None)
+        if ticker is not None:
+            ticker.stop()
         worker = self.workers.pop(host_id, None)
         if worker is not None:
             worker.stop(timeout)
@@ -59,6 +89,9 @@ class HostManager:
         return self.workers[host_id]
 
     def stop(self) -> None:
+        for ticker in list(self.tickers.values()):
+            ticker.stop()
+        self.tickers.clear()
         for worker in list(self.workers.values()):
             worker.stop(timeout=2.0)
         self.workers.clear()
