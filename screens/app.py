@@ -34,6 +34,7 @@ from .messages import (
     ActionFinished,
     DomainGone,
     DomainsArrived,
+    DomainsFilled,
     DomainUpdated,
     HostUpdated,
     StatsArrived,
@@ -114,7 +115,7 @@ class TvirtApp(App[int]):
         # Hosts the user removed: their worker may still report while it stops.
         self._removed: set[str] = set()
         self.messages: list[str] = []
-        self.manager = HostManager(self._sink, readonly=readonly)
+        self.manager = HostManager(self._sink, readonly=readonly, progressive=True)
         self.dashboard = DashboardScreen()
         register_themes(self, extra_themes)
         wanted = resolve(theme)
@@ -334,6 +335,12 @@ class TvirtApp(App[int]):
             return
         self._note_change(self.dashboard.table.vms.get(message.vm.key), message.vm)
         self.dashboard.table.upsert(message.vm)
+        self.dashboard.refresh_status()
+
+    def on_domains_filled(self, message: DomainsFilled) -> None:
+        if not self._wanted(message.host_id):
+            return
+        self.dashboard.table.update_known(message.vms)
         self.dashboard.refresh_status()
 
     def on_domain_gone(self, message: DomainGone) -> None:

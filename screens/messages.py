@@ -11,6 +11,7 @@ from tvirt.updates import (
     ActionDone,
     DomainChanged,
     DomainRemoved,
+    DomainsDetailed,
     DomainsListed,
     HostChanged,
     Update,
@@ -36,6 +37,15 @@ class DomainUpdated(Message):
     def __init__(self, vm: VMInfo) -> None:
         super().__init__()
         self.vm = vm
+
+
+class DomainsFilled(Message):
+    """vCPUs and memory of a batch of VMs, read after the host was listed."""
+
+    def __init__(self, host_id: str, vms: tuple[VMInfo, ...]) -> None:
+        super().__init__()
+        self.host_id = host_id
+        self.vms = vms
 
 
 class DomainGone(Message):
@@ -91,6 +101,8 @@ def message_for(update: Update) -> Message:
         return DomainsArrived(update.host_id, update.vms)
     if isinstance(update, DomainChanged):
         return DomainUpdated(update.vm)
+    if isinstance(update, DomainsDetailed):
+        return DomainsFilled(update.host_id, update.vms)
     if isinstance(update, DomainRemoved):
         return DomainGone(update.host_id, update.uuid, update.name)
     if isinstance(update, ActionDone):

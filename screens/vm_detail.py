@@ -200,7 +200,8 @@ class VMDetailScreen(Screen[None]):
         if vm is None:
             title = f"This VM is no longer on {label}; its last numbers are shown."
         else:
-            title = f"{vm.name} on {label}: {vm.state.word}, {vm.vcpus} vCPUs"
+            cpus = "vCPUs not read yet" if vm.vcpus is None else f"{vm.vcpus} vCPUs"
+            title = f"{vm.name} on {label}: {vm.state.word}, {cpus}"
         self.query_one("#detail-title", Static).update(Content(title))
         times = app.history.host_times(self.host_id)
         for panel in self.query(GraphPanel):

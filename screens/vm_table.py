@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -34,6 +34,10 @@ SORT_ORDER: tuple[str, ...] = tuple(
     key for key, _header, _noun in COLUMNS if key not in ("mark", "trend")
 )
 MARKED = "marked"
+NOT_READ = "reading"  # vCPUs or memory not read yet: a word, not a blank
+# Columns that show NOT_READ get a fixed width, so the table's layout is the same
+# whether or not a "reading" cell was ever drawn (widths only grow).
+FIXED_WIDTHS = {"vcpus": len(NOT_READ), "memory": len("1023.5 GiB")}
 TREND_WIDTH = 8  # points of CPU history in the table: 16 s at the default 2 s interval
 
 
@@ -84,12 +88,19 @@ def _cells(
         "name": Cell(vm.name, (vm.name.lower(), vm.name)),
         "host": Cell(host_label, (host_label.lower(),)),
         "state": Cell(vm.state.word, (STATE_FILTERS.index(group), vm.state.word)),
-        "vcpus": Cell(str(vm.vcpus), (vm.vcpus,)),
-        "memory": Cell(memory(vm.memory_kib), (vm.memory_kib,)),
+        "vcpus": _detail_cell(vm.vcpus, str),
+        "memory": _detail_cell(vm.memory_kib, memory),
         "autostart": Cell(on_off(vm.autostart), (0 if vm.autostart else 1,)),
         "cpu": stats[0],
         "trend": stats[1],
     }
+
+
+def _detail_cell(value: int | None, show: Callable[[int], str]) -> Cell:
+    """A number still being read shows as 'reading' and sorts before every number."""
+    if value is None:
+        return Cell(NOT_READ, (-1,))
+    return Cell(show(value), (value,))
 
 
 class VMTable(DataTable[Cell]):
@@ -121,7 +132,7 @@ class VMTable(DataTable[Cell]):
 
     def on_mount(self) -> None:
         for key, header, _noun in COLUMNS:
-            self.add_column(header, key=key)
+            self.add_column(header, key=key, width=FIXED_WIDTHS.get(key))
 
     # -- what is selected ---------------------------------------------------
     def vm_at_cursor(self) -> VMInfo | None:
@@ -173,6 +184,16 @@ class VMTable(DataTable[Cell]):
         with self._cursor_kept():
             self.vms[vm.key] = vm
             self._sync(vm)
+            self._sort()
+
+    def update_known(self, vms: Iterable[VMInfo]) -> None:
+        """New records for VMs already in the table, sorted once; unknown keys are
+        ignored, so a VM removed meanwhile stays removed."""
+        with self._cursor_kept():
+            for vm in vms:
+                if vm.key in self.vms:
+                    self.vms[vm.key] = vm
+                    self._sync(vm)
             self._sort()
 
     def remove_vm(self, key: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -12,6 +12,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, Input, Static
 
+from tui_helpers import until
 from tvirt.keys import all_keys, display
 from tvirt.model import HostState
 from tvirt.screens.app import TvirtApp
@@ -26,23 +27,18 @@ LAB_NAMES = ["build01", "cache01", "db01", "mail01", "web01", "web02"]
 SIZE = (120, 40)
 
 
-async def until(pilot: Pilot[int], predicate: Callable[[], object], what: str,
-                timeout: float = 30.0) -> None:
-    """Let the app run until predicate() holds; fail with what we waited for."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @asynccontextmanager
 async def running(*uris: str, readonly: bool = False,
                   vms: int = 6) -> AsyncIterator[tuple[TvirtApp, Pilot[int]]]:
     app = TvirtApp(uris=list(uris), readonly=readonly)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: len(table(app).vms) == vms, f"{vms} VMs listed")
+        await until(
+            pilot,
+            lambda: len(table(app).vms) == vms and all(
+                vm.vcpus is not None for vm in table(app).vms.values()
+            ),
+            f"{vms} VMs listed and read",
+        )
         yield app, pilot
 
 
@@ -574,6 +570,25 @@ async def test_a_relisting_adds_updates_and_drops_rows_of_that_host_only() -> No
         assert cell(app, "web01", "state") == "paused"
         assert "annex-app" in names(app)
         assert len(names(app)) == 8
+
+
+async def test_unread_details_say_reading_until_filled_and_removed_rows_stay_gone() -> None:
+    from dataclasses import replace
+
+    from tvirt.screens.messages import DomainGone, DomainsArrived, DomainsFilled
+
+    async with running(LAB) as (app, pilot):
+        read = [vm for vm in table(app).vms.values()]
+        unread = tuple(replace(vm, vcpus=None, memory_kib=None) for vm in read)
+        app.post_message(DomainsArrived(LAB, unread))
+        await until(pilot, lambda: cell(app, "db01", "memory") == "reading", "reading")
+        assert cell(app, "db01", "vcpus") == "reading"
+        gone = next(vm for vm in read if vm.name == "mail01")
+        app.post_message(DomainGone(LAB, gone.uuid, gone.name))
+        app.post_message(DomainsFilled(LAB, tuple(read)))
+        await until(pilot, lambda: cell(app, "db01", "memory") == "8 GiB", "filled")
+        assert cell(app, "cache01", "memory") == "512 MiB"
+        assert "mail01" not in names(app) and len(names(app)) == 5
 
 
 async def test_a_failed_action_is_a_sentence() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,6 +10,7 @@ from gluster_fixtures import RecordedOps, recorded_devices, recorded_state
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
+from tui_helpers import until
 from tvirt import bricks, disks, wipe
 from tvirt.screens.app import TvirtApp
 from tvirt.screens.brick_wizard import BrickWizard, RunFinished, StepChanged
@@ -19,15 +19,6 @@ from tvirt.screens.wipe_wizard import WipeDone, WipeWizard
 
 LAB = f"test://{Path(__file__).parent / 'fixtures' / 'lab.xml'}"
 SIZE = (130, 40)
-
-
-async def until(pilot: Pilot[int], predicate: Callable[[], object], what: str) -> None:
-    deadline = time.monotonic() + 10.0
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def settled(pilot: Pilot[int]) -> None:

@@ -6,7 +6,6 @@ import os
 import signal
 import socket
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,10 +14,10 @@ import libvirt
 import pytest
 from glustervol import own_volume
 from loopdevs import have, loop_devices, sh
-from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 from conftest import need
+from tui_helpers import until
 from tvirt import disks
 from tvirt.remote import Runner
 from tvirt.screens.app import TvirtApp
@@ -42,17 +41,6 @@ def ops() -> HostOps:
     return HostOps("localhost", Runner("localhost"), call, gluster_host=socket.gethostname())
 
 
-async def until(
-    pilot: Pilot[int], predicate: Callable[[], object], what: str, timeout: float = 60.0
-) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def cell(table: DataTable[Any], row: str, column: int) -> str:
     return str(table.get_row(row)[column])
 
@@ -69,7 +57,7 @@ async def test_killed_brick_is_offline_on_the_next_tick(tmp_path: Path, testbed)
         async with app.run_test(size=(140, 40)) as pilot:
             screen = GlusterScreen(ops(), interval=1.0)
             await app.push_screen(screen)
-            await until(pilot, lambda: screen.state is not None, "the first refresh")
+            await until(pilot, lambda: screen.state is not None, "the first refresh", timeout=60)
             assert screen.state is not None
             vol = next(v for v in screen.state.volumes if v.name == name)
             victim = vol.bricks[0]
@@ -78,7 +66,7 @@ async def test_killed_brick_is_offline_on_the_next_tick(tmp_path: Path, testbed)
             assert cell(bricks, victim.name, 4) == str(victim.pid)
             os.kill(victim.pid, signal.SIGKILL)
             after = screen.ticks_started  # ticks started before the kill may not see it
-            await until(pilot, lambda: screen.ticks_done > after, "one tick after the kill")
+            await until(pilot, lambda: screen.ticks_done > after, "one tick after the kill", 60)
             assert cell(bricks, victim.name, 1) == "offline"
             assert cell(bricks, victim.name, 4) == "none"
             volumes = screen.query_one("#gluster-volumes", DataTable)
@@ -102,7 +90,7 @@ async def test_wipe_wizard_wipes_and_verifies(tmp_path: Path) -> None:
             await pilot.press("down", "enter")  # zero fill
             await until(pilot, lambda: wiz.step == 2, "the confirm step")
             await pilot.press(*loop, "enter")
-            await until(pilot, lambda: wiz.report is not None, "the wipe")
+            await until(pilot, lambda: wiz.report is not None, "the wipe", timeout=60)
             assert wiz.report is not None
             assert wiz.report.ok and wiz.report.verified, wiz.report.message
             assert [s.type for s in wiz.report.found] == ["ext4"]
@@ -129,7 +117,7 @@ async def test_brick_wizard_failure_then_undo(tmp_path: Path, testbed) -> None: 
             await pilot.press("down", "down", "down", "enter")  # continue
             await until(pilot, lambda: wiz.step == 2, "the plan")
             await pilot.press(*"tvirt-test-tui", "enter")
-            await until(pilot, lambda: wiz.outcome is not None, "the run")
+            await until(pilot, lambda: wiz.outcome is not None, "the run", timeout=60)
             assert wiz.outcome is not None and not wiz.outcome.ok
             assert wiz.outcome.failed is not None and "thin pool" in wiz.outcome.failed.what
             run = wiz.query_one("#wizard-table", DataTable)
@@ -140,7 +128,7 @@ async def test_brick_wizard_failure_then_undo(tmp_path: Path, testbed) -> None: 
                 "not done",
             ]
             await pilot.press("U")
-            await until(pilot, lambda: wiz.undo_finished, "the undo")
+            await until(pilot, lambda: wiz.undo_finished, "the undo", timeout=60)
             assert wiz.outcome.undo_errors == []
         for loop in loops:
             dev = disks.find(disks.inventory(Runner("localhost"), {}), loop)
@@ -155,7 +143,7 @@ async def test_g_on_the_dashboard_opens_the_view_for_the_real_host(testbed) -> N
         await until(pilot, lambda: isinstance(app.screen, GlusterScreen), "the Gluster view")
         screen = app.screen
         assert isinstance(screen, GlusterScreen)
-        await until(pilot, lambda: screen.state is not None, "the first refresh")
+        await until(pilot, lambda: screen.state is not None, "the first refresh", timeout=60)
         assert screen.state is not None and screen.state.error == ""
         volumes = screen.query_one("#gluster-volumes", DataTable)
         assert cell(volumes, testbed.gluster_volume, 1) == "started"

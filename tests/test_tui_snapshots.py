@@ -7,13 +7,12 @@ Regenerate with `pytest tests/test_tui_snapshots.py --snapshot-update` and revie
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 from textual.pilot import Pilot
 
-from tvirt.model import HostState
+from tui_helpers import listed, until
 from tvirt.screens.app import TvirtApp
 from tvirt.screens.dialogs import ConfirmDialog
 from tvirt.screens.help import HelpScreen
@@ -22,23 +21,12 @@ LAB = f"test://{Path(__file__).parent / 'fixtures' / 'lab.xml'}"
 SIZE = (120, 36)
 
 
-async def until(pilot: Pilot[int], predicate: Callable[[], object], what: str) -> None:
-    deadline = time.monotonic() + 10.0
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 async def loaded(pilot: Pilot[int]) -> None:
     app = pilot.app
     assert isinstance(app, TvirtApp)
     await until(
         pilot,
-        lambda: app.hosts.get(LAB) is not None
-        and app.hosts[LAB].state is HostState.CONNECTED
-        and len(app.dashboard.table.vms) == 6,
+        lambda: listed(app, LAB, 6),
         "the lab host listed",
     )
     await pilot.pause()

@@ -8,7 +8,6 @@ from a fixed, hand-made history with the ticker off, so it never changes between
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,10 +18,11 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 
 from conftest import Testbed
+from tui_helpers import listed, until
 from tvirt import config
 from tvirt.cli import build_parser
 from tvirt.history import Metric
-from tvirt.model import HostState, VMState
+from tvirt.model import VMState
 from tvirt.screens.app import TvirtApp
 from tvirt.screens.host_list import HOST_TREND_WIDTH, host_stats_lines
 from tvirt.screens.messages import StatsArrived
@@ -37,24 +37,12 @@ WEB01 = "00000000-0000-4000-8000-000000000001"
 SIZE = (120, 36)
 
 
-async def until(pilot: Pilot[int], predicate: Callable[[], object], what: str,
-                timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 async def lab_loaded(pilot: Pilot[int]) -> None:
     app = pilot.app
     assert isinstance(app, TvirtApp)
     await until(
         pilot,
-        lambda: LAB in app.hosts
-        and app.hosts[LAB].state is HostState.CONNECTED
-        and len(app.dashboard.table.vms) == 6,
+        lambda: listed(app, LAB, 6),
         "the lab host listed",
     )
 

@@ -5,7 +5,6 @@ details screens, and Pilot tests of bad input and of changes."""
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, RadioSet, Static, TextArea
 
-from tvirt.model import HostState
+from tui_helpers import listed, until
 from tvirt.screens.app import TvirtApp
 from tvirt.screens.create_wizard import CreateWizard
 from tvirt.screens.dialogs import ConfirmDialog
@@ -25,15 +24,6 @@ LAB = f"test://{Path(__file__).parent / 'fixtures' / 'vmlab.xml'}"
 SIZE = (110, 40)
 
 
-async def until(pilot: Pilot[int], predicate: Callable[[], object], what: str) -> None:
-    deadline = time.monotonic() + 10.0
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def lab_app(readonly: bool = False) -> TvirtApp:
     return TvirtApp(uris=[LAB], stats=False, readonly=readonly)
 
@@ -43,8 +33,7 @@ async def loaded(pilot: Pilot[int]) -> TvirtApp:
     assert isinstance(app, TvirtApp)
     await until(
         pilot,
-        lambda: LAB in app.hosts and app.hosts[LAB].state is HostState.CONNECTED
-        and len(app.dashboard.table.vms) == 1,
+        lambda: listed(app, LAB, 1),
         "the lab host listed",
     )
     return app

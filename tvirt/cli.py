@@ -403,7 +403,7 @@ def _print_vms(
         d = _vm_dict(vm, inventory)
         line = (
             f"{vm.name}: {vm.state.word}, host {d['host']}, {vm.vcpus} vCPUs, "
-            f"{vm.memory_kib // 1024} MiB, autostart {'on' if vm.autostart else 'off'}"
+            f"{(vm.memory_kib or 0) // 1024} MiB, autostart {'on' if vm.autostart else 'off'}"
         )
         if detail:
             line += f", uuid {vm.uuid}, {'persistent' if vm.persistent else 'transient'}"

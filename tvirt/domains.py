@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import libvirt
@@ -16,10 +17,20 @@ _STATS = (
 
 
 def list_vms(conn: libvirt.virConnect, host_id: str) -> list[VMInfo]:
-    """All domains of a host.
+    """All domains of a host, every field read."""
+    return [vm for vm, _dom in list_domains(conn, host_id, details=True)]
+
+
+def list_domains(
+    conn: libvirt.virConnect, host_id: str, *, details: bool
+) -> list[tuple[VMInfo, libvirt.virDomain]]:
+    """All domains of a host, each with its handle.
 
     One bulk stats call gives state, vCPUs and memory where the driver supports it;
     autostart and persistence come from two filtered listings instead of a call per VM.
+    Drivers whose bulk stats lack vCPUs or memory (the test driver; some older ones)
+    need one info() per domain: with details=False those are left as None, so the list
+    costs a few round trips whatever the VM count, and fill_details() reads them later.
     """
     domains = conn.listAllDomains(0)
     autostart = _uuids(conn, libvirt.VIR_CONNECT_LIST_DOMAINS_AUTOSTART)
@@ -34,10 +45,12 @@ def list_vms(conn: libvirt.virConnect, host_id: str) -> list[VMInfo]:
     for dom in domains:
         uuid = dom.UUIDString()
         record = stats.get(uuid, {})
+        vcpus: int | None = None
+        memory: int | None = None
         if "vcpu.current" in record and "balloon.maximum" in record:
+            vcpus, memory = int(record["vcpu.current"]), int(record["balloon.maximum"])
+        if "state.state" in record and (vcpus is not None or not details):
             state = VMState.from_libvirt(int(record["state.state"]))
-            vcpus = int(record["vcpu.current"])
-            memory = int(record["balloon.maximum"])
         else:
             try:
                 info = dom.info()
@@ -47,18 +60,36 @@ def list_vms(conn: libvirt.virConnect, host_id: str) -> list[VMInfo]:
                     continue
                 raise
             state, vcpus, memory = VMState.from_libvirt(info[0]), int(info[3]), int(info[1])
-        result.append(
-            VMInfo(
-                host_id=host_id,
-                uuid=uuid,
-                name=dom.name(),
-                state=state,
-                vcpus=vcpus,
-                memory_kib=memory,
-                autostart=uuid in autostart,
-                persistent=uuid not in transient,
-            )
+        vm = VMInfo(
+            host_id=host_id,
+            uuid=uuid,
+            name=dom.name(),
+            state=state,
+            vcpus=vcpus,
+            memory_kib=memory,
+            autostart=uuid in autostart,
+            persistent=uuid not in transient,
         )
+        result.append((vm, dom))
+    return result
+
+
+def fill_details(pairs: list[tuple[VMInfo, libvirt.virDomain]]) -> list[VMInfo]:
+    """The records with vCPUs and memory read: one info() each.
+
+    State comes with the same call, so it is refreshed too. A domain undefined
+    meanwhile is left out; its removal event says so.
+    """
+    result = []
+    for vm, dom in pairs:
+        try:
+            info = dom.info()
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                continue
+            raise
+        state = VMState.from_libvirt(info[0])
+        result.append(replace(vm, state=state, vcpus=int(info[3]), memory_kib=int(info[1])))
     return result
 
 

@@ -8,6 +8,7 @@ from tvirt.model import HostInfo, VMInfo
 from tvirt.updates import (
     DomainChanged,
     DomainRemoved,
+    DomainsDetailed,
     DomainsListed,
     HostChanged,
     Update,
@@ -36,6 +37,11 @@ class Inventory:
                 previous = self.vms.get(update.vm.key)
                 self.vms[update.vm.key] = update.vm
                 return previous
+            elif isinstance(update, DomainsDetailed):
+                # Only VMs still known: one removed meanwhile stays removed.
+                for vm in update.vms:
+                    if vm.key in self.vms:
+                        self.vms[vm.key] = vm
             elif isinstance(update, DomainRemoved):
                 return self.vms.pop(f"{update.host_id}/{update.uuid}", None)
         return None

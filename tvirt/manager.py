@@ -34,10 +34,19 @@ def choose_uris(flags: Sequence[str], config: Config) -> tuple[list[str], str]:
 
 
 class HostManager:
-    def __init__(self, sink: Sink, *, readonly: bool = False, reconnect: bool = True) -> None:
+    def __init__(
+        self,
+        sink: Sink,
+        *,
+        readonly: bool = False,
+        reconnect: bool = True,
+        progressive: bool = False,
+    ) -> None:
         self._sink = sink
         self.readonly = readonly
         self._reconnect = reconnect
+        # Interactive views list first and fill details after; commands wait for all.
+        self._progressive = progressive
         self.workers: dict[str, HostWorker] = {}
         # At most one stats ticker per host. A ticker outlives disconnects: its ticks fail
         # fast (counted in .errors) while the host is away and resume after reconnecting.
@@ -48,7 +57,13 @@ class HostManager:
         parsed: ParsedURI = parse_uri(uri)
         if parsed.uri in self.workers:
             raise URIError(f"{parsed.uri} is already connected.")
-        worker = HostWorker(parsed, self._sink, readonly=self.readonly, reconnect=self._reconnect)
+        worker = HostWorker(
+            parsed,
+            self._sink,
+            readonly=self.readonly,
+            reconnect=self._reconnect,
+            progressive=self._progressive,
+        )
         self.workers[worker.host_id] = worker
         worker.start()
         return worker

@@ -61,8 +61,10 @@ class VMInfo:
     uuid: str
     name: str
     state: VMState
-    vcpus: int
-    memory_kib: int
+    # None: not read yet. A host whose bulk stats lack them is listed first and its
+    # vCPUs and memory are filled in afterwards (see domains.list_domains).
+    vcpus: int | None
+    memory_kib: int | None
     autostart: bool
     persistent: bool = True
 

@@ -28,6 +28,14 @@ class DomainChanged:
 
 
 @dataclass(frozen=True)
+class DomainsDetailed:
+    """A batch of records whose vCPUs and memory were read after the listing."""
+
+    host_id: str
+    vms: tuple[VMInfo, ...]
+
+
+@dataclass(frozen=True)
 class DomainRemoved:
     host_id: str
     uuid: str
@@ -39,6 +47,8 @@ class ActionDone:
     result: ActionResult
 
 
-Update = HostChanged | DomainsListed | DomainChanged | DomainRemoved | ActionDone
+Update = (
+    HostChanged | DomainsListed | DomainChanged | DomainsDetailed | DomainRemoved | ActionDone
+)
 # Sinks may return something (Inventory.apply does); workers ignore it.
 Sink = Callable[[Update], object]

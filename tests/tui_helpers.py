@@ -1,0 +1,35 @@
+"""Waiting helpers shared by the Pilot tests."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from textual.pilot import Pilot
+
+from tvirt.model import HostState
+from tvirt.screens.app import TvirtApp
+
+
+async def until(
+    pilot: Pilot[int], predicate: Callable[[], object], what: str, timeout: float = 30.0
+) -> None:
+    """Let the app run until predicate() holds; fail with what we waited for."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def listed(app: TvirtApp, uri: str, count: int) -> bool:
+    """The host is connected, its `count` VMs are rows, and each row's vCPUs and memory
+    have been read (they arrive after the listing), so the table is in its final form."""
+    host = app.hosts.get(uri)
+    if host is None or host.state is not HostState.CONNECTED:
+        return False  # checked first: before then the dashboard may not be mounted
+    rows = [vm for vm in app.dashboard.table.vms.values() if vm.host_id == uri]
+    return len(rows) == count and all(
+        vm.vcpus is not None and vm.memory_kib is not None for vm in rows
+    )
