@@ -132,6 +132,10 @@ class DashboardScreen(Screen[None]):
             status += f". Showing {table.row_count} of {plural(len(table.vms), 'VM')}"
         if table.marks:
             status += f". {len(table.marks)} marked"
+        unread = sum(1 for vm in table.vms.values() if vm.vcpus is None)
+        if unread:
+            read = len(table.vms) - unread
+            status += f"; reading vCPUs and memory, {read} of {len(table.vms)}"
         status += f"; {self.tvirt.stats_words()}"
         self.query_one("#status", Static).update(Content(status + "."))
         self.query_one("#view", Static).update(Content(table.describe_view()))

@@ -583,12 +583,14 @@ async def test_unread_details_say_reading_until_filled_and_removed_rows_stay_gon
         app.post_message(DomainsArrived(LAB, unread))
         await until(pilot, lambda: cell(app, "db01", "memory") == "reading", "reading")
         assert cell(app, "db01", "vcpus") == "reading"
+        assert "reading vCPUs and memory, 0 of 6" in status(app)
         gone = next(vm for vm in read if vm.name == "mail01")
         app.post_message(DomainGone(LAB, gone.uuid, gone.name))
         app.post_message(DomainsFilled(LAB, tuple(read)))
         await until(pilot, lambda: cell(app, "db01", "memory") == "8 GiB", "filled")
         assert cell(app, "cache01", "memory") == "512 MiB"
         assert "mail01" not in names(app) and len(names(app)) == 5
+        assert "reading" not in status(app)
 
 
 async def test_a_failed_action_is_a_sentence() -> None:
