@@ -20,6 +20,7 @@ from tvirt.history import StatsHistory
 from tvirt.keys import APP_KEYS, STATS_STEPS
 from tvirt.manager import HostManager, choose_uris
 from tvirt.model import HostInfo, HostState, VMInfo
+from tvirt.readonly import refusal
 from tvirt.stats import StatsSnapshot
 from tvirt.themes import DEFAULT_THEME, STYLESHEET, register_themes, resolve, user_themes
 from tvirt.updates import Update
@@ -41,6 +42,7 @@ from .messages import (
     message_for,
 )
 from .vm_detail import VMDetailScreen
+from .words import plural
 
 EXIT_USAGE = 2
 # Short footer labels. The footer always shows the palette key on its right edge.
@@ -393,7 +395,7 @@ class TvirtApp(App[int]):
     def perform(self, action: Action, vms: list[VMInfo], *, remove_storage: bool = False) -> None:
         """Queue an action on each VM's worker; ActionDone brings back the result."""
         if self.readonly:
-            self.say(f"Read-only mode: did not {action.verb} anything.", ok=False)
+            self.say(refusal(f"{action.verb} {plural(len(vms), 'VM')}"), ok=False)
             return
         for vm in vms:
             worker = self.manager.workers.get(vm.host_id)

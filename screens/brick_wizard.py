@@ -18,6 +18,7 @@ from textual.widgets.option_list import Option
 
 from tvirt import bricks, disks
 from tvirt.keys import WIZARD_KEYS
+from tvirt.readonly import refusal
 from tvirt.remote import RemoteError, Runner
 
 from .gluster_view import HostOps
@@ -269,7 +270,7 @@ class BrickWizard(Screen[None]):
             self._say(f"'{event.value}' is not {self.volume}; nothing was created.")
             return
         if self.ops.readonly:
-            self._say("Read-only mode: nothing is created; restart without --readonly.")
+            self._say(refusal(f"create the volume {self.volume}"))
             return
         table = self.query_one("#wizard-table", DataTable)
         table.clear(columns=True)

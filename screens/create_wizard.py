@@ -29,6 +29,7 @@ from textual.widgets import (
 )
 
 from tvirt.keys import NEW_VM_KEYS
+from tvirt.readonly import refusal
 from tvirt.vmcreate import CreateError, create, default_domain_type, host_limits
 from tvirt.vmcreate import planned_disk_path as _planned
 from tvirt.vmspec import (
@@ -288,12 +289,7 @@ class CreateWizard(Screen[None]):
     # -- creating -------------------------------------------------------------
     def action_create(self) -> None:
         if self.tvirt.readonly:
-            self._problems(
-                [
-                    "Read-only mode: no VM was created; restart tvirt without "
-                    "--readonly to make changes."
-                ]
-            )
+            self._problems([refusal("create a VM")])
             return
         if self.step != len(STEPS):
             self._problems(["Go through every step first (ctrl+n); the last one creates."])
@@ -353,7 +349,7 @@ def open_wizard(app: TvirtApp, host_id: str | None) -> None:
         app.say("No host is selected to create a VM on.", ok=False)
         return
     if app.readonly:
-        app.say("Read-only mode: no VM can be created; restart tvirt without --readonly.", ok=False)
+        app.say(refusal("create a VM"), ok=False)
         return
     from tvirt.model import HostState
 

@@ -16,6 +16,7 @@ from tvirt.actions import Action
 from tvirt.history import Metric
 from tvirt.keys import DASHBOARD_KEYS
 from tvirt.model import VMInfo
+from tvirt.readonly import refusal
 from tvirt.stats import StatsSnapshot
 
 from .dialogs import AddConnectionDialog, ConfirmDialog, Confirmed
@@ -215,11 +216,7 @@ class DashboardScreen(Screen[None]):
             return
         names = ", ".join(target_lines(targets, self.table.labels))
         if app.readonly:
-            app.say(
-                f"Read-only mode: did not {action.verb} {names}; "
-                "restart tvirt without --readonly to make changes.",
-                ok=False,
-            )
+            app.say(refusal(f"{action.verb} {names}"), ok=False)
             return
         if not action.destructive:
             app.perform(action, targets)

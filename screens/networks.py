@@ -17,6 +17,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from tvirt import networks
 from tvirt.keys import NETWORK_KEYS
+from tvirt.readonly import refusal
 
 from .dialogs import ConfirmDialog, Confirmed
 from .prompt import PromptDialog
@@ -107,11 +108,7 @@ class NetworksScreen(Screen[None]):
 
     def change(self, what: str, job: Job) -> None:
         if self.tvirt.readonly:
-            self.status(
-                f"Read-only mode: did not {what}; restart tvirt without --readonly "
-                "to make changes.",
-                False,
-            )
+            self.status(refusal(what), False)
             return
         self._run(job)
 

@@ -26,6 +26,7 @@ from tvirt import storage
 from tvirt.errors import explain
 from tvirt.host import HostWorker
 from tvirt.keys import STORAGE_KEYS
+from tvirt.readonly import refusal
 from tvirt.sizes import SizeError, format_size, parse_size
 
 from .dialogs import ConfirmDialog, Confirmed, dialog_bindings
@@ -268,11 +269,7 @@ class StorageScreen(Screen[None]):
     # -- guards -------------------------------------------------------------
     def _may_change(self, what: str) -> bool:
         if self.worker.readonly:
-            self.say(
-                f"Read-only mode refused to {what} on {self.label}; restart tvirt without "
-                "--readonly to make changes.",
-                ok=False,
-            )
+            self.say(refusal(what, self.label), ok=False)
             return False
         if self.busy_text:
             self.say(f"Wait: {self.busy_text}", ok=False)

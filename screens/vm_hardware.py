@@ -24,6 +24,7 @@ from tvirt.command_helpers import sentence_errors
 from tvirt.host import HostWorker
 from tvirt.keys import HARDWARE_KEYS
 from tvirt.model import VMInfo
+from tvirt.readonly import refusal
 from tvirt.vmspec import parse_size_mib
 
 from .dialogs import ConfirmDialog, Confirmed
@@ -168,11 +169,7 @@ class VMHardwareScreen(Screen[None]):
     # -- changing ----------------------------------------------------------------
     def change(self, what: str, fn: Change) -> None:
         if self.tvirt.readonly:
-            self.status(
-                f"Read-only mode: did not {what}; restart tvirt without --readonly "
-                "to make changes.",
-                False,
-            )
+            self.status(refusal(what), False)
             return
         self._run_change(fn)
 
@@ -436,7 +433,7 @@ class XMLScreen(Screen[None]):
 
     def action_save(self) -> None:
         if self.owner.tvirt.readonly:
-            self._say("Read-only mode: the XML was not saved.")
+            self._say(refusal("save the XML"))
             return
         self._save(self.query_one("#xml-editor", TextArea).text)
 

@@ -284,8 +284,8 @@ async def test_read_only_refuses_without_calling_the_worker() -> None:
         await pilot.press("D")
         await pilot.pause(0.1)
         assert app.screen is app.dashboard  # refused before any confirmation
-        assert said(app, "Read-only mode: did not start db01 on demo lab.xml")
-        assert said(app, "Read-only mode: did not delete db01 on demo lab.xml")
+        assert said(app, "Read-only mode refused to start db01 on demo lab.xml; restart tvirt")
+        assert said(app, "Read-only mode refused to delete db01 on demo lab.xml")
         assert cell(app, "db01", "state") == "shut off"
 
 

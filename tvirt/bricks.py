@@ -20,6 +20,7 @@ from typing import Any
 
 from tvirt import disks
 from tvirt.gluster import GLUSTER
+from tvirt.readonly import refusal
 from tvirt.remote import RemoteError, Runner
 from tvirt.steplog import StepLog, default_path
 
@@ -117,7 +118,7 @@ class Wizard:
 
     def check(self) -> None:
         if self.readonly:
-            raise PlanError("Read-only mode: nothing is created; restart without --readonly.")
+            raise PlanError(refusal(f"create the bricks and volume {self.volume}"))
         if not NAME_RE.match(self.volume):
             raise PlanError(
                 f"'{self.volume}' is not a usable volume name: start with a letter, then "

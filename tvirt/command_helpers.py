@@ -19,6 +19,7 @@ import libvirt
 from tvirt.errors import explain
 from tvirt.inventory import Inventory
 from tvirt.model import HostState
+from tvirt.readonly import refusal
 
 T = TypeVar("T")
 def sentence_errors() -> tuple[type[Exception], ...]:
@@ -36,10 +37,7 @@ def refuse_readonly(args: argparse.Namespace, readonly: bool, what: str) -> None
     from tvirt.cli import EXIT_FAILED, CLIError
 
     if readonly or args.readonly:
-        raise CLIError(
-            f"Read-only mode refused to {what}; run tvirt without --readonly to make changes.",
-            EXIT_FAILED,
-        )
+        raise CLIError(refusal(what), EXIT_FAILED)
 
 
 def on_host(

@@ -19,6 +19,7 @@ from tvirt.actions import Action, ActionRefused, ActionResult
 from tvirt.errors import explain
 from tvirt.events import ensure_event_loop
 from tvirt.model import HostInfo, HostState, VMInfo, format_version
+from tvirt.readonly import refusal
 from tvirt.updates import (
     ActionDone,
     DomainChanged,
@@ -320,10 +321,7 @@ class HostWorker:
             dom = conn.lookupByUUIDString(uuid)
             name = dom.name()
             if self.readonly:
-                raise ActionRefused(
-                    f"Read-only mode refused to {action.verb} {name} on {host}; "
-                    "restart tvirt without --readonly to make changes."
-                )
+                raise ActionRefused(refusal(f"{action.verb} {name}", host))
             message = _perform(conn, dom, action, remove_storage)
         except (ActionRefused, Disconnected) as exc:
             return ActionResult(self.host_id, host, name, action, False, str(exc))

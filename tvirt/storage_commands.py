@@ -21,6 +21,7 @@ from tvirt import storage
 from tvirt.cli import EXIT_CONNECT, EXIT_FAILED, EXIT_OK, EXIT_USAGE, CLIError, connect
 from tvirt.host import HostWorker
 from tvirt.model import HostState
+from tvirt.readonly import refusal
 from tvirt.sizes import SizeError, format_size, parse_size
 
 T = TypeVar("T")
@@ -176,10 +177,7 @@ def _pick(args: argparse.Namespace, workers: list[HostWorker]) -> HostWorker:
 
 def _writable(worker: HostWorker, what: str) -> None:
     if worker.readonly:
-        raise CLIError(
-            f"Read-only mode refused to {what} on {worker.uri.label}; "
-            "run tvirt without --readonly to make changes."
-        )
+        raise CLIError(refusal(what, worker.uri.label))
 
 
 def _confirm(question: str, expected: str) -> None:

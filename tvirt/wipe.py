@@ -15,6 +15,7 @@ from enum import Enum
 from pathlib import Path
 
 from tvirt import disks
+from tvirt.readonly import refusal
 from tvirt.remote import Runner
 from tvirt.steplog import StepLog, default_path
 
@@ -90,7 +91,7 @@ def commands(device: disks.Device, method: Method) -> list[list[str]]:
 def check(device: disks.Device | None, path: str, confirm: str, readonly: bool = False) -> None:
     """Raise WipeRefused unless this wipe may go ahead."""
     if readonly:
-        raise WipeRefused("Read-only mode: nothing is wiped; restart without --readonly.")
+        raise WipeRefused(refusal(f"wipe {path}"))
     if device is None:
         raise WipeRefused(f"{path} is not a whole block device on that host.")
     if device.safety is not disks.Safety.SAFE:
