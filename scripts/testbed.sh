@@ -107,24 +107,37 @@ up_preflight() {
     chmod 0700 "$STATE" "$SSH_DIR"
 }
 
+# ensure_daemon NAME WAIT PIDFILE CMD...: keep our recorded NAME, or reuse anyone's (and
+# never stop it later); else start it with CMD and record its pid, read from PIDFILE, or
+# the oldest NAME process when PIDFILE is "-".
+ensure_daemon() {
+    local name=$1 wait=$2 pidfile=$3 pid
+    shift 3
+    pid=$(read_pid "$STATE/$name.started")
+    if [[ -n $pid ]] && pid_is "$name" "$pid"; then
+        log "$name: running (pid $pid, started by testbed)"
+    elif pid=$(pgrep -x -o "$name"); then
+        log "$name: running (pid $pid, not ours, reusing)"
+        rm -f "$STATE/$name.started"
+    else
+        rm -f "$STATE/$name.started"
+        "$@"
+        if [[ $pidfile == - ]]; then
+            wait_for "$wait" pgrep -x "$name" || die "$name did not start"
+            pid=$(pgrep -x -o "$name")
+        else
+            wait_for "$wait" test -s "$pidfile" || die "$name did not start"
+            pid=$(read_pid "$pidfile")
+        fi
+        echo "$pid" >"$STATE/$name.started"
+        log "$name: started (pid $pid)"
+    fi
+}
+
 up_libvirt() {
     mkdir -p /var/log/libvirt /var/lib/libvirt /run/libvirt
-    local pid
     # virtlogd: qemu's stdout/stderr log goes through it.
-    pid=$(read_pid "$STATE/virtlogd.started")
-    if [[ -n $pid ]] && pid_is virtlogd "$pid"; then
-        log "virtlogd: running (pid $pid, started by testbed)"
-    elif pid=$(pgrep -x -o virtlogd); then
-        log "virtlogd: running (pid $pid, not ours, reusing)"
-        rm -f "$STATE/virtlogd.started"
-    else
-        rm -f "$STATE/virtlogd.started"
-        virtlogd -d
-        wait_for 10 pgrep -x virtlogd || die "virtlogd did not start"
-        pid=$(pgrep -x -o virtlogd)
-        echo "$pid" >"$STATE/virtlogd.started"
-        log "virtlogd: started (pid $pid)"
-    fi
+    ensure_daemon virtlogd 10 - virtlogd -d
 
     # Without a qemu.conf, qemu runs as libvirt-qemu, which cannot open this machine's
     # root-only /dev/kvm. libvirt then finds its cached QEMU capabilities "outdated" (KVM
@@ -138,20 +151,7 @@ up_libvirt() {
         log "libvirt: wrote $QEMU_CONF (qemu runs as root in the test bed)"
     fi
 
-    pid=$(read_pid "$STATE/libvirtd.started")
-    if [[ -n $pid ]] && pid_is libvirtd "$pid"; then
-        log "libvirtd: running (pid $pid, started by testbed)"
-    elif pid=$(pgrep -x -o libvirtd); then
-        log "libvirtd: running (pid $pid, not ours, reusing)"
-        rm -f "$STATE/libvirtd.started"
-    else
-        rm -f "$STATE/libvirtd.started"
-        libvirtd -d
-        wait_for 10 pgrep -x libvirtd || die "libvirtd did not start"
-        pid=$(pgrep -x -o libvirtd)
-        echo "$pid" >"$STATE/libvirtd.started"
-        log "libvirtd: started (pid $pid)"
-    fi
+    ensure_daemon libvirtd 10 - libvirtd -d
     wait_for 30 libvirt_answers \
         || die "libvirtd does not answer 'virsh -c $QEMU_URI list' after 30 s (see /var/log/libvirt)"
     local version
@@ -304,7 +304,7 @@ remove_config_block() {
 gluster_host() { hostname; }
 
 up_gluster() {
-    local host pid
+    local host
     host=$(gluster_host)
     mkdir -p /var/log/glusterfs /var/lib/glusterd
     if ! getent hosts "$host" >/dev/null; then
@@ -312,20 +312,7 @@ up_gluster() {
         log "glusterd: hostname $host did not resolve; added a marked line to /etc/hosts"
     fi
 
-    pid=$(read_pid "$STATE/glusterd.started")
-    if [[ -n $pid ]] && pid_is glusterd "$pid"; then
-        log "glusterd: running (pid $pid, started by testbed)"
-    elif pid=$(pgrep -x -o glusterd); then
-        log "glusterd: running (pid $pid, not ours, reusing)"
-        rm -f "$STATE/glusterd.started"
-    else
-        rm -f "$STATE/glusterd.started"
-        glusterd --pid-file="$STATE/glusterd.pid"
-        wait_for 15 test -s "$STATE/glusterd.pid" || die "glusterd did not start"
-        pid=$(read_pid "$STATE/glusterd.pid")
-        echo "$pid" >"$STATE/glusterd.started"
-        log "glusterd: started (pid $pid)"
-    fi
+    ensure_daemon glusterd 15 "$STATE/glusterd.pid" glusterd --pid-file="$STATE/glusterd.pid"
     wait_for 30 glusterd_answers || die "glusterd does not answer 'gluster pool list'"
 
     if gluster_cli volume info "$GLUSTER_VOLUME" >/dev/null 2>&1; then
