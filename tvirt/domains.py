@@ -52,14 +52,10 @@ def list_domains(
         if "state.state" in record and (vcpus is not None or not details):
             state = VMState.from_libvirt(int(record["state.state"]))
         else:
-            try:
-                info = dom.info()
-            except libvirt.libvirtError as exc:
-                # Undefined between the listing and now: not an error of the host.
-                if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
-                    continue
-                raise
-            state, vcpus, memory = VMState.from_libvirt(info[0]), int(info[3]), int(info[1])
+            read = _info(dom)
+            if read is None:
+                continue
+            state, vcpus, memory = read
         vm = VMInfo(
             host_id=host_id,
             uuid=uuid,
@@ -82,15 +78,23 @@ def fill_details(pairs: list[tuple[VMInfo, libvirt.virDomain]]) -> list[VMInfo]:
     """
     result = []
     for vm, dom in pairs:
-        try:
-            info = dom.info()
-        except libvirt.libvirtError as exc:
-            if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
-                continue
-            raise
-        state = VMState.from_libvirt(info[0])
-        result.append(replace(vm, state=state, vcpus=int(info[3]), memory_kib=int(info[1])))
+        read = _info(dom)
+        if read is not None:
+            state, vcpus, memory = read
+            result.append(replace(vm, state=state, vcpus=vcpus, memory_kib=memory))
     return result
+
+
+def _info(dom: libvirt.virDomain) -> tuple[VMState, int, int] | None:
+    """State, vCPUs and memory (KiB) from one info() call; None if the domain is gone,
+    which is not an error of the host (it was undefined since the listing)."""
+    try:
+        info = dom.info()
+    except libvirt.libvirtError as exc:
+        if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+            return None
+        raise
+    return VMState.from_libvirt(info[0]), int(info[3]), int(info[1])
 
 
 def read_vm(dom: libvirt.virDomain, host_id: str) -> VMInfo:
