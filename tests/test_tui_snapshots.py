@@ -12,7 +12,7 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 
-from tui_helpers import listed, until
+from tui_helpers import host_loaded, until
 from tvirt.screens.app import TvirtApp
 from tvirt.screens.dialogs import ConfirmDialog
 from tvirt.screens.help import HelpScreen
@@ -22,13 +22,7 @@ SIZE = (120, 36)
 
 
 async def loaded(pilot: Pilot[int]) -> None:
-    app = pilot.app
-    assert isinstance(app, TvirtApp)
-    await until(
-        pilot,
-        lambda: listed(app, LAB, 6),
-        "the lab host listed",
-    )
+    await host_loaded(pilot, LAB, 6)
     await pilot.pause()
 
 

@@ -18,7 +18,7 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 
 from conftest import Testbed
-from tui_helpers import listed, until
+from tui_helpers import host_loaded, until
 from tvirt import config
 from tvirt.cli import build_parser
 from tvirt.history import Metric
@@ -38,13 +38,7 @@ SIZE = (120, 36)
 
 
 async def lab_loaded(pilot: Pilot[int]) -> None:
-    app = pilot.app
-    assert isinstance(app, TvirtApp)
-    await until(
-        pilot,
-        lambda: listed(app, LAB, 6),
-        "the lab host listed",
-    )
+    await host_loaded(pilot, LAB, 6)
 
 
 def status(app: TvirtApp) -> str:

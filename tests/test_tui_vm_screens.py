@@ -12,7 +12,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, RadioSet, Static, TextArea
 
-from tui_helpers import listed, until
+from tui_helpers import host_loaded, until
 from tvirt.screens.app import TvirtApp
 from tvirt.screens.create_wizard import CreateWizard
 from tvirt.screens.dialogs import ConfirmDialog
@@ -29,14 +29,7 @@ def lab_app(readonly: bool = False) -> TvirtApp:
 
 
 async def loaded(pilot: Pilot[int]) -> TvirtApp:
-    app = pilot.app
-    assert isinstance(app, TvirtApp)
-    await until(
-        pilot,
-        lambda: listed(app, LAB, 1),
-        "the lab host listed",
-    )
-    return app
+    return await host_loaded(pilot, LAB, 1)
 
 
 async def wizard(pilot: Pilot[int]) -> CreateWizard:

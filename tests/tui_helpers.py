@@ -33,3 +33,11 @@ def listed(app: TvirtApp, uri: str, count: int) -> bool:
     return len(rows) == count and all(
         vm.vcpus is not None and vm.memory_kib is not None for vm in rows
     )
+
+
+async def host_loaded(pilot: Pilot[int], uri: str, count: int) -> TvirtApp:
+    """Wait until listed(app, uri, count); returns the app."""
+    app = pilot.app
+    assert isinstance(app, TvirtApp)
+    await until(pilot, lambda: listed(app, uri, count), f"{uri} listed with {count} VMs")
+    return app
