@@ -189,12 +189,15 @@ class VMTable(DataTable[Cell]):
     def update_known(self, vms: Iterable[VMInfo]) -> None:
         """New records for VMs already in the table, sorted once; unknown keys are
         ignored, so a VM removed meanwhile stays removed."""
+        moved = False
         with self._cursor_kept():
             for vm in vms:
                 if vm.key in self.vms:
                     self.vms[vm.key] = vm
-                    self._sync(vm)
-            self._sort()
+                    moved = self._sync(vm) or moved
+            # Sorting every row is the costly part; only do it when the order can change.
+            if moved:
+                self._sort()
 
     def remove_vm(self, key: str) -> None:
         with self._cursor_kept():
@@ -301,12 +304,16 @@ class VMTable(DataTable[Cell]):
         label = self.labels.get(vm.host_id, vm.host_id)
         return self.text_filter in vm.name.lower() or self.text_filter in label.lower()
 
-    def _sync(self, vm: VMInfo) -> None:
-        """Show, update in place, or hide one VM's row to match its record and filters."""
+    def _sync(self, vm: VMInfo) -> bool:
+        """Show, update in place, or hide one VM's row to match its record and filters.
+
+        Returns whether the rows' order may have changed: a row came, or a cell the
+        sort reads (the sort column, name, host) changed.
+        """
         if not self._matches(vm):
             if vm.key in self.rows:
                 self.remove_row(vm.key)
-            return
+            return False
         cells = _cells(
             vm,
             self.labels.get(vm.host_id, vm.host_id),
@@ -315,10 +322,13 @@ class VMTable(DataTable[Cell]):
         )
         if vm.key not in self.rows:
             self.add_row(*(cells[key] for key, _h, _n in COLUMNS), key=vm.key)
-            return
+            return True
+        moved = False
         for column, cell in cells.items():
             if self.get_cell(vm.key, column) != cell:
                 self.update_cell(vm.key, column, cell, update_width=True)
+                moved = moved or column in (self.sort_column, "name", "host")
+        return moved
 
     @staticmethod
     def _trend(key: str, history: StatsHistory | None) -> Cell:

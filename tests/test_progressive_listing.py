@@ -16,12 +16,11 @@ import pytest
 
 from conftest import Recorder, wait_for
 from tvirt import domains
-from tvirt.host import FILL_BATCH
 from tvirt.manager import HostManager
 from tvirt.model import VMState
 from tvirt.updates import DomainsDetailed, DomainsListed
 
-COUNT = 2 * FILL_BATCH + 7  # three batches, the last one partial
+COUNT = 107
 
 
 def _node(tmp_path: Path, count: int) -> str:
@@ -58,8 +57,8 @@ def test_quick_listing_leaves_details_unread_but_states_right(
         assert vm.vcpus is None and vm.memory_kib is None
         assert vm.state is VMState.from_libvirt(dom.info()[0])
     full = {vm.uuid: vm for vm in domains.list_vms(conn, "h")}
-    filled = domains.fill_details(pairs)
-    assert {vm.uuid: vm for vm in filled} == full
+    filled, used = domains.fill_details(pairs)
+    assert used == COUNT and {vm.uuid: vm for vm in filled} == full
     assert {vm.vcpus for vm in filled} == {1, 2, 3, 4}
 
 
@@ -71,11 +70,22 @@ def test_a_domain_undefined_before_its_details_are_read_is_left_out(
     if dom.isActive():
         dom.destroy()
     dom.undefine()
-    filled = domains.fill_details(pairs[:10])
-    assert len(filled) == 9 and gone.uuid not in {vm.uuid for vm in filled}
+    filled, used = domains.fill_details(pairs[:10])
+    assert used == 10 and len(filled) == 9 and gone.uuid not in {vm.uuid for vm in filled}
 
 
-def test_progressive_worker_lists_then_fills_in_name_order(tmp_path: Path) -> None:
+def test_a_spent_budget_still_reads_one_domain_per_call(conn: libvirt.virConnect) -> None:
+    pairs = domains.list_domains(conn, "h", details=False)
+    filled, used = domains.fill_details(pairs[5:], budget=0.0)
+    assert used == 1 and [vm.uuid for vm in filled] == [pairs[5][0].uuid]
+    assert filled[0].vcpus == pairs[5][1].info()[3]
+
+
+def test_progressive_worker_lists_then_fills_in_name_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A zero time slice: one domain per fill job, so the jobs' order is what is tested.
+    monkeypatch.setattr("tvirt.host.FILL_SLICE", 0.0)
     rec = Recorder()
     manager = HostManager(rec, reconnect=False, progressive=True)
     try:
@@ -91,8 +101,8 @@ def test_progressive_worker_lists_then_fills_in_name_order(tmp_path: Path) -> No
         assert len(listing.vms) == COUNT
         assert all(vm.vcpus is None for vm in listing.vms)
         batches = [u.vms for u in rec.updates if isinstance(u, DomainsDetailed)]
-        assert [len(b) for b in batches] == [FILL_BATCH, FILL_BATCH, COUNT - 2 * FILL_BATCH]
         # Defined in reverse order, read in the table's order: names ascending.
+        assert len(batches) == COUNT
         names = [vm.name for batch in batches for vm in batch]
         assert names == sorted(names)
         check = libvirt.open(uri)

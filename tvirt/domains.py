@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -70,19 +71,27 @@ def list_domains(
     return result
 
 
-def fill_details(pairs: list[tuple[VMInfo, libvirt.virDomain]]) -> list[VMInfo]:
-    """The records with vCPUs and memory read: one info() each.
+def fill_details(
+    pairs: list[tuple[VMInfo, libvirt.virDomain]], budget: float | None = None
+) -> tuple[list[VMInfo], int]:
+    """The records with vCPUs and memory read (one info() each), and how many of `pairs`
+    were used: all of them, or with a budget in seconds, as many as fit (at least one).
 
     State comes with the same call, so it is refreshed too. A domain undefined
     meanwhile is left out; its removal event says so.
     """
+    start = time.monotonic()
     result = []
+    used = 0
     for vm, dom in pairs:
+        if used and budget is not None and time.monotonic() - start >= budget:
+            break
+        used += 1
         read = _info(dom)
         if read is not None:
             state, vcpus, memory = read
             result.append(replace(vm, state=state, vcpus=vcpus, memory_kib=memory))
-    return result
+    return result, used
 
 
 def _info(dom: libvirt.virDomain) -> tuple[VMState, int, int] | None:

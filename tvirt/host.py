@@ -37,8 +37,10 @@ T = TypeVar("T")
 KEEPALIVE_INTERVAL = 2
 KEEPALIVE_COUNT = 2
 BACKOFF = (1.0, 2.0, 4.0, 8.0, 10.0)
-# Domains read per fill job: at a 20 ms round trip a batch holds the worker for ~1 s.
-FILL_BATCH = 50
+# Seconds one fill job may hold the worker: a time, not a count, so a slow host's
+# stats ticks and actions wait no longer than a fast host's (a 500 ms round trip
+# reads one domain per job, a 20 ms one about 25).
+FILL_SLICE = 0.5
 
 _CLOSE_REASONS = {
     libvirt.VIR_CONNECT_CLOSE_REASON_ERROR: "a connection error",
@@ -190,20 +192,18 @@ class HostWorker:
             self._jobs.put(lambda: self._fill(generation, pending))
 
     def _fill(self, generation: int, pending: list[tuple[VMInfo, libvirt.virDomain]]) -> None:
-        """Read one batch of missing details, then queue the rest behind other jobs.
-
-        One job per batch keeps an action or a stats tick from waiting behind a whole
-        host's worth of round trips.
-        """
+        """Read missing details for up to FILL_SLICE seconds, then queue the rest behind
+        whatever jobs arrived meanwhile, so actions and stats ticks are never held up
+        by a whole host's worth of round trips."""
         if self._conn is None or generation != self._generation:
             return
-        batch, rest = pending[:FILL_BATCH], pending[FILL_BATCH:]
         try:
-            filled = domains.fill_details(batch)
+            filled, used = domains.fill_details(pending, FILL_SLICE)
         except libvirt.libvirtError:
             return  # The connection is going; the next listing reads everything again.
         if filled:
             self._emit(DomainsDetailed(self.host_id, tuple(filled)))
+        rest = pending[used:]
         if rest:
             self._jobs.put(lambda: self._fill(generation, rest))
 

@@ -22,7 +22,7 @@ from concurrent.futures import CancelledError, Future
 from typing import Any, Protocol, TypeVar
 
 import libvirt
-import psutil  # type: ignore[import-untyped]  # types-psutil is not a dependency
+import psutil
 
 from tvirt.host import HostWorker
 from tvirt.model import VMState
