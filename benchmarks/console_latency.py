@@ -85,19 +85,21 @@ def keys(count: int) -> list[str]:
 
 # -- the widget -----------------------------------------------------------------
 async def widget_latencies(uri: str, name: str, count: int) -> list[float]:
-    from test_tui_dashboard import SIZE, table, until
-    from test_tui_dashboard import select as select_row
     from textual import events
 
+    from tui_helpers import until
     from tvirt.screens.app import TvirtApp
     from tvirt.screens.console import ConsoleScreen
 
     app = TvirtApp(uris=[uri])
     samples: list[float] = []
-    async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: any(vm.name == name for vm in table(app).vms.values()),
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: any(vm.name == name
+                                       for vm in app.dashboard.table.vms.values()),
                     "the guest", 60)
-        select_row(app, name)
+        rows = app.dashboard.table
+        key = next(vm.key for vm in rows.vms.values() if vm.name == name)
+        rows.move_cursor(row=rows.get_row_index(key))
         await pilot.press("c")
         await until(pilot, lambda: isinstance(app.screen, ConsoleScreen), "consoles")
         screen = app.screen

@@ -71,6 +71,37 @@ def ssh_test_uri(port: int, node: Path) -> str:
     return f"test+ssh://root@127.0.0.1:{port}{node}?no_tty=1"
 
 
+RTT_DELAY = 0.010  # each way: a 20 ms round trip
+
+
+@contextlib.contextmanager
+def proxied(delay: float = RTT_DELAY) -> Iterator[int]:
+    """The test bed's sshd behind a delaying proxy (delay each way), its port known to ssh."""
+    from benchmarks.delay_proxy import DelayProxy
+
+    with DelayProxy(int(testbed()["TVIRT_TEST_SSH_PORT"]), delay) as proxy, \
+            known_port(proxy.port):
+        yield proxy.port
+
+
+def cpu_seconds(proc: psutil.Process) -> float:
+    """CPU time of a process and all its children (an ssh tunnel counts too)."""
+    total = 0.0
+    for p in [proc, *proc.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):  # a child may exit while we look
+            times = p.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def peak_rss_mib(proc: psutil.Process) -> float:
+    """VmHWM: the peak resident size the kernel recorded for the process."""
+    for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def median_seconds(fn: Callable[[], object], runs: int) -> float:
     times = []
     for _ in range(runs):
@@ -134,6 +165,15 @@ class PtyApp:
             if needle in self.text():
                 return time.perf_counter() - self.started
         raise TimeoutError(f"'{needle}' never appeared; screen:\n{self.text()}")
+
+    def wait_gone(self, needle: str, timeout: float) -> float:
+        """Seconds from launch until needle is no longer on screen."""
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            self.pump(0.05)
+            if needle not in self.text():
+                return time.perf_counter() - self.started
+        raise TimeoutError(f"'{needle}' stayed on screen; screen:\n{self.text()}")
 
     def close(self) -> None:
         with contextlib.suppress(OSError):

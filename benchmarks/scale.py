@@ -12,77 +12,57 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import psutil
 
-from benchmarks.delay_proxy import DelayProxy
+from benchmarks import peer_virt_manager
 from benchmarks.harness import (
+    RTT_DELAY,
     TVIRT,
     PtyApp,
-    known_port,
+    cpu_seconds,
     median_seconds,
+    peak_rss_mib,
+    proxied,
     run_quiet,
     scale_node,
     ssh_test_uri,
     testbed,
 )
 
-RTT_DELAY = 0.010  # each way: 20 ms round trip
+# The dashboard's status line while vCPUs and memory are still being read.
+READING = "reading vCPUs and memory"
 SLOW_DELAY = 0.250  # each way: 500 ms round trip
-
-
-@contextmanager
-def proxied(delay: float) -> Iterator[int]:
-    port = int(testbed()["TVIRT_TEST_SSH_PORT"])
-    with DelayProxy(port, delay) as proxy, known_port(proxy.port):
-        yield proxy.port
-
-
-def cpu_seconds(proc: psutil.Process) -> float:
-    total = 0.0
-    for p in [proc, *proc.children(recursive=True)]:
-        try:
-            times = p.cpu_times()
-            total += times.user + times.system
-        except psutil.NoSuchProcess:
-            pass
-    return total
-
-
-def peak_rss_mib(proc: psutil.Process) -> float:
-    """VmHWM: the peak resident size the kernel recorded for the process."""
-    for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def list_times(uri: str, vms: int, runs: int) -> list[tuple[str, float]]:
     virsh = median_seconds(lambda: run_quiet(["virsh", "-c", uri, "list", "--all"]), runs)
     plain = median_seconds(lambda: run_quiet([TVIRT, "-c", uri, "list"]), runs)
-    screens = []
+    screens, details = [], []
     for _ in range(runs):
         app = PtyApp([TVIRT, "-c", uri])
         try:
             screens.append(app.wait_for(f"{vms} VMs", 300))
+            details.append(app.wait_gone(READING, 600))
         finally:
             app.close()
     return [
         ("`virsh list --all` (peer)", virsh),
         ("`tvirt list` (plain command)", plain),
         ("`tvirt` full-screen app, launch to the full list on screen", statistics.median(screens)),
+        ("`tvirt` full-screen app, launch to every VM's vCPUs and memory read",
+         statistics.median(details)),
     ]
 
 
@@ -109,6 +89,7 @@ def idle_tvirt(uri: str, vms: int, seconds: float) -> tuple[float, float]:
         app = PtyApp([TVIRT, "-c", uri], env={"TVIRT_CONFIG": str(config)})
         try:
             app.wait_for(f"{vms} VMs", 300)
+            app.wait_gone(READING, 600)  # idle means after the listing's work is done
             return _idle(app.process, seconds, app.pump)
         finally:
             app.close()
@@ -127,39 +108,55 @@ def _idle(proc: psutil.Process, seconds: float, pump: object = None) -> tuple[fl
     return 100 * used / (time.monotonic() - start), peak_rss_mib(proc)
 
 
-def idle_virt_manager(uri: str, seconds: float) -> tuple[float, float] | None:
-    if not shutil.which("virt-manager") or not shutil.which("xvfb-run"):
-        subprocess.run(["apt-get", "install", "-y", "-q", "virt-manager", "xvfb"],
-                       check=False, stdout=subprocess.DEVNULL,
-                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
-    if not shutil.which("virt-manager") or not shutil.which("xvfb-run"):
-        return None
-    proc = subprocess.Popen(
-        ["xvfb-run", "-a", "virt-manager", "--no-fork", "--connect", uri],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+PeerFigures = tuple[list[peer_virt_manager.ListRun], dict[int, peer_virt_manager.RpcRun]]
+
+
+def virt_manager(uri: str, port: int, vms: int, runs: int, idle_seconds: float,
+                 rpc_counts: tuple[int, ...]) -> PeerFigures | str:
+    """virt-manager on the same scale host and proxy port, or why it could not be run."""
+    if missing := peer_virt_manager.available():
+        return f"{missing} (apt-get install virt-manager xvfb)"
     try:
-        deadline = time.monotonic() + 60
-        target: psutil.Process | None = None
-        while time.monotonic() < deadline and target is None:
-            for child in psutil.Process(proc.pid).children(recursive=True):
-                try:
-                    line, name = " ".join(child.cmdline()), child.name()
-                except psutil.Error:  # exited (or a zombie) while we looked
-                    continue
-                if "virt-manager" in line and name.startswith("python"):
-                    target = child
-            time.sleep(0.5)
-        if target is None:
-            return None
-        time.sleep(20)  # let it connect and list the 1000 VMs
-        return _idle(target, seconds)
-    finally:
-        for child in psutil.Process(proc.pid).children(recursive=True):
-            with contextlib.suppress(psutil.Error):
-                child.kill()
-        proc.kill()
-        proc.wait()
+        lists = [peer_virt_manager.measure_list(uri, vms, idle_seconds) for _ in range(runs)]
+        rpcs = {}
+        for count in rpc_counts:
+            with scale_node(count) as node:
+                rpcs[count] = peer_virt_manager.measure_rpc(ssh_test_uri(port, node), count, 30)
+    except peer_virt_manager.PeerError as exc:
+        return str(exc)
+    return lists, rpcs
+
+
+def _ratio_row(figure: str, ours: float | None, theirs: float, fmt: str = ".2f") -> str:
+    if ours is None:
+        return f"| {figure} | not measured | {theirs:{fmt}} | |"
+    return f"| {figure} | {ours:{fmt}} | {theirs:{fmt}} | {ours / max(theirs, 1e-9):.2f} |"
+
+
+def print_peer_ratios(peer: PeerFigures, cpu: float, rss: float, screen: float | None,
+                      tvirt_rpc: list[dict[str, object]], runs: int) -> None:
+    lists, rpcs = peer
+    med = statistics.median
+    print(f"## tvirt against virt-manager, same run (medians of {runs})\n")
+    print("| figure | tvirt | virt-manager | tvirt / virt-manager |")
+    print("| --- | --- | --- | --- |")
+    # virt-manager: launch to its manager window built with every VM row (see its module).
+    print(_ratio_row("launch to the full list (s)", screen, med(r.shown_s for r in lists)))
+    print(_ratio_row("idle CPU % of one core (with ssh children)", cpu,
+                     med(r.cpu_pct for r in lists), ".1f"))
+    print(_ratio_row("peak RSS (MiB)", rss, med(r.rss_mib for r in lists), ".0f"))
+    for row in tvirt_rpc:
+        theirs = rpcs.get(int(str(row["vms"])))
+        if theirs is not None:
+            ours = float(str(row["calls_per_tick"]))
+            print(_ratio_row(f"RPC calls per tick, {row['vms']} VMs", ours,
+                             theirs.calls_per_tick, "g"))
+            # Per second, at each one's own tick: tvirt 1 s (idle setting above), virt-manager
+            # its measured period (3 s set; longer when a tick outlasts it).
+            print(_ratio_row(f"RPC calls per second at idle, {row['vms']} VMs", ours,
+                             theirs.calls_per_s, ".1f"))
+    print(f"\nvirt-manager Xvfb CPU % (not counted above): "
+          f"{med(r.xvfb_cpu_pct for r in lists):.1f}\n")
 
 
 def many_hosts(node: Path, seconds: float) -> dict[str, object]:
@@ -174,25 +171,44 @@ def many_hosts(node: Path, seconds: float) -> dict[str, object]:
 
 
 async def _many_hosts_app(app_class: type, uris: list[str], seconds: float) -> dict[str, object]:
+    """Two windows: while the hosts' vCPUs and memory are still being read (the slow
+    host reads one VM per 0.5 s job), and once every row is read."""
     app = app_class(uris=uris)
-    lags: list[float] = []
+    result: dict[str, object] = {}
     async with app.run_test(size=(120, 40)) as pilot:
-        deadline = time.monotonic() + 180
-        while len(getattr(app, "hosts", {})) < len(uris) or not all(
-            h.state.word == "connected" for h in app.hosts.values()
-        ):
-            if time.monotonic() > deadline:
-                break
-            await pilot.pause(0.1)
-        tickers = getattr(app.manager, "tickers", {})
-        before = {host: t.samples for host, t in tickers.items()}
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            asked = time.monotonic()
-            await asyncio.sleep(0.05)
-            lags.append(time.monotonic() - asked - 0.05)
-        after = {host: t.samples for host, t in tickers.items()}
-    rates = {host: (after[host] - before.get(host, 0)) / seconds for host in after}
+
+        def connected() -> bool:
+            hosts = getattr(app, "hosts", {})
+            return len(hosts) == len(uris) and all(
+                h.state.word == "connected" for h in hosts.values()
+            )
+
+        def all_read() -> bool:
+            return all(vm.vcpus is not None for vm in app.dashboard.table.vms.values())
+
+        await _until(pilot, connected, 180)
+        result["while filling"] = await _window(app, uris, seconds)
+        await _until(pilot, all_read, 300)
+        result["all read"] = await _window(app, uris, seconds)
+    return result
+
+
+async def _until(pilot: Any, predicate: Callable[[], bool], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate() and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+
+
+async def _window(app: Any, uris: list[str], seconds: float) -> dict[str, object]:
+    tickers = app.manager.tickers
+    before = {host: t.samples for host, t in tickers.items()}
+    lags: list[float] = []
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        asked = time.monotonic()
+        await asyncio.sleep(0.05)
+        lags.append(time.monotonic() - asked - 0.05)
+    rates = {host: (t.samples - before.get(host, 0)) / seconds for host, t in tickers.items()}
     slow_uri = uris[-1]
     return {
         "fast_ticks_per_s": [round(r, 2) for h, r in rates.items() if h != slow_uri],
@@ -214,10 +230,14 @@ def main() -> None:
     ssh_port = int(testbed()["TVIRT_TEST_SSH_PORT"])
 
     print(f"## Scale host: {args.vms} VMs over test+ssh at a 20 ms round trip\n")
+    rpc_counts = (10, 100, args.vms)
+    screen: float | None = None
+    vm_peer: PeerFigures | str | None = None
     with scale_node(args.vms) as node, proxied(RTT_DELAY) as port:
         uri = ssh_test_uri(port, node)
         if not args.skip_list:
             rows = list_times(uri, args.vms, args.runs)
+            screen = rows[2][1]
             peer = rows[0][1]
             print(f"| what | median of {args.runs} (s) | ratio to virsh |")
             print("| --- | --- | --- |")
@@ -230,27 +250,36 @@ def main() -> None:
         print("| --- | --- | --- |")
         print(f"| tvirt | {cpu:.1f} | {rss:.0f} |")
         if not args.skip_virt_manager:
-            vm = idle_virt_manager(uri, args.idle_seconds)
-            if vm is None:
-                print("| virt-manager | could not be started | |")
+            vm_peer = virt_manager(uri, port, args.vms, args.runs, args.idle_seconds, rpc_counts)
+            if isinstance(vm_peer, str):
+                print(f"| virt-manager | could not be run: {vm_peer.splitlines()[0]} | |")
             else:
-                print(f"| virt-manager (peer, its own 3 s poll) | {vm[0]:.1f} | {vm[1]:.0f} |")
-                print(f"\nRatios tvirt/virt-manager: CPU {cpu / max(vm[0], 0.01):.2f}, "
-                      f"RSS {rss / max(vm[1], 0.01):.2f}")
+                print(f"| virt-manager (peer, its own 3 s tick) "
+                      f"| {statistics.median(r.cpu_pct for r in vm_peer[0]):.1f} "
+                      f"| {statistics.median(r.rss_mib for r in vm_peer[0]):.0f} |")
         print()
     print("## libvirt RPC calls per stats tick\n")
     print("| VMs | RPC calls per tick (tvirt) | calls to read each VM once (per-domain peer) |")
     print("| --- | --- | --- |")
-    for row in rpc_per_tick(ssh_port, (10, 100, args.vms)):
+    tvirt_rpc = rpc_per_tick(ssh_port, rpc_counts)
+    for row in tvirt_rpc:
         print(f"| {row['vms']} | {row['calls_per_tick']:g} | {row['per_domain_calls']} |")
     print()
+    if isinstance(vm_peer, str):
+        print(f"virt-manager could not be run:\n\n```\n{vm_peer}\n```\n")
+    elif vm_peer is not None:
+        print_peer_ratios(vm_peer, cpu, rss, screen, tvirt_rpc, args.runs)
     print("## Eight hosts, one behind a 500 ms round trip\n")
     with scale_node(100) as node:
         result = many_hosts(node, 20)
-    print("| figure | value |")
-    print("| --- | --- |")
-    for key, value in result.items():
-        print(f"| {key} | {value} |")
+    windows = list(result)
+    print("| figure | " + " | ".join(windows) + " |")
+    print("| --- |" + " --- |" * len(windows))
+    first = result[windows[0]]
+    assert isinstance(first, dict)
+    for key in first:
+        values = [result[w][key] for w in windows]  # type: ignore[index]
+        print(f"| {key} | " + " | ".join(str(v) for v in values) + " |")
 
 
 if __name__ == "__main__":
