@@ -3,9 +3,10 @@
 # and create the users/groups libvirtd expects when libvirt-daemon-system (and
 # systemd) are absent. Idempotent: a second run is a fast no-op.
 #
-# Usage: bash scripts/install-system.sh [app|all]   (as root; default all)
+# Usage: bash scripts/install-system.sh [app|all|bench]   (as root; default all)
 #   app: only what the app needs to build libvirt-python and run
 #   all: also the daemons, guest tools and disk tools the real tests use
+#   bench: all, plus virt-manager and Xvfb, the benchmarks' peer
 set -euo pipefail
 
 log() { printf 'install-system: %s\n' "$*"; }
@@ -14,7 +15,8 @@ die() { printf 'install-system: ERROR: %s\n' "$*" >&2; exit 1; }
 [[ $(id -u) -eq 0 ]] || die "must run as root"
 
 MODE=${1:-all}
-[[ $MODE == app || $MODE == all ]] || die "unknown mode '$MODE' (use app or all)"
+[[ $MODE == app || $MODE == all || $MODE == bench ]] \
+    || die "unknown mode '$MODE' (use app, all or bench)"
 
 APP_PACKAGES=(libvirt-dev pkg-config gcc python3-dev python3-venv openssh-client)
 
@@ -59,6 +61,8 @@ PACKAGES=(
 )
 
 [[ $MODE == app ]] && PACKAGES=("${APP_PACKAGES[@]}")
+# virt-manager pulls in GTK; only the benchmarks need it, so the tests do not install it.
+[[ $MODE == bench ]] && PACKAGES+=(virt-manager xvfb)
 
 log "step 1/3: checking ${#PACKAGES[@]} packages with dpkg-query"
 missing=()
