@@ -9,20 +9,18 @@ from __future__ import annotations
 from typing import ClassVar
 
 from textual import on, work
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, OptionList, Static
+from textual.widgets import DataTable, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tvirt import bricks, disks
 from tvirt.keys import WIZARD_KEYS
 from tvirt.readonly import refusal
-from tvirt.remote import RemoteError, Runner
+from tvirt.remote import Runner
 
+from .disk_wizard import DevicesArrived, DiskWizard
 from .gluster_view import HostOps
-from .wipe_wizard import DevicesArrived
 from .words import size
 
 _SHORT = {"back": "Back", "mark": "Mark disk", "undo": "Undo"}
@@ -41,12 +39,9 @@ class RunFinished(Message):
         self.outcome, self.undo = outcome, undo
 
 
-class BrickWizard(Screen[None]):
-    DEFAULT_CSS = """
-    BrickWizard #wizard-table { height: auto; max-height: 60%; }
-    BrickWizard #wizard-body { height: auto; }
-    BrickWizard #wizard-options { height: auto; }
-    """
+class BrickWizard(DiskWizard):
+    WHAT = "Bricks and volume"
+    STEPS = STEPS
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(k.key, k.action, _SHORT[k.action], show=True, tooltip=k.description)
         for k in WIZARD_KEYS
@@ -54,10 +49,7 @@ class BrickWizard(Screen[None]):
     ]
 
     def __init__(self, ops: HostOps, volume: str = "") -> None:
-        super().__init__()
-        self.ops = ops
-        self.step = 0
-        self.devices: list[disks.Device] = []
+        super().__init__(ops)
         self.marked: list[str] = []
         self.volume = volume or "vmstore"
         self.brick_layout = bricks.Layout.LVM_THIN
@@ -68,16 +60,6 @@ class BrickWizard(Screen[None]):
         self.running = False
         self.undo_finished = False
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static("", id="wizard-step")
-        yield DataTable(id="wizard-table", cursor_type="row", zebra_stripes=True)
-        yield OptionList(id="wizard-options")
-        yield Static("", id="wizard-body")
-        yield Input(id="wizard-input")
-        yield Static("", id="wizard-message")
-        yield Footer()
-
     def on_mount(self) -> None:
         self._table_for_disks()
         self._show_step(0)
@@ -87,9 +69,6 @@ class BrickWizard(Screen[None]):
         table = self.query_one("#wizard-table", DataTable)
         table.clear(columns=True)
         table.add_columns("Mark", "Device", "Safety", "Size", "Reason")
-
-    def _say(self, text: str) -> None:
-        self.query_one("#wizard-message", Static).update(text)
 
     def _wizard(self) -> bricks.Wizard:
         host = self.ops.gluster_host or self.ops.label
@@ -109,10 +88,7 @@ class BrickWizard(Screen[None]):
         )
 
     def _show_step(self, step: int) -> None:
-        self.step = step
-        self.query_one("#wizard-step", Static).update(
-            f"Bricks and volume on {self.ops.label}, step {step + 1} of {len(STEPS)}: {STEPS[step]}"
-        )
+        self._enter_step(step)
         table = self.query_one("#wizard-table", DataTable)
         options = self.query_one("#wizard-options", OptionList)
         body = self.query_one("#wizard-body", Static)
@@ -143,13 +119,6 @@ class BrickWizard(Screen[None]):
             self.dismiss(None)
 
     # ----- step 1: disks ------------------------------------------------------------------
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="brick-inventory")
-    def _load(self) -> None:
-        try:
-            self.post_message(DevicesArrived(self.ops.devices()))
-        except RemoteError as exc:
-            self.post_message(DevicesArrived([], str(exc)))
 
     def on_devices_arrived(self, message: DevicesArrived) -> None:
         self.devices = message.devices

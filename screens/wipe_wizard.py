@@ -10,17 +10,17 @@ from __future__ import annotations
 from typing import ClassVar
 
 from textual import on, work
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, OptionList, ProgressBar, Static
+from textual.widget import Widget
+from textual.widgets import DataTable, Input, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 
 from tvirt import disks, wipe
 from tvirt.keys import WIZARD_KEYS
 from tvirt.remote import RemoteError, Runner
 
+from .disk_wizard import DevicesArrived, DiskWizard
 from .gluster_view import HostOps, sync_rows
 from .words import size
 
@@ -30,12 +30,6 @@ METHOD_TEXT = {
     wipe.Method.DISCARD: "discard: blkdiscard (fast on SSDs and thin storage)",
 }
 STEPS = ("Choose a device", "Choose a method", "Check and confirm", "Wiping")
-
-
-class DevicesArrived(Message):
-    def __init__(self, devices: list[disks.Device], error: str = "") -> None:
-        super().__init__()
-        self.devices, self.error = devices, error
 
 
 class WipeProgress(Message):
@@ -50,12 +44,9 @@ class WipeDone(Message):
         self.report, self.error = report, error
 
 
-class WipeWizard(Screen[None]):
-    DEFAULT_CSS = """
-    WipeWizard #wizard-table { height: auto; max-height: 60%; }
-    WipeWizard #wizard-body { height: auto; }
-    WipeWizard #wizard-options { height: auto; }
-    """
+class WipeWizard(DiskWizard):
+    WHAT = "Disk wipe"
+    STEPS = STEPS
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(k.key, k.action, "Back", show=True, tooltip=k.description)
         for k in WIZARD_KEYS
@@ -63,24 +54,13 @@ class WipeWizard(Screen[None]):
     ]
 
     def __init__(self, ops: HostOps) -> None:
-        super().__init__()
-        self.ops = ops
-        self.step = 0
-        self.devices: list[disks.Device] = []
+        super().__init__(ops)
         self.device: disks.Device | None = None
         self.method = wipe.Method.SIGNATURES
         self.report: wipe.WipeReport | None = None
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static("", id="wizard-step")
-        yield DataTable(id="wizard-table", cursor_type="row", zebra_stripes=True)
-        yield OptionList(id="wizard-options")
-        yield Static("", id="wizard-body")
-        yield Input(id="wizard-input")
-        yield ProgressBar(id="wizard-progress", total=100, show_eta=False)
-        yield Static("", id="wizard-message")
-        yield Footer()
+    def extra_widgets(self) -> list[Widget]:
+        return [ProgressBar(id="wizard-progress", total=100, show_eta=False)]
 
     def on_mount(self) -> None:
         table = self.query_one("#wizard-table", DataTable)
@@ -91,10 +71,7 @@ class WipeWizard(Screen[None]):
     # ----- steps -----------------------------------------------------------------------
 
     def _show_step(self, step: int) -> None:
-        self.step = step
-        self.query_one("#wizard-step", Static).update(
-            f"Disk wipe on {self.ops.label}, step {step + 1} of {len(STEPS)}: {STEPS[step]}"
-        )
+        self._enter_step(step)
         table = self.query_one("#wizard-table", DataTable)
         options = self.query_one("#wizard-options", OptionList)
         body = self.query_one("#wizard-body", Static)
@@ -146,17 +123,7 @@ class WipeWizard(Screen[None]):
         else:
             self.dismiss(None)
 
-    def _say(self, text: str) -> None:
-        self.query_one("#wizard-message", Static).update(text)
-
     # ----- step 1: the device ------------------------------------------------------------
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="wipe-inventory")
-    def _load(self) -> None:
-        try:
-            self.post_message(DevicesArrived(self.ops.devices()))
-        except RemoteError as exc:
-            self.post_message(DevicesArrived([], str(exc)))
 
     def on_devices_arrived(self, message: DevicesArrived) -> None:
         self.devices = message.devices

@@ -1,0 +1,74 @@
+"""What the wipe and brick wizards share: the layout (a step line, a device table, a list
+of choices, a body, an input and a message line), the step line's words, and loading
+the host's devices in a thread worker."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.message import Message
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import DataTable, Footer, Header, Input, OptionList, Static
+
+from tvirt import disks
+from tvirt.remote import RemoteError
+
+from .gluster_view import HostOps
+
+
+class DevicesArrived(Message):
+    def __init__(self, devices: list[disks.Device], error: str = "") -> None:
+        super().__init__()
+        self.devices, self.error = devices, error
+
+
+class DiskWizard(Screen[None]):
+    # Type selectors match subclasses too, so both wizards get this layout.
+    DEFAULT_CSS = """
+    DiskWizard #wizard-table { height: auto; max-height: 60%; }
+    DiskWizard #wizard-body { height: auto; }
+    DiskWizard #wizard-options { height: auto; }
+    """
+    WHAT: ClassVar[str] = ""  # "Disk wipe": the step line starts with it
+    STEPS: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, ops: HostOps) -> None:
+        super().__init__()
+        self.ops = ops
+        self.step = 0
+        self.devices: list[disks.Device] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="wizard-step")
+        yield DataTable(id="wizard-table", cursor_type="row", zebra_stripes=True)
+        yield OptionList(id="wizard-options")
+        yield Static("", id="wizard-body")
+        yield Input(id="wizard-input")
+        yield from self.extra_widgets()
+        yield Static("", id="wizard-message")
+        yield Footer()
+
+    def extra_widgets(self) -> list[Widget]:
+        """Widgets between the input and the message line (a progress bar, say)."""
+        return []
+
+    def _enter_step(self, step: int) -> None:
+        self.step = step
+        self.query_one("#wizard-step", Static).update(
+            f"{self.WHAT} on {self.ops.label}, step {step + 1} of {len(self.STEPS)}: "
+            f"{self.STEPS[step]}"
+        )
+
+    def _say(self, text: str) -> None:
+        self.query_one("#wizard-message", Static).update(text)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="disk-inventory")
+    def _load(self) -> None:
+        try:
+            self.post_message(DevicesArrived(self.ops.devices()))
+        except RemoteError as exc:
+            self.post_message(DevicesArrived([], str(exc)))
