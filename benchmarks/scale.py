@@ -54,6 +54,7 @@ def list_times(uri: str, vms: int, runs: int) -> list[tuple[str, float]]:
         app = PtyApp([TVIRT, "-c", uri])
         try:
             screens.append(app.wait_for(f"{vms} VMs", 300))
+            app.wait_for(READING, 60)  # the status line follows the host panel
             details.append(app.wait_gone(READING, 600))
         finally:
             app.close()
@@ -88,7 +89,7 @@ def idle_tvirt(uri: str, vms: int, seconds: float) -> tuple[float, float]:
         config.write_text("[ui]\ninterval = 1.0\n")
         app = PtyApp([TVIRT, "-c", uri], env={"TVIRT_CONFIG": str(config)})
         try:
-            app.wait_for(f"{vms} VMs", 300)
+            app.wait_for(READING, 300)
             app.wait_gone(READING, 600)  # idle means after the listing's work is done
             return _idle(app.process, seconds, app.pump)
         finally:
