@@ -195,7 +195,8 @@ async def test_autostart_toggles() -> None:
         await pilot.press("t")
         await until(pilot, lambda: cell(app, "web01", "autostart") == "off", "autostart off")
         assert said(app, "Turned autostart on for web01")
-        assert said(app, "Turned autostart off for web01")
+        # The row changes first: the worker re-reads the VM before it reports the result.
+        await until(pilot, lambda: said(app, "Turned autostart off for web01"), "the result")
 
 
 async def test_delete_keeps_storage_by_default() -> None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from test_tui_dashboard import SIZE, cell, select, table, until
+from test_tui_dashboard import SIZE, cell, select, table
 
 from conftest import Testbed, start_libvirtd, stop_libvirtd
+from tui_helpers import until
 from tvirt.model import HostState
 from tvirt.screens.app import TvirtApp
 from tvirt.screens.dialogs import ConfirmDialog
@@ -31,7 +32,9 @@ async def test_start_and_force_off_the_real_guest(
         await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the confirmation")
         await pilot.press("y")
         await until(pilot, lambda: cell(app, guest, "state") == "shut off", "shut off", 60)
-        assert any(f"Forced off {guest}" in sentence for sentence in app.messages)
+        # The worker re-reads the VM (the row above) before it reports the result.
+        await until(pilot, lambda: any(f"Forced off {guest}" in sentence
+                                       for sentence in app.messages), "the result", 30)
 
 
 async def test_libvirtd_stops_under_the_app_and_comes_back(testbed: Testbed) -> None:
