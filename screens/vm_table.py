@@ -183,21 +183,21 @@ class VMTable(DataTable[Cell]):
             self._sort()
 
     def upsert(self, vm: VMInfo) -> None:
-        with self._cursor_kept():
-            self.vms[vm.key] = vm
-            self._sync(vm)
-            self._sort()
+        self._apply([vm])
 
     def update_known(self, vms: Iterable[VMInfo]) -> None:
-        """New records for VMs already in the table, sorted once; unknown keys are
-        ignored, so a VM removed meanwhile stays removed."""
+        """New records for VMs already in the table; unknown keys are ignored, so a VM
+        removed meanwhile stays removed."""
+        self._apply([vm for vm in vms if vm.key in self.vms])
+
+    def _apply(self, vms: list[VMInfo]) -> None:
+        """Store and show records, then sort once, and only if the order can change:
+        sorting every row is the costly part."""
         moved = False
         with self._cursor_kept():
             for vm in vms:
-                if vm.key in self.vms:
-                    self.vms[vm.key] = vm
-                    moved = self._sync(vm) or moved
-            # Sorting every row is the costly part; only do it when the order can change.
+                self.vms[vm.key] = vm
+                moved = self._sync(vm) or moved
             if moved:
                 self._sort()
 
