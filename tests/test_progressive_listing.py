@@ -56,7 +56,7 @@ def test_quick_listing_leaves_details_unread_but_states_right(
     for vm, dom in pairs:
         assert vm.vcpus is None and vm.memory_kib is None
         assert vm.state is VMState.from_libvirt(dom.info()[0])
-    full = {vm.uuid: vm for vm in domains.list_vms(conn, "h")}
+    full = {vm.uuid: vm for vm, _dom in domains.list_domains(conn, "h", details=True)}
     filled, used = domains.fill_details(pairs)
     assert used == COUNT and {vm.uuid: vm for vm in filled} == full
     assert {vm.vcpus for vm in filled} == {1, 2, 3, 4}

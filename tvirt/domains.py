@@ -17,11 +17,6 @@ _STATS = (
 )
 
 
-def list_vms(conn: libvirt.virConnect, host_id: str) -> list[VMInfo]:
-    """All domains of a host, every field read."""
-    return [vm for vm, _dom in list_domains(conn, host_id, details=True)]
-
-
 def list_domains(
     conn: libvirt.virConnect, host_id: str, *, details: bool
 ) -> list[tuple[VMInfo, libvirt.virDomain]]:

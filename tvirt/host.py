@@ -68,7 +68,7 @@ class HostWorker:
     ) -> None:
         self.uri = uri
         # progressive: list names and states first (a few round trips), then read what
-        # the bulk call lacked in small batches, so a big slow host shows its VMs at once.
+        # the bulk call lacked in FILL_SLICE jobs, so a big slow host shows its VMs at once.
         self.progressive = progressive
         self.host_id = uri.uri
         self.readonly = readonly
