@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import libvirt
 import pytest
 
 from conftest import Recorder, wait_for
 from tvirt.actions import Action
+from tvirt.host import BACKOFF, HostWorker
 from tvirt.manager import HostManager
 from tvirt.model import HostState, VMState
-from tvirt.updates import ActionDone, DomainChanged
+from tvirt.updates import ActionDone, DomainChanged, HostChanged
+from tvirt.uri import parse_uri
 
 
 @pytest.fixture
@@ -144,10 +147,14 @@ def test_burst_of_events_ends_consistent(rec: Recorder, node_xml: Callable[[int]
         worker = mgr.add(uri)
         wait_for(lambda: uri in rec.inventory.listed, 10)
 
+        before = {vm.uuid: vm.state.value for vm in rec.inventory.vm_list()}
+        changes = sum(isinstance(u, DomainChanged) for u in rec.updates)
+
         def burst(conn: libvirt.virConnect) -> None:
-            # 20 VMs x 10 toggles: a burst of 200 lifecycle events.
+            # 20 VMs x 11 toggles: a burst of 220 lifecycle events. Odd, so every VM ends
+            # in the other state: a model that missed the events would still say `before`.
             for dom in conn.listAllDomains(0):
-                for _ in range(10):
+                for _ in range(11):
                     if dom.isActive():
                         dom.destroy()
                     else:
@@ -157,12 +164,19 @@ def test_burst_of_events_ends_consistent(rec: Recorder, node_xml: Callable[[int]
         truth = worker.call(
             lambda conn: {d.UUIDString(): d.info()[0] for d in conn.listAllDomains(0)}
         ).result(10)
+        assert all(truth[uuid] != state for uuid, state in before.items())
 
         def consistent() -> bool:
             mine = {vm.uuid: vm.state.value for vm in rec.inventory.vm_list()}
             return mine == truth
 
         wait_for(consistent, 20, "the model to match listAllDomains")
+        # Each event is one re-read of its VM: none was dropped or merged.
+        wait_for(
+            lambda: sum(isinstance(u, DomainChanged) for u in rec.updates) - changes >= 220,
+            20,
+            "one update per event",
+        )
     finally:
         mgr.stop()
 
@@ -185,3 +199,58 @@ def test_unreachable_host_fails_with_a_sentence(rec: Recorder) -> None:
         assert not result.ok and "disconnected" in result.message
     finally:
         mgr.stop()
+
+
+class FakeClock:
+    """The worker's monotonic clock, moved by hand: backoff steps without waiting them."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_reconnect_backoff_steps_then_connects(rec: Recorder, tmp_path: Path) -> None:
+    # A real failing connection: the test driver refuses a node file that is not there.
+    node = tmp_path / "node.xml"
+    clock = FakeClock()
+    worker = HostWorker(parse_uri(f"test://{node}"), rec, clock=clock)
+
+    def attempts() -> int:  # each failed attempt reports the host disconnected once
+        return sum(
+            isinstance(u, HostChanged) and u.host.state is HostState.DISCONNECTED
+            for u in rec.updates
+        )
+
+    def settle() -> None:
+        # The worker checks the clock before taking each job: once the second of two
+        # jobs has run, it has looked at the clock as it is now at least once.
+        for _ in range(2):
+            worker.call(lambda _conn: None).exception(10)
+
+    worker.start()
+    try:
+        wait_for(lambda: rec.inventory.hosts.get(worker.host_id) is not None
+                 and rec.inventory.hosts[worker.host_id].state is HostState.DISCONNECTED,
+                 10, "the first failure")
+        assert attempts() == 1 and rec.inventory.hosts[worker.host_id].error
+        expected = [1.0, 2.0, 4.0, 8.0, 10.0, 10.0]
+        assert list(BACKOFF) == expected[:5]
+        for delay in expected:
+            count = attempts()
+            clock.now += delay - 0.5
+            settle()
+            assert attempts() == count, f"retried before {delay:g} s"
+            clock.now += 0.5
+            settle()
+            assert attempts() == count + 1, f"no retry after {delay:g} s"
+        node.write_text(
+            "<node><cpu><nodes>1</nodes><sockets>1</sockets><cores>2</cores>"
+            "<threads>1</threads><mhz>2000</mhz></cpu><memory>8388608</memory></node>"
+        )
+        clock.now += 10.0
+        settle()
+        assert rec.inventory.hosts[worker.host_id].state is HostState.CONNECTED
+    finally:
+        worker.stop()
