@@ -64,13 +64,25 @@ def test_golden_transcripts(argv: list[str], name: str, term: str) -> None:
     assert_plain(result.stdout + result.stderr)
 
 
-@pytest.mark.parametrize("argv", [["list"], ["--json", "list"], ["keys"], ["--help"],
-                                  ["info", "nosuch"], ["watch", "--help"], ["shell", "--help"]])
-def test_no_escape_sequences_even_on_a_terminal(argv: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("argv", "code", "says"),
+    [
+        (["list"], 0, "web01: running, host demo lab.xml"),
+        (["--json", "list"], 0, '"name": "web01"'),
+        (["keys"], 0, "?: Show this list of keys"),
+        (["--help"], 0, "usage: tvirt"),
+        (["info", "nosuch"], 1, "tvirt: No VM called 'nosuch'."),
+        (["watch", "--help"], 0, "usage: tvirt watch"),
+        (["shell", "--help"], 0, "usage: tvirt shell"),
+    ],
+)
+def test_no_escape_sequences_even_on_a_terminal(argv: list[str], code: int, says: str) -> None:
     term = Terminal([tvirt_bin(), "-c", LAB, *argv],
                     env={"TVIRT_CONFIG": "/nonexistent/tvirt/config.toml"})
     try:
-        term.proc.wait(60)
+        assert term.proc.wait(60) == code
+        # Words too, not just the absence of escapes: silence would pass that alone.
+        term.wait_for(lambda: says in bytes(term.raw).decode(errors="replace"), 10, says)
         time.sleep(0.2)
         # The pty turns \n into \r\n itself; every other control byte would be ours.
         assert_plain(bytes(term.raw).replace(b"\r\n", b"\n"))
