@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import html
+import re
+import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, Input, Static
 
+from conftest import Testbed
 from tui_helpers import until
 from tvirt.keys import all_keys, display
 from tvirt.model import HostState
@@ -266,8 +270,10 @@ async def test_unmarking_with_space_again() -> None:
     async with running(LAB) as (app, pilot):
         select(app, "web01")
         await pilot.press("space")
+        assert cell(app, "web01", "mark") == "marked" and "1 marked" in status(app)
         await pilot.press("space")
         assert cell(app, "web01", "mark") == ""
+        assert not table(app).marks and "marked" not in status(app)
 
 
 async def test_read_only_refuses_without_calling_the_worker() -> None:
@@ -554,44 +560,80 @@ async def test_cursor_follows_the_vm_when_an_update_moves_it() -> None:
         assert table(app).vm_at_cursor().name == "db01"  # type: ignore[union-attr]
 
 
-async def test_a_relisting_adds_updates_and_drops_rows_of_that_host_only() -> None:
-    from dataclasses import replace
+async def test_a_relisting_adds_updates_and_drops_rows_of_that_host_only(
+    testbed: Testbed, tmp_path: Path
+) -> None:
+    from test_faults import _ssh_children
 
-    from tvirt.model import VMState
-    from tvirt.screens.messages import DomainsArrived
-
-    async with running(LAB, ANNEX, vms=8) as (app, pilot):
-        lab = [vm for vm in table(app).vms.values() if vm.host_id == LAB]
-        kept = [vm for vm in lab if vm.name != "build01"]
-        kept = [replace(vm, state=VMState.PAUSED) if vm.name == "web01" else vm for vm in kept]
-        new = replace(lab[0], uuid="00000000-0000-4000-8000-000000000099", name="new01")
-        app.post_message(DomainsArrived(LAB, (*kept, new)))
-        await until(pilot, lambda: "new01" in names(app), "new row")
+    # A relisting is what a reconnect does. The lab is served over ssh by the test bed's
+    # libvirtd, which reads the node file again on each connection: the test edits the
+    # file, then kills the ssh client libvirt spawned (a real drop of this connection
+    # only), and the worker reconnects and lists the edited host.
+    node = tmp_path / "lab.xml"
+    text = (FIXTURES / "lab.xml").read_text()
+    node.write_text(text)
+    async with running(f"test+ssh://root@127.0.0.1:{testbed.ssh_port}{node}", ANNEX,
+                       vms=8) as (app, pilot):
+        assert "build01" in names(app) and cell(app, "web01", "state") == "running"
+        test_ns = "xmlns:test='http://libvirt.org/schemas/domain/test/1.0'"
+        text = re.sub(r"\s*<domain[^>]*>\s*<name>build01</name>.*?</domain>", "", text,
+                      count=1, flags=re.S)
+        text = re.sub(r"<domain type='test'>(\s*<name>web01</name>.*?)</domain>",
+                      rf"<domain type='test' {test_ns}>\1<test:runstate>3</test:runstate>"
+                      "</domain>", text, count=1, flags=re.S)
+        text = text.replace("</node>", (
+            "<domain type='test'><name>new01</name>"
+            "<uuid>00000000-0000-4000-8000-000000000099</uuid><memory>65536</memory>"
+            "<vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os></domain></node>"))
+        node.write_text(text)
+        (ssh,) = _ssh_children()
+        ssh.kill()
+        await until(pilot, lambda: "new01" in names(app), "the new row", timeout=60)
         assert "build01" not in names(app)
         assert cell(app, "web01", "state") == "paused"
         assert "annex-app" in names(app)
         assert len(names(app)) == 8
 
 
-async def test_unread_details_say_reading_until_filled_and_removed_rows_stay_gone() -> None:
-    from dataclasses import replace
+async def test_unread_details_say_reading_until_filled_and_removed_rows_stay_gone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tvirt import domains
 
-    from tvirt.screens.messages import DomainGone, DomainsArrived, DomainsFilled
+    # The app lists a host first and reads vCPUs and memory after, one domain per fill
+    # job here. A local host fills in milliseconds, too fast to look at "reading": the
+    # gate holds the first (real) fill until the test has looked, and lets mail01 be
+    # undefined for real between the listing and the fill.
+    monkeypatch.setattr("tvirt.host.FILL_SLICE", 0.0)
+    gate = threading.Event()
+    real_fill = domains.fill_details
 
-    async with running(LAB) as (app, pilot):
-        read = [vm for vm in table(app).vms.values()]
-        unread = tuple(replace(vm, vcpus=None, memory_kib=None) for vm in read)
-        app.post_message(DomainsArrived(LAB, unread))
-        await until(pilot, lambda: cell(app, "db01", "memory") == "reading", "reading")
+    def gated_fill(pending: Any, budget: float) -> Any:
+        gate.wait(30)
+        return real_fill(pending, budget)
+
+    monkeypatch.setattr(domains, "fill_details", gated_fill)
+
+    def undefine(conn: Any) -> None:
+        dom = conn.lookupByName("mail01")
+        if dom.isActive():
+            dom.destroy()
+        dom.undefine()
+
+    app = TvirtApp(uris=[LAB])
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: len(table(app).vms) == 6, "the listing")
+        assert cell(app, "db01", "memory") == "reading"
         assert cell(app, "db01", "vcpus") == "reading"
         assert "reading vCPUs and memory, 0 of 6" in status(app)
-        gone = next(vm for vm in read if vm.name == "mail01")
-        app.post_message(DomainGone(LAB, gone.uuid, gone.name))
-        app.post_message(DomainsFilled(LAB, tuple(read)))
-        await until(pilot, lambda: cell(app, "db01", "memory") == "8 GiB", "filled")
+        undefined = app.manager.get(LAB).call(undefine)  # queued behind the held fill
+        gate.set()
+        await until(pilot, undefined.done, "mail01 undefined")
+        assert undefined.exception() is None
+        await until(pilot, lambda: "reading" not in status(app), "every detail read")
+        assert cell(app, "db01", "memory") == "8 GiB"
         assert cell(app, "cache01", "memory") == "512 MiB"
         assert "mail01" not in names(app) and len(names(app)) == 5
-        assert "reading" not in status(app)
 
 
 async def test_narrower_cell_updates_never_remeasure_the_whole_column(
