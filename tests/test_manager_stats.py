@@ -5,12 +5,13 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from conftest import wait_for
+from conftest import Testbed, wait_for
 from tvirt.manager import HostManager
 from tvirt.stats import StatsSnapshot
 from tvirt.updates import Update
 
-LAB = f"test://{Path(__file__).parent / 'fixtures' / 'lab.xml'}"
+LAB_FILE = Path(__file__).parent / "fixtures" / "lab.xml"
+LAB = f"test://{LAB_FILE}"
 
 
 def test_watch_stats_ticks_and_stop_stops_tickers_before_workers() -> None:
@@ -54,25 +55,33 @@ def test_paused_watch_does_not_tick_until_resumed() -> None:
         manager.stop()
 
 
-def test_a_ticker_survives_a_lost_connection_and_rebases_after_it() -> None:
+def test_a_ticker_survives_a_lost_connection_and_rebases_after_it(testbed: Testbed) -> None:
+    from test_faults import _ssh_children
+
     from tvirt.model import HostState
     from tvirt.updates import HostChanged
 
+    # The lab file served by the test bed's libvirtd over ssh, so the connection can be
+    # really lost: killing the ssh client libvirt spawned makes libvirt's close callback
+    # fire (EOF). It drops only this test's connection, where restarting the shared
+    # libvirtd would drop every other test's too.
     updates: list[Update] = []
     manager = HostManager(updates.append)  # reconnects, like the TUI
     snaps: list[StatsSnapshot] = []
     try:
-        worker = manager.add(LAB)
-        ticker = manager.watch_stats(LAB, snaps.append, 0.5)
-        wait_for(lambda: len(snaps) >= 2, 10, "ticks before the drop")
-        # What libvirt's close callback does when the daemon goes away.
-        worker._on_close(None, 0, worker._generation)
-        wait_for(lambda: ticker.errors > 0, 10, "a tick failing while disconnected")
-        assert any(isinstance(u, HostChanged) and u.host.state is HostState.DISCONNECTED
-                   for u in updates)
+        worker = manager.add(f"test+ssh://root@127.0.0.1:{testbed.ssh_port}{LAB_FILE}")
+        host = worker.host_id
+        ticker = manager.watch_stats(host, snaps.append, 0.5)
+        wait_for(lambda: len(snaps) >= 2, 30, "ticks before the drop")
+        (ssh,) = _ssh_children()
+        ssh.kill()
+        wait_for(lambda: any(isinstance(u, HostChanged) and u.host.state is HostState.DISCONNECTED
+                             for u in updates), 30, "the host to show disconnected")
+        wait_for(lambda: ticker.errors > 0, 30, "a tick failing while disconnected")
         before = len(snaps)
-        wait_for(lambda: len(snaps) > before + 1, 15, "ticks again after reconnecting")
-        assert manager.tickers[LAB] is ticker  # the same ticker, never restarted
+        wait_for(lambda: len(snaps) > before + 1, 60, "ticks again after reconnecting")
+        assert _ssh_children()[0].pid != ssh.pid  # a new connection, not the old one
+        assert manager.tickers[host] is ticker  # the same ticker, never restarted
         # The first sample after the gap is a new base: no rate spans the outage.
         assert snaps[before].elapsed is None
     finally:
