@@ -20,6 +20,21 @@ def test_saved_config_is_private_and_round_trips(tmp_path: Path) -> None:
     assert "password" not in path.read_text().lower()
 
 
+def test_save_replaces_the_file_whole(tmp_path: Path) -> None:
+    # Atomic: the new text is written beside the file and renamed over it, so the old
+    # file is never truncated or half-written; a second name for it still reads it whole.
+    path = tmp_path / "config.toml"
+    config.save(config.Config(uris=["test:///default"], path=path))
+    old = tmp_path / "old.toml"
+    os.link(path, old)
+    before = old.read_bytes()
+    config.save(config.Config(uris=["qemu:///system"], readonly=True, path=path))
+    assert old.read_bytes() == before
+    assert path.stat().st_ino != old.stat().st_ino
+    assert config.load(path).uris == ["qemu:///system"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml", "old.toml"]
+
+
 def test_corrupt_config_is_reported_and_left_alone(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
     path.write_text("[connections\nuris = 3")
