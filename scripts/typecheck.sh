@@ -19,4 +19,6 @@ mypy=${MYPY:-$root/.venv/bin/mypy}
 # From inside the tree, so benchmarks' `import tvirt` finds the staged package.
 cd "$stage"
 # The benchmarks borrow a few test helpers (conftest, tui_helpers), so tests/ is on the path.
-MYPYPATH="$root/tests" "$mypy" --config-file "$root/pyproject.toml" tvirt benchmarks
+# scripts/mutation-check.py is a standalone script; it is checked as a file.
+MYPYPATH="$root/tests" "$mypy" --config-file "$root/pyproject.toml" tvirt benchmarks \
+    "$root/scripts/mutation-check.py"
