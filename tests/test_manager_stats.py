@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import pytest
+
 from conftest import Testbed, wait_for
 from tvirt.manager import HostManager
 from tvirt.stats import StatsSnapshot
@@ -55,6 +57,7 @@ def test_paused_watch_does_not_tick_until_resumed() -> None:
         manager.stop()
 
 
+@pytest.mark.real
 def test_a_ticker_survives_a_lost_connection_and_rebases_after_it(testbed: Testbed) -> None:
     from test_faults import _ssh_children
 

@@ -560,6 +560,7 @@ async def test_cursor_follows_the_vm_when_an_update_moves_it() -> None:
         assert table(app).vm_at_cursor().name == "db01"  # type: ignore[union-attr]
 
 
+@pytest.mark.real
 async def test_a_relisting_adds_updates_and_drops_rows_of_that_host_only(
     testbed: Testbed, tmp_path: Path
 ) -> None:
