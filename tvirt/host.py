@@ -65,8 +65,12 @@ class HostWorker:
         readonly: bool = False,
         reconnect: bool = True,
         progressive: bool = False,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.uri = uri
+        # When to retry a connection is decided on this clock; a test passes a fake one to
+        # step through the backoff without waiting it out.
+        self._clock = clock
         # progressive: list names and states first (a few round trips), then read what
         # the bulk call lacked in FILL_SLICE jobs, so a big slow host shows its VMs at once.
         self.progressive = progressive
@@ -135,11 +139,11 @@ class HostWorker:
     # -- worker thread ------------------------------------------------------
     def _run(self) -> None:
         while not self._stopping:
-            if self._conn is None and time.monotonic() >= self._next_attempt:
+            if self._conn is None and self._clock() >= self._next_attempt:
                 self._connect()
             timeout = None
             if self._conn is None and self._reconnect and not self._stopping:
-                timeout = max(0.05, self._next_attempt - time.monotonic())
+                timeout = max(0.05, self._next_attempt - self._clock())
             elif self._conn is None and not self._reconnect:
                 timeout = 3600.0
             try:
@@ -236,7 +240,7 @@ class HostWorker:
     def _connect_failed(self, reason: str) -> None:
         self._failures += 1
         delay = BACKOFF[min(self._failures - 1, len(BACKOFF) - 1)]
-        self._next_attempt = time.monotonic() + delay
+        self._next_attempt = self._clock() + delay
         state = HostState.DISCONNECTED if self._reconnect else HostState.FAILED
         self._set_state(state, error=reason)
 
@@ -286,8 +290,10 @@ class HostWorker:
         if generation != self._generation or self._conn is None:
             return
         self._drop_conn()
-        self._failures = 0
-        self._next_attempt = time.monotonic() + BACKOFF[0]
+        # The first retry waits BACKOFF[0]; count it, so a failure after it waits the next
+        # step (1, 2, 4, ... s) rather than repeating the first.
+        self._failures = 1
+        self._next_attempt = self._clock() + BACKOFF[0]
         self._set_state(HostState.DISCONNECTED, error=f"Connection lost: {why}.")
 
     def _drop_conn(self) -> None:
