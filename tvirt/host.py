@@ -367,7 +367,7 @@ def _perform(
 
 
 def _delete(conn: libvirt.virConnect, dom: libvirt.virDomain, remove_storage: bool) -> str:
-    paths = _disk_paths(dom.XMLDesc(0)) if remove_storage else []
+    disks = _disk_sources(dom.XMLDesc(0)) if remove_storage else []
     if dom.isActive():
         dom.destroy()
     flags = (
@@ -385,9 +385,14 @@ def _delete(conn: libvirt.virConnect, dom: libvirt.virDomain, remove_storage: bo
             raise
         dom.undefine()
     removed, kept = [], []
-    for path in paths:
+    for pool, path in disks:
         try:
-            conn.storageVolLookupByPath(path).delete(0)
+            if pool:
+                vol = conn.storagePoolLookupByName(pool).storageVolLookupByName(path)
+                path = vol.path()
+            else:
+                vol = conn.storageVolLookupByPath(path)
+            vol.delete(0)
             removed.append(path)
         except libvirt.libvirtError as exc:
             kept.append(f"{path} ({explain(exc)})")
@@ -399,18 +404,21 @@ def _delete(conn: libvirt.virConnect, dom: libvirt.virDomain, remove_storage: bo
     return words
 
 
-def _disk_paths(xml: str) -> list[str]:
-    """Files and volumes behind the VM's disks (not CD-ROMs, which are usually shared)."""
-    paths = []
+def _disk_sources(xml: str) -> list[tuple[str, str]]:
+    """The storage behind the VM's disks (not CD-ROMs, which are usually shared): (pool,
+    volume) for a disk given by pool and volume name, ("", path) for a file or device."""
+    found = []
     for disk in ET.fromstring(xml).iter("disk"):
         if disk.get("device", "disk") != "disk":
             continue
         source = disk.find("source")
-        if source is not None:
-            path = source.get("file") or source.get("dev")
-            if path:
-                paths.append(path)
-    return paths
+        if source is None:
+            continue
+        if disk.get("type") == "volume" and source.get("pool") and source.get("volume"):
+            found.append((source.get("pool", ""), source.get("volume", "")))
+        elif path := source.get("file") or source.get("dev"):
+            found.append(("", path))
+    return found
 
 
 def _describe(conn: libvirt.virConnect, base: HostInfo) -> HostInfo:
