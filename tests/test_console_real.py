@@ -17,14 +17,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import libvirt
+import psutil
 import pytest
 from test_tui_dashboard import SIZE, table, until
 from test_tui_dashboard import select as select_row
 from textual.widgets import Static
 
-from conftest import Testbed, guest_xml
+from conftest import Testbed, guest_xml, wait_for
 from tvirt import config
-from tvirt.console import escape_key_name
+from tvirt.console import ConsoleBusy, ConsoleError, ConsoleSession, escape_key_name
+from tvirt.manager import HostManager
+from tvirt.model import HostState
 from tvirt.screens.app import TvirtApp
 from tvirt.screens.console import (
     ConsolePane,
@@ -580,3 +583,101 @@ async def test_graphical_display_address_tunnel_and_screenshot(
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, ConsoleScreen), "back to the consoles")
 
+
+# -- ConsoleSession itself on the real guest: busy, stopped, connection lost ----------
+class Talk:
+    """A ConsoleSession on a host worker of its own, with what it received and why it
+    closed; say() types a sum until the guest's answer comes back."""
+
+    def __init__(self, uri: str, name: str) -> None:
+        self.manager = HostManager(lambda _update: None, reconnect=False)
+        self.worker = self.manager.add(uri)
+        wait_for(lambda: self.worker.info.state is HostState.CONNECTED, 60, f"{uri} to connect")
+        uuid = self.worker.call(lambda c: c.lookupByName(name).UUIDString()).result(30)
+        self.out = bytearray()
+        self.closed: list[str] = []
+        self.session = ConsoleSession(self.worker, uuid, name, self.worker.uri.label,
+                                      self.out.extend, self.closed.append)
+
+    def say(self, a: int, b: int, timeout: float = 60) -> None:
+        """A guest still booting may miss the first tries: repeat every few seconds."""
+        answer = f"\r\n{a * b}\r\n".encode()
+        deadline = time.monotonic() + timeout
+        while answer not in self.out:
+            assert time.monotonic() < deadline, f"no {a * b} in {bytes(self.out[-500:])!r}"
+            assert self.session.send(f"\recho $(({a}*{b}))\r".encode())
+            try:
+                wait_for(lambda: answer in self.out, 5)
+            except AssertionError:
+                continue
+
+    def stop(self) -> None:
+        self.session.close().exception(10)
+        self.manager.stop()
+
+
+def test_session_busy_needs_force_and_force_cuts_the_other_off(
+    testbed: Testbed, running: Guest
+) -> None:
+    running.ensure_running()
+    talk = Talk(testbed.qemu_uri, running.name)
+    other = OtherClient(testbed.qemu_uri, running.name)
+    try:
+        with pytest.raises(ConsoleBusy, match="Another client is attached"):
+            talk.session.open().result(30)
+        assert not talk.session.attached
+        # The refusal took nothing over: the other client still talks to the guest.
+        other.stream.send(b"\recho $((4*5))\r")
+        wait_for(lambda: b"\r\n20\r\n" in other.seen, 20, "the other client's answer")
+        assert not other.ended.is_set()
+        talk.session.open(force=True).result(30)
+        assert talk.session.attached
+        wait_for(other.ended.is_set, 20, "the other client cut off")
+        talk.say(6, 6)
+        assert talk.closed == []
+    finally:
+        other.close()
+        talk.stop()
+
+
+def _ssh_children() -> set[int]:
+    return {p.pid for p in psutil.Process().children(recursive=True) if p.name() == "ssh"}
+
+
+def test_session_reports_a_lost_connection(testbed: Testbed, running: Guest) -> None:
+    """The ssh process carrying the connection is killed under an attached console."""
+    running.ensure_running()
+    before = _ssh_children()
+    talk = Talk(testbed.ssh_uri, running.name)
+    try:
+        (ssh,) = _ssh_children() - before
+        talk.session.open().result(30)
+        talk.say(3, 7)
+        psutil.Process(ssh).kill()
+        wait_for(lambda: talk.closed, 30, "the console to close")
+        assert len(talk.closed) == 1
+        assert talk.closed[0].startswith(f"The console of {running.name} closed: the "
+                                         f"connection to {talk.worker.uri.label} was lost")
+        assert not talk.session.attached
+        assert not talk.session.send(b"x")  # nothing is queued for a closed console
+    finally:
+        talk.stop()
+
+
+def test_session_says_the_vm_stopped_and_will_not_open_a_shut_off_one(
+    testbed: Testbed, vnc_guest: str
+) -> None:
+    """On the VNC guest, the module's last user: destroying it costs no extra boot."""
+    talk = Talk(testbed.qemu_uri, vnc_guest)
+    try:
+        talk.session.open().result(30)
+        talk.say(7, 6, 120)
+        talk.worker.call(lambda c: c.lookupByName(vnc_guest).destroy()).result(30)
+        wait_for(lambda: talk.closed, 30, "the console to close")
+        assert talk.closed == [f"The console of {vnc_guest} closed: the VM stopped."]
+        assert not talk.session.attached
+        with pytest.raises(ConsoleError, match=f"{vnc_guest} is not running"):
+            talk.session.open().result(30)
+        assert talk.closed == [f"The console of {vnc_guest} closed: the VM stopped."]
+    finally:
+        talk.stop()

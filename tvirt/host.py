@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import queue
 import threading
@@ -85,6 +86,11 @@ class HostWorker:
         self._next_attempt = 0.0
         self._stopping = False
         self._generation = 0
+        # Told once when the current connection goes: libvirt tells a stream nothing when
+        # its connection dies, so an attached console learns it here.
+        self._drop_lock = threading.Lock()
+        self._drop_listeners: dict[int, Callable[[str], object]] = {}
+        self._drop_ids = itertools.count()
         self.info = HostInfo(
             host_id=self.host_id,
             uri=uri.uri,
@@ -120,6 +126,19 @@ class HostWorker:
 
         self._jobs.put(job)
         return future
+
+    def on_drop(self, fn: Callable[[str], object]) -> Callable[[], None]:
+        """Call fn(clause) once, on this host's thread, when the current connection is
+        lost or closed (the clause says which, in words); returns a function that cancels."""
+        with self._drop_lock:
+            key = next(self._drop_ids)
+            self._drop_listeners[key] = fn
+
+        def cancel() -> None:
+            with self._drop_lock:
+                self._drop_listeners.pop(key, None)
+
+        return cancel
 
     def act(
         self, action: Action, uuid: str, *, remove_storage: bool = False
@@ -289,18 +308,26 @@ class HostWorker:
     def _lost(self, generation: int, why: str) -> None:
         if generation != self._generation or self._conn is None:
             return
-        self._drop_conn()
+        self._drop_conn(f"the connection to {self.uri.label} was lost ({why})")
         # The first retry waits BACKOFF[0]; count it, so a failure after it waits the next
         # step (1, 2, 4, ... s) rather than repeating the first.
         self._failures = 1
         self._next_attempt = self._clock() + BACKOFF[0]
         self._set_state(HostState.DISCONNECTED, error=f"Connection lost: {why}.")
 
-    def _drop_conn(self) -> None:
+    def _drop_conn(self, clause: str = "") -> None:
         conn, self._conn = self._conn, None
         self._generation += 1
         if conn is None:
             return
+        with self._drop_lock:
+            listeners = list(self._drop_listeners.values())
+            self._drop_listeners.clear()
+        for listener in listeners:  # before close(), so their streams end cleanly
+            try:
+                listener(clause or f"the connection to {self.uri.label} was closed")
+            except Exception:
+                log.exception("drop listener failed")
         for callback_id in self._callback_ids:
             try:
                 conn.domainEventDeregisterAny(callback_id)
