@@ -9,26 +9,38 @@ from __future__ import annotations
 import os
 import select
 import subprocess
+import sys
 import termios
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import libvirt
+import psutil
 import pytest
 from test_tui_dashboard import SIZE, table, until
 from test_tui_dashboard import select as select_row
 from textual.widgets import Static
 
-from conftest import Testbed, guest_xml
+from conftest import Testbed, guest_xml, wait_for
+from tvirt import config
+from tvirt.console import ConsoleBusy, ConsoleError, ConsoleSession, escape_key_name
+from tvirt.manager import HostManager
+from tvirt.model import HostState
 from tvirt.screens.app import TvirtApp
-from tvirt.screens.console import ConsolePane, ConsoleScreen, ScreenshotScreen
+from tvirt.screens.console import (
+    ConsolePane,
+    ConsoleScreen,
+    ScreenshotScreen,
+    transcript_dir,
+)
 from tvirt.screens.dashboard import DashboardScreen
 from tvirt.screens.dialogs import ConfirmDialog
 
 pytestmark = pytest.mark.real
 
-TVIRT = "/tmp/venv/bin/tvirt"
+TVIRT = Path(sys.executable).parent / "tvirt"
 
 
 class Guest:
@@ -346,6 +358,181 @@ def test_tvirt_console_busy_needs_force(testbed: Testbed, running: Guest) -> Non
         other.close()
 
 
+async def detach(pilot, pane: ConsolePane) -> None:  # type: ignore[no-untyped-def]
+    await pilot.press(escape_key_name(pane.escape))
+    await until(pilot, lambda: pane.state == "detached", "detached")
+
+
+async def test_detached_keys_save_send_ctrl_alt_del_and_close(
+    testbed: Testbed, running: Guest
+) -> None:
+    running.ensure_running()
+    app = TvirtApp(uris=[testbed.qemu_uri])
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await open_console(pilot, app, running.name)
+        await ask(pilot, pane, "6*7", "42")
+        # With the sysctl at 0 the guest kernel does not reboot on Ctrl+Alt+Del (the shared
+        # guest stays up); its input layer still sees the keys, recorded from the keyboard.
+        await type_line(pilot, "echo 0 > /proc/sys/kernel/ctrl-alt-del; "
+                               "cat /dev/input/event0 > /tmp/keys &")
+        await detach(pilot, pane)
+
+        # s: the transcript (history and screen) goes to a file the message names.
+        await pilot.press("s")
+        await until(pilot, lambda: any("Saved the console transcript" in m
+                                       for m in app.messages), "the saved message")
+        said = next(m for m in app.messages if "Saved the console transcript" in m)
+        path = Path(said.rpartition(" to ")[2].rstrip("."))
+        assert path.parent == transcript_dir() and running.name in path.name
+        saved = path.read_text().splitlines()
+        assert "42" in [line.strip() for line in saved]
+        assert any("echo $((6*7))" in line for line in saved)
+
+        # k: Ctrl+Alt+Del through sendKey; the guest's keyboard saw Ctrl, Alt and Delete
+        # pressed (Linux key codes 29, 56, 111), read back from its input events.
+        await pilot.press("k")
+        await until(pilot, lambda: any(m.startswith(f"Sent Ctrl+Alt+Del to {running.name}")
+                                       for m in app.messages), "the Ctrl+Alt+Del result")
+        await pilot.press("r")
+        await until(pilot, lambda: pane.state == "attached", "reattached", 20)
+        await type_line(pilot, "kill $!; od -An -tu2 -w24 /tmp/keys | "
+                               "awk '$9 == 1 && $11 == 1 {printf \"%s,\", $10} END {print \"\"}'")
+        await until(pilot, lambda: "29,56,111," in lines(pane), "the keys in the guest", 20)
+        await detach(pilot, pane)
+
+        # x: the tab closes; the last one closing leads back to the dashboard. c opens a
+        # fresh tab that attaches again.
+        screen = app.screen
+        assert isinstance(screen, ConsoleScreen)
+        await pilot.press("x")
+        await until(pilot, lambda: isinstance(app.screen, DashboardScreen), "the dashboard")
+        assert screen.panes == {} and pane not in screen.query(ConsolePane)
+        select_row(app, running.name)
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, ConsoleScreen), "the consoles")
+        fresh = pane_of(app)
+        assert fresh is not pane
+        await until(pilot, lambda: fresh.state == "attached", "attached again", 20)
+        await ask(pilot, fresh, "6*8", "48")
+        await detach(pilot, fresh)
+
+
+class OtherClient:
+    """A plain libvirt client holding the console, reading until it is cut off."""
+
+    def __init__(self, uri: str, name: str) -> None:
+        self.conn = libvirt.open(uri)
+        dom = self.conn.lookupByName(name)
+        # A console just detached is released by a job on the host's thread: wait for it.
+        deadline = time.monotonic() + 20
+        while True:
+            self.stream = self.conn.newStream(0)
+            try:
+                dom.openConsole(None, self.stream, 0)
+                break
+            except libvirt.libvirtError as exc:
+                if "Active console session" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        self.seen = bytearray()
+        self.ended = threading.Event()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        try:
+            while True:
+                data = self.stream.recv(4096)
+                if not isinstance(data, bytes) or not data:
+                    break
+                self.seen += data
+        except libvirt.libvirtError:
+            pass  # cut off
+        self.ended.set()
+
+    def close(self) -> None:
+        try:
+            self.stream.abort()
+        except libvirt.libvirtError:
+            pass  # already cut off
+        self.conn.close()
+
+
+async def test_take_over_key_cuts_the_other_client_off(testbed: Testbed, running: Guest) -> None:
+    running.ensure_running()
+    app = TvirtApp(uris=[testbed.qemu_uri])
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await open_console(pilot, app, running.name)
+        await detach(pilot, pane)
+        other = OtherClient(testbed.qemu_uri, running.name)
+        try:
+            # T takes over at once, without the busy dialog r would show.
+            await pilot.press("T")
+            await until(pilot, lambda: pane.state == "attached", "taken over", 20)
+            assert not isinstance(app.screen, ConfirmDialog)
+            await until(pilot, other.ended.is_set, "the other client cut off", 20)
+            await ask(pilot, pane, "9*9", "81")
+        finally:
+            other.close()
+        await detach(pilot, pane)
+
+
+@pytest.fixture
+def escape_ctrl_a(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> config.Config:
+    path = tmp_path / "config.toml"
+    path.write_text('[console]\nescape = "ctrl+a"\n')
+    monkeypatch.setenv("TVIRT_CONFIG", str(path))  # for tvirt console, run as a process
+    return config.load(path)
+
+
+async def test_custom_escape_key_in_the_app(
+    testbed: Testbed, running: Guest, escape_ctrl_a: config.Config
+) -> None:
+    running.ensure_running()
+    app = TvirtApp(uris=[testbed.qemu_uri], settings=escape_ctrl_a)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await open_console(pilot, app, running.name)
+        assert "Ctrl+A detaches" in pane.status_text
+        # Ctrl+] is now an ordinary key: it goes to the guest, and the console stays.
+        await pilot.press("ctrl+right_square_bracket", "enter")
+        await ask(pilot, pane, "5*9", "45")
+        assert pane.state == "attached"
+        await pilot.press("ctrl+a")
+        await until(pilot, lambda: pane.state == "detached", "detached by Ctrl+A")
+        assert "Detached" in pane.status_text
+
+
+def test_custom_escape_key_in_tvirt_console(
+    testbed: Testbed, running: Guest, escape_ctrl_a: config.Config
+) -> None:
+    running.ensure_running()
+    master, slave = os.openpty()
+    proc = subprocess.Popen(
+        [TVIRT, "-c", testbed.qemu_uri, "console", running.name],
+        stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
+    )
+    seen = bytearray()
+    try:
+        _read_until(master, b"Escape key: Ctrl+A", seen)
+        # Ctrl+] goes to the guest like any key; the session goes on.
+        for attempt in range(4):
+            os.write(master, b"\x1d\recho $((3*5))\r")
+            try:
+                _read_until(master, b"\r\n15\r\n", seen, 20 if attempt == 3 else 5)
+                break
+            except AssertionError:
+                if attempt == 3:
+                    raise
+        assert proc.poll() is None
+        os.write(master, b"\x01")
+        assert proc.wait(timeout=15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+        os.close(slave)
+
+
 @pytest.fixture(scope="module")
 def vnc_guest(testbed: Testbed) -> Iterator[str]:
     """A second guest like the first, with a VNC display (TCG draws its VGA text screen)."""
@@ -395,3 +582,102 @@ async def test_graphical_display_address_tunnel_and_screenshot(
         assert shot.picture.width >= 320 and shot.picture.height >= 200
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, ConsoleScreen), "back to the consoles")
+
+
+# -- ConsoleSession itself on the real guest: busy, stopped, connection lost ----------
+class Talk:
+    """A ConsoleSession on a host worker of its own, with what it received and why it
+    closed; say() types a sum until the guest's answer comes back."""
+
+    def __init__(self, uri: str, name: str) -> None:
+        self.manager = HostManager(lambda _update: None, reconnect=False)
+        self.worker = self.manager.add(uri)
+        wait_for(lambda: self.worker.info.state is HostState.CONNECTED, 60, f"{uri} to connect")
+        uuid = self.worker.call(lambda c: c.lookupByName(name).UUIDString()).result(30)
+        self.out = bytearray()
+        self.closed: list[str] = []
+        self.session = ConsoleSession(self.worker, uuid, name, self.worker.uri.label,
+                                      self.out.extend, self.closed.append)
+
+    def say(self, a: int, b: int, timeout: float = 60) -> None:
+        """A guest still booting may miss the first tries: repeat every few seconds."""
+        answer = f"\r\n{a * b}\r\n".encode()
+        deadline = time.monotonic() + timeout
+        while answer not in self.out:
+            assert time.monotonic() < deadline, f"no {a * b} in {bytes(self.out[-500:])!r}"
+            assert self.session.send(f"\recho $(({a}*{b}))\r".encode())
+            try:
+                wait_for(lambda: answer in self.out, 5)
+            except AssertionError:
+                continue
+
+    def stop(self) -> None:
+        self.session.close().exception(10)
+        self.manager.stop()
+
+
+def test_session_busy_needs_force_and_force_cuts_the_other_off(
+    testbed: Testbed, running: Guest
+) -> None:
+    running.ensure_running()
+    talk = Talk(testbed.qemu_uri, running.name)
+    other = OtherClient(testbed.qemu_uri, running.name)
+    try:
+        with pytest.raises(ConsoleBusy, match="Another client is attached"):
+            talk.session.open().result(30)
+        assert not talk.session.attached
+        # The refusal took nothing over: the other client still talks to the guest.
+        other.stream.send(b"\recho $((4*5))\r")
+        wait_for(lambda: b"\r\n20\r\n" in other.seen, 20, "the other client's answer")
+        assert not other.ended.is_set()
+        talk.session.open(force=True).result(30)
+        assert talk.session.attached
+        wait_for(other.ended.is_set, 20, "the other client cut off")
+        talk.say(6, 6)
+        assert talk.closed == []
+    finally:
+        other.close()
+        talk.stop()
+
+
+def _ssh_children() -> set[int]:
+    return {p.pid for p in psutil.Process().children(recursive=True) if p.name() == "ssh"}
+
+
+def test_session_reports_a_lost_connection(testbed: Testbed, running: Guest) -> None:
+    """The ssh process carrying the connection is killed under an attached console."""
+    running.ensure_running()
+    before = _ssh_children()
+    talk = Talk(testbed.ssh_uri, running.name)
+    try:
+        (ssh,) = _ssh_children() - before
+        talk.session.open().result(30)
+        talk.say(3, 7)
+        psutil.Process(ssh).kill()
+        wait_for(lambda: talk.closed, 30, "the console to close")
+        assert len(talk.closed) == 1
+        assert talk.closed[0].startswith(f"The console of {running.name} closed: the "
+                                         f"connection to {talk.worker.uri.label} was lost")
+        assert not talk.session.attached
+        assert not talk.session.send(b"x")  # nothing is queued for a closed console
+    finally:
+        talk.stop()
+
+
+def test_session_says_the_vm_stopped_and_will_not_open_a_shut_off_one(
+    testbed: Testbed, vnc_guest: str
+) -> None:
+    """On the VNC guest, the module's last user: destroying it costs no extra boot."""
+    talk = Talk(testbed.qemu_uri, vnc_guest)
+    try:
+        talk.session.open().result(30)
+        talk.say(7, 6, 120)
+        talk.worker.call(lambda c: c.lookupByName(vnc_guest).destroy()).result(30)
+        wait_for(lambda: talk.closed, 30, "the console to close")
+        assert talk.closed == [f"The console of {vnc_guest} closed: the VM stopped."]
+        assert not talk.session.attached
+        with pytest.raises(ConsoleError, match=f"{vnc_guest} is not running"):
+            talk.session.open().result(30)
+        assert talk.closed == [f"The console of {vnc_guest} closed: the VM stopped."]
+    finally:
+        talk.stop()

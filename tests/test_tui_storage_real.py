@@ -15,7 +15,7 @@ import libvirt
 import pytest
 from test_tui_snapshots import until
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import Input, Static
 
 from conftest import Testbed
 from tvirt import storage
@@ -136,3 +136,69 @@ async def test_volume_actions_from_their_keys(testbed: Testbed, pool: str, tmp_p
             await pilot.press("y")
             await said(pilot, app, f"Deleted volume {name}")
         await until(pilot, lambda: screen.volumes == [], "no rows")
+
+
+async def test_ctrl_c_cancels_an_upload_and_a_download(
+    testbed: Testbed, pool: str, tmp_path: Path
+) -> None:
+    """An 8 GiB volume takes a minute or more to move here; Ctrl+C goes in as soon as the
+    progress line shows the transfer under way."""
+    from test_real_transfer_cancel import HEAD, SIZE, all_zero
+
+    conn = libvirt.open(testbed.qemu_uri)
+    try:
+        vol = storage.volume_create(conn, pool, storage.VolumeSpec("big.img", SIZE, "raw"))
+    finally:
+        conn.close()
+    path = Path(vol.path)
+    source = tmp_path / "source.img"
+    with source.open("wb") as f:
+        f.write(os.urandom(HEAD))
+        f.truncate(SIZE)
+    folder = tmp_path / "down"
+    folder.mkdir()
+    app = TvirtApp(uris=[testbed.qemu_uri])
+    async with app.run_test(size=(140, 40)) as pilot:
+        await until(
+            pilot,
+            lambda: testbed.qemu_uri in app.hosts
+            and app.hosts[testbed.qemu_uri].state is HostState.CONNECTED,
+            "the host",
+        )
+        app.dashboard.host_list.focus()
+        await pilot.pause()
+        await pilot.press("S")
+        await until(pilot, lambda: isinstance(app.screen, StorageScreen), "the storage view")
+        screen = app.screen
+        assert isinstance(screen, StorageScreen)
+        await until(pilot, lambda: any(p.name == pool for p in screen.pools), "the pool")
+        screen.pool_table.move_cursor(row=[p.name for p in screen.pools].index(pool))
+        await until(pilot, lambda: [v.name for v in screen.volumes] == ["big.img"], "the volume")
+        screen.volume_table.focus()
+        text = screen.query_one("#transfer-text", Static)
+
+        def progress(verb: str) -> bool:
+            return f"{verb} " in str(text.render()) and "of 8 GiB" in str(text.render())
+
+        await ask(pilot, app, "U", str(source))
+        await until(pilot, lambda: progress("uploaded"), "the upload under way", 60)
+        await pilot.press("ctrl+c")
+        await said(pilot, app, "Upload to big.img cancelled. Volume big.img was partly "
+                   "overwritten, so it was wiped with zeros.")
+        assert not any(m.startswith("Uploaded") for m in app.messages)
+        assert path.stat().st_size == SIZE and all_zero(path)
+        assert not screen.query_one("#transfer").has_class("busy")
+
+        with path.open("r+b") as f:
+            f.write(os.urandom(HEAD))
+        dest = folder / "copy.img"
+        await ask(pilot, app, "d", str(dest))
+        await until(pilot, lambda: progress("downloaded"), "the download under way", 60)
+        await pilot.press("ctrl+c")
+        await said(pilot, app, f"Download of big.img cancelled; {dest} was not written.")
+        assert list(folder.iterdir()) == []
+        # Nothing runs any more: Ctrl+C says so, and Escape leaves the view.
+        await pilot.press("ctrl+c")
+        await said(pilot, app, "No upload or download is running.")
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, StorageScreen), "the dashboard")

@@ -50,6 +50,8 @@ class Caller(Protocol):
 
     def call(self, fn: Callable[[libvirt.virConnect], T]) -> Future[T]: ...
 
+    def on_drop(self, fn: Callable[[str], object]) -> Callable[[], None]: ...
+
 
 class ConsoleError(Exception):
     """The console could not be opened; the message is one sentence."""
@@ -134,6 +136,7 @@ class ConsoleSession:
         self._outbox = bytearray()
         self._events = 0
         self._closed_reason: str | None = None
+        self._forget_drop: Callable[[], None] = _nothing
         self.attached = False
 
     # -- opening and closing (any thread; the work runs on the host's thread) --
@@ -191,6 +194,19 @@ class ConsoleSession:
             self._events = READABLE | TROUBLE
             self.attached = True
         stream.eventAddCallback(self._events, self._on_event, None)
+        # A dead connection fires no stream event: the host's worker says when it goes.
+        self._forget_drop = self._host.on_drop(lambda clause: self._dropped(stream, clause))
+
+    def _dropped(self, stream: libvirt.virStream, clause: str) -> None:
+        """On the host's thread, as its connection goes (lost, or closed by tvirt)."""
+        with self._lock:
+            if self._stream is not stream:
+                return
+            self._stream = None
+            self.attached = False
+            self._outbox.clear()
+        _finish(stream)
+        self._report(f"The console of {self.name} closed: {clause}.")
 
     def close(self, reason: str = "") -> Future[None]:
         """Detach (idempotent). on_closed gets the reason, unless it is empty."""
@@ -208,6 +224,7 @@ class ConsoleSession:
             stream, self._stream = self._stream, None
             self.attached = False
             self._outbox.clear()
+        self._forget_drop()
         return stream
 
     # -- input (any thread) ---------------------------------------------------
@@ -317,6 +334,7 @@ class ConsoleSession:
                 return
             self._stream = None
             self.attached = False
+        self._forget_drop()
         _quietly(current.eventRemoveCallback)
         try:
             future = self._host.call(lambda conn: self._why(conn, stream, detail))
@@ -377,6 +395,10 @@ def _is_busy(exc: libvirt.libvirtError) -> bool:
 def _finish(stream: libvirt.virStream) -> None:
     _quietly(stream.eventRemoveCallback)
     _quietly(stream.abort)
+
+
+def _nothing() -> None:
+    return None
 
 
 def _quietly(fn: Callable[[], object]) -> None:

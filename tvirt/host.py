@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import queue
 import threading
@@ -68,7 +69,8 @@ class HostWorker:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.uri = uri
-        # Only the reconnect timing reads it; a test passes a fake one to step the backoff.
+        # When to retry a connection is decided on this clock; a test passes a fake one to
+        # step through the backoff without waiting it out.
         self._clock = clock
         # progressive: list names and states first (a few round trips), then read what
         # the bulk call lacked in FILL_SLICE jobs, so a big slow host shows its VMs at once.
@@ -84,6 +86,11 @@ class HostWorker:
         self._next_attempt = 0.0
         self._stopping = False
         self._generation = 0
+        # Told once when the current connection goes: libvirt tells a stream nothing when
+        # its connection dies, so an attached console learns it here.
+        self._drop_lock = threading.Lock()
+        self._drop_listeners: dict[int, Callable[[str], object]] = {}
+        self._drop_ids = itertools.count()
         self.info = HostInfo(
             host_id=self.host_id,
             uri=uri.uri,
@@ -119,6 +126,19 @@ class HostWorker:
 
         self._jobs.put(job)
         return future
+
+    def on_drop(self, fn: Callable[[str], object]) -> Callable[[], None]:
+        """Call fn(clause) once, on this host's thread, when the current connection is
+        lost or closed (the clause says which, in words); returns a function that cancels."""
+        with self._drop_lock:
+            key = next(self._drop_ids)
+            self._drop_listeners[key] = fn
+
+        def cancel() -> None:
+            with self._drop_lock:
+                self._drop_listeners.pop(key, None)
+
+        return cancel
 
     def act(
         self, action: Action, uuid: str, *, remove_storage: bool = False
@@ -288,16 +308,26 @@ class HostWorker:
     def _lost(self, generation: int, why: str) -> None:
         if generation != self._generation or self._conn is None:
             return
-        self._drop_conn()
-        self._failures = 0
+        self._drop_conn(f"the connection to {self.uri.label} was lost ({why})")
+        # The first retry waits BACKOFF[0]; count it, so a failure after it waits the next
+        # step (1, 2, 4, ... s) rather than repeating the first.
+        self._failures = 1
         self._next_attempt = self._clock() + BACKOFF[0]
         self._set_state(HostState.DISCONNECTED, error=f"Connection lost: {why}.")
 
-    def _drop_conn(self) -> None:
+    def _drop_conn(self, clause: str = "") -> None:
         conn, self._conn = self._conn, None
         self._generation += 1
         if conn is None:
             return
+        with self._drop_lock:
+            listeners = list(self._drop_listeners.values())
+            self._drop_listeners.clear()
+        for listener in listeners:  # before close(), so their streams end cleanly
+            try:
+                listener(clause or f"the connection to {self.uri.label} was closed")
+            except Exception:
+                log.exception("drop listener failed")
         for callback_id in self._callback_ids:
             try:
                 conn.domainEventDeregisterAny(callback_id)
@@ -364,7 +394,7 @@ def _perform(
 
 
 def _delete(conn: libvirt.virConnect, dom: libvirt.virDomain, remove_storage: bool) -> str:
-    paths = _disk_paths(dom.XMLDesc(0)) if remove_storage else []
+    disks = _disk_sources(dom.XMLDesc(0)) if remove_storage else []
     if dom.isActive():
         dom.destroy()
     flags = (
@@ -382,9 +412,14 @@ def _delete(conn: libvirt.virConnect, dom: libvirt.virDomain, remove_storage: bo
             raise
         dom.undefine()
     removed, kept = [], []
-    for path in paths:
+    for pool, path in disks:
         try:
-            conn.storageVolLookupByPath(path).delete(0)
+            if pool:
+                vol = conn.storagePoolLookupByName(pool).storageVolLookupByName(path)
+                path = vol.path()
+            else:
+                vol = conn.storageVolLookupByPath(path)
+            vol.delete(0)
             removed.append(path)
         except libvirt.libvirtError as exc:
             kept.append(f"{path} ({explain(exc)})")
@@ -396,18 +431,21 @@ def _delete(conn: libvirt.virConnect, dom: libvirt.virDomain, remove_storage: bo
     return words
 
 
-def _disk_paths(xml: str) -> list[str]:
-    """Files and volumes behind the VM's disks (not CD-ROMs, which are usually shared)."""
-    paths = []
+def _disk_sources(xml: str) -> list[tuple[str, str]]:
+    """The storage behind the VM's disks (not CD-ROMs, which are usually shared): (pool,
+    volume) for a disk given by pool and volume name, ("", path) for a file or device."""
+    found = []
     for disk in ET.fromstring(xml).iter("disk"):
         if disk.get("device", "disk") != "disk":
             continue
         source = disk.find("source")
-        if source is not None:
-            path = source.get("file") or source.get("dev")
-            if path:
-                paths.append(path)
-    return paths
+        if source is None:
+            continue
+        if disk.get("type") == "volume" and source.get("pool") and source.get("volume"):
+            found.append((source.get("pool", ""), source.get("volume", "")))
+        elif path := source.get("file") or source.get("dev"):
+            found.append(("", path))
+    return found
 
 
 def _describe(conn: libvirt.virConnect, base: HostInfo) -> HostInfo:
