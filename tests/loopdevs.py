@@ -8,6 +8,12 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+# An 8 MiB disk makes a volume group of a single 4 MiB extent (LVM keeps its metadata in
+# the first MiB), and a thin pool needs at least two LVs of one extent each (its data and
+# its metadata): `lvcreate --type thin-pool` fails on every kernel, with or without
+# device-mapper. The brick wizard's failure path is driven with disks this size.
+TOO_SMALL_FOR_THIN_POOL = "8M"
+
 
 def have(*tools: str) -> str | None:
     missing = [t for t in tools if shutil.which(t) is None]

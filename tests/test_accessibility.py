@@ -10,13 +10,17 @@ from __future__ import annotations
 import re
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pty_term import Terminal
 from test_tui_dashboard import LAB, SIZE, running, select, state_becomes, until
+from textual.containers import VerticalScroll
+from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Button, Checkbox, Input
+from textual.widgets import Button, Checkbox, Input, OptionList
 
 from conftest import Testbed
 from tvirt import config
@@ -259,23 +263,28 @@ def unlabelled(app: TvirtApp) -> list[str]:
 
 async def test_every_focusable_widget_has_a_text_label() -> None:
     async with running(LAB) as (app, pilot):
-        screens = [
-            lambda: HelpScreen(),
-            lambda: EventLogScreen(["one sentence"]),
-            lambda: ConfirmDialog("Delete web01?", ["web01"], "Gone.", "Yes, delete",
-                                  offer_storage=True),
-            lambda: AddConnectionDialog(lambda _uri: False),
+        # Each screen with the widgets that take focus on it, in order: the label check
+        # below must cover every one of them, the controls of a dialog above all.
+        screens: list[tuple[Callable[[], Screen[Any]], list[tuple[type[Widget], str | None]]]] = [
+            (lambda: HelpScreen(), [(VerticalScroll, "help-keys")]),
+            (lambda: EventLogScreen(["one sentence"]), [(OptionList, "event-list")]),
+            (lambda: ConfirmDialog("Delete web01?", ["web01"], "Gone.", "Yes, delete",
+                                   offer_storage=True),
+             [(VerticalScroll, None), (Checkbox, "remove-storage"), (Button, "confirm"),
+              (Button, "cancel")]),
+            (lambda: AddConnectionDialog(lambda _uri: False),
+             [(Input, "uri"), (Button, "connect"), (Button, "cancel")]),
         ]
         assert unlabelled(app) == []
         focusables = [w for w in app.screen.query("*") if w.focusable]
         assert len(focusables) >= 3
-        for make in screens:
+        for make, expected in screens:
             screen = make()
             await app.push_screen(screen)
             await pilot.pause()
             assert unlabelled(app) == [], type(screen).__name__
-            assert any(isinstance(w, (Button, Checkbox, Input)) or w.focusable
-                       for w in app.screen.query("*")) or isinstance(screen, HelpScreen)
+            found = [w for w in app.screen.query("*") if w.focusable]
+            assert [(type(w), w.id) for w in found] == expected, type(screen).__name__
             app.pop_screen()
             await pilot.pause()
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from concurrent.futures import Future
 
 import psutil
@@ -43,15 +42,15 @@ def test_frozen_daemon_is_detected_by_keepalive_and_recovers(testbed: Testbed) -
         in_flight: Future[ActionResult] = worker.act(
             Action.START, "00000000-0000-0000-0000-000000000000"
         )
-        started = time.monotonic()
-        wait_for(lambda: _state(rec, worker.host_id) is not HostState.CONNECTED, 30,
+        # Keepalive gives up after about interval * (count + 1) seconds; wait ten times that.
+        wait_for(lambda: _state(rec, worker.host_id) is not HostState.CONNECTED,
+                 10 * KEEPALIVE_INTERVAL * (KEEPALIVE_COUNT + 1),
                  "keepalive to notice the frozen daemon")
-        noticed = time.monotonic() - started
         result = in_flight.result(30)
         assert not result.ok and result.message.endswith(".")
-        assert "keepalive" in rec.inventory.hosts[worker.host_id].error
-        # Keepalive gives up after about interval * (count + 1) seconds; allow slack.
-        assert noticed < 10 * KEEPALIVE_INTERVAL * (KEEPALIVE_COUNT + 1)
+        # The close reason libvirt gave was the keepalive, not an error or an EOF.
+        error = rec.inventory.hosts[worker.host_id].error
+        assert error == "Connection lost: no keepalive answer."
         os.kill(pid, signal.SIGCONT)
         frozen = False
         wait_for(lambda: _state(rec, worker.host_id) is HostState.CONNECTED, 60, "reconnect")

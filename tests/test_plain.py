@@ -298,15 +298,28 @@ def _args() -> argparse.Namespace:
 def test_shell_long_work_prints_start_still_working_and_final_lines(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(shell, "PROGRESS_INTERVAL", 0.2)
+    # Fakes for the shell's clock and its wait for the work: each wait is one whole
+    # PROGRESS_INTERVAL of fake time, and the work may end only during the third, so
+    # exactly two "still working" lines are due, at 30 s and 60 s, however loaded the
+    # machine is.
+    now = [100.0]
+    waits: list[float] = []
+    release = threading.Event()
+
+    def join(worker: threading.Thread, timeout: float) -> None:
+        waits.append(timeout)
+        now[0] += timeout
+        if len(waits) == 3:
+            release.set()
+            worker.join(30)
 
     def slow(argv: list[str]) -> int:
-        time.sleep(0.5)
+        assert release.wait(30), "the work was never let finish"
         print("Started web01 on demo lab.xml.")
         return 0
 
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
-    sh = shell.Shell(_args(), runner=slow)
+    sh = shell.Shell(_args(), runner=slow, clock=lambda: now[0], join=join)
     try:
         capsys.readouterr()
         assert sh.run(["start", "web01"]) == 0
@@ -317,7 +330,14 @@ def test_shell_long_work_prints_start_still_working_and_final_lines(
     assert lines[1].startswith("Still working: start web01, ")
     assert lines[-2] == "Started web01 on demo lab.xml."
     assert lines[-1] == "Finished: start web01: done."
-    assert 1 <= sum(text.startswith("Still working") for text in lines) <= 3
+    assert lines == [
+        "Working: start web01.",
+        "Still working: start web01, 30 s so far.",
+        "Still working: start web01, 60 s so far.",
+        "Started web01 on demo lab.xml.",
+        "Finished: start web01: done.",
+    ]
+    assert waits == [shell.PROGRESS_INTERVAL] * 3
 
 
 def test_shell_on_a_terminal_completes_with_tab_and_writes_no_escapes(tmp_path: Path) -> None:

@@ -84,6 +84,24 @@ class Gate:
                 self.active -= 1
 
 
+class FakeClock:
+    """Monotonic seconds that move only when the test says. A fake, because the property
+    under test (which ticks run and which are skipped) must not depend on the real time a
+    loaded machine takes between two of the test's steps."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._now = 0.0
+
+    def __call__(self) -> float:
+        with self._lock:
+            return self._now
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self._now += seconds
+
+
 @pytest.fixture
 def connect() -> Iterator[Callable[[str], HostWorker]]:
     """Open a URI on a fresh HostManager and wait for its listing."""
@@ -163,23 +181,42 @@ def test_a_slow_tick_is_skipped_never_queued_or_overlapped(
 
 
 def test_a_slow_host_does_not_delay_another(
-    connect: Callable[[str], HostWorker], scheduler: TickScheduler, node_xml: Callable[[int], str]
+    connect: Callable[[str], HostWorker], node_xml: Callable[[int], str]
 ) -> None:
+    # Time moves only when the test moves it, one interval per round, and only after the
+    # fast host's tick has finished: so none of its ticks may be skipped, and the slow
+    # host's stuck first tick must make each of its later ones a skip, however busy the
+    # machine running the test is.
+    clock = FakeClock()
+    scheduler = TickScheduler(clock)
     slow_worker, fast_worker = connect(node_xml(3)), connect(node_xml(4))
     gate = Gate(HostSampler())
     slow, fast = Snaps(), Snaps()
-    slow_ticker = StatsTicker(slow_worker, slow, interval=0.05, sampler=gate, scheduler=scheduler)
-    fast_ticker = StatsTicker(fast_worker, fast, interval=0.05, scheduler=scheduler)
-    slow_ticker.start()
-    fast_ticker.start()
+    slow_ticker = StatsTicker(slow_worker, slow, interval=1.0, sampler=gate, scheduler=scheduler)
+    fast_ticker = StatsTicker(fast_worker, fast, interval=1.0, scheduler=scheduler)
     try:
-        wait_for(lambda: len(fast) >= 10, 30, "ten ticks of the fast host")
+        slow_ticker.start()
+        fast_ticker.start()
+        for done in range(1, 11):
+            wait_for(lambda n=done: len(fast) >= n, 30, f"fast tick {done}")
+            assert fast_ticker.wait_idle(30)
+            clock.advance(1.0)
+            scheduler.wake()
+        wait_for(lambda: len(fast) >= 11 and slow_ticker.skipped >= 10, 30, "the last round")
         assert len(slow) == 0 and slow_ticker.ticks == 1 and slow_ticker.skipped >= 5
+        assert slow_ticker.skipped == 10 and gate.entered == 1
         assert len(fast.items[-1].vms) == 4 and fast_ticker.skipped == 0
+        assert fast_ticker.ticks == fast_ticker.samples == 11
+        gate.open.set()
+        wait_for(lambda: len(slow) >= 1, 30, "the stuck tick to finish")
+        assert slow_ticker.wait_idle(30)
+        clock.advance(1.0)
+        scheduler.wake()
+        wait_for(lambda: len(slow) >= 2, 30, "the slow host to catch up")
+        assert len(slow.items[-1].vms) == 3 and slow.items[-1].skipped == 10
     finally:
         gate.open.set()
-    wait_for(lambda: len(slow) >= 2, 30, "the slow host to catch up")
-    assert len(slow.items[-1].vms) == 3
+        scheduler.stop()
 
 
 def test_pause_resume_and_interval_changes(

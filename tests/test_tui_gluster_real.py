@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from typing import Any
 import libvirt
 import pytest
 from glustervol import own_volume
-from loopdevs import have, loop_devices, sh
+from loopdevs import TOO_SMALL_FOR_THIN_POOL, have, loop_devices, sh
 from textual.widgets import DataTable
 
 from conftest import need
@@ -99,9 +98,7 @@ async def test_wipe_wizard_wipes_and_verifies(tmp_path: Path) -> None:
 
 
 async def test_brick_wizard_failure_then_undo(tmp_path: Path, testbed) -> None:  # type: ignore[no-untyped-def]
-    if "thin-pool" in subprocess.run(["dmsetup", "targets"], capture_output=True, text=True).stdout:
-        pytest.skip("device-mapper thin works here; the failure path needs another trigger")
-    with loop_devices(tmp_path, 3) as loops:
+    with loop_devices(tmp_path, 3, size=TOO_SMALL_FOR_THIN_POOL) as loops:
         app = TvirtApp(uris=[LAB])
         async with app.run_test(size=(130, 50)) as pilot:
             wiz = BrickWizard(ops(), volume="tvirt-test-tui")

@@ -94,8 +94,14 @@ class Shell(cmd.Cmd):
         args: argparse.Namespace,
         *,
         runner: Callable[[list[str]], int] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        join: Callable[[threading.Thread, float], object] = threading.Thread.join,
     ) -> None:
         super().__init__()
+        # How long work has run, and waiting up to PROGRESS_INTERVAL for it to end: tests
+        # pass fakes so the number of "still working" lines is theirs to decide.
+        self._clock = clock
+        self._join = join
         from tvirt import cli
 
         self.base = _global_args(args)
@@ -302,13 +308,13 @@ class Shell(cmd.Cmd):
         print(f"Working: {what}.", flush=True)
         result: list[int] = []
         worker = threading.Thread(target=lambda: result.append(self._call(argv)), daemon=True)
-        started = time.monotonic()
+        started = self._clock()
         worker.start()
         try:
             while worker.is_alive():
-                worker.join(PROGRESS_INTERVAL)
+                self._join(worker, PROGRESS_INTERVAL)
                 if worker.is_alive():
-                    seconds = int(time.monotonic() - started)
+                    seconds = int(self._clock() - started)
                     print(f"Still working: {what}, {seconds} s so far.", flush=True)
         except KeyboardInterrupt:
             print(f"\nStopped waiting for {what}; it may still finish on the host.")

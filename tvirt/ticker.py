@@ -66,6 +66,9 @@ _STATE_LISTINGS = (
 
 Sampler = Callable[[Any], HostSample]
 OnSample = Callable[[StatsSnapshot], object]
+# Monotonic seconds. Due times are on the scheduler's clock; a test passes a fake one and
+# calls wake() after moving it, as the thread still sleeps in real seconds.
+Clock = Callable[[], float]
 
 
 class Worker(Protocol):
@@ -221,7 +224,8 @@ def _psutil_cpu_times() -> CPUTimes:
 class TickScheduler:
     """One thread that wakes each ticker when it is due. It never blocks on a host."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock = time.monotonic) -> None:
+        self.clock = clock
         self._cond = threading.Condition()
         self._tickers: list[StatsTicker] = []
         self._thread: threading.Thread | None = None
@@ -259,7 +263,7 @@ class TickScheduler:
             with self._cond:
                 if self._stopping:
                     return
-                now = time.monotonic()
+                now = self.clock()
                 # A float attribute read is atomic; _fire re-checks under the ticker's lock.
                 dues = [(t, t.due) for t in self._tickers]
                 ready = [t for t, due in dues if due is not None and due <= now]
@@ -361,7 +365,7 @@ class StatsTicker:
                 return
             self._started = True
             if not self._paused:
-                self._due = time.monotonic()
+                self._due = self._scheduler.clock()
         self._scheduler.add(self)
 
     def stop(self) -> None:
@@ -384,7 +388,7 @@ class StatsTicker:
             self._paused = False
             self._rebase = True
             if self._started:
-                self._due = time.monotonic()
+                self._due = self._scheduler.clock()
         self._scheduler.wake()
 
     def set_interval(self, interval: float) -> None:
@@ -393,7 +397,7 @@ class StatsTicker:
         with self._lock:
             self._interval = interval
             if self._due is not None:
-                base = self._last_fire if self._last_fire is not None else time.monotonic()
+                base = self._last_fire if self._last_fire is not None else self._scheduler.clock()
                 self._due = base + interval
         self._scheduler.wake()
 
