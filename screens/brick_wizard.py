@@ -254,11 +254,13 @@ class BrickWizard(DiskWizard):
     @work(thread=True, exclusive=True, exit_on_error=False, group="bricks")
     def _run(self) -> None:
         index = {id(s): i for i, s in enumerate(self.steps)}
+        specs = self._wizard().bricks  # the disks as they were when the plan was confirmed
         outcome = bricks.execute(
             self.steps,
             self.ops.libvirt_call,
             on_step=lambda s, state: self.post_message(StepChanged(index[id(s)], state)),
             subject=self.volume,
+            recheck=lambda: bricks.changed(specs, lambda _runner: self.ops.devices()),
         )
         self.post_message(RunFinished(outcome))
 
@@ -286,6 +288,12 @@ class BrickWizard(DiskWizard):
             self._say(f"done: {len(o.done)} steps")
             return
         table = self.query_one("#wizard-table", DataTable)
+        if not o.done and o.failed is None:  # stopped before the first step
+            for i in range(len(self.steps)):
+                table.update_cell(str(i), table.ordered_columns[1].key, "not done")
+            body.update(f"Nothing was run: {o.error}.\nEscape closes the wizard.")
+            self._say(f"Stopped: {o.error}")
+            return
         for i in range(len(o.done) + 1, len(self.steps)):
             table.update_cell(str(i), table.ordered_columns[1].key, "not done", update_width=True)
         lines = [ln for ln in o.summary() if not ln.startswith("not done: ")]

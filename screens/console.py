@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import xml.etree.ElementTree as ET
 from itertools import count
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -40,6 +41,7 @@ from tvirt.console import (
 from tvirt.errors import explain
 from tvirt.keys import CONSOLE_KEYS
 from tvirt.model import VMInfo
+from tvirt.vmcreate import stall_hint
 
 from .dialogs import ConfirmDialog, Confirmed, dialog_bindings
 from .terminal import TerminalView
@@ -48,6 +50,8 @@ if TYPE_CHECKING:
     from .app import TvirtApp
 
 SCREEN_NAME = "consoles"
+# Seconds of silence on a just-attached text console before the pane says what to try.
+STALL_AFTER = 20.0
 _ids = count(1)
 
 
@@ -83,6 +87,8 @@ class ConsolePane(Vertical):
         self.last_reason = ""
         self._sysrq_pending = False
         self.has_graphics = False
+        self.received = 0  # bytes from the guest since the last attach
+        self.domain_type = ""  # kvm or qemu, from the XML, for the stall hint
         self.session: ConsoleSession | None = None
         self.terminal = TerminalView(self._send, escape_key_name(escape), id=f"{pane_id}-term")
 
@@ -169,8 +175,10 @@ class ConsolePane(Vertical):
             return
         self.state = "attached"
         self.last_reason = ""
+        self.received = 0
         self._show_status()
         self.terminal.focus()
+        self.set_timer(STALL_AFTER, self.check_stalled)
         # Nothing is printed while no one listens, so ask the guest for a fresh prompt.
         self.session.send(b"\r")
         self.run_worker(self._describe_display(), group="console", exit_on_error=False)
@@ -207,6 +215,7 @@ class ConsolePane(Vertical):
             target = f"{uri.user + '@' if uri.user else ''}{uri.host}"
             if uri.port and uri.uses_ssh:
                 target = f"-p {uri.port} {target}"
+        self.domain_type = ET.fromstring(xml).get("type", "")
         displays = graphics_of(xml)
         self.has_graphics = bool(displays)
         lines = [g.describe(target) for g in displays]
@@ -229,7 +238,20 @@ class ConsolePane(Vertical):
 
     # -- from the session's threads -------------------------------------------
     def on_console_pane_output(self, message: Output) -> None:
+        self.received += len(message.data)
         self.terminal.feed(message.data)
+
+    def check_stalled(self) -> None:
+        """STALL_AFTER seconds after attaching: if the guest has said nothing, say what to
+        try (a kvm guest on a nested host spins with a blank console)."""
+        if self.state != "attached" or self.received or self.has_graphics:
+            return  # a graphical VM may well say nothing on its serial port
+        self.query_one(f"#{self.id}-display", Static).update(
+            Content(
+                f"Nothing has come from {self.vm.name} on its serial console since attaching. "
+                + stall_hint(self.domain_type)
+            )
+        )
 
     def on_console_pane_ended(self, message: Ended) -> None:
         if self.state != "attached":

@@ -14,6 +14,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import (
     Checkbox,
@@ -30,7 +31,13 @@ from textual.widgets import (
 
 from tvirt.keys import NEW_VM_KEYS
 from tvirt.readonly import refusal
-from tvirt.vmcreate import CreateError, create, default_domain_type, host_limits
+from tvirt.vmcreate import (
+    CreateError,
+    choose_domain_type,
+    create,
+    default_domain_type,
+    host_limits,
+)
 from tvirt.vmcreate import planned_disk_path as _planned
 from tvirt.vmspec import (
     STEPS,
@@ -138,6 +145,7 @@ class CreateWizard(Screen[None]):
                     "OS hint: linux (virtio), generic or windows", Input("linux", id="os")
                 )
                 yield from _field("Virtualization type: kvm or qemu", Input("", id="virt-type"))
+                yield Static("", id="virt-why")  # which type is the default, and why
             with VerticalScroll(id="step-4"):
                 yield TextArea.code_editor("", language="xml", id="xml")
                 yield Checkbox("Start after creation (opens its console)", False, id="start")
@@ -171,8 +179,10 @@ class CreateWizard(Screen[None]):
             f"{', '.join(limits.networks) or 'none'}."
         )
         virt = self.query_one("#virt-type", Input)
+        kind, why = choose_domain_type(limits)
         if not virt.value:
-            virt.value = default_domain_type(limits)
+            virt.value = kind
+        self.query_one("#virt-why", Static).update(Content(f"Default {why}"))
         pool = self.query_one("#pool", Input)
         if not pool.value and limits.pools:
             pool.value = limits.pools[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, cast
 
 from textual import on
@@ -14,7 +15,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Log, Static
 
 from tvirt.actions import Action
 from tvirt.history import Metric
-from tvirt.keys import DASHBOARD_KEYS
+from tvirt.keys import DASHBOARD_KEYS, needs_write
 from tvirt.model import VMInfo
 from tvirt.readonly import refusal
 from tvirt.stats import StatsSnapshot
@@ -110,6 +111,17 @@ class DashboardScreen(Screen[None]):
         self.query_one("#log").border_title = "Messages"
         self.table.focus()
         self.refresh_status()
+        if self.tvirt.readonly:
+            self._hide_read_write_keys()
+
+    def _hide_read_write_keys(self) -> None:
+        """Read-only: the footer offers only what can be done (the help marks the rest).
+        The keys stay bound, so pressing one still says why it is refused; check_action
+        would hide them too, but then a press would pass in silence."""
+        table = self._bindings.key_to_bindings
+        for key, bindings in table.items():
+            table[key] = [replace(b, show=False) if needs_write(b.action) else b for b in bindings]
+        self.refresh_bindings()
 
     # -- parts --------------------------------------------------------------
     @property
@@ -199,6 +211,14 @@ class DashboardScreen(Screen[None]):
         vm = self.table.vm_at_cursor()
         if vm is None:
             self.tvirt.say("No VM is selected to open a console for.", ok=False)
+            return
+        if self.tvirt.readonly:  # the command palette can still ask for it
+            self.tvirt.say(
+                f"The console of {vm.name} cannot open read-only: libvirt lets only "
+                "read-write connections attach to consoles; restart tvirt without "
+                "--readonly to use it.",
+                ok=False,
+            )
             return
         await open_console(self.tvirt, vm)
 

@@ -11,7 +11,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from tvirt.keys import Key, all_keys, display
+from tvirt.keys import READ_ONLY_MARK, Key, all_keys, display, needs_write
 
 from .dialogs import dialog_bindings
 
@@ -34,8 +34,9 @@ def every_key() -> tuple[Key, ...]:
     return all_keys()
 
 
-def help_lines(keys: tuple[Key, ...]) -> list[str]:
-    """One line per key, grouped by where the key works, in table order."""
+def help_lines(keys: tuple[Key, ...], readonly: bool = False) -> list[str]:
+    """One line per key, grouped by where the key works, in table order; in read-only
+    mode the dashboard keys that need read-write say so."""
     order = list(_WHERE)
     keys = tuple(sorted(keys, key=lambda k: order.index(k.where) if k.where in order else 99))
     width = max(len(display(k.key)) for k in keys)
@@ -44,7 +45,11 @@ def help_lines(keys: tuple[Key, ...]) -> list[str]:
         if lines:
             lines.append("")
         lines.append(_WHERE.get(where, where.capitalize()))
-        lines += [f"  {display(k.key):<{width}}  {k.description}" for k in group]
+        lines += [
+            f"  {display(k.key):<{width}}  {k.description}"
+            + (f" {READ_ONLY_MARK}" if readonly and _needs_write(k) else "")
+            for k in group
+        ]
     return lines
 
 
@@ -61,5 +66,11 @@ class HelpScreen(ModalScreen[None]):
             keys = VerticalScroll(id="help-keys")
             keys.tooltip = "Keys: every key binding, grouped by where it works"
             with keys:
-                yield Static(Content("\n".join(help_lines(every_key()))), id="help-text")
+                readonly = bool(getattr(self.app, "readonly", False))
+                text = "\n".join(help_lines(every_key(), readonly))
+                yield Static(Content(text), id="help-text")
             yield Static(Content("Escape, q or ?: close this help."), classes="dialog-keys")
+
+
+def _needs_write(key: Key) -> bool:
+    return key.where == "dashboard" and needs_write(key.action)

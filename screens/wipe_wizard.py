@@ -188,6 +188,7 @@ class WipeWizard(DiskWizard):
                 dev.path,
                 method,
                 typed,
+                current=lambda: disks.find(self.ops.devices(), dev.path),
                 readonly=self.ops.readonly,
                 on_progress=lambda p: self.post_message(WipeProgress(p)),
             )
@@ -205,7 +206,9 @@ class WipeWizard(DiskWizard):
             self.ops.label, "", self.method, [], message=message.error
         )
         r = self.report
-        lines = [f"Signatures removed: {', '.join(s.type for s in r.found) or 'none'}"]
+        lines = [f"Signatures removed: {', '.join(s.type for s in r.removed) or 'none'}"]
+        if left := [s.type for s in r.found if s not in r.removed]:
+            lines.append(f"Signatures not removed: {', '.join(left)}")
         lines += [f"ran {c}" for c in r.commands]
         if r.throughput:
             lines.append(f"Throughput: {r.throughput}")

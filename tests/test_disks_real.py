@@ -163,7 +163,8 @@ def test_dry_run_shows_exact_commands_and_changes_nothing(tmp_path: Path) -> Non
         dev = device(loop)
         report = wipe.wipe(LOCAL, dev, loop, wipe.Method.ZERO, confirm="", dry_run=True)
         assert report.commands[0] == f"wipefs --json {loop}"
-        assert report.commands[1] == f"wipefs --all {loop}"
+        # tvirt holds the local device exclusively, so wipefs must not try to as well
+        assert report.commands[1] == f"wipefs --all --force {loop}"
         assert report.commands[2].startswith(f"dd if=/dev/zero of={loop} bs=4M count=67108864")
         assert [s.type for s in device(loop).signatures] == ["ext4"]
 
@@ -180,10 +181,19 @@ def test_clean_device_is_wiped_and_verified(tmp_path: Path, method: wipe.Method)
         assert dev.safety is disks.Safety.SAFE, dev.reason
         assert "old signatures: ext4" in dev.reason
         report = wipe.wipe(
-            LOCAL, dev, loop, method, confirm=loop, on_progress=progress.append, log=log
+            LOCAL,
+            dev,
+            loop,
+            method,
+            confirm=loop,
+            current=lambda: device(loop),
+            on_progress=progress.append,
+            log=log,
         )
         assert report.ok and report.verified, report.message
+        assert report.held
         assert [s.type for s in report.found] == ["ext4"]
+        assert [s.type for s in report.removed] == ["ext4"]
         assert device(loop).signatures == []
         assert wipe.verify(LOCAL, dev, method) == []
         if method is wipe.Method.ZERO:
@@ -193,7 +203,7 @@ def test_clean_device_is_wiped_and_verified(tmp_path: Path, method: wipe.Method)
             assert wipe.verify(LOCAL, dev, method) == ["the block at byte 0 is not zero"]
     lines = log.read_text().splitlines()
     assert all(f"host=localhost device={loop}" in line for line in lines)
-    assert any(f"ran wipefs --all {loop} -> exit 0" in line for line in lines)
+    assert any(f"ran wipefs --all --force {loop} -> exit 0" in line for line in lines)
     assert lines[-1].endswith("verified.")
 
 
@@ -213,6 +223,7 @@ def test_over_ssh_the_same_inventory(testbed, tmp_path: Path) -> None:  # type: 
             loop,
             wipe.Method.ZERO,
             confirm=loop,
+            current=lambda: device(loop, runner),
             log=tmp_path / "w.log",
         )
         assert report.ok and report.verified, report.message

@@ -99,7 +99,8 @@ def test_disks_and_wipe_commands_locally_and_over_ssh(tmp_path: Path, testbed) -
         wrong = tvirt("wipe", "localhost", loop, "--method", "signatures", "--yes-i-mean-/dev/sda")
         assert wrong.returncode == 1 and "does not match" in wrong.stderr
         dry = tvirt("wipe", "localhost", loop, "--method", "discard", "--dry-run")
-        assert dry.stdout.splitlines()[-2] == f"{loop}: would run blkdiscard {loop}"
+        # locally tvirt holds the device exclusively, so blkdiscard must not try to as well
+        assert dry.stdout.splitlines()[-2] == f"{loop}: would run blkdiscard --force {loop}"
         readonly = tvirt(
             "--readonly", "wipe", "localhost", loop, "--method", "zero", f"--yes-i-mean-{loop}"
         )
@@ -115,7 +116,7 @@ def test_disks_and_wipe_commands_locally_and_over_ssh(tmp_path: Path, testbed) -
             state=state,
         )
         assert done.returncode == 0, done.stderr
-        assert f"{loop}: signature ext4 at 0x438" in done.stdout
+        assert f"{loop}: signature ext4 at 0x438, removed" in done.stdout
         assert done.stdout.splitlines()[-1].startswith(f"{loop}: verified, ")
         log = (state / "tvirt" / "wipe.log").read_text()
         assert f"host=127.0.0.1 device={loop} ran wipefs --all {loop} -> exit 0" in log

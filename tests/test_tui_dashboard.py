@@ -296,6 +296,35 @@ async def test_read_only_refuses_without_calling_the_worker() -> None:
         assert cell(app, "db01", "state") == "shut off"
 
 
+async def test_read_only_footer_offers_only_what_can_be_done() -> None:
+    async with running(LAB, readonly=True) as (app, pilot):
+        footer = {
+            b.binding.description
+            for b in app.screen.active_bindings.values()
+            if b.binding.show and b.enabled
+        }
+        assert {"Start", "Shut down", "Force off", "Delete", "Console"}.isdisjoint(footer)
+        assert {"Mark", "Filter", "Add host"} <= footer
+        # libvirt refuses consoles to read-only connections: no tab, no take-over offer
+        select(app, "web01")
+        await pilot.press("c")
+        await pilot.pause(0.1)
+        assert app.screen is app.dashboard
+        assert said(app, "The console of web01 cannot open read-only: libvirt lets only")
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        text = str(app.screen.query_one("#help-text", Static).render())
+        assert "Start the selected or marked VMs (not available read-only)" in text
+        assert "Open the selected VM's serial console in a tab (not available read-only)" in text
+        assert "Filter VMs by text (not" not in text
+
+
+async def test_read_write_footer_offers_changes() -> None:
+    async with running(LAB) as (app, _pilot):
+        footer = {b.binding.description for b in app.screen.active_bindings.values()}
+        assert {"Start", "Delete", "Console"} <= footer
+
+
 # -- filtering and sorting --------------------------------------------------
 
 

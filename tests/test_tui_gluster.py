@@ -124,6 +124,8 @@ def test_wipe_step4_result_snapshot(snap_compare: Callable[..., bool]) -> None:
             wipe.Method.ZERO,
             [" ".join(c) for c in wipe.commands(dev, wipe.Method.ZERO)],
             found=[disks.Signature("loop0", "0x438", "ext4")],
+            removed=[disks.Signature("loop0", "0x438", "ext4")],
+            held=True,
             ok=True,
             verified=True,
             message=f"{dev.path} on localhost wiped (zero) and verified.",

@@ -93,6 +93,7 @@ async def test_wipe_wizard_wipes_and_verifies(tmp_path: Path) -> None:
             assert wiz.report is not None
             assert wiz.report.ok and wiz.report.verified, wiz.report.message
             assert [s.type for s in wiz.report.found] == ["ext4"]
+            assert [s.type for s in wiz.report.removed] == ["ext4"]
         dev = disks.find(disks.inventory(Runner("localhost"), {}), loop)
         assert dev is not None and dev.signatures == []
 

@@ -4,7 +4,10 @@ and optionally a libvirt gluster or netfs pool.
 
 A plan is a list of Steps, each an argv on one host (or one libvirt call) with the commands
 that reverse it. A dry run prints the plan. Running stops at the first failure and reports
-what was done and what was not; `undo` reverses what was done, newest first.
+what was done and what was not; `undo` reverses what was done, newest first. Just before the
+first step every disk is read and classified again (`changed`); a disk that changed since the
+person confirmed the plan stops the run before anything is made. The disks cannot be held
+open exclusively meanwhile, since pvcreate, mkfs and mount each need that for themselves.
 """
 
 from __future__ import annotations
@@ -338,15 +341,41 @@ def pool_xml(name: str, kind: PoolType, volume: str, host: str) -> str:
     return ET.tostring(pool, encoding="unicode")
 
 
+def changed(
+    specs: list[BrickSpec], devices: Callable[[Runner], list[disks.Device]]
+) -> list[str]:
+    """What changed on each chosen disk since it was confirmed, read afresh per host through
+    devices(runner); empty when nothing did."""
+    fresh: dict[str, list[disks.Device]] = {}
+    found = []
+    for spec in specs:
+        host = spec.runner.host
+        try:
+            if host not in fresh:
+                fresh[host] = devices(spec.runner)
+        except RemoteError as exc:
+            return [f"the disks of {host} could not be read again ({exc})"]
+        now = disks.find(fresh[host], spec.device.path)
+        found += [f"{spec.device.path} on {host}: {c}" for c in disks.changes(spec.device, now)]
+    return found
+
+
 def execute(
     steps: list[Step],
     libvirt_call: LibvirtCall | None = None,
     on_step: Callable[[Step, str], object] | None = None,
     log: Path | None = None,
     subject: str = "",
+    recheck: Callable[[], list[str]] | None = None,
 ) -> Outcome:
-    """Run steps in order; stop at the first failure. Never raises for a failed step."""
+    """Run steps in order; stop at the first failure. Never raises for a failed step.
+    recheck() runs first; anything it returns (what changed) stops the run untouched."""
     logger = StepLog(log or default_path("bricks.log"), "", f"wizard={subject}")
+    problems = recheck() if recheck is not None else []
+    if problems:
+        error = "changed since the plan was confirmed: " + "; ".join(problems)
+        logger.write(f"refused: {error}")
+        return Outcome([], None, list(steps), error + "; nothing was run")
     done: list[Step] = []
     for i, step in enumerate(steps):
         if on_step:

@@ -9,7 +9,7 @@ import libvirt
 
 from tvirt.clone import clone_vm
 from tvirt.command_helpers import emit, on_host, on_vm
-from tvirt.vmcreate import Created, create, default_domain_type, host_limits, planned_disk_path
+from tvirt.vmcreate import Created, choose_domain_type, create, host_limits, planned_disk_path
 from tvirt.vmspec import (
     DISK_FORMATS,
     OS_HINTS,
@@ -153,18 +153,20 @@ def run_create(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _with_type(conn: libvirt.virConnect, spec: VMSpec) -> VMSpec:
+def _with_type(conn: libvirt.virConnect, spec: VMSpec) -> tuple[VMSpec, str]:
+    """The spec with a virtualization type, and why that one when tvirt chose it."""
     if spec.domain_type:
-        return spec
+        return spec, ""
     from dataclasses import replace
 
-    return replace(spec, domain_type=default_domain_type(host_limits(conn)))
+    kind, why = choose_domain_type(host_limits(conn))
+    return replace(spec, domain_type=kind), why
 
 
 def _preview(conn: libvirt.virConnect, spec: VMSpec) -> str:
     from tvirt.vmcreate import CreateError
 
-    spec = _with_type(conn, spec)
+    spec, _why = _with_type(conn, spec)
     found = problems(spec, host_limits(conn))
     if found:
         raise CreateError(" ".join(found))
@@ -173,7 +175,13 @@ def _preview(conn: libvirt.virConnect, spec: VMSpec) -> str:
 
 
 def _create(conn: libvirt.virConnect, spec: VMSpec, xml: str, start: bool) -> Created:
-    return create(conn, _with_type(conn, spec), xml=xml, start=start)
+    from dataclasses import replace
+
+    spec, why = _with_type(conn, spec)
+    done = create(conn, spec, xml=xml, start=start)
+    if not why:
+        return done
+    return replace(done, message=f"{done.message} Virtualization type {why}".strip())
 
 
 def run_clone(args: argparse.Namespace) -> int:

@@ -270,6 +270,42 @@ def classify(dev: Device, vm_sources: dict[str, str]) -> None:
         ]
 
 
+def _facts(dev: Device) -> dict[tuple[str, ...], str]:
+    """What a decision to wipe rests on, each fact keyed, in words."""
+    found: dict[tuple[str, ...], str] = {}
+    if dev.model or dev.serial:  # another disk now behind the same path
+        found[("id", dev.model, dev.serial)] = f"model {dev.model}, serial {dev.serial}"
+    if dev.readonly:
+        found[("ro",)] = "it is read-only"
+    for part in dev.walk():
+        if part is not dev:
+            found[("dev", part.path)] = f"{part.path} ({part.type}) on it"
+        for mount in part.mountpoints:
+            words = "in use as swap" if mount == "[SWAP]" else f"mounted on {mount}"
+            found[("mount", part.path, mount)] = f"{part.path} {words}"
+        for sig in part.signatures:
+            found[("sig", sig.device, sig.type, sig.offset)] = (
+                f"signature {sig.type} at {sig.offset} on {sig.device}"
+            )
+    return found
+
+
+def changes(before: Device, after: Device | None) -> list[str]:
+    """What differs between the device a person confirmed and a fresh reading of it, in
+    words; empty when nothing a wipe depends on has changed."""
+    if after is None:
+        return [f"{before.path} is no longer a whole block device on that host"]
+    old, new = _facts(before), _facts(after)
+    found = []
+    if before.size != after.size:
+        found.append(f"its size changed from {before.size} to {after.size} bytes")
+    found += [f"new: {words}" for key, words in new.items() if key not in old]
+    found += [f"gone: {words}" for key, words in old.items() if key not in new]
+    if after.safety is not before.safety:
+        found.append(f"it is now {after.safety.value}: {after.reason}")
+    return found
+
+
 def find(devices: list[Device], path: str) -> Device | None:
     for dev in devices:
         if path in {dev.path, dev.name}:

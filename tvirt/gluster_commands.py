@@ -359,6 +359,7 @@ def run_wipe(args: argparse.Namespace) -> int:
             args.device,
             method,
             confirm,
+            current=lambda: disks.find(host_devices(args, uri)[1], device.path),
             readonly=_readonly(args),
             on_progress=progress,
         )
@@ -381,6 +382,7 @@ def _print_report(report: wipe.WipeReport, as_json: bool) -> None:
                     "method": report.method.value,
                     "commands": report.commands,
                     "signatures_found": [s.type for s in report.found],
+                    "signatures_removed": [s.type for s in report.removed],
                     "verified": report.verified,
                     "throughput": report.throughput,
                     "message": report.message,
@@ -390,7 +392,9 @@ def _print_report(report: wipe.WipeReport, as_json: bool) -> None:
         )
         return
     for sig in report.found:
-        print(f"{report.device}: signature {sig.type} at {sig.offset}")
+        # after a run, what the re-read shows: removed or still there
+        done = "" if report.dry_run else (", removed" if sig in report.removed else ", left")
+        print(f"{report.device}: signature {sig.type} at {sig.offset}{done}")
     for command in report.commands:
         print(f"{report.device}: {'would run' if report.dry_run else 'ran'} {command}")
     print(
@@ -461,7 +465,17 @@ def run_create(args: argparse.Namespace) -> int:
             raise RuntimeError(why)
         return result
 
-    outcome = bricks.execute(steps, call, on_step=_say, subject=args.volume)
+    def fresh(runner: Runner) -> list[disks.Device]:
+        host = next(h for h, (_, r, _) in hosts.items() if r is runner)
+        return host_devices(args, hosts[host][0])[1]
+
+    outcome = bricks.execute(
+        steps,
+        call,
+        on_step=_say,
+        subject=args.volume,
+        recheck=lambda: bricks.changed(wizard.bricks, fresh),
+    )
     if outcome.ok:
         print(f"{args.volume}: started, {len(steps)} steps done")
         return EXIT_OK

@@ -42,6 +42,10 @@ BACKOFF = (1.0, 2.0, 4.0, 8.0, 10.0)
 # stats ticks and actions wait no longer than a fast host's (a 500 ms round trip
 # reads one domain per job, a 20 ms one about 25).
 FILL_SLICE = 0.5
+# libvirt sends no event for some outside changes (virsh autostart, setmaxmem on a shut-off
+# VM): every RECHECK_INTERVAL seconds a connected worker lists its domains again, four
+# calls whatever the VM count, and reports what differs from what it last reported.
+RECHECK_INTERVAL = 30.0
 
 _CLOSE_REASONS = {
     libvirt.VIR_CONNECT_CLOSE_REASON_ERROR: "a connection error",
@@ -66,12 +70,18 @@ class HostWorker:
         readonly: bool = False,
         reconnect: bool = True,
         progressive: bool = False,
+        recheck_interval: float | None = RECHECK_INTERVAL,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.uri = uri
         # When to retry a connection is decided on this clock; a test passes a fake one to
         # step through the backoff without waiting it out.
         self._clock = clock
+        self.recheck_interval = recheck_interval
+        self._next_recheck = 0.0
+        # What the sink was last told of each domain (by UUID): the recheck compares with
+        # it, and its size is the host's VM count.
+        self._known: dict[str, VMInfo] = {}
         # progressive: list names and states first (a few round trips), then read what
         # the bulk call lacked in FILL_SLICE jobs, so a big slow host shows its VMs at once.
         self.progressive = progressive
@@ -155,16 +165,26 @@ class HostWorker:
         self._jobs.put(job)
         return future
 
+    def recheck(self) -> None:
+        """Re-read every domain now (what the slow tick does) and report what changed."""
+        self._jobs.put(self._recheck)
+
     # -- worker thread ------------------------------------------------------
     def _run(self) -> None:
         while not self._stopping:
             if self._conn is None and self._clock() >= self._next_attempt:
                 self._connect()
+            # Checked before waiting, so a queue that is never empty cannot postpone it.
+            if self._conn is not None and self.recheck_interval is not None:
+                if self._clock() >= self._next_recheck:
+                    self._recheck()
             timeout = None
             if self._conn is None and self._reconnect and not self._stopping:
                 timeout = max(0.05, self._next_attempt - self._clock())
             elif self._conn is None and not self._reconnect:
                 timeout = 3600.0
+            elif self._conn is not None and self.recheck_interval is not None:
+                timeout = max(0.05, self._next_recheck - self._clock())
             try:
                 job = self._jobs.get(timeout=timeout)
             except queue.Empty:
@@ -200,6 +220,7 @@ class HostWorker:
             self._connect_failed(explain(exc, self.uri.host or "the local host"))
             return
         self._failures = 0
+        self._next_recheck = self._clock() + (self.recheck_interval or 0.0)
         self.info = replace(info, state=HostState.CONNECTED, error="", vm_count=len(pairs))
         self._emit(HostChanged(self.info))
         self._emit(DomainsListed(self.host_id, tuple(vm for vm, _dom in pairs)))
@@ -270,10 +291,26 @@ class HostWorker:
         self._emit(HostChanged(self.info))
 
     def _emit(self, update: Any) -> None:
+        self._track(update)
         try:
             self._sink(update)
         except Exception:
             log.exception("sink failed")
+        count = len(self._known)
+        if isinstance(update, DomainChanged | DomainRemoved) and self.info.vm_count != count:
+            # A VM defined or undefined since the listing: the host's count follows.
+            self.info = replace(self.info, vm_count=count)
+            self._emit(HostChanged(self.info))
+
+    def _track(self, update: Any) -> None:
+        if isinstance(update, DomainsListed):
+            self._known = {vm.uuid: vm for vm in update.vms}
+        elif isinstance(update, DomainsDetailed):
+            self._known.update((vm.uuid, vm) for vm in update.vms)
+        elif isinstance(update, DomainChanged):
+            self._known[update.vm.uuid] = update.vm
+        elif isinstance(update, DomainRemoved):
+            self._known.pop(update.uuid, None)
 
     def _require_conn(self) -> libvirt.virConnect:
         if self._conn is None:
@@ -304,6 +341,35 @@ class HostWorker:
                 return
             raise
         self._emit(DomainChanged(vm))
+
+    def _recheck(self) -> None:
+        """List the domains again (a bounded number of calls) and report each difference
+        from what was last reported: autostart, memory, vCPUs, state, added, removed."""
+        if self.recheck_interval is not None:
+            self._next_recheck = self._clock() + self.recheck_interval
+        if self._conn is None:
+            return
+        try:
+            pairs = domains.list_domains(self._conn, self.host_id, details=False)
+        except libvirt.libvirtError:
+            return  # a dying connection: its close callback says so
+        fresh = {vm.uuid: vm for vm, _dom in pairs}
+        for uuid, old in list(self._known.items()):
+            if uuid not in fresh:
+                self._emit(DomainRemoved(self.host_id, uuid, old.name))
+        for uuid, vm in fresh.items():
+            known = self._known.get(uuid)
+            if known is None:
+                self._refresh(uuid, vm.name, self._generation)  # reads what bulk lacked
+                continue
+            # Drivers whose bulk stats lack vCPUs or memory: keep what was read before.
+            vm = replace(
+                vm,
+                vcpus=known.vcpus if vm.vcpus is None else vm.vcpus,
+                memory_kib=known.memory_kib if vm.memory_kib is None else vm.memory_kib,
+            )
+            if vm != known:
+                self._emit(DomainChanged(vm))
 
     def _lost(self, generation: int, why: str) -> None:
         if generation != self._generation or self._conn is None:

@@ -189,3 +189,30 @@ def display(key: str) -> str:
         "plus": "+",
         "minus": "-",
     }.get(key, key)
+
+
+# Dashboard actions that a read-only connection cannot carry out: every change, and the
+# serial console, which libvirt refuses to read-only clients (as it refuses key presses and
+# screenshots). In read-only mode they are hidden from the footer and marked in the help.
+READ_WRITE_ACTIONS: frozenset[str] = frozenset(
+    {
+        "vm('start')",
+        "vm('shutdown')",
+        "vm('reboot')",
+        "vm('destroy')",
+        "vm('suspend')",
+        "vm('resume')",
+        "vm('delete')",
+        "toggle_autostart",
+        "new_vm",
+        "console",
+    }
+)
+READ_ONLY_MARK = "(not available read-only)"
+
+
+def needs_write(action: str, parameters: tuple[object, ...] = ()) -> bool:
+    """Whether an action (as Textual splits it: name and parameters) needs read-write."""
+    if parameters:
+        action = f"{action}({', '.join(repr(p) for p in parameters)})"
+    return action in READ_WRITE_ACTIONS

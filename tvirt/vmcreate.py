@@ -31,6 +31,8 @@ def host_limits(conn: libvirt.virConnect) -> HostLimits:
         {d.get("type", "") for d in caps.iter("domain") if d.get("type")},
         key=lambda t: (t != "kvm", t),
     )
+    if "kvm" in types and not _kvm_usable(conn):
+        types.remove("kvm")  # listed, but libvirt cannot open /dev/kvm for a guest
     try:
         max_vcpus = conn.getMaxVcpus(types[0] if types else None)
     except libvirt.libvirtError:
@@ -40,19 +42,64 @@ def host_limits(conn: libvirt.virConnect) -> HostLimits:
         cpus=int(info[2]),
         max_vcpus=max_vcpus,
         domain_types=tuple(types),
+        nested=caps.find("./host/cpu/feature[@name='hypervisor']") is not None,
         existing_names=frozenset(d.name() for d in conn.listAllDomains(0)),
         pools=tuple(p.name() for p in conn.listAllStoragePools(0)),
         networks=tuple(n.name() for n in conn.listAllNetworks(0)),
     )
 
 
+def _kvm_usable(conn: libvirt.virConnect) -> bool:
+    """libvirt's own probe of KVM (/dev/kvm there and usable by QEMU) for this host."""
+    try:
+        conn.getDomainCapabilities(None, None, None, "kvm", 0)
+    except libvirt.libvirtError:
+        return False
+    return True
+
+
 def default_domain_type(limits: HostLimits) -> str:
-    """kvm where the host offers it (as virt-manager does), else plain emulation (or the
+    """kvm where the host offers it and is not itself a VM; else plain emulation (or the
     driver's only type, e.g. the test driver's)."""
-    for kind in ("kvm", "qemu"):
-        if kind in limits.domain_types:
-            return kind
-    return limits.domain_types[0] if limits.domain_types else "qemu"
+    return choose_domain_type(limits)[0]
+
+
+def choose_domain_type(limits: HostLimits) -> tuple[str, str]:
+    """The virtualization type a new VM gets unless one is typed, and why, in words.
+
+    On a host that is itself a VM, KVM is nested: where the outer hypervisor does not pass
+    virtualization through, a kvm guest spins at 100% with a blank console, so emulation
+    is the default there and kvm stays one word away."""
+    types = limits.domain_types
+    if "kvm" in types and not limits.nested:
+        return "kvm", "kvm: the host offers KVM hardware virtualization (fast)."
+    if "kvm" in types and "qemu" in types:
+        return "qemu", (
+            "qemu: this host is itself a virtual machine (its CPU has the hypervisor flag), "
+            "where nested KVM guests often hang with a blank console; qemu emulates the CPU "
+            "(TCG), slower but sure. Type kvm to try KVM anyway."
+        )
+    if "qemu" in types:
+        return "qemu", (
+            "qemu: the host offers no usable KVM (libvirt cannot use /dev/kvm), so the CPU "
+            "is emulated (TCG), which is slower."
+        )
+    kind = types[0] if types else "qemu"
+    return kind, f"{kind}: the only type this host offers."
+
+
+def stall_hint(domain_type: str) -> str:
+    """What to try when a started guest shows nothing on its console."""
+    if domain_type == "kvm":
+        return (
+            "If it stays blank while its CPU is near 100%, KVM may not work on this host "
+            "(nested virtualization): recreate it with virtualization type qemu. Otherwise "
+            "its kernel may not write to the serial console (console=ttyS0)."
+        )
+    return (
+        "Its kernel may not write to the serial console (console=ttyS0), or it is still "
+        "booting: emulation (qemu) is slow. Press Enter in the console for a prompt."
+    )
 
 
 def create(

@@ -57,6 +57,8 @@ class HostLimits:
     cpus: int
     max_vcpus: int
     domain_types: tuple[str, ...] = ("qemu",)
+    # The host's CPU has the 'hypervisor' flag: it is itself a VM, so KVM would be nested.
+    nested: bool = False
     existing_names: frozenset[str] = frozenset()
     pools: tuple[str, ...] = ()
     networks: tuple[str, ...] = ()

@@ -4,12 +4,23 @@ exactly, show the exact commands on a dry run, verify afterwards, log every step
 Methods: ``signatures`` (wipefs --all, listing what it finds first), ``zero`` (dd from
 /dev/zero with progress and throughput, then a sampled read-back) and ``discard``
 (blkdiscard). Every method ends with a signature check.
+
+Between the typed confirmation and the first destructive command the device is read and
+classified again; any change since the person confirmed (signatures, holders, mounts, size,
+safety) stops the wipe with the change in words. On the local host the device is held open
+exclusively (O_EXCL) from that re-read to the end, so nothing can mount it, swap on it or make
+it a PV meanwhile; wipefs and blkdiscard then run with --force, since their own exclusive
+open would collide with tvirt's. Over ssh no descriptor can be held, so they keep their own.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
+import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -20,6 +31,7 @@ from tvirt.remote import Runner
 from tvirt.steplog import StepLog, default_path
 
 SAMPLES = 16
+BLKRRPART = 0x125F  # ioctl: re-read the partition table
 SAMPLE_BYTES = 65536
 _DD_PROGRESS = re.compile(r"^(\d+) bytes .*copied, ([\d.]+) s, (.+)$")
 
@@ -53,6 +65,8 @@ class WipeReport:
     commands: list[str]
     dry_run: bool = False
     found: list[disks.Signature] = field(default_factory=list)
+    removed: list[disks.Signature] = field(default_factory=list)  # gone after the run
+    held: bool = False  # the device was held open exclusively for the whole wipe
     ok: bool = False
     verified: bool = False
     message: str = ""
@@ -63,16 +77,19 @@ def log_path() -> Path:
     return default_path("wipe.log")
 
 
-def commands(device: disks.Device, method: Method) -> list[list[str]]:
-    """The exact commands the wipe runs, in order (verification reads not included)."""
+def commands(device: disks.Device, method: Method, held: bool = True) -> list[list[str]]:
+    """The exact commands the wipe runs, in order (verification reads not included).
+    held: tvirt holds the device exclusively, so wipefs and blkdiscard must not try to."""
     path = device.path
+    force = ["--force"] if held else []
     listing = ["wipefs", "--json", path]  # lists only, changes nothing
+    erase = ["wipefs", "--all", *force, path]
     if method is Method.SIGNATURES:
-        return [listing, ["wipefs", "--all", path]]
+        return [listing, erase]
     if method is Method.ZERO:
         return [
             listing,
-            ["wipefs", "--all", path],
+            erase,
             [
                 "dd",
                 "if=/dev/zero",
@@ -85,7 +102,7 @@ def commands(device: disks.Device, method: Method) -> list[list[str]]:
                 "status=progress",
             ],
         ]
-    return [listing, ["wipefs", "--all", path], ["blkdiscard", path]]
+    return [listing, erase, ["blkdiscard", *force, path]]
 
 
 def check(device: disks.Device | None, path: str, confirm: str, readonly: bool = False) -> None:
@@ -109,16 +126,20 @@ def wipe(
     method: Method,
     confirm: str,
     *,
+    current: Callable[[], disks.Device | None] | None = None,
     dry_run: bool = False,
     readonly: bool = False,
     on_progress: Callable[[Progress], object] | None = None,
     log: Path | None = None,
 ) -> WipeReport:
-    """Wipe (or, with dry_run, only describe) one device. Refusals raise WipeRefused."""
+    """Wipe (or, with dry_run, only describe) one device. Refusals raise WipeRefused.
+
+    device is what the person confirmed; current() reads and classifies it afresh (it is
+    required for a real wipe) just before the first destructive command."""
     if dry_run:
         if device is None:
             raise WipeRefused(f"{path} is not a whole block device on that host.")
-        plan = [runner.display(c) for c in commands(device, method)]
+        plan = [runner.display(c) for c in commands(device, method, not runner.remote)]
         return WipeReport(
             runner.host,
             device.path,
@@ -130,25 +151,34 @@ def wipe(
         )
     check(device, path, confirm, readonly)
     assert device is not None
+    if current is None:
+        raise TypeError("a real wipe needs current(), the fresh reading of the device")
     logger = StepLog(log or log_path(), runner.host, f"device={device.path}")
     report = WipeReport(runner.host, device.path, method, [])
     logger.write(f"start {method.value} wipe, {device.size} bytes, {device.reason}")
-    for argv in commands(device, method):
-        report.commands.append(runner.display(argv))
-        if argv[0] == "dd":
-            result = runner.stream(argv, _dd_parser(device.size, on_progress, report))
+    with exclusive(runner, device.path) as held:
+        changed = disks.changes(device, current())
+        if changed:
+            why = f"{device.path} changed since it was confirmed: {'; '.join(changed)}"
+        elif held is False:
+            why = (
+                f"{device.path} is in use: it cannot be opened exclusively (mounted, swap, "
+                "LVM, RAID or another program holds it)"
+            )
         else:
-            result = runner.run(argv, timeout=3600)
-        logger.write(f"ran {runner.display(argv)} -> exit {result.returncode}")
-        if argv[1] == "--json":
-            report.found = disks.parse_wipefs(result.out)
-            logger.write("signatures found: " + (", ".join(s.type for s in report.found) or "none"))
-        if not result.ok:
-            report.message = result.sentence()
-            logger.write(f"failed: {report.message}")
+            why = ""
+        if why:
+            logger.write(f"refused: {why}")
+            raise WipeRefused(f"{why}; nothing was wiped.")
+        report.held = bool(held)
+        logger.write("held exclusively" if held else "not held (remote host)")
+        if _run_commands(runner, device, method, report, logger, on_progress):
+            report.ok = True
+        report.removed = _removed(runner, device.path, report.found)
+        logger.write("signatures removed: " + (", ".join(s.type for s in report.removed) or "none"))
+        if not report.ok:
             return report
-    report.ok = True
-    problems = verify(runner, device, method)
+        problems = verify(runner, device, method)
     report.verified = not problems
     report.message = (
         f"{device.path} on {runner.host} wiped ({method.value}) and verified."
@@ -159,6 +189,65 @@ def wipe(
     )
     logger.write(report.message)
     return report
+
+
+def _run_commands(
+    runner: Runner,
+    device: disks.Device,
+    method: Method,
+    report: WipeReport,
+    logger: StepLog,
+    on_progress: Callable[[Progress], object] | None,
+) -> bool:
+    """Run the wipe's commands in order; False (with report.message) at the first failure."""
+    for argv in commands(device, method, not runner.remote):
+        report.commands.append(runner.display(argv))
+        if argv[0] == "dd":
+            result = runner.stream(argv, _dd_parser(device.size, on_progress, report))
+        else:
+            result = runner.run(argv, timeout=3600)
+        logger.write(f"ran {runner.display(argv)} -> exit {result.returncode}")
+        if argv[1] == "--json":
+            report.found = disks.parse_wipefs(result.out)
+            logger.write("signatures found: " + (", ".join(s.type for s in report.found) or "none"))
+        if not result.ok:
+            report.message = f"{result.sentence()}; nothing more was run"
+            logger.write(f"failed: {report.message}")
+            return False
+    return True
+
+
+def _removed(runner: Runner, path: str, found: list[disks.Signature]) -> list[disks.Signature]:
+    """Which of the signatures found before are really gone now (read again, not assumed)."""
+    probe = runner.run(["wipefs", "--json", "--no-act", path])
+    if not probe.ok:
+        return []  # cannot tell: claim nothing
+    left = {(s.type, s.offset) for s in disks.parse_wipefs(probe.out)}
+    return [s for s in found if (s.type, s.offset) not in left]
+
+
+@contextlib.contextmanager
+def exclusive(runner: Runner, path: str) -> Iterator[bool | None]:
+    """Hold a local block device open with O_EXCL: yields True while held, False when it is
+    busy (mounted, swap, a PV in use...), None on a remote host, where nothing can be held
+    across commands. The partition table is re-read on release, as wipefs would have done."""
+    if runner.remote:
+        yield None
+        return
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_EXCL | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno != errno.EBUSY:
+            why = f"{path} cannot be opened: {exc.strerror}; nothing was wiped."
+            raise WipeRefused(why) from None
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        with contextlib.suppress(OSError):  # a loop device without partitions says EINVAL
+            fcntl.ioctl(fd, BLKRRPART)
+        os.close(fd)
 
 
 def verify(runner: Runner, device: disks.Device, method: Method) -> list[str]:
