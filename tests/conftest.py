@@ -6,6 +6,7 @@ import atexit
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import uuid as uuidlib
@@ -27,6 +28,12 @@ atexit.register(shutil.rmtree, _XDG, True)
 for _name in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
     os.environ[_name] = str(_XDG / _name.lower())
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def tvirt_bin() -> str:
+    """The installed `tvirt` command: the console script next to the interpreter running
+    the tests (.venv/bin/tvirt after scripts/install.sh), never a path of one machine."""
+    return str(Path(sys.executable).parent / "tvirt")
 
 
 def need(reason: str) -> None:

@@ -20,7 +20,7 @@ from test_tui_dashboard import SIZE, table, until
 from test_tui_dashboard import select as select_row
 from textual.widgets import Static
 
-from conftest import Testbed, guest_xml
+from conftest import Testbed, guest_xml, tvirt_bin
 from tvirt.screens.app import TvirtApp
 from tvirt.screens.console import ConsolePane, ConsoleScreen, ScreenshotScreen
 from tvirt.screens.dashboard import DashboardScreen
@@ -28,7 +28,7 @@ from tvirt.screens.dialogs import ConfirmDialog
 
 pytestmark = pytest.mark.real
 
-TVIRT = "/tmp/venv/bin/tvirt"
+TVIRT = tvirt_bin()
 
 
 class Guest:
