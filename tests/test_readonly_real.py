@@ -152,7 +152,7 @@ async def test_gluster_view_opens_no_wizard(testbed: Testbed) -> None:
         for key, what in (("w", "wipe a disk"), ("b", "create bricks and a volume")):
             await pilot.press(key)
             sentence = f"Read-only mode refused to {what} on {HOST}{AFTER}"
-            await until(pilot, lambda s=sentence: s in app.messages, what)  # type: ignore[misc]
+            await until(pilot, lambda s=sentence: s in app.messages, what)
             assert app.screen is screen  # no wizard opened
     assert volume_status(testbed.gluster_volume) == "Started"
 
