@@ -9,7 +9,7 @@ into the guest's busybox shell, and the time until the guest's echo is on screen
 - the core ConsoleSession alone (no UI), to show what the widget adds;
 - `virsh console` in a pty (key written to the pty -> echo read back from it).
 
-Run: /tmp/venv/bin/python benchmarks/console_latency.py [--keys 60] [--write]
+Run: .venv/bin/python -m benchmarks.console_latency [--keys 60] [--write]
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ import pty
 import select
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -18,8 +19,8 @@ import psutil
 import pyte
 
 ENV_FILE = Path("/run/tvirt-testbed/env")
-ROOT = Path(__file__).resolve().parent.parent
-TVIRT = str(ROOT / ".venv" / "bin" / "tvirt") if (ROOT / ".venv").exists() else "tvirt"
+# The `tvirt` installed next to the interpreter running the benchmark (.venv/bin/python).
+TVIRT = str(Path(sys.executable).parent / "tvirt")
 
 
 def testbed() -> dict[str, str]:

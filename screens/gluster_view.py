@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from textual import work
 from textual.app import ComposeResult
@@ -20,9 +20,13 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from tvirt import disks, gluster
 from tvirt.keys import GLUSTER_KEYS
+from tvirt.readonly import refusal
 from tvirt.remote import Runner
 
 from .words import size
+
+if TYPE_CHECKING:
+    from .app import TvirtApp
 
 GLUSTER_INTERVAL = 10.0  # seconds; slower than the stats tick, gluster calls are heavy
 
@@ -192,15 +196,25 @@ class GlusterScreen(Screen[None]):
         sync_rows(self.query_one("#gluster-bricks", DataTable), brick_rows)
         sync_rows(self.query_one("#gluster-peers", DataTable), peer_rows)
 
+    def refused(self, what: str) -> bool:
+        """Both wizards only exist to change disks: in read-only mode they do not open, as
+        the new-VM wizard does not (their own last steps refuse as well)."""
+        if self.ops.readonly:
+            cast("TvirtApp", self.app).say(refusal(what, self.ops.label), ok=False)
+            return True
+        return False
+
     def action_wipe_wizard(self) -> None:
         from .wipe_wizard import WipeWizard
 
-        self.app.push_screen(WipeWizard(self.ops))
+        if not self.refused("wipe a disk"):
+            self.app.push_screen(WipeWizard(self.ops))
 
     def action_brick_wizard(self) -> None:
         from .brick_wizard import BrickWizard
 
-        self.app.push_screen(BrickWizard(self.ops))
+        if not self.refused("create bricks and a volume"):
+            self.app.push_screen(BrickWizard(self.ops))
 
     def action_back(self) -> None:
         self.dismiss(None)

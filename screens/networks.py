@@ -106,11 +106,16 @@ class NetworksScreen(Screen[None]):
         row = self.query_one(DataTable).cursor_row
         return self.nets[row] if 0 <= row < len(self.nets) else None
 
-    def change(self, what: str, job: Job) -> None:
+    def refused(self, what: str) -> bool:
+        """In read-only mode say the one sentence, before any question or form."""
         if self.tvirt.readonly:
-            self.status(refusal(what), False)
-            return
-        self._run(job)
+            self.status(refusal(what, self.host_label), False)
+            return True
+        return False
+
+    def change(self, what: str, job: Job) -> None:
+        if not self.refused(what):
+            self._run(job)
 
     @work(thread=True, exit_on_error=False, group="networks")
     def _run(self, job: Job) -> None:
@@ -127,19 +132,22 @@ class NetworksScreen(Screen[None]):
         if net is None:
             self.status("No network is selected to start.", False)
             return
-        self.change("start a network", lambda c: networks.start_network(c, net.name))
+        self.change(f"start the network {net.name}", lambda c: networks.start_network(c, net.name))
 
     def action_stop(self) -> None:
         net = self.selected()
         if net is None:
             self.status("No network is selected to stop.", False)
             return
+        what = f"stop the network {net.name}"
+        if self.refused(what):
+            return
 
         def answered(answer: Confirmed | None) -> None:
             if answer is None:
                 self.status(f"Cancelled: {net.name} keeps running.")
                 return
-            self.change("stop a network", lambda c: networks.stop_network(c, net.name))
+            self.change(what, lambda c: networks.stop_network(c, net.name))
 
         self.app.push_screen(
             ConfirmDialog(
@@ -154,10 +162,14 @@ class NetworksScreen(Screen[None]):
             self.status("No network is selected.", False)
             return
         self.change(
-            "change autostart", lambda c: networks.set_autostart(c, net.name, not net.autostart)
+            f"change the autostart of the network {net.name}",
+            lambda c: networks.set_autostart(c, net.name, not net.autostart),
         )
 
     def action_define(self) -> None:
+        if self.refused("define a network"):
+            return
+
         def answered(values: list[str] | None) -> None:
             if values is None:
                 self.status("Cancelled: no network was defined.")

@@ -40,20 +40,29 @@ PACKAGES=(
     dnsmasq-base
     # sfdisk, for the partitioned-disk wipe tests
     fdisk
-    # qemu+ssh transport
+    # qemu+ssh transport; libvirt runs nc on the far end for URIs with socket= or
+    # proxy=netcat (and when virt-ssh-helper is missing there)
     openssh-server
     openssh-client
-    # gluster volume
+    netcat-openbsd
+    # gluster volume (glusterd, and the gluster command the tests and tvirt run)
     glusterfs-server
+    glusterfs-cli
     # tiny guest build (scripts/build-guest.sh)
     busybox-static
     cpio
     gzip
     dpkg-dev
-    # terminal-driving tests, brick/disk preparation
+    # terminal-driving tests (tmux; script from bsdutils), brick/disk preparation:
+    # losetup, mount and swapon (mount), mkfs.ext4 (e2fsprogs), dmsetup, lsblk,
+    # wipefs and blkdiscard (util-linux)
     tmux
+    bsdutils
     lvm2
+    dmsetup
     xfsprogs
+    e2fsprogs
+    mount
     util-linux
     # pgrep/pkill-by-pid helpers and ss used by scripts/testbed.sh
     procps

@@ -18,11 +18,8 @@ import termios
 import threading
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import pyte
-
-VENV_TVIRT = Path("/tmp/venv/bin/tvirt")
 
 KEYS = {
     "up": "\x1b[A",
@@ -70,17 +67,25 @@ class Terminal:
         self._reader.start()
 
     def _read(self) -> None:
-        while True:
-            try:
-                data = os.read(self.master, 65536)
-            except OSError:
-                return
-            if not data:
-                return
-            with self._lock:
-                self.raw += data
-                self.chunks.append((time.monotonic(), data))
-                self.stream.feed(data)
+        # The reader owns the master fd and closes it once the program is gone (EIO).
+        # Closed from close() instead, its number was reused by the next Terminal's pty
+        # while this loop still read it: the old reader took bytes of the new program's
+        # screen, which then showed torn escape sequences, or never showed what a test
+        # waited for.
+        try:
+            while True:
+                try:
+                    data = os.read(self.master, 65536)
+                except OSError:
+                    return
+                if not data:
+                    return
+                with self._lock:
+                    self.raw += data
+                    self.chunks.append((time.monotonic(), data))
+                    self.stream.feed(data)
+        finally:
+            os.close(self.master)
 
     # -- input ----------------------------------------------------------------
     def send(self, text: str) -> None:
@@ -150,7 +155,8 @@ class Terminal:
             except subprocess.TimeoutExpired:
                 with_suppress(lambda: os.killpg(self.proc.pid, signal.SIGKILL))
                 self.proc.wait(5)
-        with_suppress(lambda: os.close(self.master))
+        # The reader ends when no process holds the terminal any more, and closes it.
+        self._reader.join(10)
 
 
 # Apps a failed test did not close: stop them when pytest exits, so no orphan keeps

@@ -1,14 +1,14 @@
 """Screen-reader mode, NO_COLOR and labels, on the real app in a pseudo-terminal.
 
-The pty tests run the installed `tvirt` (the console script in /tmp/venv, or the
-venv that runs pytest) and read the screen with pyte, the way a terminal would:
+The pty tests run the installed `tvirt` (the console script next to the interpreter
+running pytest) and read the screen with pyte, the way a terminal would:
 where the cursor is, what the line under it says, and how many bytes arrive at idle.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,13 +16,14 @@ from typing import Any
 
 import pytest
 from pty_term import Terminal
-from test_tui_dashboard import LAB, SIZE, running, select, state_becomes, until
+from test_tui_dashboard import LAB, SIZE, running, select, state_becomes, table, until
 from textual.containers import VerticalScroll
+from textual.geometry import Region
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, OptionList
 
-from conftest import Testbed
+from conftest import Testbed, tvirt_bin
 from tvirt import config
 from tvirt.screens.app import TvirtApp, screen_reader_source
 from tvirt.screens.dialogs import AddConnectionDialog, ConfirmDialog
@@ -40,11 +41,6 @@ LAB_ROWS = [
     ("web02", "running"),
 ]
 FIRST_LINE = b"Screen-reader mode is on (from --screen-reader).\r\n"
-
-
-def tvirt_bin() -> str:
-    here = Path(sys.executable).with_name("tvirt")
-    return str(here if here.exists() else "/tmp/venv/bin/tvirt")
 
 
 def start(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> Terminal:
@@ -128,6 +124,24 @@ def test_cursor_follows_dialogs_and_the_event_log(reader: Terminal) -> None:
         "web01 on demo lab.xml: running -> shut off"), what="the state change")
     reader.press("escape")
     reader.wait_for(lambda: reader.text_from_cursor().startswith("web01 "), what="the table")
+
+
+async def test_rows_drawn_before_the_widths_settle_are_drawn_again() -> None:
+    """DataTable measures a new row on its next idle; a line drawn before that must not be
+    reused at the old widths, or a long name stays cut short: in screen-reader mode
+    nothing else ever redraws it (seen on a busy first start as "buil" for "build01")."""
+    long_name = "a-much-longer-name-than-the-rest"
+    async with running(LAB) as (app, pilot):
+        vms = table(app)
+        first = next(iter(vms.vms.values()))
+        vms.upsert(dataclasses.replace(first, uuid="00000000-0000-0000-0000-0000000000aa",
+                                       name=long_name))
+        whole = Region(0, 0, vms.size.width, vms.size.height)
+        # Drawn now, before the idle: the name column still has its old width.
+        assert not any(long_name in line.text for line in vms.render_lines(whole))
+        await pilot.pause()
+        assert vms.columns[vms.ordered_columns[1].key].content_width >= len(long_name)
+        assert any(long_name in line.text for line in vms.render_lines(whole))
 
 
 def test_idle_writes_nothing_for_five_seconds(reader: Terminal) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import select
 import subprocess
-import sys
 import termios
 import threading
 import time
@@ -23,7 +22,7 @@ from test_tui_dashboard import SIZE, table, until
 from test_tui_dashboard import select as select_row
 from textual.widgets import Static
 
-from conftest import Testbed, guest_xml, wait_for
+from conftest import Testbed, guest_xml, tvirt_bin, wait_for
 from tvirt import config
 from tvirt.console import ConsoleBusy, ConsoleError, ConsoleSession, escape_key_name
 from tvirt.manager import HostManager
@@ -40,7 +39,7 @@ from tvirt.screens.dialogs import ConfirmDialog
 
 pytestmark = pytest.mark.real
 
-TVIRT = Path(sys.executable).parent / "tvirt"
+TVIRT = tvirt_bin()
 
 
 class Guest:

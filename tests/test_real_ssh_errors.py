@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+
 import pytest
 
-from conftest import Testbed, wait_for
+from conftest import Testbed, need, wait_for
 from tvirt.inventory import Inventory
 from tvirt.manager import HostManager
 from tvirt.model import HostState
@@ -50,8 +53,22 @@ def test_connection_refused(testbed: Testbed) -> None:
 
 
 def test_wrong_socket_path(testbed: Testbed) -> None:
+    # With socket= libvirt runs nc on the far end (this machine's sshd): netcat must be
+    # installed for the socket itself to be what fails.
+    if shutil.which("nc") is None:
+        need("netcat (nc) is not installed; scripts/install-system.sh installs netcat-openbsd")
     error = first_error(testbed.ssh_uri + "&socket=/run/libvirt/no-such-sock")
     assert error.startswith("The libvirt socket was not found on 127.0.0.1")
+
+
+def test_proxy_program_missing_on_the_far_host(testbed: Testbed) -> None:
+    program = f"tvirt-no-such-netcat-{os.getpid()}"
+    assert shutil.which(program) is None
+    error = first_error(testbed.ssh_uri + f"&netcat={program}")
+    assert error == (
+        f"{program}, the program named by the URI's netcat= option, is not installed on "
+        "127.0.0.1: install it there, or correct or drop the netcat= option."
+    )
 
 
 def test_good_ssh_uri_connects(testbed: Testbed) -> None:

@@ -1,4 +1,4 @@
-"""Each real component of the test bed answers. Under CI=true a missing one fails the run."""
+"""Each real component of the test bed answers; a missing one fails the run (conftest.need)."""
 
 from __future__ import annotations
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import libvirt
 
 # Ordered: the first matching fragment wins. ssh's own wording reaches us through
@@ -47,6 +49,27 @@ _SSH_PATTERNS: list[tuple[tuple[str, ...], str]] = [
 ]
 
 
+# For an ssh URI libvirt runs a proxy on the far host with `sh -c`: virt-ssh-helper, or nc
+# for socket=, proxy=netcat or a netcat= program (and when virt-ssh-helper is missing).
+# A missing program comes back as that shell's complaint: "sh: 1: nc: not found" (dash),
+# "sh: line 1: nc: command not found" (bash), "sh: nc: not found" (busybox).
+_MISSING_PROGRAM = re.compile(
+    r"\bsh: (?:line )?(?:\d+: )?(?P<program>[^\s:]+): (?:command )?not found"
+)
+_MISSING_SENTENCES = {
+    "nc": "nc (netcat) is not installed on {host}, and libvirt runs it there to reach the "
+    "libvirt socket: install netcat-openbsd on {host}, or drop the URI's socket= and "
+    "proxy=netcat options so that libvirt can use virt-ssh-helper.",
+    "virt-ssh-helper": "virt-ssh-helper is not installed on {host}, and libvirt runs it "
+    "there to reach the libvirt socket: install libvirt-daemon on {host}, or put "
+    "proxy=netcat in the URI if netcat is installed there.",
+}
+_MISSING_NETCAT_OPTION = (
+    "{program}, the program named by the URI's netcat= option, is not installed on {host}: "
+    "install it there, or correct or drop the netcat= option."
+)
+
+
 def explain(exc: BaseException, host: str = "the host") -> str:
     """One sentence that says what went wrong, never a traceback."""
     text = str(exc).strip()
@@ -59,12 +82,25 @@ def explain(exc: BaseException, host: str = "the host") -> str:
             return "That virtual machine no longer exists."
         if code == libvirt.VIR_ERR_OPERATION_DENIED or "read-only" in lowered:
             return "The connection is read-only, so the change was refused."
+        missing = _missing_program(text, host)
+        if missing:
+            return missing
     for fragments, template in _SSH_PATTERNS:
         if any(fragment in lowered for fragment in fragments):
             return template.format(host=host)
     if isinstance(exc, libvirt.libvirtError):
         return _sentence(_libvirt_message(exc) or text)
     return _sentence(text or type(exc).__name__)
+
+
+def _missing_program(text: str, host: str) -> str:
+    """The sentence for a proxy program missing on the far host, or ''."""
+    match = _MISSING_PROGRAM.search(text)
+    if match is None:
+        return ""
+    program = match.group("program")
+    template = _MISSING_SENTENCES.get(program, _MISSING_NETCAT_OPTION)
+    return template.format(host=host, program=program)
 
 
 def _libvirt_message(exc: libvirt.libvirtError) -> str:
