@@ -166,10 +166,13 @@ def _wait(worker: HostWorker, fn: Callable[[libvirt.virConnect], T], timeout: fl
 def _pick(args: argparse.Namespace, workers: list[HostWorker]) -> HostWorker:
     wanted = getattr(args, "host", None)
     if wanted:
-        for w in workers:
-            if wanted in (w.host_id, w.uri.label, w.info.hostname):
-                return w
-        raise CLIError(f"No connected host matches {wanted!r}.", EXIT_USAGE)
+        chosen = [w for w in workers if w.info.matches(wanted)]
+        if len(chosen) == 1:
+            return chosen[0]
+        if not chosen:
+            raise CLIError(f"No connected host matches {wanted!r}.", EXIT_USAGE)
+        names = ", ".join(w.uri.label for w in chosen)
+        raise CLIError(f"'{wanted}' names several hosts ({names}); give a URI.", EXIT_USAGE)
     if len(workers) > 1:
         raise CLIError("Several hosts are open; say which with --host.", EXIT_USAGE)
     return workers[0]
@@ -221,12 +224,16 @@ def _dispatch(args: argparse.Namespace, workers: list[HostWorker]) -> int:
 
 
 def _pools(args: argparse.Namespace, workers: list[HostWorker]) -> int:
+    if getattr(args, "host", None):
+        workers = [_pick(args, workers)]
     rows = []
     for worker in workers:
         for pool in _wait(worker, storage.list_pools, args.timeout):
             rows.append((worker, pool))
     if args.json:
-        print(json.dumps([{"host": w.host_id, **asdict(p)} for w, p in rows], indent=2))
+        print(json.dumps(
+            [{"host": w.uri.label, "uri": w.host_id, **asdict(p)} for w, p in rows], indent=2
+        ))
         return EXIT_OK
     for worker, p in rows:
         where = f" on {worker.uri.label}" if len(workers) > 1 else ""
@@ -238,7 +245,7 @@ def _pools(args: argparse.Namespace, workers: list[HostWorker]) -> int:
 
 
 def _pool(args: argparse.Namespace, worker: HostWorker) -> int:
-    sub, name = args.pool_cmd, args.pool
+    sub = args.pool_cmd
     if sub == "define":
         spec = storage.PoolSpec(
             type=args.type,
@@ -263,6 +270,7 @@ def _pool(args: argparse.Namespace, worker: HostWorker) -> int:
             LONG_TIMEOUT,
         )
         return _say(args, message, pool=args.name)
+    name = args.pool
     _writable(worker, f"{sub} pool {name}")
     if sub == "delete":
         if not args.yes:
