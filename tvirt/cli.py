@@ -12,8 +12,9 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import asdict
 from typing import NoReturn, Protocol
 
-from tvirt import __version__, config, plain
+from tvirt import __version__, config, pipes, plain
 from tvirt.actions import Action
+from tvirt.errors import os_sentence
 from tvirt.inventory import Inventory
 from tvirt.keys import all_keys, display
 from tvirt.manager import HostManager, choose_uris
@@ -22,6 +23,7 @@ from tvirt.readonly import refusal
 from tvirt.uri import URIError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONNECT = 0, 1, 2, 3
+OUTPUT_FAILED = "Could not write the output to"
 _STATE_WORDS = tuple(dict.fromkeys(state.word for state in VMState))
 LIFECYCLE = ("start", "shutdown", "reboot", "destroy", "suspend", "resume")
 # Modules under tvirt/ with register(subparsers); see _feature_modules.
@@ -201,11 +203,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.connect = [*args.connect, *getattr(args, "late_connect", [])]
     # raw_output: a command that must pass a terminal stream through (a serial console)
     # sets it with set_defaults(raw_output=True) and takes care of plain mode itself.
-    if (args.command is None and not plain.reason()) or getattr(args, "raw_output", False):
+    if args.command is None and not plain.reason():
         return _main(args)
-    # Commands print words only: no escape sequences or control bytes, ever.
-    with plain.filtered():
-        return _main(args)
+    try:
+        with pipes.guarded():
+            if getattr(args, "raw_output", False):
+                return _main(args)
+            # Commands print words only: no escape sequences or control bytes, ever.
+            with plain.filtered():
+                return _main(args)
+    except pipes.OutputError as exc:  # the last flush of the output failed (a full disk)
+        print(f"tvirt: {os_sentence(exc, OUTPUT_FAILED)}", file=sys.stderr)
+        return EXIT_FAILED
 
 
 def _main(args: argparse.Namespace) -> int:
@@ -233,6 +242,16 @@ def _main(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # Raw output (a console's bytes) bypasses the guard; the reader left: stop quietly.
+        pipes.reader_gone(sys.stdout)
+        return EXIT_OK
+    except pipes.OutputError as exc:
+        print(f"tvirt: {os_sentence(exc, OUTPUT_FAILED)}", file=sys.stderr)
+        return EXIT_FAILED
+    except OSError as exc:
+        print(f"tvirt: {os_sentence(exc)}", file=sys.stderr)
+        return EXIT_FAILED
 
 
 def _run_tui(args: argparse.Namespace) -> int:

@@ -78,3 +78,14 @@ def _sentence(text: str) -> str:
         return "An unknown error occurred."
     text = text[0].upper() + text[1:]
     return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def os_sentence(exc: OSError, doing: str = "") -> str:
+    """An operating-system failure as one sentence with the path it concerns:
+    "Could not write /mnt/out.img: No space left on device." """
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    path = exc.filename
+    if path is None:
+        return _sentence(f"{doing}: {reason}" if doing else reason)
+    other = f" -> {exc.filename2}" if exc.filename2 is not None else ""
+    return _sentence(f"{doing or 'Could not use'} {path}{other}: {reason}")

@@ -124,6 +124,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         p.add_argument("pool")
         p.add_argument("name")
         p.add_argument("file")
+        if name == "download":
+            p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
         _common(p)
     vol.set_defaults(run=_run, storage_cmd="vol")
 
@@ -191,6 +193,15 @@ def _confirm(question: str, expected: str) -> None:
     answer = input(f"{question} Type {expected} to confirm: ")
     if answer.strip() != expected:
         raise CLIError("Nothing was changed.")
+
+
+def _overwrite(path: Path) -> None:
+    """A download never replaces a file silently: --force, or yes at a terminal."""
+    if not sys.stdin.isatty():
+        raise CLIError(f"{path} exists; add --force to overwrite it.", EXIT_USAGE)
+    answer = input(f"{path} exists. Overwrite it? Type yes or no: ")
+    if answer.strip().lower() not in ("y", "yes"):
+        raise CLIError(f"Nothing was downloaded; {path} was left as it was.")
 
 
 def _say(args: argparse.Namespace, message: str, **data: Any) -> int:
@@ -404,6 +415,10 @@ def _transfer(args: argparse.Namespace, worker: HostWorker) -> int:
     else:
         if not path.parent.is_dir():
             raise CLIError(f"{path.parent} is not a directory.", EXIT_USAGE)
+        if path.is_dir():
+            raise CLIError(f"{path} is a directory; give a file name.", EXIT_USAGE)
+        if path.exists() and not args.force:
+            _overwrite(path)
         done = storage.download(worker, args.pool, args.name, path, progress=show)
         message = f"Downloaded {format_size(done.done)} of volume {args.name} into {path}."
     return _say(args, message, bytes=done.done, seconds=round(done.elapsed, 3))
