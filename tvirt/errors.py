@@ -47,10 +47,25 @@ _SSH_PATTERNS: list[tuple[tuple[str, ...], str]] = [
 ]
 
 
+# libvirt was built without the driver a URI names (xen:///system on a QEMU-only host):
+# no retry can ever succeed.
+_NO_DRIVER = "no connection driver available"
+
+
+def permanent(exc: BaseException) -> bool:
+    """A connection failure that retrying cannot cure."""
+    return _NO_DRIVER in str(exc).lower()
+
+
 def explain(exc: BaseException, host: str = "the host") -> str:
     """One sentence that says what went wrong, never a traceback."""
     text = str(exc).strip()
     lowered = text.lower()
+    if _NO_DRIVER in lowered:
+        return (
+            f"libvirt on {host} has no driver for this URI ({_sentence(text).rstrip('.')}), "
+            "so it is not retried; install that driver or correct the URI."
+        )
     if isinstance(exc, libvirt.libvirtError):
         code = exc.get_error_code()
         if code == libvirt.VIR_ERR_OPERATION_INVALID:

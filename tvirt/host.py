@@ -16,7 +16,7 @@ import libvirt
 
 from tvirt import domains
 from tvirt.actions import Action, ActionRefused, ActionResult
-from tvirt.errors import explain
+from tvirt.errors import explain, permanent
 from tvirt.events import ensure_event_loop
 from tvirt.model import HostInfo, HostState, VMInfo, format_version
 from tvirt.readonly import refusal
@@ -79,6 +79,8 @@ class HostWorker:
         self._callback_ids: list[int] = []
         self._failures = 0
         self._next_attempt = 0.0
+        # A failure no retry can cure (a driver libvirt lacks): the host stays failed.
+        self._given_up = False
         self._stopping = False
         self._generation = 0
         self.info = HostInfo(
@@ -135,12 +137,14 @@ class HostWorker:
     # -- worker thread ------------------------------------------------------
     def _run(self) -> None:
         while not self._stopping:
-            if self._conn is None and time.monotonic() >= self._next_attempt:
+            waiting = self._conn is None and not self._given_up
+            if waiting and time.monotonic() >= self._next_attempt:
                 self._connect()
             timeout = None
-            if self._conn is None and self._reconnect and not self._stopping:
+            retrying = self._reconnect and not self._given_up
+            if self._conn is None and retrying and not self._stopping:
                 timeout = max(0.05, self._next_attempt - time.monotonic())
-            elif self._conn is None and not self._reconnect:
+            elif self._conn is None:
                 timeout = 3600.0
             try:
                 job = self._jobs.get(timeout=timeout)
@@ -164,6 +168,7 @@ class HostWorker:
             else:
                 conn = libvirt.openAuth(self.uri.uri, [[], _no_auth, None], 0)
         except libvirt.libvirtError as exc:
+            self._given_up = permanent(exc)
             self._connect_failed(explain(exc, self.uri.host or "the local host"))
             return
         self._conn = conn
@@ -237,7 +242,8 @@ class HostWorker:
         self._failures += 1
         delay = BACKOFF[min(self._failures - 1, len(BACKOFF) - 1)]
         self._next_attempt = time.monotonic() + delay
-        state = HostState.DISCONNECTED if self._reconnect else HostState.FAILED
+        retrying = self._reconnect and not self._given_up
+        state = HostState.DISCONNECTED if retrying else HostState.FAILED
         self._set_state(state, error=reason)
 
     def _set_state(self, state: HostState, error: str = "") -> None:
