@@ -78,6 +78,9 @@ def test_gluster_commands_plain_and_json(testbed) -> None:  # type: ignore[no-un
     records = json.loads(done.stdout)
     assert list(records[0])[:2] == ["name", "state"]
     assert {r["pending"] for r in records if r["volume"] == testbed.gluster_volume} == {0}
+    # "host" is the label screens show, as in every JSON output, with the URI beside it.
+    assert {(r["host"], r["uri"]) for r in records} == {("localhost qemu/system",
+                                                         "qemu:///system")}
     done = tvirt("-c", "qemu:///system", "gluster", "peers")
     assert done.stdout.startswith("localhost: connected")
 

@@ -254,3 +254,34 @@ def test_reconnect_backoff_steps_then_connects(rec: Recorder, tmp_path: Path) ->
         assert rec.inventory.hosts[worker.host_id].state is HostState.CONNECTED
     finally:
         worker.stop()
+
+
+def test_a_uri_whose_driver_is_missing_fails_once_and_is_not_retried(
+    rec: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """This libvirt has no xen driver: no retry can cure that, so the host is failed with
+    the reason instead of cycling disconnected -> connecting forever."""
+    from tvirt import host
+    from tvirt.host import Disconnected
+    from tvirt.updates import HostChanged
+
+    # No back-off: a worker that retries would try again before each job below.
+    monkeypatch.setattr(host, "BACKOFF", (0.0,))
+    mgr = HostManager(rec, reconnect=True)
+    try:
+        uri = "xen:///system"
+        worker = mgr.add(uri)
+        wait_for(lambda: worker.info.state is HostState.FAILED, 30, "the host to fail")
+        for _ in range(5):
+            with pytest.raises(Disconnected):
+                worker.call(lambda conn: conn.getType()).result(10)
+        # Workers start "connecting"; the one change is to failed, with no retry after it.
+        states = [u.host.state for u in rec.updates if isinstance(u, HostChanged)]
+        assert states == [HostState.FAILED]
+        assert rec.inventory.hosts[uri].error == (
+            "libvirt on the local host has no driver for this URI (No connection driver "
+            "available for xen:///system), so it is not retried; install that driver or "
+            "correct the URI."
+        )
+    finally:
+        mgr.stop()

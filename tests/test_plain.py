@@ -358,3 +358,55 @@ def test_shell_on_a_terminal_completes_with_tab_and_writes_no_escapes(tmp_path: 
         assert "start" in (tmp_path / "shell_history").read_text()
     finally:
         term.close()
+
+
+def test_shell_menu_carries_the_host_it_showed_and_asks_again(tmp_path: Path) -> None:
+    """The same VM names on two hosts: the number picks the VM on the host shown beside
+    it (not "exists on several hosts"), and a wrong answer asks again."""
+    copy = tmp_path / "copy.xml"
+    copy.write_text(FIXTURE.read_text())
+    script = "destroy\n9\nweb01\n6\nyes\nquit\n"
+    result = tvirt("-c", LAB, "-c", f"test://{copy}", "shell", stdin=script)
+    out = result.stdout.decode()
+    assert result.returncode == 0, out
+    assert "  6. web01: running, host demo lab.xml\n" in out
+    assert "9 is not in the list; type a number from 1 to 8.\n" in out
+    assert "web01 is on several hosts; answer with its number.\n" in out
+    assert "Force off web01 on demo lab.xml? Type yes or no: " in out
+    assert f"Working: destroy web01 --host {LAB}.\nForced off web01 on demo lab.xml." in out
+    assert "several hosts; pick one" not in out + result.stderr.decode()
+    assert_plain(result.stdout + result.stderr)
+
+
+@pytest.mark.real
+def test_shell_menu_and_host_on_the_real_local_and_ssh_hosts(
+    testbed: Testbed, guest: str, tmp_path: Path
+) -> None:
+    """The same libvirtd through qemu:///system and qemu+ssh: every VM is listed twice.
+    The menu's number and the label every screen shows both pick the right host."""
+    import re
+
+    both = ["-c", testbed.qemu_uri, "-c", testbed.ssh_uri]
+    for wanted in ("localhost", "localhost qemu/system", testbed.qemu_uri):
+        result = tvirt(*both, "info", guest, "--host", wanted)
+        assert result.returncode == 0, (wanted, result.stderr)
+        assert f"{guest}: shut off, host localhost qemu/system, " in result.stdout.decode()
+    term = Terminal([tvirt_bin(), *both, "shell"],
+                    env={"TVIRT_CONFIG": str(tmp_path / "config.toml")})
+    try:
+        term.wait_for(lambda: "tvirt>" in term.text(), what="the prompt")
+        term.send("info\r")
+        term.wait_for(lambda: b"Number or name" in term.raw, what="the menu")
+        menu = bytes(term.raw).decode()
+        numbers = re.findall(rf"(\d+)\. {re.escape(guest)}: shut off, host (\S+) qemu/system",
+                             menu)
+        assert sorted(host for _n, host in numbers) == ["127.0.0.1", "localhost"], menu
+        term.send(next(n for n, host in numbers if host == "127.0.0.1") + "\r")
+        term.wait_for(lambda: b"persistent" in term.raw, what="the info line")
+        text = bytes(term.raw).decode()
+        assert f"{guest}: shut off, host 127.0.0.1 qemu/system, " in text
+        assert "several hosts" not in text
+        term.send("quit\r")
+        term.proc.wait(15)
+    finally:
+        term.close()

@@ -23,7 +23,7 @@ from pathlib import Path
 import libvirt
 import pytest
 
-from conftest import Testbed, wait_for
+from conftest import Testbed, need, wait_for
 from tvirt import storage
 from tvirt.cli import main
 from tvirt.host import HostWorker
@@ -404,3 +404,47 @@ def test_gluster_pool_defines_and_starts(testbed: Testbed) -> None:
     finally:
         conn.close()
         _remove_pool(testbed.qemu_uri, name)
+
+
+def test_download_onto_a_full_filesystem_or_an_existing_file(
+    dir_pool: Pool, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ENOSPC for real: a 1 MiB tmpfs cannot hold a 4 MiB volume. One sentence with the
+    path, nothing left behind; an existing file is never replaced without --force."""
+    base = ["-c", dir_pool.uri]
+    pool = dir_pool.name
+    data = tmp_path / "data.img"
+    data.write_bytes(os.urandom(4 * MIB))
+    assert main([*base, "vol", "create", pool, "big.img", "4M", "--format", "raw"]) == 0
+    assert main([*base, "vol", "upload", pool, "big.img", str(data)]) == 0
+    small = tmp_path / "small"
+    small.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(small)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        need(f"cannot mount a small tmpfs: {mounted.stderr.strip()}")
+    try:
+        capsys.readouterr()
+        out = small / "out.img"
+        assert main([*base, "vol", "download", pool, "big.img", str(out)]) == 1
+        err = capsys.readouterr().err.splitlines()
+        assert err[-1] == (f"tvirt: Could not write {out}: No space left on device; "
+                           "the partial copy was removed.")
+        assert list(small.iterdir()) == []
+        out.write_bytes(b"keep me")
+        assert main([*base, "vol", "download", pool, "big.img", str(out), "--force"]) == 1
+        assert capsys.readouterr().err.splitlines()[-1].endswith(
+            f"the partial copy was removed and {out} is as it was."
+        )
+        assert list(small.iterdir()) == [out] and out.read_bytes() == b"keep me"
+    finally:
+        subprocess.run(["umount", str(small)], check=False, capture_output=True)
+    kept = tmp_path / "kept.img"
+    kept.write_bytes(b"mine")
+    # No terminal to ask: an existing file needs --force, and stays as it was.
+    assert main([*base, "vol", "download", pool, "big.img", str(kept)]) == 2
+    assert capsys.readouterr().err == f"tvirt: {kept} exists; add --force to overwrite it.\n"
+    assert kept.read_bytes() == b"mine"
+    assert main([*base, "vol", "download", pool, "big.img", str(kept), "--force"]) == 0
+    assert _sha(kept) == _sha(data)
+    assert main([*base, "vol", "delete", pool, "big.img", "--yes"]) == 0

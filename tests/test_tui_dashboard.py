@@ -449,6 +449,38 @@ async def test_added_and_removed_connections_are_remembered(tmp_path: Path) -> N
         assert config.load(path).uris == [ANNEX]
 
 
+async def add_host(app: TvirtApp, pilot: Pilot[int], uri: str) -> None:
+    await pilot.press("a")
+    await until(pilot, lambda: isinstance(app.screen, AddConnectionDialog), "dialog")
+    app.screen.query_one("#uri", Input).value = uri
+    await pilot.press("enter")
+    await until(pilot, lambda: app.screen is app.dashboard, "dialog closed")
+
+
+async def test_only_a_host_that_connected_is_saved_and_the_list_keeps_what_it_had(
+    tmp_path: Path,
+) -> None:
+    """A session started with -c LAB and a config without URIs (which stands for the
+    local libvirtd): a host that can never connect is refused and not saved; one that
+    connects is saved after the local default, and the session's -c URI is not."""
+    from tvirt import config
+
+    path = tmp_path / "tvirt" / "config.toml"
+    local = "qemu:///system"
+    app = TvirtApp(uris=[LAB], settings=config.Config(path=path), default_uris=[local])
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: len(table(app).vms) == 6, "lab listed")
+        await add_host(app, pilot, "xen:///system")
+        await until(pilot, lambda: said(app, "Not added: localhost xen/system: "), "refusal")
+        assert said(app, "No connection driver available for xen:///system")
+        assert "xen:///system" not in app.hosts and "xen:///system" not in app.manager.workers
+        assert not path.exists()
+        await add_host(app, pilot, ANNEX)
+        await until(pilot, lambda: path.exists(), "the config written")
+        assert config.load(path).uris == [local, ANNEX]
+        assert said(app, f"Saved the connection list to {path}.")
+
+
 @pytest.mark.parametrize(
     ("text", "sentence"),
     [

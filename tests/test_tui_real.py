@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from test_tui_dashboard import SIZE, cell, select, table
 
@@ -66,3 +68,31 @@ async def test_libvirtd_stops_under_the_app_and_comes_back(testbed: Testbed) -> 
             assert "connected" in prompt and "disconnected" not in prompt
     finally:
         start_libvirtd(pid)  # leave one running for the tests after us
+
+
+async def test_an_added_host_that_cannot_log_in_is_not_saved(
+    testbed: Testbed, tmp_path: Path
+) -> None:
+    """ssh refuses the user: the host keeps retrying (keys may be fixed meanwhile) but the
+    config is not touched until it connects once; removing it leaves the config alone."""
+    from test_tui_dashboard import add_host, said
+
+    from tvirt import config
+
+    path = tmp_path / "config.toml"
+    config.save(config.Config(uris=[testbed.qemu_uri]), path)
+    before = path.read_bytes()
+    app = TvirtApp(uris=[testbed.qemu_uri], settings=config.load(path))
+    nobody = f"qemu+ssh://nobody@127.0.0.1:{testbed.ssh_port}/system?no_tty=1"
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.hosts.get(testbed.qemu_uri) is not None
+                    and app.hosts[testbed.qemu_uri].state is HostState.CONNECTED,
+                    "the local host", 60)
+        await add_host(app, pilot, nobody)
+        await until(pilot, lambda: said(app, "saved to the connection list only once it "
+                                             "connects"), "the not-saved note", 60)
+        assert said(app, "Permission denied by 127.0.0.1")
+        assert app.hosts[nobody].state is not HostState.CONNECTED
+        assert path.read_bytes() == before
+        app.remove_connection(nobody)
+        assert path.read_bytes() == before

@@ -12,15 +12,19 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import asdict
 from typing import NoReturn, Protocol
 
-from tvirt import __version__, config, plain
+from tvirt import __version__, config, pipes, plain
 from tvirt.actions import Action
+from tvirt.errors import os_sentence
 from tvirt.inventory import Inventory
 from tvirt.keys import all_keys, display
 from tvirt.manager import HostManager, choose_uris
-from tvirt.model import HostInfo, HostState, VMInfo
+from tvirt.model import HostInfo, HostState, VMInfo, VMState
+from tvirt.readonly import refusal
 from tvirt.uri import URIError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONNECT = 0, 1, 2, 3
+OUTPUT_FAILED = "Could not write the output to"
+_STATE_WORDS = tuple(dict.fromkeys(state.word for state in VMState))
 LIFECYCLE = ("start", "shutdown", "reboot", "destroy", "suspend", "resume")
 # Modules under tvirt/ with register(subparsers); see _feature_modules.
 FEATURE_COMMANDS: tuple[str, ...] = (
@@ -100,9 +104,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout", type=float, default=30.0, help="seconds to wait for hosts (default 30)"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.add_parser("hosts", help="list connected hosts")
+    hosts = sub.add_parser("hosts", help="list connected hosts")
+    hosts.add_argument("--host", help="only this host: its label, URI or hostname")
     listing = sub.add_parser("list", help="list VMs on every host")
-    listing.add_argument("--state", help="only VMs in this state (running, shut off, ...)")
+    listing.add_argument(
+        "--state",
+        type=_state_word,
+        help=f"only VMs in this state: {', '.join(_STATE_WORDS)}",
+    )
+    listing.add_argument("--host", help="only VMs on this host: its label, URI or hostname")
     info = sub.add_parser("info", help="show one VM")
     info.add_argument("vm")
     info.add_argument("--host", help="host label, URI or hostname when names clash")
@@ -122,7 +132,48 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("keys", help="list every key binding of the full-screen app")
     for module in _feature_modules():
         module.register(sub)
+    _globals_after_command(parser)
     return parser
+
+
+def _state_word(text: str) -> str:
+    """--state: a state word as `list` prints it ("shut off"; "shutoff" is accepted too)."""
+    wanted = "".join(text.lower().split())
+    for word in _STATE_WORDS:
+        if word.replace(" ", "") == wanted:
+            return word
+    raise argparse.ArgumentTypeError(
+        f"{text!r} is not a VM state; use one of: {', '.join(_STATE_WORDS)}"
+    )
+
+
+def _globals_after_command(parser: argparse.ArgumentParser) -> None:
+    """Accept the global options after the command too (`tvirt list --json -c URI`), on
+    every subcommand at every depth, so new commands get them without doing anything.
+
+    The defaults are SUPPRESS so an option not repeated after the command keeps the value
+    given before it; -c after the command collects into late_connect, which main() adds
+    to the -c URIs given before it. Options a command defines itself are left alone."""
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        for command in action.choices.values():
+            have = command._option_string_actions
+            group = command.add_argument_group("global options (also before the command)")
+            if "-c" not in have and "--connect" not in have:
+                group.add_argument("-c", "--connect", dest="late_connect", action="append",
+                                   default=argparse.SUPPRESS, metavar="URI",
+                                   help="libvirt URI to open; repeat for several hosts")
+            if "--readonly" not in have:
+                group.add_argument("--readonly", action="store_true",
+                                   default=argparse.SUPPRESS, help="refuse every change")
+            if "--json" not in have:
+                group.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                                   help="print JSON instead of lines")
+            if "--timeout" not in have:
+                group.add_argument("--timeout", type=float, default=argparse.SUPPRESS,
+                                   metavar="SECONDS", help="seconds to wait for hosts")
+            _globals_after_command(command)
 
 
 def _interval(text: str) -> float:
@@ -149,13 +200,21 @@ def _feature_modules() -> list[CommandModule]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.connect = [*args.connect, *getattr(args, "late_connect", [])]
     # raw_output: a command that must pass a terminal stream through (a serial console)
     # sets it with set_defaults(raw_output=True) and takes care of plain mode itself.
-    if (args.command is None and not plain.reason()) or getattr(args, "raw_output", False):
+    if args.command is None and not plain.reason():
         return _main(args)
-    # Commands print words only: no escape sequences or control bytes, ever.
-    with plain.filtered():
-        return _main(args)
+    try:
+        with pipes.guarded():
+            if getattr(args, "raw_output", False):
+                return _main(args)
+            # Commands print words only: no escape sequences or control bytes, ever.
+            with plain.filtered():
+                return _main(args)
+    except pipes.OutputError as exc:  # the last flush of the output failed (a full disk)
+        print(f"tvirt: {os_sentence(exc, OUTPUT_FAILED)}", file=sys.stderr)
+        return EXIT_FAILED
 
 
 def _main(args: argparse.Namespace) -> int:
@@ -183,6 +242,16 @@ def _main(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # Raw output (a console's bytes) bypasses the guard; the reader left: stop quietly.
+        pipes.reader_gone(sys.stdout)
+        return EXIT_OK
+    except pipes.OutputError as exc:
+        print(f"tvirt: {os_sentence(exc, OUTPUT_FAILED)}", file=sys.stderr)
+        return EXIT_FAILED
+    except OSError as exc:
+        print(f"tvirt: {os_sentence(exc)}", file=sys.stderr)
+        return EXIT_FAILED
 
 
 def _run_tui(args: argparse.Namespace) -> int:
@@ -246,14 +315,16 @@ def _run_command(args: argparse.Namespace) -> int:
             print(f"tvirt: {host.label}: {host.error or host.state.word}", file=sys.stderr)
         if args.command == "hosts":
             _drain(manager, args.timeout)
-            _print_hosts(inventory.host_list(), args.json)
-            return EXIT_CONNECT if failed_hosts else EXIT_OK
+            shown = _only_host(inventory.host_list(), args.host)
+            _print_hosts(shown, args.json)
+            return EXIT_CONNECT if any(h in failed_hosts for h in shown) else EXIT_OK
         if failed_hosts and len(failed_hosts) == len(manager.workers):
             return EXIT_CONNECT
         if args.command == "list":
-            vms = inventory.vm_list()
+            wanted = {h.host_id for h in _only_host(inventory.host_list(), args.host)}
+            vms = [vm for vm in inventory.vm_list() if vm.host_id in wanted]
             if args.state:
-                vms = [vm for vm in vms if vm.state.word == args.state.strip().lower()]
+                vms = [vm for vm in vms if vm.state.word == args.state]
             _print_vms(vms, inventory, args.json)
             return EXIT_OK
         if args.command == "info":
@@ -263,6 +334,17 @@ def _run_command(args: argparse.Namespace) -> int:
         return _act(args, manager, inventory)
     finally:
         manager.stop()
+
+
+def _only_host(hosts: list[HostInfo], wanted: str | None) -> list[HostInfo]:
+    """The hosts --host names (all without it); naming none is a usage error."""
+    if not wanted:
+        return hosts
+    chosen = [h for h in hosts if h.matches(wanted)]
+    if not chosen:
+        labels = ", ".join(h.label for h in hosts) or "none"
+        raise CLIError(f"No host called '{wanted}'; the hosts are: {labels}.", EXIT_USAGE)
+    return chosen
 
 
 def _drain(manager: HostManager, timeout: float) -> None:
@@ -277,6 +359,9 @@ def _act(args: argparse.Namespace, manager: HostManager, inventory: Inventory) -
     if args.command == "autostart":
         jobs = [(Action.AUTOSTART_ON if args.setting == "on" else Action.AUTOSTART_OFF, args.vm)]
     elif args.command == "delete":
+        # Refused before asking: a question whose answer cannot matter wastes the user's time.
+        if manager.readonly:
+            raise CLIError(refusal(f"delete {args.vm}"), EXIT_FAILED)
         if not args.yes and not _confirm_delete(args.vm, args.remove_storage):
             raise CLIError("Nothing was deleted.", EXIT_FAILED)
         jobs = [(Action.DELETE, args.vm)]
@@ -303,7 +388,8 @@ def _act(args: argparse.Namespace, manager: HostManager, inventory: Inventory) -
                 [
                     {
                         "vm": r.vm_name,
-                        "host": r.host_id,
+                        "host": r.host_label,
+                        "uri": r.host_id,
                         "action": r.action.value,
                         "ok": r.ok,
                         "message": r.message,
@@ -325,14 +411,21 @@ def _confirm_delete(name: str, storage: bool) -> bool:
 
 
 def one_vm(inventory: Inventory, name: str, host: str | None) -> VMInfo:
+    if host:
+        _only_host(inventory.host_list(), host)
     found = inventory.find(name, host)
     if not found:
         where = f" on {host}" if host else ""
         raise CLIError(f"No VM called '{name}'{where}.", EXIT_FAILED)
     if len(found) > 1:
-        hosts = ", ".join(sorted(vm.host_id for vm in found))
+        labels = {h.host_id: h.label for h in inventory.host_list()}
+        hosts = ", ".join(
+            sorted(f"{labels.get(vm.host_id, vm.host_id)} ({vm.host_id})" for vm in found)
+        )
         raise CLIError(
-            f"'{name}' exists on several hosts ({hosts}); pick one with --host.", EXIT_USAGE
+            f"'{name}' exists on several hosts: {hosts}; pick one with --host and its "
+            "label or URI.",
+            EXIT_USAGE,
         )
     return found[0]
 

@@ -51,7 +51,7 @@ def on_host(
         hosts = [h for h in inventory.host_list() if h.state is HostState.CONNECTED]
         wanted = getattr(args, "host", None)
         if wanted:
-            hosts = [h for h in hosts if wanted in (h.label, h.uri, h.hostname, h.host_id)]
+            hosts = [h for h in hosts if h.matches(wanted)]
         if not hosts:
             failed = [h for h in inventory.host_list() if h.state is not HostState.CONNECTED]
             why = f": {failed[0].error}" if failed and failed[0].error else "."
@@ -127,9 +127,16 @@ def libvirt_sentence(exc: libvirt.libvirtError) -> str:
 
 
 def confirm(args: argparse.Namespace, question: str, answer: str) -> None:
-    """Destructive changes: --yes, or the user types `answer` at a terminal."""
+    """Destructive changes: --yes, or the user types `answer` at a terminal.
+
+    Read-only mode refuses first, before asking: the question's first sentence ("Stop
+    network web?") names the change in the refusal."""
+    from tvirt import config
     from tvirt.cli import EXIT_FAILED, EXIT_USAGE, CLIError
 
+    if args.readonly or config.load().readonly:
+        change = question.split("?", 1)[0].strip()
+        raise CLIError(refusal(change[:1].lower() + change[1:]), EXIT_FAILED)
     if getattr(args, "yes", False):
         return
     if not sys.stdin.isatty():

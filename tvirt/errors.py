@@ -70,10 +70,25 @@ _MISSING_NETCAT_OPTION = (
 )
 
 
+# libvirt was built without the driver a URI names (xen:///system on a QEMU-only host):
+# no retry can ever succeed.
+_NO_DRIVER = "no connection driver available"
+
+
+def permanent(exc: BaseException) -> bool:
+    """A connection failure that retrying cannot cure."""
+    return _NO_DRIVER in str(exc).lower()
+
+
 def explain(exc: BaseException, host: str = "the host") -> str:
     """One sentence that says what went wrong, never a traceback."""
     text = str(exc).strip()
     lowered = text.lower()
+    if _NO_DRIVER in lowered:
+        return (
+            f"libvirt on {host} has no driver for this URI ({_sentence(text).rstrip('.')}), "
+            "so it is not retried; install that driver or correct the URI."
+        )
     if isinstance(exc, libvirt.libvirtError):
         code = exc.get_error_code()
         if code == libvirt.VIR_ERR_OPERATION_INVALID:
@@ -114,3 +129,14 @@ def _sentence(text: str) -> str:
         return "An unknown error occurred."
     text = text[0].upper() + text[1:]
     return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def os_sentence(exc: OSError, doing: str = "") -> str:
+    """An operating-system failure as one sentence with the path it concerns:
+    "Could not write /mnt/out.img: No space left on device." """
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    path = exc.filename
+    if path is None:
+        return _sentence(f"{doing}: {reason}" if doing else reason)
+    other = f" -> {exc.filename2}" if exc.filename2 is not None else ""
+    return _sentence(f"{doing or 'Could not use'} {path}{other}: {reason}")

@@ -188,7 +188,8 @@ def run_gluster(args: argparse.Namespace) -> int:
         for vol in state.volumes:
             vol.pools = pools.get(vol.name, [])
         recs, text = _records(what, state)
-        records += recs
+        # "host" means the same in all JSON: the label screens show, with the URI beside it.
+        records += [{**rec, "host": uri.label, "uri": uri.uri} for rec in recs]
         lines += text
     if failed and not records:
         raise CLIError("No Gluster facts could be read.")

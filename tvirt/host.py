@@ -17,7 +17,7 @@ import libvirt
 
 from tvirt import domains
 from tvirt.actions import Action, ActionRefused, ActionResult
-from tvirt.errors import explain
+from tvirt.errors import explain, permanent
 from tvirt.events import ensure_event_loop
 from tvirt.model import HostInfo, HostState, VMInfo, format_version
 from tvirt.readonly import refusal
@@ -94,6 +94,8 @@ class HostWorker:
         self._callback_ids: list[int] = []
         self._failures = 0
         self._next_attempt = 0.0
+        # A failure no retry can cure (a driver libvirt lacks): the host stays failed.
+        self._given_up = False
         self._stopping = False
         self._generation = 0
         # Told once when the current connection goes: libvirt tells a stream nothing when
@@ -172,16 +174,18 @@ class HostWorker:
     # -- worker thread ------------------------------------------------------
     def _run(self) -> None:
         while not self._stopping:
-            if self._conn is None and self._clock() >= self._next_attempt:
+            waiting = self._conn is None and not self._given_up
+            if waiting and self._clock() >= self._next_attempt:
                 self._connect()
             # Checked before waiting, so a queue that is never empty cannot postpone it.
             if self._conn is not None and self.recheck_interval is not None:
                 if self._clock() >= self._next_recheck:
                     self._recheck()
             timeout = None
-            if self._conn is None and self._reconnect and not self._stopping:
+            retrying = self._reconnect and not self._given_up
+            if self._conn is None and retrying and not self._stopping:
                 timeout = max(0.05, self._next_attempt - self._clock())
-            elif self._conn is None and not self._reconnect:
+            elif self._conn is None:
                 timeout = 3600.0
             elif self._conn is not None and self.recheck_interval is not None:
                 timeout = max(0.05, self._next_recheck - self._clock())
@@ -207,6 +211,7 @@ class HostWorker:
             else:
                 conn = libvirt.openAuth(self.uri.uri, [[], _no_auth, None], 0)
         except libvirt.libvirtError as exc:
+            self._given_up = permanent(exc)
             self._connect_failed(explain(exc, self.uri.host or "the local host"))
             return
         self._conn = conn
@@ -281,7 +286,8 @@ class HostWorker:
         self._failures += 1
         delay = BACKOFF[min(self._failures - 1, len(BACKOFF) - 1)]
         self._next_attempt = self._clock() + delay
-        state = HostState.DISCONNECTED if self._reconnect else HostState.FAILED
+        retrying = self._reconnect and not self._given_up
+        state = HostState.DISCONNECTED if retrying else HostState.FAILED
         self._set_state(state, error=reason)
 
     def _set_state(self, state: HostState, error: str = "") -> None:

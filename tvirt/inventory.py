@@ -60,10 +60,5 @@ class Inventory:
             found = [vm for vm in self.vms.values() if name in (vm.name, vm.uuid)]
             hosts = dict(self.hosts)
         if host:
-            found = [
-                vm
-                for vm in found
-                if host in (vm.host_id, hosts[vm.host_id].label, hosts[vm.host_id].hostname)
-                or host in hosts[vm.host_id].uri
-            ]
+            found = [vm for vm in found if vm.host_id in hosts and hosts[vm.host_id].matches(host)]
         return found

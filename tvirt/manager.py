@@ -28,9 +28,15 @@ def choose_uris(flags: Sequence[str], config: Config) -> tuple[list[str], str]:
         return [env], "LIBVIRT_DEFAULT_URI"
     if config.uris:
         return list(config.uris), f"config {config.path}"
-    if any(path.exists() for path in SYSTEM_SOCKETS):
-        return [SYSTEM_URI], "the local libvirtd socket"
+    if local_default():
+        return local_default(), "the local libvirtd socket"
     return [DEMO_URI], "the built-in demo (no libvirtd found)"
+
+
+def local_default() -> list[str]:
+    """What a config without URIs stands for: the local libvirtd if its socket exists.
+    Adding a host to such a config keeps this one too (the demo is never saved)."""
+    return [SYSTEM_URI] if any(path.exists() for path in SYSTEM_SOCKETS) else []
 
 
 class HostManager:

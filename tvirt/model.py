@@ -93,6 +93,25 @@ class HostInfo:
     vm_count: int = 0
     extra: dict[str, str] = field(default_factory=dict)
 
+    def matches(self, wanted: str) -> bool:
+        """Whether `--host wanted` names this host. Accepted: the label every screen shows
+        ("localhost qemu/system", case and spacing aside) or its first word ("localhost"),
+        the URI as typed or normalised (or a part of it), and the hostname libvirt reports."""
+        from tvirt.uri import URIError, parse_uri
+
+        text = " ".join(wanted.split())
+        if not text:
+            return False
+        low, label = text.lower(), self.label.lower()
+        if low in (label, label.split(" ", 1)[0], self.hostname.lower()):
+            return True
+        if text in self.uri or text == self.host_id:
+            return True
+        try:
+            return parse_uri(text).uri == self.uri
+        except URIError:
+            return False
+
 
 def format_version(number: int) -> str:
     """libvirt packs versions as major*1e6 + minor*1e3 + release."""

@@ -211,15 +211,23 @@ class Shell(cmd.Cmd):
         parser = self.subparsers[name]
         vm_dest = _vm_positional(parser)
         given = [w for w in words[1:] if not w.startswith("-")]
+        where = ""
         if vm_dest is not None and not given:
             choice = self.choose_vm(name)
             if choice is None:
                 return None
-            words = [name, choice, *words[1:]]
+            words = [name, choice.name, *words[1:]]
+            # The menu showed a host; a name on several hosts goes with that host's URI.
+            clash = len({vm.host_id for vm in self.inventory.find(choice.name)}) > 1
+            if clash and _has_option(parser, "--host") and "--host" not in words:
+                words += ["--host", choice.host_id]
+                where = f" on {self._label(choice.host_id)}"
         targets = [w for w in words[1:] if not w.startswith("-")]
+        if "--host" in words[:-1]:
+            targets = [w for w in targets if w != words[words.index("--host") + 1]]
         if name in _ASK:
             action = _ASK[name]
-            what = ", ".join(targets) or "it"
+            what = (", ".join(targets) or "it") + where
             if not self.ask(f"{action.verb.capitalize()} {what}?"):
                 print(f"Cancelled: did not {action.verb} {what}.")
                 return None
@@ -230,7 +238,11 @@ class Shell(cmd.Cmd):
         # name): the shell never answers it for them.
         return words
 
-    def choose_vm(self, command: str) -> str | None:
+    def _label(self, host_id: str) -> str:
+        host = self.inventory.hosts.get(host_id)
+        return host.label if host else host_id
+
+    def choose_vm(self, command: str) -> VMInfo | None:
         states = MENU_STATES.get(command)
         vms = [vm for vm in self.inventory.vm_list() if states is None or vm.state in states]
         if not vms:
@@ -239,22 +251,29 @@ class Shell(cmd.Cmd):
             return None
         return self.menu(f"Which VM for {command}?", vms)
 
-    def menu(self, question: str, vms: list[VMInfo]) -> str | None:
+    def menu(self, question: str, vms: list[VMInfo]) -> VMInfo | None:
+        """A numbered list; the answer is a number or a name. Anything else asks again,
+        so a typo never ends the menu; Enter (or Ctrl+D) cancels."""
         print(question)
-        hosts = {h.host_id: h.label for h in self.inventory.host_list()}
         for number, vm in enumerate(vms, 1):
-            print(f"  {number}. {vm.name}: {vm.state.word}, host {hosts.get(vm.host_id, '')}")
-        answer = self.read(f"Number or name (1 to {len(vms)}; Enter cancels): ")
-        if answer is None or not answer.strip():
-            print("Cancelled.")
-            return None
-        answer = answer.strip()
-        if answer.isdigit() and 1 <= int(answer) <= len(vms):
-            return vms[int(answer) - 1].name
-        if any(vm.name == answer for vm in vms):
-            return answer
-        print(f"{answer!r} is not in the list; nothing was done.")
-        return None
+            print(f"  {number}. {vm.name}: {vm.state.word}, host {self._label(vm.host_id)}")
+        while True:
+            answer = self.read(f"Number or name (1 to {len(vms)}; Enter cancels): ")
+            if answer is None or not answer.strip():
+                print("Cancelled.")
+                return None
+            answer = answer.strip()
+            named = [vm for vm in vms if vm.name == answer]
+            if answer.isdigit() and 1 <= int(answer) <= len(vms):
+                return vms[int(answer) - 1]
+            if len(named) == 1:
+                return named[0]
+            if named:
+                print(f"{answer} is on several hosts; answer with its number.")
+            elif answer.isdigit():
+                print(f"{answer} is not in the list; type a number from 1 to {len(vms)}.")
+            else:
+                print(f"{answer!r} is not in the list; type a number or a name from it.")
 
     def ask(self, question: str) -> bool:
         while True:

@@ -627,9 +627,13 @@ def download(
 
     stream, total = worker.call(opening).result()
     state = Progress(total=total)
-    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    try:
+        fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    except OSError as exc:
+        _abort(worker, stream)
+        raise StorageError(f"Could not write {dest}: {exc.strerror or exc}.") from None
     tmp = Path(tmp_name)
-    finished = False
+    finished = placed = False
     try:
         with os.fdopen(fd, "wb") as out:
             while True:
@@ -649,13 +653,21 @@ def download(
         worker.call(lambda _c: stream.finish()).result()
         finished = True
         os.replace(tmp, dest)
+        placed = True
     except libvirt.libvirtError as exc:
         raise StorageError(f"Could not download volume {name}: {explain(exc)}") from None
     except KeyboardInterrupt:
         raise Cancelled(f"Download of {name} cancelled; {dest} was not written.") from None
+    except OSError as exc:
+        # A full disk, a quota, an I/O error: the partial copy is removed below.
+        kept = f" and {dest} is as it was" if dest.exists() else ""
+        raise StorageError(
+            f"Could not write {dest}: {exc.strerror or exc}; the partial copy was removed{kept}."
+        ) from None
     finally:
         if not finished:
             _abort(worker, stream)
+        if not placed:
             tmp.unlink(missing_ok=True)
     return state
 
@@ -678,7 +690,10 @@ def upload(
     contents are already partly overwritten, is wiped with zeros and the caller is told.
     """
     transfer = transfer or Transfer()
-    size = source.stat().st_size
+    try:
+        size = source.stat().st_size
+    except OSError as exc:
+        raise StorageError(f"Could not read {source}: {exc.strerror or exc}.") from None
     if size == 0:
         raise StorageError(f"{source} is empty; there is nothing to upload.")
 
@@ -721,6 +736,9 @@ def upload(
             raise StorageError(f"Could not upload to volume {name}: {explain(exc)}{undo}") from None
         if isinstance(exc, StorageError):
             raise type(exc)(str(exc).rstrip(".") + "." + undo) from None
+        if isinstance(exc, OSError):
+            reason = exc.strerror or str(exc)
+            raise StorageError(f"Could not read {source}: {reason}.{undo}") from None
         raise
     return state
 

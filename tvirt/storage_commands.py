@@ -124,6 +124,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         p.add_argument("pool")
         p.add_argument("name")
         p.add_argument("file")
+        if name == "download":
+            p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
         _common(p)
     vol.set_defaults(run=_run, storage_cmd="vol")
 
@@ -166,10 +168,13 @@ def _wait(worker: HostWorker, fn: Callable[[libvirt.virConnect], T], timeout: fl
 def _pick(args: argparse.Namespace, workers: list[HostWorker]) -> HostWorker:
     wanted = getattr(args, "host", None)
     if wanted:
-        for w in workers:
-            if wanted in (w.host_id, w.uri.label, w.info.hostname):
-                return w
-        raise CLIError(f"No connected host matches {wanted!r}.", EXIT_USAGE)
+        chosen = [w for w in workers if w.info.matches(wanted)]
+        if len(chosen) == 1:
+            return chosen[0]
+        if not chosen:
+            raise CLIError(f"No connected host matches {wanted!r}.", EXIT_USAGE)
+        names = ", ".join(w.uri.label for w in chosen)
+        raise CLIError(f"'{wanted}' names several hosts ({names}); give a URI.", EXIT_USAGE)
     if len(workers) > 1:
         raise CLIError("Several hosts are open; say which with --host.", EXIT_USAGE)
     return workers[0]
@@ -188,6 +193,15 @@ def _confirm(question: str, expected: str) -> None:
     answer = input(f"{question} Type {expected} to confirm: ")
     if answer.strip() != expected:
         raise CLIError("Nothing was changed.")
+
+
+def _overwrite(path: Path) -> None:
+    """A download never replaces a file silently: --force, or yes at a terminal."""
+    if not sys.stdin.isatty():
+        raise CLIError(f"{path} exists; add --force to overwrite it.", EXIT_USAGE)
+    answer = input(f"{path} exists. Overwrite it? Type yes or no: ")
+    if answer.strip().lower() not in ("y", "yes"):
+        raise CLIError(f"Nothing was downloaded; {path} was left as it was.")
 
 
 def _say(args: argparse.Namespace, message: str, **data: Any) -> int:
@@ -221,12 +235,16 @@ def _dispatch(args: argparse.Namespace, workers: list[HostWorker]) -> int:
 
 
 def _pools(args: argparse.Namespace, workers: list[HostWorker]) -> int:
+    if getattr(args, "host", None):
+        workers = [_pick(args, workers)]
     rows = []
     for worker in workers:
         for pool in _wait(worker, storage.list_pools, args.timeout):
             rows.append((worker, pool))
     if args.json:
-        print(json.dumps([{"host": w.host_id, **asdict(p)} for w, p in rows], indent=2))
+        print(json.dumps(
+            [{"host": w.uri.label, "uri": w.host_id, **asdict(p)} for w, p in rows], indent=2
+        ))
         return EXIT_OK
     for worker, p in rows:
         where = f" on {worker.uri.label}" if len(workers) > 1 else ""
@@ -238,7 +256,7 @@ def _pools(args: argparse.Namespace, workers: list[HostWorker]) -> int:
 
 
 def _pool(args: argparse.Namespace, worker: HostWorker) -> int:
-    sub, name = args.pool_cmd, args.pool
+    sub = args.pool_cmd
     if sub == "define":
         spec = storage.PoolSpec(
             type=args.type,
@@ -263,6 +281,7 @@ def _pool(args: argparse.Namespace, worker: HostWorker) -> int:
             LONG_TIMEOUT,
         )
         return _say(args, message, pool=args.name)
+    name = args.pool
     _writable(worker, f"{sub} pool {name}")
     if sub == "delete":
         if not args.yes:
@@ -396,6 +415,10 @@ def _transfer(args: argparse.Namespace, worker: HostWorker) -> int:
     else:
         if not path.parent.is_dir():
             raise CLIError(f"{path.parent} is not a directory.", EXIT_USAGE)
+        if path.is_dir():
+            raise CLIError(f"{path} is a directory; give a file name.", EXIT_USAGE)
+        if path.exists() and not args.force:
+            _overwrite(path)
         done = storage.download(worker, args.pool, args.name, path, progress=show)
         message = f"Downloaded {format_size(done.done)} of volume {args.name} into {path}."
     return _say(args, message, bytes=done.done, seconds=round(done.elapsed, 3))

@@ -23,7 +23,7 @@ import queue
 import sys
 from datetime import UTC, datetime
 
-from tvirt import config
+from tvirt import config, pipes
 from tvirt.inventory import Inventory
 from tvirt.manager import HostManager, choose_uris
 from tvirt.model import HostInfo, VMInfo
@@ -179,9 +179,14 @@ def run(args: argparse.Namespace) -> int:
             try:
                 update = updates.get(timeout=0.5)
             except queue.Empty:
+                if pipes.reader_left():
+                    return EXIT_OK  # `tvirt watch | head -1` after a quiet while
                 continue
             for record in watcher.records(update):
                 print(json.dumps(record) if args.json else line(record), flush=True)
+            if pipes.closed.is_set():
+                # `tvirt watch | head` closed the pipe: that is a normal way to stop.
+                return EXIT_OK
     except KeyboardInterrupt:
         return EXIT_OK
     except BrokenPipeError:
