@@ -16,6 +16,7 @@ from tvirt.model import VMInfo
 from tvirt.stats import StatsSnapshot
 
 from .sparkline import sparkline
+from .table import Table
 from .words import STATE_FILTERS, memory, on_off, percent, state_group
 
 # (key, header, noun used in sentences)
@@ -105,7 +106,7 @@ def _detail_cell(value: int | None, show: Callable[[int], str]) -> Cell:
     return Cell(show(value), (value,))
 
 
-class VMTable(DataTable[Cell]):
+class VMTable(Table[Cell]):
     """Rows are keyed by VMInfo.key. Updates change cells in place; the table is
     never cleared. Rows hidden by a filter are removed and re-added when it changes,
     since DataTable cannot hide a row."""
@@ -129,7 +130,6 @@ class VMTable(DataTable[Cell]):
         self.text_filter = ""
         self.state_filter = STATE_FILTERS[0]
         self.sort_column = "name"
-        self._redraw_pending = False
         self.sort_reverse = False
 
     def on_mount(self) -> None:
@@ -388,13 +388,3 @@ class VMTable(DataTable[Cell]):
                 self.move_cursor(row=index)
         elif self.row_count:
             self.move_cursor(row=min(max(row, 0), self.row_count - 1))
-        # DataTable settles column widths on its next idle but keeps rows it already drew
-        # at the old widths; redraw once more, or a screen that never redraws by itself
-        # (screen-reader mode) keeps names cut short.
-        if not self._redraw_pending:
-            self._redraw_pending = True
-            self.set_timer(0.1, self._redraw)
-
-    def _redraw(self) -> None:
-        self._redraw_pending = False
-        self.refresh()
