@@ -8,6 +8,7 @@ from typing import Any
 
 from textual.app import App
 from textual.pilot import Pilot
+from textual.widgets import Input, TextArea
 
 from tvirt.model import HostState
 from tvirt.screens.app import TvirtApp
@@ -39,6 +40,15 @@ async def settled(pilot: Pilot[int], ready: Callable[[], object], what: str) -> 
     after this sees the final form, however loaded the machine is."""
     await until(pilot, lambda: bool(ready()) and tables_settled(pilot.app), f"{what}, settled")
     await pilot.pause()
+
+
+def hold_still(app: App[Any]) -> None:
+    """Stop the cursors that blink (inputs, text areas) on every screen shown; they stay
+    visible, as in screen-reader mode. A snapshot then no longer depends on which half of
+    the 0.5 s blink it was taken in, which on a loaded machine is luck."""
+    for screen in app.screen_stack:
+        for widget in [*screen.query(Input), *screen.query(TextArea)]:
+            widget.cursor_blink = False
 
 
 def listed(app: TvirtApp, uri: str, count: int) -> bool:
