@@ -11,12 +11,13 @@ from textual.app import ComposeResult
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import DataTable, Footer, Header, Input, OptionList, Static
+from textual.widgets import Footer, Header, Input, OptionList, Static
 
 from tvirt import disks
 from tvirt.remote import RemoteError
 
 from .gluster_view import HostOps
+from .table import Table
 
 
 class DevicesArrived(Message):
@@ -44,7 +45,7 @@ class DiskWizard(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="wizard-step")
-        yield DataTable(id="wizard-table", cursor_type="row", zebra_stripes=True)
+        yield Table(id="wizard-table", cursor_type="row", zebra_stripes=True)
         yield OptionList(id="wizard-options")
         yield Static("", id="wizard-body")
         yield Input(id="wizard-input")

@@ -23,6 +23,7 @@ from tvirt.keys import GLUSTER_KEYS
 from tvirt.readonly import refusal
 from tvirt.remote import Runner
 
+from .table import Table
 from .words import size
 
 if TYPE_CHECKING:
@@ -106,11 +107,11 @@ class GlusterScreen(Screen[None]):
         yield Header()
         yield Static(f"Gluster on {self.ops.label}: loading", id="gluster-status")
         yield Static("Volumes", classes="gluster-title")
-        yield DataTable(id="gluster-volumes", cursor_type="row", zebra_stripes=True)
+        yield Table(id="gluster-volumes", cursor_type="row", zebra_stripes=True)
         yield Static("Bricks", classes="gluster-title")
-        yield DataTable(id="gluster-bricks", cursor_type="row", zebra_stripes=True)
+        yield Table(id="gluster-bricks", cursor_type="row", zebra_stripes=True)
         yield Static("Peers", classes="gluster-title")
-        yield DataTable(id="gluster-peers", cursor_type="row")
+        yield Table(id="gluster-peers", cursor_type="row")
         yield Footer()
 
     def on_mount(self) -> None:

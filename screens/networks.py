@@ -21,6 +21,7 @@ from tvirt.readonly import refusal
 
 from .dialogs import ConfirmDialog, Confirmed
 from .prompt import PromptDialog
+from .table import Table
 from .words import plural
 
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ class NetworksScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield DataTable(id="nets", cursor_type="row", zebra_stripes=True)
+        yield Table(id="nets", cursor_type="row", zebra_stripes=True)
         yield Static("Reading the networks...", id="net-status")
         yield Footer()
 

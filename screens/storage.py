@@ -31,6 +31,7 @@ from tvirt.sizes import SizeError, format_size, parse_size
 
 from .dialogs import ConfirmDialog, Confirmed, dialog_bindings
 from .storage_wizards import PoolWizard, VolumeWizard
+from .table import Table
 from .words import plural
 
 if TYPE_CHECKING:
@@ -129,8 +130,8 @@ class StorageScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield DataTable(id="pools", cursor_type="row", zebra_stripes=True)
-        yield DataTable(id="volumes", cursor_type="row", zebra_stripes=True)
+        yield Table(id="pools", cursor_type="row", zebra_stripes=True)
+        yield Table(id="volumes", cursor_type="row", zebra_stripes=True)
         yield Static(id="storage-status")
         with Horizontal(id="transfer"):
             yield ProgressBar(id="transfer-bar", show_eta=False)

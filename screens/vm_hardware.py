@@ -29,6 +29,7 @@ from tvirt.vmspec import parse_size_mib
 
 from .dialogs import ConfirmDialog, Confirmed
 from .prompt import PromptDialog
+from .table import Table
 
 if TYPE_CHECKING:
     from .app import TvirtApp
@@ -99,10 +100,10 @@ class VMHardwareScreen(Screen[None]):
         yield Static("Reading the VM...", id="overview")
         with Vertical(id="devices-pane"):
             yield Static("Hardware (tab: snapshots)", classes="pane-title")
-            yield DataTable(id="devices", cursor_type="row", zebra_stripes=True)
+            yield Table(id="devices", cursor_type="row", zebra_stripes=True)
         with Vertical(id="snapshots-pane"):
             yield Static("Snapshots as a tree (* = current)", classes="pane-title")
-            yield DataTable(id="snapshots", cursor_type="row", zebra_stripes=True)
+            yield Table(id="snapshots", cursor_type="row", zebra_stripes=True)
         yield Static("", id="hw-status")
         yield Footer()
 

@@ -16,7 +16,7 @@ from tvirt.model import VMInfo
 from tvirt.stats import StatsSnapshot
 
 from .sparkline import sparkline
-from .tables import SettledTable
+from .table import Table
 from .words import STATE_FILTERS, memory, on_off, percent, state_group
 
 # (key, header, noun used in sentences)
@@ -106,7 +106,7 @@ def _detail_cell(value: int | None, show: Callable[[int], str]) -> Cell:
     return Cell(show(value), (value,))
 
 
-class VMTable(SettledTable[Cell]):
+class VMTable(Table[Cell]):
     """Rows are keyed by VMInfo.key. Updates change cells in place; the table is
     never cleared. Rows hidden by a filter are removed and re-added when it changes,
     since DataTable cannot hide a row."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import inspect
 import os
 import shutil
 import subprocess
@@ -13,6 +14,7 @@ import uuid as uuidlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -239,3 +241,22 @@ def start_libvirtd(old_pid: int | None = None) -> None:
         30,
         "libvirtd to answer",
     )
+
+
+@pytest.fixture
+def snap_compare(snap_compare: Callable[..., bool]) -> Callable[..., bool]:
+    """pytest-textual-snapshot's snap_compare, with blinking cursors held still before the
+    picture is taken (tui_helpers.hold_still), so it is the same however loaded the machine."""
+    from tui_helpers import hold_still
+
+    def compare(app: Any, *args: Any, run_before: Any = None, **kwargs: Any) -> bool:
+        async def run(pilot: Any) -> None:
+            if run_before is not None:
+                result = run_before(pilot)
+                if inspect.isawaitable(result):
+                    await result
+            hold_still(pilot.app)
+
+        return snap_compare(app, *args, run_before=run, **kwargs)
+
+    return compare

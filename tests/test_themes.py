@@ -14,6 +14,7 @@ from textual.widgets import Button, DataTable, Footer, Header, Input, OptionList
 
 from tvirt import config
 from tvirt.screens.app import TvirtApp
+from tvirt.screens.table import Table
 from tvirt.themes import (
     DEFAULT_THEME,
     ThemeFileError,
@@ -132,7 +133,7 @@ class ThemeSample(App[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        table: DataTable[str] = DataTable(cursor_type="row", zebra_stripes=True)
+        table: DataTable[str] = Table(cursor_type="row", zebra_stripes=True)
         table.add_columns("Name", "State", "Autostart")
         for row in (("web01", "running", "on"), ("db01", "shut off", "off"),
                     ("cache01", "paused", "off")):

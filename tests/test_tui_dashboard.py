@@ -16,7 +16,7 @@ from textual.pilot import Pilot
 from textual.widgets import Checkbox, Input, Static
 
 from conftest import Testbed
-from tui_helpers import until
+from tui_helpers import settled, until
 from tvirt.keys import all_keys, display
 from tvirt.model import HostState
 from tvirt.screens.app import TvirtApp
@@ -36,7 +36,7 @@ async def running(*uris: str, readonly: bool = False,
                   vms: int = 6) -> AsyncIterator[tuple[TvirtApp, Pilot[int]]]:
     app = TvirtApp(uris=list(uris), readonly=readonly)
     async with app.run_test(size=SIZE) as pilot:
-        await until(
+        await settled(
             pilot,
             lambda: len(table(app).vms) == vms and all(
                 vm.vcpus is not None for vm in table(app).vms.values()
@@ -397,8 +397,7 @@ async def test_sort_cycles_and_reverses() -> None:
 async def test_clicking_a_header_sorts() -> None:
     async with running(LAB) as (app, pilot):
         t = table(app)
-        # Let layout settle first: under load the first frame may not be placed yet.
-        await pilot.pause(0.2)
+        # running() waited for the columns' final widths: the header is where x says.
         columns = list(t.columns.values())
         x = sum(c.get_render_width(t) for c in columns[:4]) + 1  # the vCPUs header
         await pilot.click(VMTable, offset=(x, 0))

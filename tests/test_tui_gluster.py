@@ -10,7 +10,7 @@ from gluster_fixtures import RecordedOps, recorded_devices, recorded_state
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
-from tui_helpers import until
+from tui_helpers import settled, until
 from tvirt import bricks, disks, wipe
 from tvirt.screens.app import TvirtApp
 from tvirt.screens.brick_wizard import BrickWizard, RunFinished, StepChanged
@@ -19,14 +19,6 @@ from tvirt.screens.wipe_wizard import WipeDone, WipeWizard
 
 LAB = f"test://{Path(__file__).parent / 'fixtures' / 'lab.xml'}"
 SIZE = (130, 40)
-
-
-async def settled(pilot: Pilot[int]) -> None:
-    """Let tables finish re-measuring their columns after rows arrive (several refresh
-    cycles), so every snapshot is taken of the same, final layout."""
-    for _ in range(3):
-        await pilot.pause(0.05)
-    await pilot.wait_for_scheduled_animations()
 
 
 def message(app: TvirtApp) -> str:
@@ -50,8 +42,7 @@ def test_gluster_view_snapshot(snap_compare: Callable[..., bool]) -> None:
         app = pilot.app
         screen = GlusterScreen(RecordedOps(), interval=0)
         await app.push_screen(screen)
-        await until(pilot, lambda: screen.ticks_done == 1, "the first refresh")
-        await settled(pilot)
+        await settled(pilot, lambda: screen.ticks_done == 1, "the first refresh")
 
     assert snap_compare(TvirtApp(uris=[LAB]), terminal_size=(150, 40), run_before=open_view)
 
@@ -60,8 +51,7 @@ async def _wipe_wizard(pilot: Pilot[int]) -> WipeWizard:
     app = pilot.app
     wiz = WipeWizard(RecordedOps())
     await app.push_screen(wiz)
-    await until(pilot, lambda: wiz.devices, "the device list")
-    await settled(pilot)
+    await settled(pilot, lambda: wiz.devices, "the device list")
     return wiz
 
 
@@ -71,7 +61,7 @@ def test_wipe_step1_devices_snapshot(snap_compare: Callable[..., bool]) -> None:
         table = wiz.query_one("#wizard-table", DataTable)
         table.move_cursor(row=table.get_row_index("/dev/loop2"))
         await pilot.press("enter")  # the mounted one: refused, with the reason
-        await settled(pilot)
+        await settled(pilot, lambda: "Refused" in message(pilot.app), "the refusal")  # type: ignore[arg-type]
         assert "Refused: /dev/loop2 is unsafe: it is mounted on /srv/data" in message(pilot.app)  # type: ignore[arg-type]
         assert wiz.step == 0
 
@@ -83,8 +73,7 @@ async def _to_method(pilot: Pilot[int]) -> WipeWizard:
     table = wiz.query_one("#wizard-table", DataTable)
     table.move_cursor(row=table.get_row_index("/dev/loop0"))
     await pilot.press("enter")
-    await until(pilot, lambda: wiz.step == 1, "step 2")
-    await settled(pilot)
+    await settled(pilot, lambda: wiz.step == 1, "step 2")
     return wiz
 
 
@@ -105,7 +94,7 @@ def test_wipe_step3_confirm_snapshot(
         await pilot.pause()
         assert "does not match /dev/loop0" in message(pilot.app)  # type: ignore[arg-type]
         assert wiz.step == 2
-        await settled(pilot)
+        await settled(pilot, lambda: wiz.step == 2, "step 3 still")
 
     assert snap_compare(TvirtApp(uris=[LAB]), terminal_size=SIZE, run_before=run)
 
@@ -132,8 +121,7 @@ def test_wipe_step4_result_snapshot(snap_compare: Callable[..., bool]) -> None:
             throughput="412 MB/s",
         )
         wiz.post_message(WipeDone(report))
-        await until(pilot, lambda: wiz.report is not None, "the result")
-        await settled(pilot)
+        await settled(pilot, lambda: wiz.report is not None, "the result")
 
     assert snap_compare(TvirtApp(uris=[LAB]), terminal_size=SIZE, run_before=run)
 
@@ -141,11 +129,10 @@ def test_wipe_step4_result_snapshot(snap_compare: Callable[..., bool]) -> None:
 async def _brick_wizard(pilot: Pilot[int]) -> BrickWizard:
     wiz = BrickWizard(RecordedOps("lsblk-clean.json"), volume="tvirt-test-vol")
     await pilot.app.push_screen(wiz)
-    await until(pilot, lambda: wiz.devices, "the device list")
-    await settled(pilot)
+    await settled(pilot, lambda: wiz.devices, "the device list")
     for _ in range(3):
         await pilot.press("space", "down")
-    await settled(pilot)
+    await settled(pilot, lambda: len(wiz.marked) == 3, "three disks marked")
     return wiz
 
 
@@ -163,7 +150,7 @@ async def _to_settings(pilot: Pilot[int]) -> BrickWizard:
     await until(pilot, lambda: wiz.step == 1, "settings")
     await pilot.press("down", "enter")  # arbiter: yes
     await pilot.press("down", "enter")  # pool: gluster
-    await settled(pilot)
+    await settled(pilot, lambda: wiz.pool is bricks.PoolType.GLUSTER, "the pool type")
     return wiz
 
 
@@ -178,8 +165,7 @@ def test_brick_step2_settings_snapshot(snap_compare: Callable[..., bool]) -> Non
 async def _to_plan(pilot: Pilot[int]) -> BrickWizard:
     wiz = await _to_settings(pilot)
     await pilot.press("down", "enter")  # continue
-    await until(pilot, lambda: wiz.step == 2, "the plan")
-    await settled(pilot)
+    await settled(pilot, lambda: wiz.step == 2, "the plan")
     return wiz
 
 
@@ -209,7 +195,6 @@ def test_brick_step4_failure_snapshot(snap_compare: Callable[..., bool]) -> None
             "target(s) not detected in your kernel."
         )
         wiz.post_message(RunFinished(bricks.Outcome(steps[:2], steps[2], steps[3:], error)))
-        await until(pilot, lambda: wiz.outcome is not None, "the outcome")
-        await settled(pilot)
+        await settled(pilot, lambda: wiz.outcome is not None, "the outcome")
 
     assert snap_compare(TvirtApp(uris=[LAB]), terminal_size=(130, 50), run_before=run)

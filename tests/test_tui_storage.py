@@ -16,6 +16,7 @@ from test_tui_snapshots import LAB, SIZE, loaded, until
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
+from tui_helpers import settled
 from tvirt import storage
 from tvirt.screens.app import TvirtApp
 from tvirt.screens.dialogs import ConfirmDialog
@@ -31,18 +32,16 @@ async def open_storage(pilot: Pilot[int]) -> StorageScreen:
     await until(pilot, lambda: isinstance(pilot.app.screen, StorageScreen), "storage view")
     screen = pilot.app.screen
     assert isinstance(screen, StorageScreen)
-    await until(pilot, lambda: screen.volumes, "the lab pool's volumes")
-    await pilot.pause()
+    await settled(pilot, lambda: screen.volumes, "the lab pool's volumes")
     return screen
 
 
 async def open_wizard(pilot: Pilot[int], key: str) -> Wizard[object]:
     await open_storage(pilot)
     await pilot.press(key)
-    await until(pilot, lambda: isinstance(pilot.app.screen, Wizard), "the wizard")
+    await settled(pilot, lambda: isinstance(pilot.app.screen, Wizard), "the wizard")
     wizard = pilot.app.screen
     assert isinstance(wizard, Wizard)
-    await pilot.pause()
     return wizard
 
 
@@ -56,8 +55,7 @@ async def answer(pilot: Pilot[int], wizard: Wizard[object], text: str | None) ->
         wizard.query_one("#wiz-input", Input).value = text
     before = wizard.attempts
     await pilot.press("enter")
-    await until(pilot, lambda: wizard.attempts > before, "the step to answer")
-    await pilot.pause()
+    await settled(pilot, lambda: wizard.attempts > before, "the step to answer")
 
 
 VOLUME_ANSWERS: dict[str, str | None] = {

@@ -12,7 +12,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, RadioSet, Static, TextArea
 
-from tui_helpers import host_loaded, until
+from tui_helpers import host_loaded, settled, until
 from tvirt.screens.app import TvirtApp
 from tvirt.screens.create_wizard import CreateWizard
 from tvirt.screens.dialogs import ConfirmDialog
@@ -38,8 +38,7 @@ async def wizard(pilot: Pilot[int]) -> CreateWizard:
     await until(pilot, lambda: isinstance(app.screen, CreateWizard), "the wizard")
     screen = app.screen
     assert isinstance(screen, CreateWizard)
-    await until(pilot, lambda: screen.limits is not None, "the host limits")
-    await pilot.pause()
+    await settled(pilot, lambda: screen.limits is not None, "the host limits")
     return screen
 
 
@@ -169,8 +168,7 @@ async def hardware(pilot: Pilot[int]) -> VMHardwareScreen:
     await until(pilot, lambda: isinstance(app.screen, VMHardwareScreen), "the hardware screen")
     screen = app.screen
     assert isinstance(screen, VMHardwareScreen)
-    await until(pilot, lambda: screen.overview is not None, "the overview")
-    await pilot.pause()
+    await settled(pilot, lambda: screen.overview is not None, "the overview")
     return screen
 
 
@@ -188,8 +186,7 @@ def test_networks_snapshot(snap_compare: Callable[..., bool]) -> None:
         await until(pilot, lambda: isinstance(app.screen, NetworksScreen), "networks")
         screen = app.screen
         assert isinstance(screen, NetworksScreen)
-        await until(pilot, lambda: screen.nets, "the networks")
-        await pilot.pause()
+        await settled(pilot, lambda: screen.nets, "the networks")
 
     assert snap_compare(lab_app(), terminal_size=SIZE, run_before=run)
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
+from textual.app import App
 from textual.pilot import Pilot
+from textual.widgets import Input, TextArea
 
 from tvirt.model import HostState
 from tvirt.screens.app import TvirtApp
+from tvirt.screens.table import Table
 
 
 async def until(
@@ -21,6 +25,30 @@ async def until(
             return
         await pilot.pause(0.02)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def tables_settled(app: App[Any]) -> bool:
+    """Every table on every screen of the stack (a modal shows the screen below it) has
+    measured its rows: no column-width work waits for a table's idle. Table then redraws
+    itself, so nothing stays drawn at the old widths."""
+    return all(table.settled for screen in app.screen_stack for table in screen.query(Table))
+
+
+async def settled(pilot: Pilot[int], ready: Callable[[], object], what: str) -> None:
+    """Wait until ready() holds (the data is in) and every table has settled, then let the
+    screen apply the layout and repaint those asked for: a snapshot taken or a screen read
+    after this sees the final form, however loaded the machine is."""
+    await until(pilot, lambda: bool(ready()) and tables_settled(pilot.app), f"{what}, settled")
+    await pilot.pause()
+
+
+def hold_still(app: App[Any]) -> None:
+    """Stop the cursors that blink (inputs, text areas) on every screen shown; they stay
+    visible, as in screen-reader mode. A snapshot then no longer depends on which half of
+    the 0.5 s blink it was taken in, which on a loaded machine is luck."""
+    for screen in app.screen_stack:
+        for widget in [*screen.query(Input), *screen.query(TextArea)]:
+            widget.cursor_blink = False
 
 
 def listed(app: TvirtApp, uri: str, count: int) -> bool:
@@ -36,8 +64,8 @@ def listed(app: TvirtApp, uri: str, count: int) -> bool:
 
 
 async def host_loaded(pilot: Pilot[int], uri: str, count: int) -> TvirtApp:
-    """Wait until listed(app, uri, count); returns the app."""
+    """Wait until listed(app, uri, count) and the tables have settled; returns the app."""
     app = pilot.app
     assert isinstance(app, TvirtApp)
-    await until(pilot, lambda: listed(app, uri, count), f"{uri} listed with {count} VMs")
+    await settled(pilot, lambda: listed(app, uri, count), f"{uri} listed with {count} VMs")
     return app
