@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from weakref import WeakKeyDictionary
 
+from rich.console import RenderableType
 from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
@@ -45,6 +47,7 @@ from .vm_detail import VMDetailScreen
 from .words import plural
 
 EXIT_USAGE = 2
+HOLD_STEP, HOLD_STEPS = 0.01, 100  # keys wait for a mounting screen at most about 1 s
 # Short footer labels. The footer always shows the palette key on its right edge.
 _APP_FOOTER = {"help": "Help", "command_palette": "Commands", "quit": "Quit"}
 _SHOWN = {"help", "quit"}
@@ -124,6 +127,11 @@ class TvirtApp(App[int]):
         # Hosts the user removed: their worker may still report while it stops.
         self._removed: set[str] = set()
         self.messages: list[str] = []
+        self.quitting = False
+        # Keys that arrived while the current screen was still mounting (see on_event).
+        self._held: list[events.Key] = []
+        self._ready_screen: Screen[object] | None = None
+        self._sent_to: WeakKeyDictionary[events.Key, Screen[object]] = WeakKeyDictionary()
         self.manager = HostManager(self._sink, readonly=readonly, progressive=True)
         self.dashboard = DashboardScreen()
         register_themes(self, extra_themes)
@@ -208,6 +216,75 @@ class TvirtApp(App[int]):
         # Connect once the dashboard exists, so every update has somewhere to go.
         for uri in self.uris:
             self.add_connection(uri, quiet=True)
+
+    def exit(
+        self,
+        result: int | None = None,
+        return_code: int = 0,
+        message: RenderableType | None = None,
+    ) -> None:
+        self.quitting = True
+        super().exit(result, return_code, message)
+
+    async def on_event(self, event: events.Event) -> None:
+        """Input only reaches screens that can take it.
+
+        Keys typed right after q ("qemu") are still queued when the app begins to exit;
+        their actions would push screens that Textual, exiting, no longer composes, and the
+        screen's first query would fail: once quitting, input goes nowhere. A key for a
+        screen that is still mounting waits (see on_key).
+        """
+        if isinstance(event, events.InputEvent) and not event.is_forwarded:
+            if self.quitting:
+                return
+            if isinstance(event, events.Key):
+                if self._held or not self._screen_ready():
+                    self._hold(event)
+                    return
+                self._sent_to[event] = self.screen
+        await super().on_event(event)
+
+    def on_key(self, event: events.Key) -> None:
+        """A key bubbling up to the app's bindings acts on the screen current *now*.
+
+        Typed fast (e then escape), both keys reach the dashboard's table before e opens
+        its screen. Escape then closed that screen while its widgets still mounted, and a
+        widget finishing its mount found its children gone (NoMatches); or, once the new
+        screen was ready, escape missed its bindings and was lost. So a key that went to
+        another screen than the current one, or arrives while the current one mounts,
+        waits and is handed to the current screen afresh; keys keep their order.
+        """
+        sent_to = self._sent_to.pop(event, None)
+        if self.quitting:
+            event.prevent_default()  # sent before q; the screens are going away
+        elif self._held or not self._screen_ready() or sent_to not in (None, self.screen):
+            event.prevent_default()
+            self._hold(event)
+
+    def _screen_ready(self) -> bool:
+        """The current screen and the widgets it composed have run their mount handlers
+        (deeper widgets come and go, as the footer's keys do whenever the bindings change)."""
+        screen = self.screen
+        if screen is self._ready_screen:
+            return True
+        if screen.is_mounted and all(w.is_mounted for w in screen.children):
+            self._ready_screen = screen
+            return True
+        return False
+
+    def _hold(self, key: events.Key) -> None:
+        self._held.append(events.Key(key.key, key.character))
+        if len(self._held) == 1:
+            self.set_timer(HOLD_STEP, lambda: self._release(0))
+
+    def _release(self, waited: int) -> None:
+        # A screen that never finishes mounting must not swallow the keyboard for good.
+        if not self.quitting and not self._screen_ready() and waited < HOLD_STEPS:
+            self.set_timer(HOLD_STEP, lambda: self._release(waited + 1))
+            return
+        held, self._held = self._held, []
+        for key in held:
+            self.post_message(key)
 
     async def on_unmount(self) -> None:
         # Workers may be mid-call on a slow host; wait for them off the event loop.
