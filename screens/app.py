@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from weakref import WeakKeyDictionary
 
+from rich.console import RenderableType
 from textual import events
-from textual.app import App
+from textual.app import App, ScreenStackError
 from textual.binding import Binding, BindingType
 from textual.filter import Monochrome, NoColor
 from textual.screen import ModalScreen, Screen
@@ -117,6 +119,10 @@ class TvirtApp(App[int]):
         # Hosts the user removed: their worker may still report while it stops.
         self._removed: set[str] = set()
         self.messages: list[str] = []
+        self.quitting = False
+        # Keys to hand to the current screen afresh (see on_key), and where keys went.
+        self._held: list[events.Key] = []
+        self._sent_to: WeakKeyDictionary[events.Key, Screen[object]] = WeakKeyDictionary()
         self.manager = HostManager(self._sink, readonly=readonly, progressive=True)
         self.dashboard = DashboardScreen()
         register_themes(self, extra_themes)
@@ -201,6 +207,60 @@ class TvirtApp(App[int]):
         # Connect once the dashboard exists, so every update has somewhere to go.
         for uri in self.uris:
             self.add_connection(uri, quiet=True)
+
+    def exit(
+        self,
+        result: int | None = None,
+        return_code: int = 0,
+        message: RenderableType | None = None,
+    ) -> None:
+        self.quitting = True
+        super().exit(result, return_code, message)
+
+    async def on_event(self, event: events.Event) -> None:
+        """Keys typed right after q ("qemu") are still queued when the app begins to exit.
+        Their actions would push screens that Textual, exiting, no longer composes, and the
+        screen's first query failed (NoMatches '#devices'): once quitting, input goes
+        nowhere. Keys waiting to be handed on (see on_key) keep their place in line."""
+        if isinstance(event, events.InputEvent) and not event.is_forwarded:
+            if self.quitting or not self._has_screen():
+                return
+            if isinstance(event, events.Key):
+                if self._held:
+                    self._hold(event)
+                    return
+                self._sent_to[event] = self.screen
+        await super().on_event(event)
+
+    def on_key(self, event: events.Key) -> None:
+        """A key reaches the app's bindings after its widget passed it up, and acts on the
+        screen current *then*. Typed ahead (e x escape), escape went to the hardware
+        screen's table, and arrived when the XML editor was current: it missed the
+        editor's priority binding and was lost. A key sent to another screen than the
+        current one is handed to the current one afresh, in order."""
+        sent_to = self._sent_to.pop(event, None)
+        if self.quitting or not self._has_screen():
+            event.prevent_default()  # sent before q; the screens are going away
+        elif self._held or sent_to not in (None, self.screen):
+            event.prevent_default()
+            self._hold(event)
+
+    def _has_screen(self) -> bool:
+        """False while the app shuts down and its screens are already gone."""
+        try:
+            return bool(self.screen_stack)
+        except (KeyError, ScreenStackError):
+            return False
+
+    def _hold(self, key: events.Key) -> None:
+        self._held.append(events.Key(key.key, key.character))
+        if len(self._held) == 1:
+            self.call_later(self._release)
+
+    def _release(self) -> None:
+        held, self._held = self._held, []
+        for key in held:
+            self.post_message(key)
 
     async def on_unmount(self) -> None:
         # Workers may be mid-call on a slow host; wait for them off the event loop.

@@ -21,6 +21,7 @@ from tvirt.readonly import refusal
 
 from .dialogs import ConfirmDialog, Confirmed
 from .prompt import PromptDialog
+from .threads import deliver
 from .words import plural
 
 if TYPE_CHECKING:
@@ -74,9 +75,9 @@ class NetworksScreen(Screen[None]):
         try:
             nets = self.tvirt.manager.workers[self.host_id].call(networks.list_networks).result(30)
         except Exception as exc:
-            self.app.call_from_thread(self.status, _sentence(exc), False)
+            deliver(self, self.status, _sentence(exc), False)
             return
-        self.app.call_from_thread(self.show, nets)
+        deliver(self, self.show, nets)
 
     def show(self, nets: list[networks.NetInfo]) -> None:
         self.nets = nets
@@ -117,10 +118,10 @@ class NetworksScreen(Screen[None]):
         try:
             message = self.tvirt.manager.workers[self.host_id].call(job).result(60)
         except Exception as exc:
-            self.app.call_from_thread(self.status, _sentence(exc), False)
+            deliver(self, self.status, _sentence(exc), False)
         else:
-            self.app.call_from_thread(self.status, message, True)
-        self.app.call_from_thread(self.reload)
+            deliver(self, self.status, message, True)
+        deliver(self, self.reload)
 
     def action_start(self) -> None:
         net = self.selected()

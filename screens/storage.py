@@ -31,6 +31,7 @@ from tvirt.sizes import SizeError, format_size, parse_size
 
 from .dialogs import ConfirmDialog, Confirmed, dialog_bindings
 from .storage_wizards import PoolWizard, VolumeWizard
+from .threads import deliver
 from .words import plural
 
 if TYPE_CHECKING:
@@ -574,10 +575,10 @@ class StorageScreen(Screen[None]):
         transfer = storage.Transfer()
         self._transfer = transfer
         verb = "Uploaded" if upload else "Downloaded"
-        self.app.call_from_thread(self._show_transfer, True)
+        deliver(self, self._show_transfer, True)
 
         def progress(p: storage.Progress) -> None:
-            self.app.call_from_thread(self._progress, p, verb.lower())
+            deliver(self, self._progress, p, verb.lower())
 
         try:
             if upload:
@@ -594,8 +595,8 @@ class StorageScreen(Screen[None]):
         except Exception as exc:
             message, ok = _why(exc), False
         self._transfer = None
-        self.app.call_from_thread(self._show_transfer, False)
-        self.app.call_from_thread(self.say, message, ok)
+        deliver(self, self._show_transfer, False)
+        deliver(self, self.say, message, ok)
 
     def _show_transfer(self, on_: bool) -> None:
         self.query_one("#transfer").set_class(on_, "busy")
