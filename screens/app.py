@@ -9,7 +9,7 @@ from weakref import WeakKeyDictionary
 
 from rich.console import RenderableType
 from textual import events
-from textual.app import App
+from textual.app import App, ScreenStackError
 from textual.binding import Binding, BindingType
 from textual.filter import Monochrome, NoColor
 from textual.screen import ModalScreen, Screen
@@ -20,7 +20,7 @@ from tvirt import config
 from tvirt.actions import Action
 from tvirt.history import StatsHistory
 from tvirt.keys import APP_KEYS, STATS_STEPS
-from tvirt.manager import HostManager, choose_uris, local_default
+from tvirt.manager import HostManager, choose_uris
 from tvirt.model import HostInfo, HostState, VMInfo
 from tvirt.readonly import refusal
 from tvirt.stats import StatsSnapshot
@@ -47,7 +47,6 @@ from .vm_detail import VMDetailScreen
 from .words import plural
 
 EXIT_USAGE = 2
-HOLD_STEP, HOLD_STEPS = 0.01, 100  # keys wait for a mounting screen at most about 1 s
 # Short footer labels. The footer always shows the palette key on its right edge.
 _APP_FOOTER = {"help": "Help", "command_palette": "Commands", "quit": "Quit"}
 _SHOWN = {"help", "quit"}
@@ -86,15 +85,8 @@ class TvirtApp(App[int]):
         interval: float = config.DEFAULT_INTERVAL,
         history_minutes: float = config.DEFAULT_HISTORY_MINUTES,
         stats: bool = True,
-        default_uris: list[str] | None = None,
     ) -> None:
         super().__init__()
-        # What a config without URIs stands for (the local libvirtd): adding a host to
-        # such a config saves these too, so a plain start still opens them afterwards.
-        self.default_uris = local_default() if default_uris is None else default_uris
-        # Hosts added in this session that have not connected yet: saved once they do.
-        self._unsaved: set[str] = set()
-        self._unsaved_told: set[str] = set()
         # Live stats: one ticker per connected host (owned by the manager), feeding one
         # history. stats=False (snapshot tests) never starts a ticker, so tests can fill
         # the history by hand. Screen-reader mode starts paused: nothing moves by itself.
@@ -128,9 +120,8 @@ class TvirtApp(App[int]):
         self._removed: set[str] = set()
         self.messages: list[str] = []
         self.quitting = False
-        # Keys that arrived while the current screen was still mounting (see on_event).
+        # Keys to hand to the current screen afresh (see on_key), and where keys went.
         self._held: list[events.Key] = []
-        self._ready_screen: Screen[object] | None = None
         self._sent_to: WeakKeyDictionary[events.Key, Screen[object]] = WeakKeyDictionary()
         self.manager = HostManager(self._sink, readonly=readonly, progressive=True)
         self.dashboard = DashboardScreen()
@@ -227,61 +218,46 @@ class TvirtApp(App[int]):
         super().exit(result, return_code, message)
 
     async def on_event(self, event: events.Event) -> None:
-        """Input only reaches screens that can take it.
-
-        Keys typed right after q ("qemu") are still queued when the app begins to exit;
-        their actions would push screens that Textual, exiting, no longer composes, and the
-        screen's first query would fail: once quitting, input goes nowhere. A key for a
-        screen that is still mounting waits (see on_key).
-        """
+        """Keys typed right after q ("qemu") are still queued when the app begins to exit.
+        Their actions would push screens that Textual, exiting, no longer composes, and the
+        screen's first query failed (NoMatches '#devices'): once quitting, input goes
+        nowhere. Keys waiting to be handed on (see on_key) keep their place in line."""
         if isinstance(event, events.InputEvent) and not event.is_forwarded:
-            if self.quitting:
+            if self.quitting or not self._has_screen():
                 return
             if isinstance(event, events.Key):
-                if self._held or not self._screen_ready():
+                if self._held:
                     self._hold(event)
                     return
                 self._sent_to[event] = self.screen
         await super().on_event(event)
 
     def on_key(self, event: events.Key) -> None:
-        """A key bubbling up to the app's bindings acts on the screen current *now*.
-
-        Typed fast (e then escape), both keys reach the dashboard's table before e opens
-        its screen. Escape then closed that screen while its widgets still mounted, and a
-        widget finishing its mount found its children gone (NoMatches); or, once the new
-        screen was ready, escape missed its bindings and was lost. So a key that went to
-        another screen than the current one, or arrives while the current one mounts,
-        waits and is handed to the current screen afresh; keys keep their order.
-        """
+        """A key reaches the app's bindings after its widget passed it up, and acts on the
+        screen current *then*. Typed ahead (e x escape), escape went to the hardware
+        screen's table, and arrived when the XML editor was current: it missed the
+        editor's priority binding and was lost. A key sent to another screen than the
+        current one is handed to the current one afresh, in order."""
         sent_to = self._sent_to.pop(event, None)
-        if self.quitting:
+        if self.quitting or not self._has_screen():
             event.prevent_default()  # sent before q; the screens are going away
-        elif self._held or not self._screen_ready() or sent_to not in (None, self.screen):
+        elif self._held or sent_to not in (None, self.screen):
             event.prevent_default()
             self._hold(event)
 
-    def _screen_ready(self) -> bool:
-        """The current screen and the widgets it composed have run their mount handlers
-        (deeper widgets come and go, as the footer's keys do whenever the bindings change)."""
-        screen = self.screen
-        if screen is self._ready_screen:
-            return True
-        if screen.is_mounted and all(w.is_mounted for w in screen.children):
-            self._ready_screen = screen
-            return True
-        return False
+    def _has_screen(self) -> bool:
+        """False while the app shuts down and its screens are already gone."""
+        try:
+            return bool(self.screen_stack)
+        except (KeyError, ScreenStackError):
+            return False
 
     def _hold(self, key: events.Key) -> None:
         self._held.append(events.Key(key.key, key.character))
         if len(self._held) == 1:
-            self.set_timer(HOLD_STEP, lambda: self._release(0))
+            self.call_later(self._release)
 
-    def _release(self, waited: int) -> None:
-        # A screen that never finishes mounting must not swallow the keyboard for good.
-        if not self.quitting and not self._screen_ready() and waited < HOLD_STEPS:
-            self.set_timer(HOLD_STEP, lambda: self._release(waited + 1))
-            return
+    def _release(self) -> None:
         held, self._held = self._held, []
         for key in held:
             self.post_message(key)
@@ -326,26 +302,6 @@ class TvirtApp(App[int]):
         self.dashboard.refresh_status()
         if host.state is HostState.CONNECTED:
             self._watch_stats(host.host_id)
-        if host.host_id in self._unsaved:
-            self._settle_added(host)
-
-    def _settle_added(self, host: HostInfo) -> None:
-        """An added host is saved in the config only once it has connected; one that can
-        never connect (a driver libvirt lacks) is refused and taken off the list."""
-        if host.state is HostState.CONNECTED:
-            self._unsaved.discard(host.host_id)
-            self._remember(host.host_id, keep=True)
-        elif host.state is HostState.FAILED:
-            self._unsaved.discard(host.host_id)
-            self._forget_host(host.host_id)
-            self.say(f"Not added: {host.label}: {host.error}", ok=False)
-        elif host.state is HostState.DISCONNECTED and host.host_id not in self._unsaved_told:
-            self._unsaved_told.add(host.host_id)
-            self.say(
-                f"{host.label} did not connect ({host.error.rstrip('.')}); it is retried, "
-                "and saved to the connection list only once it connects.",
-                ok=False,
-            )
 
     # -- live stats -----------------------------------------------------------
     def _watch_stats(self, host_id: str) -> None:
@@ -527,17 +483,13 @@ class TvirtApp(App[int]):
             self._show_host(worker.info)
         if not quiet:
             self.say(f"Connecting to {worker.info.label}.")
-            self._unsaved.add(worker.host_id)
+            self._remember(worker.host_id, keep=True)
 
     def _remember(self, uri: str, *, keep: bool) -> None:
-        """Record an added or removed connection in the config file (mode 0600, no secrets).
-
-        The saved list is the config's own, never this session's -c URIs; a config without
-        URIs stands for the local default, which is kept when a host is added to it."""
+        """Record an added or removed connection in the config file (mode 0600, no secrets)."""
         if self.settings is None:
             return
-        before = self.settings.uris or (self.default_uris if keep else [])
-        uris = [u for u in before if u != uri]
+        uris = [u for u in self.settings.uris if u != uri]
         if keep:
             uris.append(uri)
         if uris == self.settings.uris:
@@ -556,14 +508,6 @@ class TvirtApp(App[int]):
         self.dashboard.refresh_status()
 
     def remove_connection(self, host_id: str) -> None:
-        host = self._forget_host(host_id)
-        label = host.label if host else host_id
-        self.say(f"Removed the connection to {label}.")
-        if host_id not in self._unsaved:
-            self._remember(host_id, keep=False)
-        self._unsaved.discard(host_id)
-
-    def _forget_host(self, host_id: str) -> HostInfo | None:
         host = self.hosts.pop(host_id, None)
         self._removed.add(host_id)
         self.dashboard.table.remove_host(host_id)
@@ -573,7 +517,9 @@ class TvirtApp(App[int]):
         self.dashboard.refresh_status()
         # timeout=0: never join the worker here; it may be inside a slow call.
         self.manager.remove(host_id, timeout=0)
-        return host
+        label = host.label if host else host_id
+        self.say(f"Removed the connection to {label}.")
+        self._remember(host_id, keep=False)
 
     # -- app-wide keys ------------------------------------------------------
     def action_help(self) -> None:

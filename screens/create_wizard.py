@@ -29,6 +29,7 @@ from textual.widgets import (
     TextArea,
 )
 
+from tvirt import validate
 from tvirt.keys import NEW_VM_KEYS
 from tvirt.readonly import refusal
 from tvirt.vmcreate import (
@@ -37,6 +38,7 @@ from tvirt.vmcreate import (
     create,
     default_domain_type,
     host_limits,
+    path_problems,
 )
 from tvirt.vmcreate import planned_disk_path as _planned
 from tvirt.vmspec import (
@@ -48,8 +50,11 @@ from tvirt.vmspec import (
     VMSpec,
     build_xml,
     parse_size_mib,
+    spec_paths,
     step_problems,
 )
+
+from .threads import deliver
 
 if TYPE_CHECKING:
     from .app import TvirtApp
@@ -167,9 +172,9 @@ class CreateWizard(Screen[None]):
         try:
             limits = worker.call(host_limits).result(30)
         except Exception as exc:
-            self.app.call_from_thread(self._problems, [f"Could not read the host: {exc}"])
+            deliver(self, self._problems, [f"Could not read the host: {exc}"])
             return
-        self.app.call_from_thread(self._got_limits, limits)
+        deliver(self, self._got_limits, limits)
 
     def _got_limits(self, limits: HostLimits) -> None:
         self.limits = limits
@@ -200,9 +205,6 @@ class CreateWizard(Screen[None]):
         disk = DISKS[self._choice("disk")]
         if source is Source.IMPORT:
             disk = DiskKind.EXISTING
-        vcpus_text = self._value("vcpus")
-        if not vcpus_text.isdigit():
-            raise ValueError(f"vCPUs must be a whole number, not {vcpus_text!r}.")
         size = 0
         if disk is DiskKind.NEW:
             size = parse_size_mib(self._value("size"), "disk size")
@@ -210,7 +212,7 @@ class CreateWizard(Screen[None]):
         return VMSpec(
             name=self._value("name"),
             memory_mib=parse_size_mib(self._value("memory"), "memory"),
-            vcpus=int(vcpus_text),
+            vcpus=validate.vcpus(self._value("vcpus")),
             source=source,
             iso=self._value("iso") if source is Source.ISO else "",
             kernel=self._value("kernel") if source is Source.KERNEL else "",
@@ -259,6 +261,32 @@ class CreateWizard(Screen[None]):
         self._problems(found)
         if found:
             return
+        try:
+            spec = self.spec()
+        except ValueError:
+            spec = None  # a later step's field is wrong; that step says so
+        if spec is not None and spec_paths(spec, STEPS[self.step]):
+            self._problems([f"Checking the files on {self.host_label}..."])
+            self._check_paths(self.step, spec)
+            return
+        self._advance()
+
+    @work(thread=True, exit_on_error=False, group="wizard")
+    def _check_paths(self, step: int, spec: VMSpec) -> None:
+        """The files a step names must exist on the host: asked on its worker."""
+        worker = self.tvirt.manager.workers[self.host_id]
+        try:
+            found = worker.call(lambda conn: path_problems(conn, spec, STEPS[step])).result(60)
+        except Exception as exc:
+            found = [f"Could not check the files: {exc}"]
+        deliver(self, self._paths_checked, step, found)
+
+    def _paths_checked(self, step: int, found: list[str]) -> None:
+        self._problems(found)
+        if not found and self.step == step:
+            self._advance()
+
+    def _advance(self) -> None:
         self.step += 1
         self._show_step()
         if self.step == len(STEPS):
@@ -289,9 +317,9 @@ class CreateWizard(Screen[None]):
         try:
             xml = worker.call(build).result(30)
         except Exception as exc:
-            self.app.call_from_thread(self._problems, [f"Could not build the XML: {exc}"])
+            deliver(self, self._problems, [f"Could not build the XML: {exc}"])
             return
-        self.app.call_from_thread(self._show_xml, xml)
+        deliver(self, self._show_xml, xml)
 
     def _show_xml(self, xml: str) -> None:
         self.query_one("#xml", TextArea).text = xml
@@ -322,13 +350,13 @@ class CreateWizard(Screen[None]):
         try:
             done = worker.call(lambda conn: create(conn, spec, xml=xml, start=start)).result(120)
         except CreateError as exc:
-            self.app.call_from_thread(self._problems, [str(exc)])
+            deliver(self, self._problems, [str(exc)])
             return
         except libvirt.libvirtError as exc:
             # libvirt's own words: the XML stays in the editor to fix.
-            self.app.call_from_thread(self._problems, [str(exc.get_error_message() or exc)])
+            deliver(self, self._problems, [str(exc.get_error_message() or exc)])
             return
-        self.app.call_from_thread(self._finished, done.message, done.uuid, done.state == "running")
+        deliver(self, self._finished, done.message, done.uuid, done.state == "running")
 
     def _finished(self, message: str, uuid: str, started: bool) -> None:
         self.created = uuid

@@ -7,9 +7,17 @@ from pathlib import Path
 
 import libvirt
 
+from tvirt import validate
 from tvirt.clone import clone_vm
 from tvirt.command_helpers import emit, on_host, on_vm
-from tvirt.vmcreate import Created, choose_domain_type, create, host_limits, planned_disk_path
+from tvirt.vmcreate import (
+    Created,
+    choose_domain_type,
+    create,
+    host_limits,
+    path_problems,
+    planned_disk_path,
+)
 from tvirt.vmspec import (
     DISK_FORMATS,
     OS_HINTS,
@@ -35,7 +43,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cmd.add_argument("name")
     cmd.add_argument("--host", help="host label, URI or hostname when several are connected")
     cmd.add_argument("--memory", default="512M", help="memory, e.g. 512M or 2G (default 512M)")
-    cmd.add_argument("--vcpus", type=int, default=1, help="virtual CPUs (default 1)")
+    cmd.add_argument("--vcpus", default="1", help="virtual CPUs (default 1)")
     src = cmd.add_mutually_exclusive_group(required=True)
     src.add_argument("--iso", metavar="PATH", help="install from this ISO (file or volume path)")
     src.add_argument("--kernel", metavar="PATH", help="boot this kernel directly")
@@ -101,7 +109,7 @@ def spec_from_args(args: argparse.Namespace) -> VMSpec:
     return VMSpec(
         name=args.name,
         memory_mib=parse_size_mib(args.memory, "memory"),
-        vcpus=args.vcpus,
+        vcpus=validate.vcpus(args.vcpus),
         source=source,
         iso=args.iso or "",
         kernel=kernel,
@@ -167,7 +175,7 @@ def _preview(conn: libvirt.virConnect, spec: VMSpec) -> str:
     from tvirt.vmcreate import CreateError
 
     spec, _why = _with_type(conn, spec)
-    found = problems(spec, host_limits(conn))
+    found = problems(spec, host_limits(conn)) or path_problems(conn, spec)
     if found:
         raise CreateError(" ".join(found))
     fmt = spec.disk_format if spec.disk is DiskKind.NEW else ""

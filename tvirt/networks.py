@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 import libvirt
 
+from tvirt import validate
+
 MODES = ("nat", "isolated")
-NET_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,49}$")
 BRIDGE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
 
 
@@ -83,13 +84,10 @@ def _info(net: libvirt.virNetwork) -> NetInfo:
 
 def spec_problems(spec: NetSpec, existing: frozenset[str] = frozenset()) -> list[str]:
     found = []
-    if not NET_NAME_RE.match(spec.name):
-        found.append(
-            f"The network name {spec.name!r} may only use letters, digits, '.', '_', '+' and "
-            "'-', must start with a letter or digit and be at most 50 characters."
-        )
-    elif spec.name in existing:
-        found.append(f"A network called {spec.name!r} already exists on this host.")
+    try:
+        validate.name(spec.name, "network", existing)
+    except validate.Invalid as exc:
+        found.append(str(exc))
     if spec.mode not in MODES:
         found.append(f"The network mode must be nat or isolated, not {spec.mode!r}.")
     if spec.bridge and not BRIDGE_RE.match(spec.bridge):

@@ -2,7 +2,8 @@
 
 Units follow libvirt's own ``unit`` attribute and qemu-img:
 
-- a bare number is bytes (``b``, ``B`` and ``bytes`` say so explicitly);
+- a bare number is bytes (``b``, ``B`` and ``bytes`` say so explicitly), unless the
+  caller names another unit (memory takes MiB, see tvirt/validate.py);
 - one letter, ``K M G T P`` (any case), is binary: ``10G`` is 10 x 1024^3 bytes;
 - ``KiB MiB GiB TiB PiB`` are binary too;
 - ``KB MB GB TB PB`` (with the B, any case) are decimal: ``1GB`` is 10^9 bytes.
@@ -52,35 +53,41 @@ class SizeError(ValueError):
     """A size that cannot be used, with a sentence saying why."""
 
 
-def parse_size(text: str) -> int:
-    """Bytes for a size such as ``10G``; raises SizeError with a sentence otherwise."""
+def parse_size(text: str, what: str = "size", bare: int = 1) -> int:
+    """Bytes for a size such as ``10G``; raises SizeError with a sentence otherwise.
+
+    ``what`` names the value in the sentences ("memory size"), so a form can tell which
+    field a refusal is about; ``bare`` is the unit of a number without one (bytes, or
+    MIB for memory as virt-install takes it).
+    """
     match = _PATTERN.match(text)
     if not text.strip():
-        raise SizeError("Give a size, for example 10G, 512MiB or 1.5 TiB.")
+        raise SizeError(f"Give a {what}, for example 10G, 512MiB or 1.5 TiB.")
     if match is None or match.group(1) in ("", ".", "+", "-", "+.", "-."):
         raise SizeError(
-            f"{text.strip()!r} is not a size; write a number and a unit, "
+            f"{text.strip()!r} is not a {what}; write a number and a unit, "
             "for example 10G, 512MiB or 1.5 TiB."
         )
     number, unit = match.group(1), match.group(2)
-    factor = _UNITS.get(unit.lower())
+    factor = bare if not unit else _UNITS.get(unit.lower())
     if factor is None:
         raise SizeError(
-            f"{unit!r} is not a unit; use bytes, K, M, G, T, P (binary, also KiB..PiB) "
-            "or KB, MB, GB, TB, PB (decimal)."
+            f"{unit!r} is not a unit of {what}; use bytes, K, M, G, T, P (binary, also "
+            "KiB..PiB) or KB, MB, GB, TB, PB (decimal)."
         )
     try:
         value = Decimal(number)
     except InvalidOperation:
-        raise SizeError(f"{text.strip()!r} is not a number.") from None
+        raise SizeError(f"{text.strip()!r} is not a number for a {what}.") from None
     if value < 0:
-        raise SizeError("A size cannot be negative.")
+        raise SizeError(f"A {what} cannot be negative.")
     size = int(value * factor)
     if size <= 0:
-        raise SizeError("A size must be at least one byte; zero is not a size.")
+        raise SizeError(f"A {what} must be at least one byte; zero is not a {what}.")
     if size > MAX_BYTES:
         raise SizeError(
-            f"{text.strip()} is more than {format_size(MAX_BYTES)}, which is surely a typo."
+            f"A {what} of {text.strip()} is more than {format_size(MAX_BYTES)}, "
+            "which is surely a typo."
         )
     return size
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import libvirt
 
-from tvirt.vmspec import NAME_RE
+from tvirt import validate
 
 
 class SnapshotError(Exception):
@@ -68,11 +68,10 @@ def snapshot_tree(dom: libvirt.virDomain) -> list[SnapshotInfo]:
 def create_snapshot(
     dom: libvirt.virDomain, name: str, description: str = "", disk_only: bool = False
 ) -> str:
-    if not NAME_RE.match(name):
-        raise SnapshotError(
-            f"The snapshot name {name!r} may only use letters, digits, '.', '_', '+' and '-' "
-            "and must start with a letter or digit."
-        )
+    try:
+        validate.name(name, "snapshot")
+    except validate.Invalid as exc:
+        raise SnapshotError(str(exc)) from None
     if name in dom.snapshotListNames(0):
         raise SnapshotError(f"{dom.name()} already has a snapshot called {name!r}.")
     snap = ET.Element("domainsnapshot")

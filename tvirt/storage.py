@@ -24,6 +24,7 @@ from typing import Protocol, TypeVar
 
 import libvirt
 
+from tvirt import validate
 from tvirt.errors import explain
 from tvirt.sizes import format_size
 
@@ -64,7 +65,7 @@ WIPE_ALGORITHMS: dict[str, int] = {
     "trim": libvirt.VIR_STORAGE_VOL_WIPE_ALG_TRIM,
 }
 
-NAME_MAX = 200
+NAME_MAX = validate.NAME_DEFAULT_LONGEST
 CHUNK = 4 * 1024 * 1024
 
 
@@ -143,30 +144,14 @@ class VolumeSpec:
 
 
 # -- validation -------------------------------------------------------------
-_NAME_OK = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+:@-]*$")
-
-
 def check_name(
     name: str, existing: set[str] | frozenset[str] = frozenset(), what: str = "volume"
 ) -> str:
     """The name if it is a fine pool or volume name; raises StorageError otherwise."""
-    if not name:
-        raise StorageError(f"Give the {what} a name.")
-    if len(name) > NAME_MAX:
-        raise StorageError(
-            f"A {what} name has at most {NAME_MAX} characters; this has {len(name)}."
-        )
-    if "/" in name or "\\" in name:
-        raise StorageError(f"A {what} name cannot contain a path separator (/ or \\).")
-    if name[0] in ".-":
-        raise StorageError(f"A {what} name cannot start with a dot or a dash.")
-    if not _NAME_OK.match(name):
-        raise StorageError(
-            f"A {what} name may hold only letters, digits and . _ - + : @ (no spaces)."
-        )
-    if name in existing:
-        raise StorageError(f"A {what} named {name} already exists.")
-    return name
+    try:
+        return validate.name(name, what, existing)
+    except validate.Invalid as exc:
+        raise StorageError(str(exc)) from None
 
 
 def formats_for(pool_type: str) -> tuple[str, ...]:

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 import libvirt
 
+from tvirt import validate
 from tvirt.errors import explain
-from tvirt.vmspec import DiskKind, HostLimits, VMSpec, build_xml, problems
+from tvirt.vmspec import DiskKind, HostLimits, VMSpec, build_xml, problems, spec_paths
 
 
 class CreateError(Exception):
@@ -25,6 +26,29 @@ class Created:
 
 
 def host_limits(conn: libvirt.virConnect) -> HostLimits:
+    memory_mib, cpus, max_vcpus, types, nested = _resources(conn)
+    return HostLimits(
+        memory_mib=memory_mib,
+        cpus=cpus,
+        max_vcpus=max_vcpus,
+        domain_types=types,
+        nested=nested,
+        existing_names=frozenset(d.name() for d in conn.listAllDomains(0)),
+        pools=tuple(p.name() for p in conn.listAllStoragePools(0)),
+        networks=tuple(n.name() for n in conn.listAllNetworks(0)),
+    )
+
+
+def resource_limits(conn: libvirt.virConnect) -> HostLimits:
+    """Only the host's memory and vCPU limits: what a hardware change is checked against,
+    read the same way as for a new VM but without listing VMs, pools and networks."""
+    memory_mib, cpus, max_vcpus, types, nested = _resources(conn)
+    return HostLimits(
+        memory_mib=memory_mib, cpus=cpus, max_vcpus=max_vcpus, domain_types=types, nested=nested
+    )
+
+
+def _resources(conn: libvirt.virConnect) -> tuple[int, int, int, tuple[str, ...], bool]:
     info = conn.getInfo()
     caps = ET.fromstring(conn.getCapabilities())
     types = sorted(
@@ -37,16 +61,19 @@ def host_limits(conn: libvirt.virConnect) -> HostLimits:
         max_vcpus = conn.getMaxVcpus(types[0] if types else None)
     except libvirt.libvirtError:
         max_vcpus = int(info[2])
-    return HostLimits(
-        memory_mib=int(info[1]),
-        cpus=int(info[2]),
-        max_vcpus=max_vcpus,
-        domain_types=tuple(types),
-        nested=caps.find("./host/cpu/feature[@name='hypervisor']") is not None,
-        existing_names=frozenset(d.name() for d in conn.listAllDomains(0)),
-        pools=tuple(p.name() for p in conn.listAllStoragePools(0)),
-        networks=tuple(n.name() for n in conn.listAllNetworks(0)),
-    )
+    nested = caps.find("./host/cpu/feature[@name='hypervisor']") is not None
+    return int(info[1]), int(info[2]), max_vcpus, tuple(types), nested
+
+
+def path_problems(conn: libvirt.virConnect, spec: VMSpec, step: str = "") -> list[str]:
+    """Files the spec names (or one wizard step's) that do not exist on the host."""
+    found = []
+    for what, path in spec_paths(spec, step):
+        try:
+            validate.existing_path(conn, path, what)
+        except validate.Invalid as exc:
+            found.append(str(exc))
+    return found
 
 
 def _kvm_usable(conn: libvirt.virConnect) -> bool:
@@ -110,7 +137,7 @@ def create(
     xml: the (possibly hand-edited) domain XML to define instead of the built one; it must
     then already point at the new volume's path (see planned_disk_path).
     """
-    found = problems(spec, host_limits(conn))
+    found = problems(spec, host_limits(conn)) or path_problems(conn, spec)
     if found:
         raise CreateError(" ".join(found))
     vol = None

@@ -11,9 +11,9 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from enum import Enum
 
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$")
-SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*$", re.IGNORECASE)
-MIN_MEMORY_MIB = 16
+from tvirt import validate
+
+MIN_MEMORY_MIB = validate.MIN_MEMORY_MIB
 MAX_DISK_MIB = 64 * 1024 * 1024  # 64 TiB: anything larger is a typo
 
 
@@ -63,6 +63,11 @@ class HostLimits:
     pools: tuple[str, ...] = ()
     networks: tuple[str, ...] = ()
 
+    @property
+    def vcpu_limit(self) -> int:
+        """The most vCPUs a VM may have here: no more than the host's CPUs."""
+        return min(self.cpus, self.max_vcpus)
+
 
 @dataclass(frozen=True)
 class VMSpec:
@@ -94,31 +99,17 @@ class VMSpec:
 
 
 def parse_size_mib(text: str, what: str = "size") -> int:
-    """'512M', '2G', '1.5GiB' or a bare number of MiB -> MiB; one sentence if it is not."""
-    match = SIZE_RE.match(text)
-    if not match:
-        raise ValueError(
-            f"The {what} must be a number with an optional unit K, M, G or T "
-            f"(for example 512M or 2G), not {text!r}."
-        )
-    number, unit = float(match.group(1)), match.group(2).upper()
-    factor = {"K": 1 / 1024, "": 1, "M": 1, "G": 1024, "T": 1024 * 1024}[unit]
-    mib = int(number * factor)
-    if mib <= 0:
-        raise ValueError(f"The {what} must be at least 1 MiB, not {text!r}.")
-    return mib
+    """Memory ('memory') or a disk size in MiB, parsed by the shared checks
+    (tvirt.validate); the memory's bounds are checked with the other resources."""
+    return validate.parse_memory(text) if what == "memory" else validate.size_mib(text)
 
 
 def name_problem(name: str, existing: frozenset[str] = frozenset()) -> str:
-    if not name:
-        return "The VM needs a name."
-    if not NAME_RE.match(name):
-        return (
-            f"The name {name!r} may only use letters, digits, '.', '_', '+' and '-', must "
-            "start with a letter or digit and be at most 64 characters."
-        )
-    if name in existing:
-        return f"A VM called {name!r} already exists on this host."
+    """The sentence why `name` cannot name a VM, or ""."""
+    try:
+        validate.name(name, "VM", existing)
+    except validate.Invalid as exc:
+        return str(exc)
     return ""
 
 
@@ -153,20 +144,14 @@ def step_problems(spec: VMSpec, step: str, limits: HostLimits | None = None) -> 
 
 def _resource_problems(spec: VMSpec, limits: HostLimits | None) -> list[str]:
     found = []
-    if spec.memory_mib < MIN_MEMORY_MIB:
-        found.append(f"Memory must be at least {MIN_MEMORY_MIB} MiB, not {spec.memory_mib} MiB.")
-    elif limits and spec.memory_mib > limits.memory_mib:
-        found.append(
-            f"Memory of {spec.memory_mib} MiB is more than the host has "
-            f"({limits.memory_mib} MiB)."
-        )
-    if spec.vcpus < 1:
-        found.append(f"A VM needs at least 1 vCPU, not {spec.vcpus}.")
-    elif limits and spec.vcpus > min(limits.cpus, limits.max_vcpus):
-        found.append(
-            f"{spec.vcpus} vCPUs is more than the host offers "
-            f"({min(limits.cpus, limits.max_vcpus)})."
-        )
+    try:
+        validate.check_memory(spec.memory_mib, limits.memory_mib if limits else None)
+    except validate.Invalid as exc:
+        found.append(str(exc))
+    try:
+        validate.vcpus(spec.vcpus, limits.vcpu_limit if limits else None)
+    except validate.Invalid as exc:
+        found.append(str(exc))
     return found
 
 
@@ -177,10 +162,25 @@ def _source_problems(spec: VMSpec) -> list[str]:
         return ["Direct kernel boot needs the kernel's path."]
     if spec.source is Source.IMPORT and (spec.disk is not DiskKind.EXISTING or not spec.disk_path):
         return ["Importing needs an existing disk's path."]
-    for label, path in (("ISO", spec.iso), ("kernel", spec.kernel), ("initrd", spec.initrd)):
-        if path and not path.startswith("/"):
-            return [f"The {label} path must be absolute (start with /), not {path!r}."]
+    for what, path in spec_paths(spec, STEPS[0]):
+        try:
+            validate.absolute_path(path, what)
+        except validate.Invalid as exc:
+            return [str(exc)]
     return []
+
+
+def spec_paths(spec: VMSpec, step: str = "") -> list[tuple[str, str]]:
+    """(what, path) of every file the spec names, or of one step's: each must exist on the
+    host (validate.existing_path, checked on the worker)."""
+    first = [("ISO image", spec.iso), ("kernel", spec.kernel), ("initrd", spec.initrd)]
+    if spec.source is Source.IMPORT:
+        first.append(("disk image", spec.disk_path))
+    disk = [("disk image", spec.disk_path)] if spec.disk is DiskKind.EXISTING else []
+    if spec.source is Source.IMPORT:
+        disk = []
+    chosen = {STEPS[0]: first, STEPS[2]: disk}.get(step, []) if step else first + disk
+    return [(what, path) for what, path in chosen if path]
 
 
 def _disk_problems(spec: VMSpec, limits: HostLimits | None) -> list[str]:
@@ -200,8 +200,11 @@ def _disk_problems(spec: VMSpec, limits: HostLimits | None) -> list[str]:
                 f"not {spec.disk_format!r}."
             )
         return found
-    if spec.disk is DiskKind.EXISTING and not spec.disk_path.startswith("/"):
-        return [f"The existing disk's path must be absolute, not {spec.disk_path!r}."]
+    if spec.disk is DiskKind.EXISTING and spec.source is not Source.IMPORT:
+        try:
+            validate.absolute_path(spec.disk_path, "disk image")
+        except validate.Invalid as exc:
+            return [str(exc)]
     return []
 
 
