@@ -20,7 +20,7 @@ from tvirt import config
 from tvirt.actions import Action
 from tvirt.history import StatsHistory
 from tvirt.keys import APP_KEYS, STATS_STEPS
-from tvirt.manager import HostManager, choose_uris
+from tvirt.manager import HostManager, choose_uris, local_default
 from tvirt.model import HostInfo, HostState, VMInfo
 from tvirt.readonly import refusal
 from tvirt.stats import StatsSnapshot
@@ -85,8 +85,15 @@ class TvirtApp(App[int]):
         interval: float = config.DEFAULT_INTERVAL,
         history_minutes: float = config.DEFAULT_HISTORY_MINUTES,
         stats: bool = True,
+        default_uris: list[str] | None = None,
     ) -> None:
         super().__init__()
+        # What a config without URIs stands for (the local libvirtd): adding a host to
+        # such a config saves these too, so a plain start still opens them afterwards.
+        self.default_uris = local_default() if default_uris is None else default_uris
+        # Hosts added in this session that have not connected yet: saved once they do.
+        self._unsaved: set[str] = set()
+        self._unsaved_told: set[str] = set()
         # Live stats: one ticker per connected host (owned by the manager), feeding one
         # history. stats=False (snapshot tests) never starts a ticker, so tests can fill
         # the history by hand. Screen-reader mode starts paused: nothing moves by itself.
@@ -302,6 +309,26 @@ class TvirtApp(App[int]):
         self.dashboard.refresh_status()
         if host.state is HostState.CONNECTED:
             self._watch_stats(host.host_id)
+        if host.host_id in self._unsaved:
+            self._settle_added(host)
+
+    def _settle_added(self, host: HostInfo) -> None:
+        """An added host is saved in the config only once it has connected; one that can
+        never connect (a driver libvirt lacks) is refused and taken off the list."""
+        if host.state is HostState.CONNECTED:
+            self._unsaved.discard(host.host_id)
+            self._remember(host.host_id, keep=True)
+        elif host.state is HostState.FAILED:
+            self._unsaved.discard(host.host_id)
+            self._forget_host(host.host_id)
+            self.say(f"Not added: {host.label}: {host.error}", ok=False)
+        elif host.state is HostState.DISCONNECTED and host.host_id not in self._unsaved_told:
+            self._unsaved_told.add(host.host_id)
+            self.say(
+                f"{host.label} did not connect ({host.error.rstrip('.')}); it is retried, "
+                "and saved to the connection list only once it connects.",
+                ok=False,
+            )
 
     # -- live stats -----------------------------------------------------------
     def _watch_stats(self, host_id: str) -> None:
@@ -483,13 +510,17 @@ class TvirtApp(App[int]):
             self._show_host(worker.info)
         if not quiet:
             self.say(f"Connecting to {worker.info.label}.")
-            self._remember(worker.host_id, keep=True)
+            self._unsaved.add(worker.host_id)
 
     def _remember(self, uri: str, *, keep: bool) -> None:
-        """Record an added or removed connection in the config file (mode 0600, no secrets)."""
+        """Record an added or removed connection in the config file (mode 0600, no secrets).
+
+        The saved list is the config's own, never this session's -c URIs; a config without
+        URIs stands for the local default, which is kept when a host is added to it."""
         if self.settings is None:
             return
-        uris = [u for u in self.settings.uris if u != uri]
+        before = self.settings.uris or (self.default_uris if keep else [])
+        uris = [u for u in before if u != uri]
         if keep:
             uris.append(uri)
         if uris == self.settings.uris:
@@ -508,6 +539,14 @@ class TvirtApp(App[int]):
         self.dashboard.refresh_status()
 
     def remove_connection(self, host_id: str) -> None:
+        host = self._forget_host(host_id)
+        label = host.label if host else host_id
+        self.say(f"Removed the connection to {label}.")
+        if host_id not in self._unsaved:
+            self._remember(host_id, keep=False)
+        self._unsaved.discard(host_id)
+
+    def _forget_host(self, host_id: str) -> HostInfo | None:
         host = self.hosts.pop(host_id, None)
         self._removed.add(host_id)
         self.dashboard.table.remove_host(host_id)
@@ -517,9 +556,7 @@ class TvirtApp(App[int]):
         self.dashboard.refresh_status()
         # timeout=0: never join the worker here; it may be inside a slow call.
         self.manager.remove(host_id, timeout=0)
-        label = host.label if host else host_id
-        self.say(f"Removed the connection to {label}.")
-        self._remember(host_id, keep=False)
+        return host
 
     # -- app-wide keys ------------------------------------------------------
     def action_help(self) -> None:
