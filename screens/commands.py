@@ -25,6 +25,7 @@ _NOT_OFFERED_IN = {
     "wizards",
     "new VM wizard",
     "VM hardware",
+    "XML editor",
     "networks",
 }
 

@@ -23,6 +23,7 @@ _WHERE = {
     "storage wizards": "In the storage wizards",
     "new VM wizard": "In the new VM wizard (n on the dashboard)",
     "VM hardware": "On the VM hardware screen (e on the dashboard)",
+    "XML editor": "In the XML editor (x on the VM hardware screen)",
     "networks": "On the networks screen (N on the dashboard)",
     "dialogs": "In dialogs and this help",
     "confirmations": "When asked to confirm",

@@ -17,19 +17,19 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TextArea
 
-from tvirt import snapshots
+from tvirt import snapshots, validate
 from tvirt import vmhardware as hw
 from tvirt.clone import clone_vm
 from tvirt.command_helpers import sentence_errors
 from tvirt.host import HostWorker
-from tvirt.keys import HARDWARE_KEYS
+from tvirt.keys import HARDWARE_KEYS, XML_KEYS
 from tvirt.model import VMInfo
 from tvirt.readonly import refusal
-from tvirt.vmspec import parse_size_mib
 
 from .dialogs import ConfirmDialog, Confirmed
 from .prompt import PromptDialog
 from .table import Table
+from .threads import deliver
 
 if TYPE_CHECKING:
     from .app import TvirtApp
@@ -44,6 +44,7 @@ _FOOTER = {
     "clone": "Clone",
     "dismiss": "Back",
 }
+_XML_FOOTER = {"save": "Define this XML", "back": "Back"}
 Change = Callable[[libvirt.virConnect, libvirt.virDomain], str]
 
 
@@ -58,7 +59,7 @@ def overview_text(ov: hw.Overview, host_label: str) -> str:
             f"{ov.name}: {ov.state} on {host_label}",
             f"UUID {ov.uuid}, uptime {uptime}, autostart {'on' if ov.autostart else 'off'}",
             f"vCPUs {ov.vcpus} of {ov.max_vcpus}; memory {ov.memory_mib} of "
-            f"{ov.max_memory_mib} MiB",
+            f"{ov.max_memory_mib} MiB{hw.next_boot(ov)}",
             f"Boot order: {', '.join(ov.boot_order) or 'default'}",
         )
     )
@@ -128,9 +129,9 @@ class VMHardwareScreen(Screen[None]):
         try:
             ov, snaps = self._worker().call(read).result(30)
         except Exception as exc:
-            self.app.call_from_thread(self.status, _sentence(exc), False)
+            deliver(self, self.status, _sentence(exc), False)
             return
-        self.app.call_from_thread(self.show, ov, snaps)
+        deliver(self, self.show, ov, snaps)
 
     def show(self, ov: hw.Overview, snaps: list[snapshots.SnapshotInfo]) -> None:
         self.overview, self.snaps = ov, snaps
@@ -139,7 +140,8 @@ class VMHardwareScreen(Screen[None]):
         row = devices.cursor_row
         devices.clear()
         for dev in ov.devices:
-            devices.add_row(dev.key, dev.kind, dev.summary)
+            pending = f" ({dev.pending})" if dev.pending else ""
+            devices.add_row(dev.key, dev.kind, f"{dev.summary}{pending}")
         if ov.devices:
             devices.move_cursor(row=min(row, len(ov.devices) - 1))
         table = self.query_one("#snapshots", DataTable)
@@ -184,10 +186,10 @@ class VMHardwareScreen(Screen[None]):
                 .result(120)
             )
         except Exception as exc:
-            self.app.call_from_thread(self.status, _sentence(exc), False)
+            deliver(self, self.status, _sentence(exc), False)
         else:
-            self.app.call_from_thread(self.status, str(message), True)
-        self.app.call_from_thread(self.reload)
+            deliver(self, self.status, str(message), True)
+        deliver(self, self.reload)
 
     def ask(
         self, title: str, fields: list[tuple[str, str]], then: Callable[[list[str]], None]
@@ -216,12 +218,12 @@ class VMHardwareScreen(Screen[None]):
 
         def then(values: list[str]) -> None:
             try:
-                mib = parse_size_mib(values[0], "memory")
-            except ValueError as exc:
+                mib = validate.memory_mib(values[0])
+            except validate.Invalid as exc:
                 self.status(str(exc), False)
                 return
             live = values[1].lower() not in ("config", "c", "no")
-            self.change("change the memory", lambda _c, d: hw.set_memory(d, mib, live=live))
+            self.change("change the memory", lambda c, d: hw.set_memory(c, d, mib, live=live))
 
         self.ask(
             "Change the memory",
@@ -232,15 +234,33 @@ class VMHardwareScreen(Screen[None]):
             then,
         )
 
+    def action_max_memory(self) -> None:
+        current = f"{self.overview.next_max_memory_mib}M" if self.overview else "512M"
+
+        def then(values: list[str]) -> None:
+            try:
+                mib = validate.memory_mib(values[0])
+            except validate.Invalid as exc:
+                self.status(str(exc), False)
+                return
+            self.change("change the maximum memory", lambda c, d: hw.set_max_memory(c, d, mib))
+
+        self.ask(
+            "Change the maximum memory (in the config; below the memory, both come down)",
+            [("Maximum memory (e.g. 1G)", current)],
+            then,
+        )
+
     def action_vcpus(self) -> None:
         current = str(self.overview.vcpus) if self.overview else "1"
 
         def then(values: list[str]) -> None:
-            if not values[0].isdigit():
-                self.status(f"vCPUs must be a whole number, not {values[0]!r}.", False)
+            try:
+                count = validate.vcpus(values[0])
+            except validate.Invalid as exc:
+                self.status(str(exc), False)
                 return
-            count = int(values[0])
-            self.change("change the vCPUs", lambda _c, d: hw.set_vcpus(d, count))
+            self.change("change the vCPUs", lambda c, d: hw.set_vcpus(c, d, count))
 
         self.ask("Change the vCPUs", [("vCPUs", current)], then)
 
@@ -290,7 +310,9 @@ class VMHardwareScreen(Screen[None]):
             return
 
         def then(values: list[str]) -> None:
-            self.change("change the CD media", lambda _c, d: hw.change_media(d, dev.key, values[0]))
+            self.change(
+                "change the CD media", lambda c, d: hw.change_media(c, d, dev.key, values[0])
+            )
 
         self.ask(f"Media for {dev.key}", [("Image path (empty ejects)", "")], then)
 
@@ -387,11 +409,14 @@ class VMHardwareScreen(Screen[None]):
 
 class XMLScreen(Screen[None]):
     """The VM's config XML, highlighted and editable; ctrl+s defines it. On an error the
-    text stays as typed and libvirt's own message is shown."""
+    text stays as typed and libvirt's own message is shown. Escape goes back, asking
+    first when there are edits not saved."""
 
-    BINDINGS = [
-        Binding("ctrl+s", "save", "Define this XML"),
-        Binding("escape", "dismiss", "Back"),
+    # Priority: the code editor takes escape itself (to move the focus on), and it is
+    # the only widget here, so without priority escape never left this screen.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(k.key, k.action, _XML_FOOTER[k.action], priority=True, tooltip=k.description)
+        for k in XML_KEYS
     ]
     DEFAULT_CSS = """
     XMLScreen #xml-editor { height: 1fr; }
@@ -401,6 +426,7 @@ class XMLScreen(Screen[None]):
     def __init__(self, owner: VMHardwareScreen) -> None:
         super().__init__()
         self.owner = owner
+        self.saved: str | None = None  # the XML as libvirt has it; None until read
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -412,6 +438,14 @@ class XMLScreen(Screen[None]):
         self.sub_title = f"XML of {self.owner.vm.name}"
         self._load()
 
+    @property
+    def editor(self) -> TextArea:
+        return self.query_one("#xml-editor", TextArea)
+
+    @property
+    def unsaved(self) -> bool:
+        return self.saved is not None and self.editor.text != self.saved
+
     @work(thread=True, exit_on_error=False)
     def _load(self) -> None:
         uuid = self.owner.vm.uuid
@@ -421,13 +455,14 @@ class XMLScreen(Screen[None]):
                 lambda conn: conn.lookupByUUIDString(uuid).XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
             ).result(30)
         except Exception as exc:
-            self.app.call_from_thread(self._say, _sentence(exc))
+            deliver(self, self._say, _sentence(exc))
             return
-        self.app.call_from_thread(self._loaded, str(xml))
+        deliver(self, self._loaded, str(xml))
 
     def _loaded(self, xml: str) -> None:
-        self.query_one("#xml-editor", TextArea).text = xml
-        self._say("ctrl+s defines the edited XML; escape goes back without saving.")
+        self.editor.text = xml
+        self.saved = xml
+        self._say("ctrl+s defines the edited XML; escape goes back (asking first if unsaved).")
 
     def _say(self, text: str) -> None:
         self.query_one("#xml-status", Static).update(text)
@@ -436,7 +471,29 @@ class XMLScreen(Screen[None]):
         if self.owner.tvirt.readonly:
             self._say(refusal("save the XML"))
             return
-        self._save(self.query_one("#xml-editor", TextArea).text)
+        self._save(self.editor.text)
+
+    def action_back(self) -> None:
+        if not self.unsaved:
+            self.dismiss()
+            return
+
+        def answered(answer: Confirmed | None) -> None:
+            if answer is None:
+                self._say("Kept the edits: ctrl+s defines them, escape asks again.")
+            else:
+                self.owner.status(f"Discarded the XML edits of {self.owner.vm.name}.")
+                self.dismiss()
+
+        self.app.push_screen(
+            ConfirmDialog(
+                f"Discard your edits to the XML of {self.owner.vm.name}?",
+                [self.owner.vm.name],
+                "The VM keeps the XML it has; what you typed here is lost.",
+                "Yes, discard",
+            ),
+            answered,
+        )
 
     @work(thread=True, exit_on_error=False)
     def _save(self, text: str) -> None:
@@ -447,10 +504,14 @@ class XMLScreen(Screen[None]):
                 lambda conn: hw.define_edited_xml(conn, conn.lookupByUUIDString(uuid), text)
             ).result(30)
         except Exception as exc:
-            self.app.call_from_thread(self._say, f"Not saved: {_sentence(exc)}")
+            deliver(self, self._say, f"Not saved: {_sentence(exc)}")
             return
-        self.app.call_from_thread(self._say, str(message))
-        self.app.call_from_thread(self.owner.reload)
+        deliver(self, self._saved, text, str(message))
+        deliver(self.owner, self.owner.reload)
+
+    def _saved(self, text: str, message: str) -> None:
+        self.saved = text
+        self._say(message)
 
 
 def _sentence(exc: BaseException) -> str:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import libvirt
 
+from tvirt import validate
 from tvirt import vmhardware as hw
 from tvirt.command_helpers import confirm, emit, on_vm
-from tvirt.vmspec import parse_size_mib
 
 EXIT_OK = 0
 Job = Callable[[libvirt.virConnect, libvirt.virDomain], str]
@@ -29,10 +29,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     add("show", "overview and device list")
     p = add("memory", "set the memory (live where possible, and in the config)")
-    p.add_argument("size", help="e.g. 256M or 1G")
+    p.add_argument("size", help="e.g. 256M or 1G (a bare number is MiB)")
     p.add_argument("--config-only", action="store_true", help="do not change the running VM")
+    p = add("max-memory", "set the maximum memory in the config (balloon room)")
+    p.add_argument("size", help="e.g. 1G; below the memory, the memory comes down too")
     p = add("vcpus", "set the number of vCPUs (live where possible, and in the config)")
-    p.add_argument("count", type=int)
+    p.add_argument("count")
     p.add_argument("--config-only", action="store_true", help="do not change the running VM")
     p = add("disk-add", "attach a disk (a volume's or file's path) or an empty CD drive")
     p.add_argument("path", nargs="?", default="", help="volume or file path (empty CD: none)")
@@ -74,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
 def _verb(args: argparse.Namespace) -> str:
     return {
         "memory": "change the memory of",
+        "max-memory": "change the maximum memory of",
         "vcpus": "change the vCPUs of",
         "disk-add": "add a disk to",
         "disk-remove": "remove a disk from",
@@ -88,21 +91,24 @@ def _change(args: argparse.Namespace) -> Job:
     from tvirt.cli import EXIT_USAGE, CLIError
 
     action = args.hw_command
+    try:
+        mib = validate.memory_mib(args.size) if action in ("memory", "max-memory") else 0
+        count = validate.vcpus(args.count) if action == "vcpus" else 0
+    except validate.Invalid as exc:
+        raise CLIError(str(exc), EXIT_USAGE) from None
     if action == "memory":
-        try:
-            mib = parse_size_mib(args.size, "memory")
-        except ValueError as exc:
-            raise CLIError(str(exc), EXIT_USAGE) from None
-        return lambda _conn, dom: hw.set_memory(dom, mib, live=not args.config_only)
+        return lambda conn, dom: hw.set_memory(conn, dom, mib, live=not args.config_only)
+    if action == "max-memory":
+        return lambda conn, dom: hw.set_max_memory(conn, dom, mib)
     if action == "vcpus":
-        return lambda _conn, dom: hw.set_vcpus(dom, args.count, live=not args.config_only)
+        return lambda conn, dom: hw.set_vcpus(conn, dom, count, live=not args.config_only)
     if action == "disk-add":
         return lambda conn, dom: hw.add_disk(conn, dom, args.path, args.bus, args.cdrom)
     if action == "disk-remove":
         confirm(args, f"Detach disk {args.target} from {args.vm}?", args.target)
         return lambda _conn, dom: hw.remove_disk(dom, args.target)
     if action == "media":
-        return lambda _conn, dom: hw.change_media(dom, args.target, args.path)
+        return lambda conn, dom: hw.change_media(conn, dom, args.target, args.path)
     if action == "nic-add":
         kind = "network" if args.network else "bridge"
         source = args.network or args.bridge
@@ -122,11 +128,13 @@ def _show(args: argparse.Namespace) -> int:
     print(
         f"{info.name}: {info.state}, host {info.host}, uuid {info.uuid}, uptime {uptime}, "
         f"vCPUs {info.vcpus} of {info.max_vcpus}, memory {info.memory_mib} of "
-        f"{info.max_memory_mib} MiB, autostart {'on' if info.autostart else 'off'}, "
+        f"{info.max_memory_mib} MiB{hw.next_boot(info)}, "
+        f"autostart {'on' if info.autostart else 'off'}, "
         f"boot {' '.join(info.boot_order) or 'default'}"
     )
     for dev in info.devices:
-        print(f"{dev.key}: {dev.kind}, {dev.summary}")
+        pending = f" ({dev.pending})" if dev.pending else ""
+        print(f"{dev.key}: {dev.kind}, {dev.summary}{pending}")
     return EXIT_OK
 
 

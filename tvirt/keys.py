@@ -119,6 +119,7 @@ NEW_VM_KEYS: tuple[Key, ...] = (
 # VM details with hardware and snapshots (screens/vm_hardware.py).
 HARDWARE_KEYS: tuple[Key, ...] = (
     Key("m", "memory", "Change the memory (live where possible)", "VM hardware"),
+    Key("M", "max_memory", "Change the maximum memory (in the config)", "VM hardware"),
     Key("v", "vcpus", "Change the number of vCPUs", "VM hardware"),
     Key("a", "add_disk", "Add a disk (a volume's or file's path)", "VM hardware"),
     Key("d", "remove_device", "Remove the selected disk or NIC (asks first)", "VM hardware"),
@@ -131,6 +132,13 @@ HARDWARE_KEYS: tuple[Key, ...] = (
     Key("r", "revert", "Revert to the selected snapshot (asks first)", "VM hardware"),
     Key("D", "delete_snapshot", "Delete the selected snapshot (asks first)", "VM hardware"),
     Key("escape", "dismiss", "Back to the dashboard", "VM hardware"),
+)
+
+# The XML editor of the hardware screen (x there).
+XML_KEYS: tuple[Key, ...] = (
+    Key("ctrl+s", "save", "Define the edited XML as the VM's config", "XML editor"),
+    Key("escape", "back", "Back to the hardware screen; asks first if edits are unsaved",
+        "XML editor"),
 )
 
 # The networks screen (screens/networks.py).
@@ -175,7 +183,7 @@ STORAGE_WIZARD_KEYS: tuple[Key, ...] = (
 def all_keys() -> tuple[Key, ...]:
     return (
         APP_KEYS + DASHBOARD_KEYS + DETAIL_KEYS + CONFIRM_KEYS + CONSOLE_KEYS + GLUSTER_KEYS
-        + WIZARD_KEYS + NEW_VM_KEYS + HARDWARE_KEYS + NETWORK_KEYS + STORAGE_KEYS
+        + WIZARD_KEYS + NEW_VM_KEYS + HARDWARE_KEYS + XML_KEYS + NETWORK_KEYS + STORAGE_KEYS
         + STORAGE_WIZARD_KEYS
     )
 

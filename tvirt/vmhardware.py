@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import libvirt
 
+from tvirt import validate
 from tvirt.errors import explain
 from tvirt.model import VMState
 
@@ -33,6 +34,8 @@ class Device:
     kind: str  # disk, cdrom, nic, controller, serial, console, graphics, video
     key: str  # what identifies it in commands: target dev, MAC, index
     summary: str
+    # Of a running VM: "next boot" (only in the config) or "until shutdown" (only live).
+    pending: str = ""
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,11 @@ class Overview:
     max_vcpus: int
     memory_mib: int
     max_memory_mib: int
+    # What the config says, for the next boot (the same as above unless it was changed
+    # in the config only while the VM runs).
+    next_vcpus: int
+    next_memory_mib: int
+    next_max_memory_mib: int
     autostart: bool
     persistent: bool
     boot_order: tuple[str, ...]
@@ -56,9 +64,7 @@ def overview(conn: libvirt.virConnect, dom: libvirt.virDomain) -> Overview:
     state = VMState.from_libvirt(dom.state()[0])
     root = ET.fromstring(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
     live = ET.fromstring(dom.XMLDesc(0))
-    vcpu = live.find("vcpu")
-    max_vcpus = int(vcpu.text or 1) if vcpu is not None else 1
-    vcpus = int(vcpu.get("current", max_vcpus)) if vcpu is not None else 1
+    max_vcpus, vcpus = _vcpus(live)
     uptime = None
     if dom.isActive():
         try:
@@ -75,11 +81,34 @@ def overview(conn: libvirt.virConnect, dom: libvirt.virDomain) -> Overview:
         max_vcpus=max_vcpus,
         memory_mib=_kib(live, "currentMemory") // 1024,
         max_memory_mib=_kib(live, "memory") // 1024,
+        next_vcpus=_vcpus(root)[1],
+        next_memory_mib=_kib(root, "currentMemory") // 1024,
+        next_max_memory_mib=_kib(root, "memory") // 1024,
         autostart=bool(dom.autostart()) if dom.isPersistent() else False,
         persistent=bool(dom.isPersistent()),
         boot_order=boot_order(root),
-        devices=tuple(devices(live)),
+        devices=tuple(merged_devices(live, root) if dom.isActive() else devices(root)),
     )
+
+
+def next_boot(ov: Overview) -> str:
+    """' (next boot: 2 vCPUs, memory 256 of 256 MiB)' when the config differs from the
+    running VM, else ''."""
+    now = (ov.vcpus, ov.memory_mib, ov.max_memory_mib)
+    then = (ov.next_vcpus, ov.next_memory_mib, ov.next_max_memory_mib)
+    if now == then:
+        return ""
+    return (
+        f" (next boot: {validate.plural(ov.next_vcpus, 'vCPU')}, memory "
+        f"{ov.next_memory_mib} of {ov.next_max_memory_mib} MiB)"
+    )
+
+
+def _vcpus(root: ET.Element) -> tuple[int, int]:
+    """(maximum, current) vCPUs of a domain XML."""
+    vcpu = root.find("vcpu")
+    maximum = int(vcpu.text or 1) if vcpu is not None else 1
+    return maximum, int(vcpu.get("current", maximum)) if vcpu is not None else 1
 
 
 def _uptime(conn: libvirt.virConnect, dom: libvirt.virDomain) -> float | None:
@@ -161,6 +190,24 @@ def devices(root: ET.Element) -> list[Device]:
     return found
 
 
+def merged_devices(live: ET.Element, config: ET.Element) -> list[Device]:
+    """A running VM's devices, plus those only in its config (added there while it runs,
+    or whose live change was refused), so each can be seen and removed. A device only in
+    the live VM (removed from the config) is marked as gone at the next boot."""
+    running = devices(live)
+    saved = devices(config)
+    keys = {(d.kind, d.key) for d in saved}
+    found = [d if (d.kind, d.key) in keys or d.kind not in _CHANGEABLE
+             else Device(d.kind, d.key, d.summary, "until shutdown") for d in running]
+    known = {(d.kind, d.key) for d in running}
+    found += [Device(d.kind, d.key, d.summary, "next boot") for d in saved
+              if (d.kind, d.key) not in known and d.kind in _CHANGEABLE]
+    return found
+
+
+_CHANGEABLE = ("disk", "cdrom", "nic")
+
+
 def _device_key(dev: ET.Element) -> str:
     if dev.tag == "disk":
         target = dev.find("target")
@@ -174,16 +221,24 @@ def _device_key(dev: ET.Element) -> str:
 
 
 # -- changes ------------------------------------------------------------------
-def set_memory(dom: libvirt.virDomain, mib: int, live: bool = True) -> str:
-    """Current memory; raises the maximum in the config if needed (never live)."""
-    if mib < 16:
-        raise HardwareError(f"Memory must be at least 16 MiB, not {mib} MiB.")
+def set_memory(
+    conn: libvirt.virConnect, dom: libvirt.virDomain, mib: int, live: bool = True
+) -> str:
+    """The memory, checked against the host. In the config the maximum follows: raised
+    when the memory goes above it, lowered with it when they were equal (no balloon room
+    was set aside) or when it is more than the host has, so a change can be undone."""
+    host_mib = _host_memory_mib(conn)
+    validate.check_memory(mib, host_mib)
     kib = mib * 1024
     root = ET.fromstring(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+    max_kib, cur_kib = _kib(root, "memory"), _kib(root, "currentMemory")
     notes = []
-    if kib > _kib(root, "memory"):
+    if kib > max_kib:
         dom.setMemoryFlags(kib, CONFIG | libvirt.VIR_DOMAIN_MEM_MAXIMUM)
         notes.append(f"raised the maximum to {mib} MiB in the config")
+    elif kib < max_kib and (max_kib == cur_kib or max_kib > host_mib * 1024):
+        dom.setMemoryFlags(kib, CONFIG | libvirt.VIR_DOMAIN_MEM_MAXIMUM)
+        notes.append(f"lowered the maximum to {mib} MiB in the config")
     dom.setMemoryFlags(kib, CONFIG)
     where = "in the config"
     if live and dom.isActive():
@@ -205,13 +260,36 @@ def set_memory(dom: libvirt.virDomain, mib: int, live: bool = True) -> str:
     return f"Set the memory of {dom.name()} to {mib} MiB {where}{extra}."
 
 
-def set_vcpus(dom: libvirt.virDomain, count: int, live: bool = True) -> str:
-    if count < 1:
-        raise HardwareError(f"A VM needs at least 1 vCPU, not {count}.")
+def set_max_memory(conn: libvirt.virConnect, dom: libvirt.virDomain, mib: int) -> str:
+    """The maximum memory, in the config (a running VM keeps its own until it stops).
+    Below the memory, the memory comes down with it."""
+    validate.check_memory(mib, _host_memory_mib(conn))
+    kib = mib * 1024
     root = ET.fromstring(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
-    vcpu = root.find("vcpu")
-    maximum = int(vcpu.text or 1) if vcpu is not None else 1
-    if count > maximum:
+    dom.setMemoryFlags(kib, CONFIG | libvirt.VIR_DOMAIN_MEM_MAXIMUM)
+    note = ""
+    if kib < _kib(root, "currentMemory"):
+        dom.setMemoryFlags(kib, CONFIG)
+        note = f" (the memory came down to {mib} MiB with it)"
+    where = "in the config only; it takes effect at the next boot" if dom.isActive() else (
+        "in the config")
+    return f"Set the maximum memory of {dom.name()} to {mib} MiB {where}{note}."
+
+
+def set_vcpus(
+    conn: libvirt.virConnect, dom: libvirt.virDomain, count: int, live: bool = True
+) -> str:
+    """The vCPUs, checked against the host. In the config the maximum follows as the
+    memory's does: raised above it, lowered with it when they were equal or when it is
+    more than the host offers."""
+    from tvirt.vmcreate import resource_limits
+
+    limit = resource_limits(conn).vcpu_limit
+    validate.vcpus(count, limit)
+    root = ET.fromstring(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+    maximum, current = _vcpus(root)
+    if count > maximum or (count < maximum and (maximum == current or maximum > limit)):
+        # Lowering the maximum takes the current count down with it; set again below.
         dom.setVcpusFlags(count, CONFIG | libvirt.VIR_DOMAIN_VCPU_MAXIMUM)
     dom.setVcpusFlags(count, CONFIG)
     where = "in the config"
@@ -223,7 +301,13 @@ def set_vcpus(dom: libvirt.virDomain, count: int, live: bool = True) -> str:
                 where = "live and in the config"
             except libvirt.libvirtError as exc:
                 where = f"in the config only (live change refused: {explain(exc)})"
-    return f"Set {dom.name()} to {count} vCPUs {where}."
+    return f"Set {dom.name()} to {validate.plural(count, 'vCPU')} {where}."
+
+
+def _host_memory_mib(conn: libvirt.virConnect) -> int:
+    from tvirt.vmcreate import resource_limits
+
+    return resource_limits(conn).memory_mib
 
 
 def _disk_targets(dom: libvirt.virDomain) -> set[str]:
@@ -250,8 +334,10 @@ def add_disk(
 ) -> str:
     if bus not in DISK_BUSES:
         raise HardwareError(f"The disk bus must be one of {', '.join(DISK_BUSES)}, not {bus!r}.")
-    if path and not path.startswith("/"):
-        raise HardwareError(f"The disk path must be absolute, not {path!r}.")
+    if path:
+        # Refused up front: libvirt takes a missing file into the config of a shut-off
+        # VM without a word, and the VM then fails to start.
+        validate.existing_path(conn, path, "CD image" if cdrom else "disk image")
     fmt = "raw"
     if path:
         try:
@@ -281,10 +367,12 @@ def remove_disk(dom: libvirt.virDomain, target: str) -> str:
     return f"Removed disk {target} from {dom.name()} {where}; its storage was kept."
 
 
-def change_media(dom: libvirt.virDomain, target: str, path: str) -> str:
+def change_media(
+    conn: libvirt.virConnect, dom: libvirt.virDomain, target: str, path: str
+) -> str:
     """Insert (path) or eject ('') the CD in drive target."""
-    if path and not path.startswith("/"):
-        raise HardwareError(f"The media path must be absolute, not {path!r}.")
+    if path:
+        validate.existing_path(conn, path, "CD image")
     disk = _find(
         dom, "disk", lambda d: _device_key(d) == target and d.get("device") == "cdrom"
     )
@@ -374,14 +462,16 @@ def set_boot_order(conn: libvirt.virConnect, dom: libvirt.virDomain, order: list
 
 
 def _find(dom: libvirt.virDomain, tag: str, match: object, last: bool = False) -> ET.Element | None:
-    """The device in the config XML (the live one if the VM is transient)."""
+    """The device in the config XML (the live one if the VM is transient), else in the
+    running VM (a device whose removal from the config went through but not live)."""
     flags = libvirt.VIR_DOMAIN_XML_INACTIVE if dom.isPersistent() else 0
-    devices_el = ET.fromstring(dom.XMLDesc(flags)).find("devices")
-    hits = [d for d in (devices_el if devices_el is not None else []) if d.tag == tag
-            and match(d)]  # type: ignore[operator]
-    if not hits:
-        return None
-    return hits[-1] if last else hits[0]
+    for xml_flags in (flags, 0) if flags and dom.isActive() else (flags,):
+        devices_el = ET.fromstring(dom.XMLDesc(xml_flags)).find("devices")
+        hits = [d for d in (devices_el if devices_el is not None else []) if d.tag == tag
+                and match(d)]  # type: ignore[operator]
+        if hits:
+            return hits[-1] if last else hits[0]
+    return None
 
 
 def _attach(dom: libvirt.virDomain, element: ET.Element, _verb: str) -> str:
@@ -403,17 +493,25 @@ def _detach(dom: libvirt.virDomain, element: ET.Element) -> str:
         dom.detachDeviceFlags(xml, CONFIG)
         return "in the config"
     key = _device_key(element)
-    live_devices = ET.fromstring(dom.XMLDesc(0)).find("devices")
-    if not any(_device_key(d) == key for d in (live_devices if live_devices is not None else [])):
+    if not _has(dom, 0, element.tag, key):
         # Added to the config while running: the live VM never had it.
         dom.detachDeviceFlags(xml, CONFIG)
         return "in the config (the running VM never had it)"
+    if dom.isPersistent() and not _has(dom, libvirt.VIR_DOMAIN_XML_INACTIVE, element.tag, key):
+        # Already gone from the config; only the running VM still has it.
+        dom.detachDeviceFlags(xml, LIVE)
+        return "from the running VM (the config no longer had it)"
     try:
         dom.detachDeviceFlags(xml, CONFIG | LIVE)
         return "live and in the config (the guest may take a moment to let go)"
     except libvirt.libvirtError as exc:
         dom.detachDeviceFlags(xml, CONFIG)
         return f"in the config only (live change refused: {explain(exc)})"
+
+
+def _has(dom: libvirt.virDomain, flags: int, tag: str, key: str) -> bool:
+    found = ET.fromstring(dom.XMLDesc(flags)).find("devices")
+    return any(d.tag == tag and _device_key(d) == key for d in (found if found is not None else []))
 
 
 def _live_targets(dom: libvirt.virDomain) -> set[str]:
