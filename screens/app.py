@@ -126,6 +126,9 @@ class TvirtApp(App[int]):
         # Hosts the user removed: their worker may still report while it stops.
         self._removed: set[str] = set()
         self.messages: list[str] = []
+        # Log lines that came before the dashboard could show them (a fast host connects
+        # before the first screen has mounted); the dashboard writes them when it mounts.
+        self.unlogged: list[str] = []
         self.quitting = False
         # Keys to hand to the current screen afresh (see on_key), and where keys went.
         self._held: list[events.Key] = []
@@ -461,13 +464,18 @@ class TvirtApp(App[int]):
     def note(self, sentence: str) -> None:
         """A state change or remark: the event log only, never a pop-up."""
         self.messages.append(sentence)
-        if self.dashboard.is_mounted:
-            self.dashboard.log_line(sentence)
+        self._to_message_log(sentence)
+
+    def _to_message_log(self, line: str) -> None:
+        if self.dashboard.log_ready:
+            self.dashboard.log_line(line)
+        else:
+            self.unlogged.append(line)
 
     def say(self, sentence: str, *, ok: bool = True) -> None:
         """Every result or error: a notification plus a line in the message log."""
         self.messages.append(sentence)
-        self.dashboard.log_line(sentence if ok else f"Error: {sentence}")
+        self._to_message_log(sentence if ok else f"Error: {sentence}")
         if self.screen_reader:
             # A toast would appear and vanish by itself; the log line is enough.
             return

@@ -81,6 +81,8 @@ class DashboardScreen(Screen[None]):
         super().__init__()
         # Hosts whose stats arrived while another screen hid this one.
         self.stale_stats: set[str] = set()
+        # The message log is on screen: lines go straight to it (before: TvirtApp.unlogged).
+        self.log_ready = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -109,6 +111,10 @@ class DashboardScreen(Screen[None]):
         self.query_one("#hosts-pane").border_title = "Hosts"
         self.query_one("#vms-pane").border_title = "Virtual machines"
         self.query_one("#log").border_title = "Messages"
+        for line in self.tvirt.unlogged:
+            self.log_line(line)
+        self.tvirt.unlogged.clear()
+        self.log_ready = True
         self.table.focus()
         self.refresh_status()
         if self.tvirt.readonly:
