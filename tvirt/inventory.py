@@ -47,8 +47,14 @@ class Inventory:
         return None
 
     def vm_list(self) -> list[VMInfo]:
+        """By name, then by the host label people see: the URI alone would order the
+        same VM on two hosts by where their files happen to live."""
         with self._lock:
-            return sorted(self.vms.values(), key=lambda vm: (vm.name.lower(), vm.host_id))
+            labels = {h: info.label for h, info in self.hosts.items()}
+            return sorted(
+                self.vms.values(),
+                key=lambda vm: (vm.name.lower(), labels.get(vm.host_id, vm.host_id), vm.host_id),
+            )
 
     def host_list(self) -> list[HostInfo]:
         with self._lock:
