@@ -24,7 +24,7 @@ def _vm(host_id: str, name: str) -> VMInfo:
 
 
 def test_same_name_on_two_hosts_is_ordered_by_the_label_not_the_uri() -> None:
-    """A CI clone in /tmp/ci and a pytest copy in /tmp/pytest-of-root once swapped the
+    """A CI clone and a pytest temporary copy in other directories once swapped the
     numbers a menu gave: the URI decided, and it depends on where files live."""
     inventory = Inventory()
     # The URIs sort the other way round from the labels.
