@@ -117,9 +117,10 @@ file_has_mark() { [[ -f $1 ]] && grep -q -- "# $MARK" "$1"; }
 known_nodes() {
     local f n
     {
-        for f in "$STATE"/node*.holder "$DATA"/node*/; do
+        for f in "$STATE/"node*.holder "$DATA/"node*; do
             [[ -e $f ]] || continue
-            n=${f##*/node}
+            n=$(basename "$f")
+            n=${n#node}
             n=${n%%[!0-9]*}
             [[ -n $n ]] && printf '%s\n' "$n"
         done
@@ -170,24 +171,22 @@ remove_ssh_config_block() {
 # stop_netns_processes N: SIGTERM every process in netns nodeN (the holder, the daemons, the
 # guests), wait up to 15 s, then SIGKILL what is left.
 stop_netns_processes() {
-    local n=$1 i pids seen=() left
+    local n=$1 i p pids seen=() left=()
     [[ -e /run/netns/node$n ]] || return 0
     for ((i = 0; i < 150; i++)); do
         mapfile -t pids < <(ip netns pids "node$n" 2>/dev/null)
         seen+=("${pids[@]}")
         # 'ip netns pids' no longer lists a process that is exiting: wait for all seen.
-        left=$(for p in "${seen[@]}"; do [[ -d /proc/$p ]] && echo "$p"; done)
-        [[ -n $left ]] || return 0
-        if ((i == 0 || i == 149)); then
-            ((i == 0)) || warn "node$n: process(es) ignored SIGTERM, sending SIGKILL: $(echo $left)"
-            # shellcheck disable=SC2086 # a list of pids
-            kill "-$( ((i == 0)) && echo TERM || echo KILL)" $left 2>/dev/null || true
-        fi
+        left=()
+        for p in "${seen[@]}"; do
+            if [[ -d /proc/$p ]]; then left+=("$p"); fi
+        done
+        ((${#left[@]} > 0)) || return 0
+        if ((i == 0)); then kill -TERM "${left[@]}" 2>/dev/null || true; fi
         sleep 0.1
     done
-    # shellcheck disable=SC2086
-    wait_for 10 bash -c 'for p in "$@"; do [[ ! -d /proc/$p ]] || exit 1; done' _ $left \
-        || warn "node$n: processes left: $(echo $left)"
+    warn "node$n: process(es) ignored SIGTERM, sending SIGKILL: ${left[*]}"
+    kill -KILL "${left[@]}" 2>/dev/null || true
 }
 
 # node_loops N: the loop devices backed by node N's images.
@@ -350,10 +349,10 @@ node_files() {
     uuid=$(cat "$d/host_uuid")
     find /etc/libvirt -maxdepth 1 -type f -name '*.conf' -exec cp -f -t "$d/etc-libvirt" {} +
     touch "$d/etc-libvirt/libvirtd.conf" "$d/etc-libvirt/qemu.conf"
-    sed -i -E '/^[[:space:]]*host_uuid[[:space:]]*=/d' "$d/etc-libvirt/libvirtd.conf"
+    sed -i -E '\#^[[:space:]]*host_uuid[[:space:]]*=#d' "$d/etc-libvirt/libvirtd.conf"
     printf '# %s: libvirt refuses to migrate between hosts of one UUID\nhost_uuid = "%s"\n' \
         "$MARK" "$uuid" >>"$d/etc-libvirt/libvirtd.conf"
-    sed -i -E '/^[[:space:]]*(user|group|cgroup_controllers)[[:space:]]*=/d' "$d/etc-libvirt/qemu.conf"
+    sed -i -E '\#^[[:space:]]*(user|group|cgroup_controllers)[[:space:]]*=#d' "$d/etc-libvirt/qemu.conf"
     # Root: /dev/kvm is root-only here. No cgroups: the nodes' daemons would fight over names.
     printf '# %s\nuser = "root"\ngroup = "root"\ncgroup_controllers = [ ]\n' "$MARK" \
         >>"$d/etc-libvirt/qemu.conf"
@@ -555,7 +554,9 @@ up_gluster() {
         gluster_in 1 volume create "$GLUSTER_VOLUME" "${layout[@]}" "${bricks[@]}" force >/dev/null
         log "gluster: created $GLUSTER_VOLUME on ${bricks[*]}"
     fi
-    if ! gluster_in 1 volume info "$GLUSTER_VOLUME" | grep -q '^Status: Started'; then
+    # 'start force' also restarts a brick that died (a reused lab may have one).
+    if ! gluster_in 1 volume info "$GLUSTER_VOLUME" | grep -q '^Status: Started' \
+        || ! gluster_bricks_online "$nodes"; then
         gluster_in 1 volume start "$GLUSTER_VOLUME" force >/dev/null
     fi
     wait_for 60 gluster_bricks_online "$nodes" || die "gluster: not all bricks of $GLUSTER_VOLUME came online"
@@ -592,7 +593,7 @@ write_env() {
     tmp=$(mktemp "$STATE/tvirt.toml.XXXXXX")
     {
         printf '# The lab'"'"'s nodes (scripts/lab.sh): TVIRT_CONFIG=%s tvirt\n' "$STATE/tvirt.toml"
-        printf '[connections]\nuris = [%s]\n' "$(IFS=,; echo "${uris[*]}" | sed 's/,/, /g')"
+        printf '[connections]\nuris = [%s]\n' "$(IFS=,; echo "${uris[*]}" | sed 's|,|, |g')"
     } >"$tmp"
     chmod 0644 "$tmp"
     mv -f "$tmp" "$STATE/tvirt.toml"
