@@ -207,7 +207,7 @@ teardown_node() {
         ip netns del "node$n" || warn "ip netns del node$n failed"
     fi
     if ip link show "$(node_veth "$n")" >/dev/null 2>&1; then
-        ip link del "$(node_veth "$n")" || true
+        ip link del "$(node_veth "$n")" 2>/dev/null || true  # gone with its peer
     fi
     while read -r dev; do
         [[ -n $dev ]] || continue
