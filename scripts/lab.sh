@@ -603,16 +603,23 @@ write_env() {
 cmd_up() {
     local nodes=$1 t0=$SECONDS n
     up_preflight
+    local made
+    made=$(cat "$STATE/nodes" 2>/dev/null || true)
+    # The Gluster volume spans every node: another count needs a new lab.
+    if [[ -n $made && $made != "$nodes" ]]; then
+        die "the lab has $made nodes; run 'lab.sh down' first to make $nodes"
+    fi
     log "step 1/7: leftovers of earlier labs"
     for n in $(known_nodes); do
-        if ((n > nodes)); then
-            log "  node$n: beyond --nodes $nodes, removing"
-            teardown_node "$n"
-            rm -rf -- "$(node_dir "$n")" "$DATA/loop/node$n-"*.img "/etc/netns/node$n"
-        elif ! holder_pid "$n" >/dev/null || [[ ! -f $STATE/node$n.ready ]]; then
+        if ((n > nodes)) || ! holder_pid "$n" >/dev/null || [[ ! -f $STATE/node$n.ready ]]; then
             teardown_node "$n"
         fi
+        if ((n > nodes)); then
+            rm -rf -- "$(node_dir "$n")" "$DATA/loop/node$n-"*.img "/etc/netns/node$n"
+            log "  node$n: a leftover beyond --nodes $nodes, removed"
+        fi
     done
+    echo "$nodes" >"$STATE/nodes"
     log "step 2/7: bridge $BRIDGE"
     up_bridge
     log "step 3/7: names and ssh keys"
@@ -629,7 +636,6 @@ cmd_up() {
     up_gluster "$nodes"
     log "step 7/7: guest image and env file"
     bash "$SCRIPT_DIR/build-guest.sh" >/dev/null
-    echo "$nodes" >"$STATE/nodes"
     write_env "$nodes"
     log "up: done in $((SECONDS - t0)) s; source $STATE/env"
 }
