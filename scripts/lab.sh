@@ -108,7 +108,7 @@ gluster_in() {
     shift
     in_node "$n" timeout 60 gluster --mode=script "$@"
 }
-glusterd_answers() { gluster_in "$1" pool list >/dev/null 2>&1; }
+glusterd_answers() { holder_pid "$1" >/dev/null && gluster_in "$1" pool list >/dev/null 2>&1; }
 
 # file_has_mark FILE: FILE exists and carries the lab's mark.
 file_has_mark() { [[ -f $1 ]] && grep -q -- "# $MARK" "$1"; }
@@ -522,7 +522,7 @@ up_node() {
     node_mounts "$n"
     touch "$STATE/node$n.ready"
     node_daemons "$n"
-    log "node$n: up ($(node_addr "$n"), holder pid $(holder_pid "$n"), loops $(node_loops "$n" | tr '\n' ' '))"
+    log "node$n: up ($(node_addr "$n"), holder pid $(holder_pid "$n"), loops $(node_loops "$n" | paste -sd' '))"
 }
 
 gluster_bricks_online() {
@@ -531,6 +531,9 @@ gluster_bricks_online() {
         | grep -c '<status>1</status>' || true) >= want))
 }
 
+# up makes the volume: the lab is a cluster only once its glusterds are peers, the Gluster
+# screens and commands need a volume spanning real hosts to show, and it takes seconds. Its
+# bricks are directories, so the loop devices stay blank for the disk and brick wizards.
 up_gluster() {
     local nodes=$1 n bricks=()
     for ((n = 2; n <= nodes; n++)); do
