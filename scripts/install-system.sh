@@ -64,7 +64,8 @@ PACKAGES=(
     e2fsprogs
     mount
     util-linux
-    # pgrep/pkill-by-pid helpers and ss used by scripts/testbed.sh
+    # pgrep/pkill-by-pid helpers and ss used by scripts/testbed.sh; ip, bridges and network
+    # namespaces (iproute2), nsenter, unshare and losetup (util-linux) used by scripts/lab.sh
     procps
     iproute2
 )

@@ -34,6 +34,11 @@ die() { printf 'testbed: ERROR: %s\n' "$*" >&2; exit 1; }
 
 # ---------------------------------------------------------------- helpers
 
+# pgrep_here ARGS...: pgrep among the processes of this network namespace only. The lab's
+# nodes (scripts/lab.sh) run their own libvirtd, virtlogd and glusterd in their own
+# namespaces; those are not the test bed's to reuse or to wait for.
+pgrep_here() { pgrep --ns $$ --nslist net "$@"; }
+
 # pid_is NAME PID: PID is alive and its command name is NAME.
 pid_is() {
     local name=$1 pid=$2
@@ -134,15 +139,15 @@ ensure_daemon() {
     pid=$(read_pid "$STATE/$name.started")
     if [[ -n $pid ]] && pid_is "$name" "$pid"; then
         log "$name: running (pid $pid, started by testbed)"
-    elif pid=$(pgrep -x -o "$name"); then
+    elif pid=$(pgrep_here -x -o "$name"); then
         log "$name: running (pid $pid, not ours, reusing)"
         rm -f "$STATE/$name.started"
     else
         rm -f "$STATE/$name.started"
         "$@"
         if [[ $pidfile == - ]]; then
-            wait_for "$wait" pgrep -x "$name" || die "$name did not start"
-            pid=$(pgrep -x -o "$name")
+            wait_for "$wait" pgrep_here -x "$name" || die "$name did not start"
+            pid=$(pgrep_here -x -o "$name")
         else
             wait_for "$wait" test -s "$pidfile" || die "$name did not start"
             pid=$(read_pid "$pidfile")
@@ -280,7 +285,11 @@ EOF
 )
     touch "$ROOT_SSH/config"
     chmod 0600 "$ROOT_SSH/config"
-    if ! grep -qF -- "$config_block" "$ROOT_SSH/config" 2>/dev/null; then
+    # The whole marked block, compared as one text: grep -F with this multi-line pattern
+    # would match any one of its lines, e.g. the same line in the lab's block.
+    if [[ $(awk -v start="# >>> $MARK >>>" -v end="# <<< $MARK <<<" '
+            index($0, start) == 1 { on = 1 } on { print } on && index($0, end) == 1 { on = 0 }' \
+            "$ROOT_SSH/config") != "$config_block" ]]; then
         remove_config_block
         if [[ -s $ROOT_SSH/config && $(tail -c1 "$ROOT_SSH/config" | od -An -c | tr -d ' ') != '\n' ]]; then
             printf '\n' >>"$ROOT_SSH/config"
@@ -483,7 +492,7 @@ cmd_down() {
     log "step 5/6: daemons started by testbed"
     for name in glusterd libvirtd virtlogd; do
         pid=$(read_pid "$STATE/$name.started")
-        if [[ $name == virtlogd ]] && pgrep -x libvirtd >/dev/null; then
+        if [[ $name == virtlogd ]] && pgrep_here -x libvirtd >/dev/null; then
             # A privileged libvirtd does not respawn virtlogd; without it no
             # domain can start. Leave it for the libvirtd we did not start.
             log "  virtlogd: still used by a libvirtd the testbed did not start; left running"
@@ -498,7 +507,7 @@ cmd_down() {
     done
     rm -f "$STATE/glusterd.pid"
     if [[ -f $QEMU_CONF ]] && head -n 1 "$QEMU_CONF" | grep -qF -- "# $MARK:" \
-        && ! pgrep -x libvirtd >/dev/null; then
+        && ! pgrep_here -x libvirtd >/dev/null; then
         rm -f -- "$QEMU_CONF"
         log "  removed our $QEMU_CONF"
     fi
@@ -532,7 +541,7 @@ cmd_status() {
             ok=1
         fi
     }
-    check virtlogd "pid $(pgrep -x -o virtlogd || echo -)" pgrep -x virtlogd
+    check virtlogd "pid $(pgrep_here -x -o virtlogd || echo -)" pgrep_here -x virtlogd
     check libvirtd "virsh -c $QEMU_URI list" libvirt_answers
     port=$(ssh_port)
     pid=$(read_pid "$STATE/sshd.pid")

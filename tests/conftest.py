@@ -107,6 +107,56 @@ def testbed() -> Testbed:
     )
 
 
+LAB_ENV_FILE = Path("/run/tvirt-lab/env")
+
+
+@dataclass(frozen=True)
+class LabNode:
+    name: str
+    address: str
+    uri: str
+    loops: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Lab:
+    nodes: tuple[LabNode, ...]
+    gluster_volume: str
+    guest_kernel: str
+    guest_initrd: str
+    config: str
+
+
+@pytest.fixture(scope="session")
+def lab() -> Lab:
+    """The three-host lab of scripts/lab.sh (each node its own namespaces and daemons)."""
+    if not LAB_ENV_FILE.exists():
+        need(f"{LAB_ENV_FILE} is missing; run scripts/lab.sh up")
+    values: dict[str, str] = {}
+    for line in LAB_ENV_FILE.read_text().splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            values[key.strip()] = value.strip()
+    nodes = []
+    for index, name in enumerate(values["TVIRT_LAB_NODES"].split(","), start=1):
+        prefix = f"TVIRT_LAB_NODE{index}_"
+        nodes.append(
+            LabNode(
+                name=name,
+                address=values[prefix + "ADDR"],
+                uri=values[prefix + "URI"],
+                loops=tuple(d for d in values[prefix + "LOOPS"].split(",") if d),
+            )
+        )
+    return Lab(
+        nodes=tuple(nodes),
+        gluster_volume=values["TVIRT_LAB_GLUSTER_VOLUME"],
+        guest_kernel=values["TVIRT_LAB_GUEST_KERNEL"],
+        guest_initrd=values["TVIRT_LAB_GUEST_INITRD"],
+        config=values["TVIRT_LAB_CONFIG"],
+    )
+
+
 def guest_xml(name: str, kernel: str, initrd: str, uuid: str | None = None) -> str:
     """The tiny TCG guest: a Debian cloud kernel and a busybox shell on ttyS0."""
     return f"""<domain type='qemu'>

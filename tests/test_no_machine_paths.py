@@ -45,6 +45,14 @@ ALLOWED_PLACES = (
     "/var/log/glusterfs",
     "/run/sshd",
     "/var/lib/apt/lists",
+    # The lab's own places: scripts/lab.sh creates them and its down removes them.
+    "/run/tvirt-lab",
+    "/var/lib/tvirt-lab",
+    # iproute2's places for named network namespaces, and the standard lock directory
+    # (scripts/lab.sh gives each node its own).
+    "/run/netns",
+    "/etc/netns",
+    "/run/lock",
     # root's ssh directory: scripts/testbed.sh adds (and removes) the test bed's key there.
     "/root/.ssh",
     # tvirt's own brick mount root (tvirt/bricks.py); the real brick test makes and undoes
@@ -82,6 +90,9 @@ ALLOWED_EXACT = {
     "/tmp/mark",
     "/tmp/keys",
     "/boot",
+    # Inside a lab node (scripts/lab.sh): pid files in the node's own /run.
+    "/run/sshd.pid",
+    "/run/glusterd.pid",
     # Made-up inputs to pure functions: a kernel, an initrd, an ISO.
     "/i",
     "/x.iso",
