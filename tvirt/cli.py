@@ -14,7 +14,11 @@ from typing import NoReturn, Protocol
 
 from tvirt import __version__, config, pipes, plain
 from tvirt.actions import Action
-from tvirt.errors import os_sentence
+from tvirt.errors import EXIT_CONNECT as EXIT_CONNECT
+from tvirt.errors import EXIT_FAILED as EXIT_FAILED
+from tvirt.errors import EXIT_OK as EXIT_OK
+from tvirt.errors import EXIT_USAGE as EXIT_USAGE
+from tvirt.errors import TvirtError, os_sentence
 from tvirt.inventory import Inventory
 from tvirt.keys import all_keys, display
 from tvirt.manager import HostManager, choose_uris
@@ -22,8 +26,6 @@ from tvirt.model import HostInfo, HostState, VMInfo, VMState
 from tvirt.readonly import refusal
 from tvirt.uri import URIError
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONNECT = 0, 1, 2, 3
-OUTPUT_FAILED = "Could not write the output to"
 _STATE_WORDS = tuple(dict.fromkeys(state.word for state in VMState))
 LIFECYCLE = ("start", "shutdown", "reboot", "destroy", "suspend", "resume")
 # Modules under tvirt/ with register(subparsers); see _feature_modules.
@@ -45,10 +47,18 @@ class CommandModule(Protocol):
     def register(self, sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None: ...
 
 
-class CLIError(Exception):
+class CLIError(TvirtError):
+    """A command's own refusal, with the exit status it ends with."""
+
     def __init__(self, message: str, code: int = EXIT_FAILED) -> None:
         super().__init__(message)
-        self.code = code
+        self.exit_code = code
+
+
+def report(exc: TvirtError) -> int:
+    """The one place a failure ends a command: its sentence on stderr, its exit status."""
+    print(f"tvirt: {exc}", file=sys.stderr)
+    return exc.exit_code
 
 
 class SentenceParser(argparse.ArgumentParser):
@@ -213,8 +223,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             with plain.filtered():
                 return _main(args)
     except pipes.OutputError as exc:  # the last flush of the output failed (a full disk)
-        print(f"tvirt: {os_sentence(exc, OUTPUT_FAILED)}", file=sys.stderr)
-        return EXIT_FAILED
+        return report(exc)
 
 
 def _main(args: argparse.Namespace) -> int:
@@ -234,21 +243,14 @@ def _main(args: argparse.Namespace) -> int:
         if run is not None:
             return run(args)
         return _run_command(args)
-    except CLIError as exc:
-        print(f"tvirt: {exc}", file=sys.stderr)
-        return exc.code
-    except config.ConfigError as exc:
-        print(f"tvirt: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    except TvirtError as exc:  # the output's own failure (OutputError) included
+        return report(exc)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         # Raw output (a console's bytes) bypasses the guard; the reader left: stop quietly.
         pipes.reader_gone(sys.stdout)
         return EXIT_OK
-    except pipes.OutputError as exc:
-        print(f"tvirt: {os_sentence(exc, OUTPUT_FAILED)}", file=sys.stderr)
-        return EXIT_FAILED
     except OSError as exc:
         print(f"tvirt: {os_sentence(exc)}", file=sys.stderr)
         return EXIT_FAILED

@@ -16,21 +16,12 @@ from typing import TypeVar
 
 import libvirt
 
-from tvirt.errors import explain
+from tvirt.errors import TvirtError, libvirt_sentence
 from tvirt.inventory import Inventory
 from tvirt.model import HostState
 from tvirt.readonly import refusal
 
 T = TypeVar("T")
-def sentence_errors() -> tuple[type[Exception], ...]:
-    """The core modules' own refusals: each already is one sentence for the user."""
-    from tvirt.clone import CloneError
-    from tvirt.networks import NetworkError
-    from tvirt.snapshots import SnapshotError
-    from tvirt.vmcreate import CreateError
-    from tvirt.vmhardware import HardwareError
-
-    return (CloneError, NetworkError, SnapshotError, CreateError, HardwareError, ValueError)
 
 
 def refuse_readonly(args: argparse.Namespace, readonly: bool, what: str) -> None:
@@ -113,17 +104,10 @@ def _wait(future: Future[T], timeout: float, label: str) -> T:
         raise CLIError(f"No answer from {label} within {timeout:g} s.") from None
     except libvirt.libvirtError as exc:
         raise CLIError(libvirt_sentence(exc)) from None
-    except sentence_errors() as exc:
+    except (TvirtError, ValueError) as exc:
+        # The host refused the change, even where a value was the reason (more memory
+        # than the host has): a failed command (1), not a usage error.
         raise CLIError(str(exc)) from None
-
-
-def libvirt_sentence(exc: libvirt.libvirtError) -> str:
-    """libvirt's own words for a refused change (verbatim, as one line); connection
-    failures still get the explained sentence, which says what to check."""
-    if exc.get_error_domain() in (libvirt.VIR_FROM_RPC, libvirt.VIR_FROM_REMOTE):
-        return explain(exc)
-    text = " ".join(str(exc.get_error_message() or exc).split())
-    return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
 def confirm(args: argparse.Namespace, question: str, answer: str) -> None:

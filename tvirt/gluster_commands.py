@@ -16,8 +16,8 @@ from typing import Any
 
 from tvirt import bricks, config, disks, gluster, wipe
 from tvirt.manager import choose_uris
-from tvirt.remote import RemoteError, Runner, runner_for
-from tvirt.uri import SYSTEM_URI, ParsedURI, URIError, parse_uri
+from tvirt.remote import Runner, runner_for
+from tvirt.uri import SYSTEM_URI, ParsedURI, parse_uri
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 YES_PREFIX = "--yes-i-mean-"
@@ -106,18 +106,16 @@ def resolve(args: argparse.Namespace, text: str) -> ParsedURI:
     """A HOST argument as the connection URI whose host runs the commands."""
     from tvirt.cli import CLIError
 
-    try:
-        if "://" in text:
-            return parse_uri(text)
-        if text in {"localhost", "local"}:
-            return parse_uri(SYSTEM_URI)
-        uris, _ = choose_uris(args.connect, config.load())
-        for uri in [*uris, *config.load().uris]:
-            parsed = parse_uri(uri)
-            if text in {parsed.host, parsed.label, parsed.uri} and parsed.driver != "test":
-                return parsed
-    except URIError as exc:
-        raise CLIError(str(exc), EXIT_USAGE) from None
+    # A bad URI is a URIError: a usage error (2) through cli.report.
+    if "://" in text:
+        return parse_uri(text)
+    if text in {"localhost", "local"}:
+        return parse_uri(SYSTEM_URI)
+    uris, _ = choose_uris(args.connect, config.load())
+    for uri in [*uris, *config.load().uris]:
+        parsed = parse_uri(uri)
+        if text in {parsed.host, parsed.label, parsed.uri} and parsed.driver != "test":
+            return parsed
     raise CLIError(
         f"No connection to '{text}'; give a URI such as qemu+ssh://root@{text}/system.",
         EXIT_USAGE,
@@ -125,12 +123,7 @@ def resolve(args: argparse.Namespace, text: str) -> ParsedURI:
 
 
 def _runner(uri: ParsedURI) -> Runner:
-    from tvirt.cli import CLIError
-
-    try:
-        return runner_for(uri)
-    except RemoteError as exc:
-        raise CLIError(str(exc)) from None
+    return runner_for(uri)  # a RemoteError ends the command through cli.report
 
 
 def libvirt_facts(
@@ -285,7 +278,6 @@ def _size(value: int) -> str:
 
 
 def host_devices(args: argparse.Namespace, uri: ParsedURI) -> tuple[Runner, list[disks.Device]]:
-    from tvirt.cli import CLIError
 
     runner = _runner(uri)
     vm_sources, why = libvirt_facts(args, uri, disks.vm_disks)
@@ -295,10 +287,7 @@ def host_devices(args: argparse.Namespace, uri: ParsedURI) -> tuple[Runner, list
             f"tvirt: VM disks on {uri.label} unknown ({why}); every device counts as unknown.",
             file=sys.stderr,
         )
-    try:
-        return runner, disks.inventory(runner, vm_sources, nodedevs or {})
-    except RemoteError as exc:
-        raise CLIError(str(exc)) from None
+    return runner, disks.inventory(runner, vm_sources, nodedevs or {})
 
 
 def run_disks(args: argparse.Namespace) -> int:
@@ -321,11 +310,10 @@ def run_wipe(args: argparse.Namespace) -> int:
     device = disks.find(devices, args.device)
     method = wipe.Method(args.method)
     as_json = getattr(args, "json", False)
+    # A refused wipe (WipeRefused) or a failed command on the host (RemoteError) ends the
+    # command through cli.report: one sentence, exit status 1.
     if args.dry_run:
-        try:
-            report = wipe.wipe(runner, device, args.device, method, "", dry_run=True)
-        except wipe.WipeRefused as exc:
-            raise CLIError(str(exc)) from None
+        report = wipe.wipe(runner, device, args.device, method, "", dry_run=True)
         if device is not None and device.safety is not disks.Safety.SAFE:
             print(
                 f"tvirt: {device.path} is {device.safety.value}: {device.reason}; "
@@ -335,10 +323,7 @@ def run_wipe(args: argparse.Namespace) -> int:
         _print_report(report, as_json)
         return EXIT_OK
     confirm = args.yes_i_mean
-    try:
-        wipe.check(device, args.device, device.path if device else "", _readonly(args))
-    except wipe.WipeRefused as exc:
-        raise CLIError(str(exc)) from None
+    wipe.check(device, args.device, device.path if device else "", _readonly(args))
     assert device is not None
     if not confirm:
         if not sys.stdin.isatty():
@@ -353,21 +338,16 @@ def run_wipe(args: argparse.Namespace) -> int:
         if not as_json:
             print(f"{device.path}: zeroing, {p.percent:.0f}%, {p.rate}", flush=True)
 
-    try:
-        report = wipe.wipe(
-            runner,
-            device,
-            args.device,
-            method,
-            confirm,
-            current=lambda: disks.find(host_devices(args, uri)[1], device.path),
-            readonly=_readonly(args),
-            on_progress=progress,
-        )
-    except wipe.WipeRefused as exc:
-        raise CLIError(str(exc)) from None
-    except RemoteError as exc:
-        raise CLIError(str(exc)) from None
+    report = wipe.wipe(
+        runner,
+        device,
+        args.device,
+        method,
+        confirm,
+        current=lambda: disks.find(host_devices(args, uri)[1], device.path),
+        readonly=_readonly(args),
+        on_progress=progress,
+    )
     _print_report(report, as_json)
     return EXIT_OK if report.ok and report.verified else EXIT_FAILED
 
@@ -442,10 +422,7 @@ def run_create(args: argparse.Namespace) -> int:
         pool_name=args.pool_name,
         readonly=_readonly(args),
     )
-    try:
-        steps = wizard.plan()
-    except bricks.PlanError as exc:
-        raise CLIError(str(exc)) from None
+    steps = wizard.plan()  # a PlanError ends the command through cli.report (1)
     if args.dry_run:
         for step in steps:
             print(f"{step.host}: would run {step.command}")

@@ -18,11 +18,11 @@ from typing import Any, TypeVar
 import libvirt
 
 from tvirt import storage
-from tvirt.cli import EXIT_CONNECT, EXIT_FAILED, EXIT_OK, EXIT_USAGE, CLIError, connect
+from tvirt.cli import EXIT_CONNECT, EXIT_OK, EXIT_USAGE, CLIError, connect
 from tvirt.host import HostWorker
 from tvirt.model import HostState
 from tvirt.readonly import refusal
-from tvirt.sizes import SizeError, format_size, parse_size
+from tvirt.sizes import format_size, parse_size
 
 T = TypeVar("T")
 
@@ -141,15 +141,9 @@ def _run(args: argparse.Namespace) -> int:
         if len(failed) == len(hosts):
             return EXIT_CONNECT
         workers = [manager.get(h.host_id) for h in hosts if h.state is HostState.CONNECTED]
-        try:
-            return _dispatch(args, workers)
-        except storage.Cancelled as exc:
-            print(f"tvirt: {exc}", file=sys.stderr)
-            return 130
-        except storage.StorageError as exc:
-            raise CLIError(str(exc), EXIT_FAILED) from None
-        except SizeError as exc:
-            raise CLIError(str(exc), EXIT_USAGE) from None
+        # A StorageError (1), a cancelled transfer (130) or a bad size (2) ends the command
+        # through cli.report, with the exit status its class carries.
+        return _dispatch(args, workers)
     finally:
         manager.stop()
 
