@@ -1,64 +1,60 @@
-"""The `tvirt` command: the TUI by default, plain line-oriented subcommands otherwise."""
+"""The `tvirt` command: the TUI by default, plain line-oriented subcommands otherwise.
+
+This package is the command-line front end over the core (tvirt/ outside it): one module
+per command group, each with register(subparsers) setting ``run``, and one shared
+plumbing module (tvirt.cli.plumbing) that the groups import. Only this module imports the
+groups, to build the parser; nothing in the core or the screens imports tvirt.cli.
+"""
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import sys
-import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import asdict
 from typing import NoReturn, Protocol
 
-from tvirt import __version__, config, pipes, plain
-from tvirt.actions import Action
-from tvirt.errors import EXIT_CONNECT as EXIT_CONNECT
-from tvirt.errors import EXIT_FAILED as EXIT_FAILED
-from tvirt.errors import EXIT_OK as EXIT_OK
-from tvirt.errors import EXIT_USAGE as EXIT_USAGE
-from tvirt.errors import TvirtError, os_sentence
-from tvirt.inventory import Inventory
-from tvirt.keys import all_keys, display
-from tvirt.manager import HostManager, choose_uris
-from tvirt.model import HostInfo, HostState, VMInfo, VMState
-from tvirt.readonly import refusal
-from tvirt.uri import URIError
-
-_STATE_WORDS = tuple(dict.fromkeys(state.word for state in VMState))
-LIFECYCLE = ("start", "shutdown", "reboot", "destroy", "suspend", "resume")
-# Modules under tvirt/ with register(subparsers); see _feature_modules.
-FEATURE_COMMANDS: tuple[str, ...] = (
-    "watch_commands",
-    "shell",
-    "console_commands",
-    "create_commands",
-    "hw_commands",
-    "snapshot_commands",
-    "net_commands",
-    "gluster_commands",
-    "storage_commands",
-    "migrate_commands",
+from tvirt import __version__, config
+from tvirt.cli import (
+    console,
+    create,
+    disks,
+    gluster,
+    hardware,
+    migrate,
+    net,
+    pipes,
+    plain,
+    shell,
+    snapshots,
+    storage,
+    vms,
+    watch,
 )
+from tvirt.cli.plumbing import EXIT_FAILED, EXIT_OK, EXIT_USAGE, report
+from tvirt.errors import TvirtError, os_sentence
+from tvirt.keys import all_keys, display
 
 
 class CommandModule(Protocol):
     def register(self, sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None: ...
 
 
-class CLIError(TvirtError):
-    """A command's own refusal, with the exit status it ends with."""
-
-    def __init__(self, message: str, code: int = EXIT_FAILED) -> None:
-        super().__init__(message)
-        self.exit_code = code
-
-
-def report(exc: TvirtError) -> int:
-    """The one place a failure ends a command: its sentence on stderr, its exit status."""
-    print(f"tvirt: {exc}", file=sys.stderr)
-    return exc.exit_code
+# The command groups after the VM commands and `keys`, in the order `tvirt --help` lists
+# them. The shell is registered apart: it runs every command through main().
+GROUPS: tuple[CommandModule, ...] = (
+    watch,
+    console,
+    create,
+    hardware,
+    snapshots,
+    net,
+    gluster,
+    disks,
+    storage,
+    migrate,
+)
 
 
 class SentenceParser(argparse.ArgumentParser):
@@ -70,7 +66,7 @@ class SentenceParser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    # Typed as the base class so feature modules share one register() signature;
+    # Typed as the base class so the command groups share one register() signature;
     # subparsers are SentenceParsers too (argparse uses type(parser)).
     parser: argparse.ArgumentParser = SentenceParser(
         prog="tvirt",
@@ -114,47 +110,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout", type=float, default=30.0, help="seconds to wait for hosts (default 30)"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    hosts = sub.add_parser("hosts", help="list connected hosts")
-    hosts.add_argument("--host", help="only this host: its label, URI or hostname")
-    listing = sub.add_parser("list", help="list VMs on every host")
-    listing.add_argument(
-        "--state",
-        type=_state_word,
-        help=f"only VMs in this state: {', '.join(_STATE_WORDS)}",
+    vms.register(sub)
+    sub.add_parser("keys", help="list every key binding of the full-screen app").set_defaults(
+        run=_keys
     )
-    listing.add_argument("--host", help="only VMs on this host: its label, URI or hostname")
-    info = sub.add_parser("info", help="show one VM")
-    info.add_argument("vm")
-    info.add_argument("--host", help="host label, URI or hostname when names clash")
-    for name in LIFECYCLE:
-        cmd = sub.add_parser(name, help=f"{Action.from_name(name).verb} VMs")
-        cmd.add_argument("vms", nargs="+", metavar="VM")
-        cmd.add_argument("--host")
-    auto = sub.add_parser("autostart", help="turn autostart on or off")
-    auto.add_argument("vm")
-    auto.add_argument("setting", choices=["on", "off"])
-    auto.add_argument("--host")
-    delete = sub.add_parser("delete", help="delete (undefine) a VM")
-    delete.add_argument("vm")
-    delete.add_argument("--host")
-    delete.add_argument("--remove-storage", action="store_true", help="also delete its disks")
-    delete.add_argument("--yes", action="store_true", help="confirm without asking")
-    sub.add_parser("keys", help="list every key binding of the full-screen app")
-    for module in _feature_modules():
+    GROUPS[0].register(sub)
+    shell.register(sub, runner=main, parser=build_parser)
+    for module in GROUPS[1:]:
         module.register(sub)
     _globals_after_command(parser)
     return parser
-
-
-def _state_word(text: str) -> str:
-    """--state: a state word as `list` prints it ("shut off"; "shutoff" is accepted too)."""
-    wanted = "".join(text.lower().split())
-    for word in _STATE_WORDS:
-        if word.replace(" ", "") == wanted:
-            return word
-    raise argparse.ArgumentTypeError(
-        f"{text!r} is not a VM state; use one of: {', '.join(_STATE_WORDS)}"
-    )
 
 
 def _globals_after_command(parser: argparse.ArgumentParser) -> None:
@@ -199,14 +164,6 @@ def _interval(text: str) -> float:
     return value
 
 
-def _feature_modules() -> list[CommandModule]:
-    """Feature commands live in their own modules; each adds its subcommands here and
-    sets ``run`` to its handler, which gets the parsed args and returns an exit code."""
-    import importlib
-
-    return [importlib.import_module(f"tvirt.{name}") for name in FEATURE_COMMANDS]
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -233,16 +190,11 @@ def _main(args: argparse.Namespace) -> int:
             if why:
                 # No full-screen app without a real terminal: the line shell instead.
                 print(f"Plain mode ({why}): starting the line shell, tvirt shell.")
-                from tvirt.shell import run_shell
-
-                return run_shell(args)
+                return shell.run_shell(args, runner=main, parser=build_parser)
             return _run_tui(args)
-        if args.command == "keys":
-            return _keys(args)
-        run: Callable[[argparse.Namespace], int] | None = getattr(args, "run", None)
-        if run is not None:
-            return run(args)
-        return _run_command(args)
+        # Every command group sets run to its handler; it returns the exit status.
+        run: Callable[[argparse.Namespace], int] = args.run
+        return run(args)
     except TvirtError as exc:  # the output's own failure (OutputError) included
         return report(exc)
     except KeyboardInterrupt:
@@ -278,228 +230,3 @@ def _keys(args: argparse.Namespace) -> int:
         for k in keys:
             print(f"{display(k.key)}: {k.description} ({k.where})")
     return EXIT_OK
-
-
-def connect(args: argparse.Namespace) -> tuple[HostManager, Inventory]:
-    """Open the chosen URIs and wait until each host is listed or has failed.
-
-    For commands: hosts never reconnect. The caller must stop the manager.
-    """
-    cfg = config.load()
-    uris, _source = choose_uris(args.connect, cfg)
-    inventory = Inventory()
-    manager = HostManager(inventory.apply, readonly=args.readonly or cfg.readonly, reconnect=False)
-    try:
-        for uri in uris:
-            manager.add(uri)
-    except URIError as exc:
-        manager.stop()
-        raise CLIError(str(exc), EXIT_USAGE) from None
-    deadline = time.monotonic() + args.timeout
-    while time.monotonic() < deadline:
-        hosts = {h.host_id: h for h in inventory.host_list()}
-        settled = [
-            host_id in inventory.listed
-            or (host_id in hosts and hosts[host_id].state is HostState.FAILED)
-            for host_id in manager.workers
-        ]
-        if all(settled):
-            break
-        time.sleep(0.02)
-    return manager, inventory
-
-
-def _run_command(args: argparse.Namespace) -> int:
-    manager, inventory = connect(args)
-    try:
-        failed_hosts = [h for h in inventory.host_list() if h.state is not HostState.CONNECTED]
-        for host in failed_hosts:
-            print(f"tvirt: {host.label}: {host.error or host.state.word}", file=sys.stderr)
-        if args.command == "hosts":
-            _drain(manager, args.timeout)
-            shown = _only_host(inventory.host_list(), args.host)
-            _print_hosts(shown, args.json)
-            return EXIT_CONNECT if any(h in failed_hosts for h in shown) else EXIT_OK
-        if failed_hosts and len(failed_hosts) == len(manager.workers):
-            return EXIT_CONNECT
-        if args.command == "list":
-            wanted = {h.host_id for h in _only_host(inventory.host_list(), args.host)}
-            vms = [vm for vm in inventory.vm_list() if vm.host_id in wanted]
-            if args.state:
-                vms = [vm for vm in vms if vm.state.word == args.state]
-            _print_vms(vms, inventory, args.json)
-            return EXIT_OK
-        if args.command == "info":
-            vm = one_vm(inventory, args.vm, args.host)
-            _print_vms([vm], inventory, args.json, detail=True)
-            return EXIT_OK
-        return _act(args, manager, inventory)
-    finally:
-        manager.stop()
-
-
-def _only_host(hosts: list[HostInfo], wanted: str | None) -> list[HostInfo]:
-    """The hosts --host names (all without it); naming none is a usage error."""
-    if not wanted:
-        return hosts
-    chosen = [h for h in hosts if h.matches(wanted)]
-    if not chosen:
-        labels = ", ".join(h.label for h in hosts) or "none"
-        raise CLIError(f"No host called '{wanted}'; the hosts are: {labels}.", EXIT_USAGE)
-    return chosen
-
-
-def _drain(manager: HostManager, timeout: float) -> None:
-    """Wait until each connected worker has run what it queued after listing (its version)."""
-    for worker in manager.workers.values():
-        if worker.info.state is HostState.CONNECTED:
-            with contextlib.suppress(Exception):
-                worker.call(lambda _conn: None).result(timeout)
-
-
-def _act(args: argparse.Namespace, manager: HostManager, inventory: Inventory) -> int:
-    if args.command == "autostart":
-        jobs = [(Action.AUTOSTART_ON if args.setting == "on" else Action.AUTOSTART_OFF, args.vm)]
-    elif args.command == "delete":
-        # Refused before asking: a question whose answer cannot matter wastes the user's time.
-        if manager.readonly:
-            raise CLIError(refusal(f"delete {args.vm}"), EXIT_FAILED)
-        if not args.yes and not _confirm_delete(args.vm, args.remove_storage):
-            raise CLIError("Nothing was deleted.", EXIT_FAILED)
-        jobs = [(Action.DELETE, args.vm)]
-    else:
-        jobs = [(Action.from_name(args.command), name) for name in args.vms]
-    targets = [(action, one_vm(inventory, name, args.host)) for action, name in jobs]
-    code, results = EXIT_OK, []
-    for action, vm in targets:
-        future = manager.get(vm.host_id).act(
-            action, vm.uuid, remove_storage=getattr(args, "remove_storage", False)
-        )
-        try:
-            result = future.result(timeout=args.timeout)
-        except FutureTimeout:
-            raise CLIError(f"No answer from {vm.host_id} within {args.timeout:g} s.") from None
-        results.append(result)
-        if not result.ok:
-            code = EXIT_FAILED
-        if not args.json:
-            print(result.message, file=sys.stdout if result.ok else sys.stderr)
-    if args.json:
-        print(
-            json.dumps(
-                [
-                    {
-                        "vm": r.vm_name,
-                        "host": r.host_label,
-                        "uri": r.host_id,
-                        "action": r.action.value,
-                        "ok": r.ok,
-                        "message": r.message,
-                    }
-                    for r in results
-                ],
-                indent=2,
-            )
-        )
-    return code
-
-
-def _confirm_delete(name: str, storage: bool) -> bool:
-    if not sys.stdin.isatty():
-        raise CLIError("Deleting needs --yes when there is no terminal to ask.", EXIT_USAGE)
-    what = f"{name} and its storage" if storage else name
-    answer = input(f"Delete {what}? Type the VM name to confirm: ")
-    return answer.strip() == name
-
-
-def one_vm(inventory: Inventory, name: str, host: str | None) -> VMInfo:
-    if host:
-        _only_host(inventory.host_list(), host)
-    found = inventory.find(name, host)
-    if not found:
-        where = f" on {host}" if host else ""
-        raise CLIError(f"No VM called '{name}'{where}.", EXIT_FAILED)
-    if len(found) > 1:
-        labels = {h.host_id: h.label for h in inventory.host_list()}
-        hosts = ", ".join(
-            sorted(f"{labels.get(vm.host_id, vm.host_id)} ({vm.host_id})" for vm in found)
-        )
-        raise CLIError(
-            f"'{name}' exists on several hosts: {hosts}; pick one with --host and its "
-            "label or URI.",
-            EXIT_USAGE,
-        )
-    return found[0]
-
-
-def _print_hosts(hosts: list[HostInfo], as_json: bool) -> None:
-    if as_json:
-        print(json.dumps([_host_dict(h) for h in hosts], indent=2))
-        return
-    for h in hosts:
-        parts = [h.label, h.state.word, f"uri {h.uri}"]
-        if h.state is HostState.CONNECTED:
-            parts += [
-                f"{h.hypervisor} {h.hv_version}",
-                f"{h.cpus} CPUs",
-                f"{h.memory_kib // 1024} MiB",
-                f"{h.vm_count} VMs",
-            ]
-        if h.demo:
-            parts.append("demo connection")
-        if h.readonly:
-            parts.append("read-only")
-        if h.error:
-            parts.append(h.error)
-        print(", ".join(parts))
-
-
-def _host_dict(h: HostInfo) -> dict[str, object]:
-    return {
-        "label": h.label,
-        "uri": h.uri,
-        "state": h.state.word,
-        "demo": h.demo,
-        "readonly": h.readonly,
-        "hypervisor": h.hypervisor,
-        "hypervisor_version": h.hv_version,
-        "libvirt_version": h.libvirt_version,
-        "hostname": h.hostname,
-        "cpus": h.cpus,
-        "memory_kib": h.memory_kib,
-        "vm_count": h.vm_count,
-        "error": h.error,
-    }
-
-
-def _vm_dict(vm: VMInfo, inventory: Inventory) -> dict[str, object]:
-    host = inventory.hosts.get(vm.host_id)
-    return {
-        "name": vm.name,
-        "state": vm.state.word,
-        "host": host.label if host else vm.host_id,
-        "uri": vm.host_id,
-        "uuid": vm.uuid,
-        "vcpus": vm.vcpus,
-        "memory_kib": vm.memory_kib,
-        "autostart": vm.autostart,
-        "persistent": vm.persistent,
-    }
-
-
-def _print_vms(
-    vms: list[VMInfo], inventory: Inventory, as_json: bool, detail: bool = False
-) -> None:
-    if as_json:
-        records = [_vm_dict(vm, inventory) for vm in vms]
-        print(json.dumps(records[0] if detail else records, indent=2))
-        return
-    for vm in vms:
-        d = _vm_dict(vm, inventory)
-        line = (
-            f"{vm.name}: {vm.state.word}, host {d['host']}, {vm.vcpus} vCPUs, "
-            f"{(vm.memory_kib or 0) // 1024} MiB, autostart {'on' if vm.autostart else 'off'}"
-        )
-        if detail:
-            line += f", uuid {vm.uuid}, {'persistent' if vm.persistent else 'transient'}"
-        print(line)

@@ -11,9 +11,8 @@ import libvirt
 
 from tvirt import validate
 from tvirt import vmhardware as hw
-from tvirt.command_helpers import confirm, emit, on_vm
+from tvirt.cli.plumbing import EXIT_OK, EXIT_USAGE, CLIError, confirm, emit, on_vm
 
-EXIT_OK = 0
 Job = Callable[[libvirt.virConnect, libvirt.virDomain], str]
 
 
@@ -88,8 +87,6 @@ def _verb(args: argparse.Namespace) -> str:
 
 
 def _change(args: argparse.Namespace) -> Job:
-    from tvirt.cli import EXIT_USAGE, CLIError
-
     action = args.hw_command
     try:
         mib = validate.memory_mib(args.size) if action in ("memory", "max-memory") else 0
@@ -139,8 +136,6 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _xml(args: argparse.Namespace) -> int:
-    from tvirt.cli import CLIError
-
     if not args.define:
         flags = libvirt.VIR_DOMAIN_XML_INACTIVE
         print(on_vm(args, lambda _conn, dom: dom.XMLDesc(flags)).rstrip())

@@ -8,12 +8,10 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 import libvirt
 
-from tvirt.command_helpers import emit, refuse_readonly
+from tvirt.cli.plumbing import EXIT_OK, EXIT_USAGE, CLIError, connect, emit, one_vm, refuse_readonly
 from tvirt.errors import libvirt_sentence
 from tvirt.migrate import migrate, progress, progress_line
 from tvirt.uri import URIError, parse_uri
-
-EXIT_OK = 0
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -33,7 +31,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tvirt.cli import EXIT_USAGE, CLIError, connect, one_vm
     from tvirt.host import HostWorker
 
     try:

@@ -6,9 +6,7 @@ import argparse
 from dataclasses import asdict
 
 from tvirt import snapshots
-from tvirt.command_helpers import confirm, emit, on_vm
-
-EXIT_OK = 0
+from tvirt.cli.plumbing import EXIT_OK, confirm, emit, on_vm
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
