@@ -11,7 +11,7 @@ import libvirt
 
 from tvirt import validate
 from tvirt import vmhardware as hw
-from tvirt.cli.plumbing import EXIT_OK, EXIT_USAGE, CLIError, confirm, emit, on_vm
+from tvirt.cli.plumbing import EXIT_OK, EXIT_USAGE, CLIError, confirm, emit, on_vm, vm_subcommand
 
 Job = Callable[[libvirt.virConnect, libvirt.virDomain], str]
 
@@ -21,10 +21,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     hsub = cmd.add_subparsers(dest="hw_command", metavar="ACTION", required=True)
 
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
-        p = hsub.add_parser(name, help=help_text)
-        p.add_argument("vm")
-        p.add_argument("--host", help="host label, URI or hostname when names clash")
-        return p
+        return vm_subcommand(hsub, name, help_text)
 
     add("show", "overview and device list")
     p = add("memory", "set the memory (live where possible, and in the config)")

@@ -10,6 +10,7 @@ import libvirt
 
 from tvirt.cli.plumbing import EXIT_OK, EXIT_USAGE, CLIError, connect, emit, one_vm, refuse_readonly
 from tvirt.errors import libvirt_sentence
+from tvirt.host import HostWorker
 from tvirt.migrate import migrate, progress, progress_line
 from tvirt.uri import URIError, parse_uri
 
@@ -31,8 +32,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tvirt.host import HostWorker
-
     try:
         dest = parse_uri(args.dest_uri).uri
     except URIError as exc:

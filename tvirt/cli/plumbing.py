@@ -326,6 +326,17 @@ def confirm_typed(question: str, expected: str) -> None:
         raise CLIError("Nothing was changed.")
 
 
+# -- parsers ----------------------------------------------------------------
+def vm_subcommand(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help_text: str
+) -> argparse.ArgumentParser:
+    """An action on one VM (`tvirt hw memory VM ...`): the VM, and --host for clashes."""
+    p = sub.add_parser(name, help=help_text)
+    p.add_argument("vm")
+    p.add_argument("--host", help="host label, URI or hostname when names clash")
+    return p
+
+
 # -- output -----------------------------------------------------------------
 def json_option(cmd: argparse.ArgumentParser) -> None:
     """--json on the command itself; SUPPRESS keeps a --json given before the command."""
