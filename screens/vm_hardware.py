@@ -20,7 +20,7 @@ from textual.widgets import DataTable, Footer, Header, Static, TextArea
 from tvirt import snapshots, validate
 from tvirt import vmhardware as hw
 from tvirt.clone import clone_vm
-from tvirt.command_helpers import sentence_errors
+from tvirt.errors import sentence
 from tvirt.host import HostWorker
 from tvirt.keys import HARDWARE_KEYS, XML_KEYS
 from tvirt.model import VMInfo
@@ -516,15 +516,7 @@ class XMLScreen(Screen[None]):
 
 def _sentence(exc: BaseException) -> str:
     """libvirt's own words for a refused change; our refusals as they are."""
-    if isinstance(exc, libvirt.libvirtError):
-        from tvirt.command_helpers import libvirt_sentence
-
-        return libvirt_sentence(exc)
-    if isinstance(exc, sentence_errors()):
-        return str(exc)
-    from tvirt.errors import explain
-
-    return explain(exc)
+    return sentence(exc)
 
 
 def open_hardware(app: TvirtApp, vm: VMInfo | None) -> None:

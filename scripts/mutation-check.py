@@ -91,7 +91,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "cli-main-silent",
-        "tvirt/cli.py",
+        "tvirt/cli/__init__.py",
         "    parser = build_parser()\n    args = parser.parse_args(argv)\n",
         "    return 0\n",
         ("tests/test_plain.py::test_no_escape_sequences_even_on_a_terminal",),

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tvirt.cli import EXIT_CONNECT, EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
+from tvirt.cli import main
+from tvirt.errors import EXIT_CONNECT, EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from tvirt.keys import all_keys, display
 
 

@@ -16,12 +16,12 @@ from textual.widgets import OptionList
 
 from conftest import Recorder, wait_for
 from tui_helpers import host_loaded, until
+from tvirt.cli.watch import Watcher, line
 from tvirt.host import HostWorker
 from tvirt.model import HostState, VMInfo
 from tvirt.screens.app import TvirtApp
 from tvirt.updates import DomainChanged, HostChanged
 from tvirt.uri import parse_uri
-from tvirt.watch_commands import Watcher, line
 
 
 def _xml(name: str, mib: int = 64, kind: str = "qemu") -> str:

@@ -22,10 +22,10 @@ from pty_term import Terminal
 from test_accessibility import FIXTURE, tvirt_bin
 
 from conftest import Testbed
-from tvirt import plain, shell
+from tvirt.cli import build_parser, plain, shell
+from tvirt.cli.watch import Watcher, line
 from tvirt.model import HostInfo, HostState, VMInfo, VMState
 from tvirt.updates import DomainChanged, DomainRemoved, DomainsListed, HostChanged
-from tvirt.watch_commands import Watcher, line
 
 GOLDEN = Path(__file__).parent / "golden"
 LAB = f"test://{FIXTURE}"
@@ -282,7 +282,7 @@ def test_shell_delete_asks_yes_or_no_and_passes_yes() -> None:
 
 
 def test_shell_completion_knows_commands_and_vm_names() -> None:
-    sh = shell.Shell(_args(), runner=lambda _argv: 0)
+    sh = shell.Shell(_args(), runner=lambda _argv: 0, parser=build_parser)
     try:
         assert "start " in sh.completenames("sta")
         assert sh.completedefault("we", "start we", 6, 8) == ["web01", "web02"]
@@ -319,7 +319,8 @@ def test_shell_long_work_prints_start_still_working_and_final_lines(
         return 0
 
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
-    sh = shell.Shell(_args(), runner=slow, clock=lambda: now[0], join=join)
+    sh = shell.Shell(_args(), runner=slow, parser=build_parser, clock=lambda: now[0],
+                     join=join)
     try:
         capsys.readouterr()
         assert sh.run(["start", "web01"]) == 0

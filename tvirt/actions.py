@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from tvirt.errors import TvirtError
+
 
 class Action(Enum):
     START = "start"
@@ -74,5 +76,5 @@ class ActionResult:
     message: str
 
 
-class ActionRefused(Exception):
+class ActionRefused(TvirtError):
     """Raised before any libvirt call, for example in read-only mode."""

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from tvirt import disks
+from tvirt.errors import TvirtError
 from tvirt.gluster import GLUSTER
 from tvirt.readonly import refusal
 from tvirt.remote import RemoteError, Runner
@@ -49,7 +50,7 @@ class PoolType(Enum):
     NETFS = "netfs"
 
 
-class PlanError(ValueError):
+class PlanError(TvirtError, ValueError):
     """The wizard's input is refused; one sentence."""
 
 

@@ -11,10 +11,11 @@ import xml.etree.ElementTree as ET
 
 import libvirt
 
+from tvirt.errors import TvirtError
 from tvirt.vmspec import name_problem
 
 
-class CloneError(Exception):
+class CloneError(TvirtError):
     """One sentence: why nothing was cloned (copies made so far were removed)."""
 
 

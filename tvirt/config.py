@@ -11,6 +11,8 @@ from typing import TypeVar
 import platformdirs
 import tomli_w
 
+from tvirt.errors import UsageError
+
 APP_NAME = "tvirt"
 T = TypeVar("T")
 DEFAULT_CONSOLE_ESCAPE = "ctrl+]"
@@ -19,7 +21,7 @@ DEFAULT_CONSOLE_ESCAPE = "ctrl+]"
 ESCAPE_CHARS = "abcdefghijklmnopqrstuvwxyz@\\]^_"
 
 
-class ConfigError(ValueError):
+class ConfigError(UsageError, ValueError):
     """The config file exists but cannot be used. It is left untouched."""
 
 

@@ -24,7 +24,7 @@ from typing import Any, Protocol, TypeVar
 
 import libvirt
 
-from tvirt.errors import explain
+from tvirt.errors import TvirtError, explain
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ class Caller(Protocol):
     def on_drop(self, fn: Callable[[str], object]) -> Callable[[], None]: ...
 
 
-class ConsoleError(Exception):
+class ConsoleError(TvirtError):
     """The console could not be opened; the message is one sentence."""
 
 

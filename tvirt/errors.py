@@ -6,6 +6,35 @@ import re
 
 import libvirt
 
+# Exit statuses of the plain commands (docs/user-guide.md lists them).
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONNECT = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130
+
+
+class TvirtError(Exception):
+    """Every failure tvirt itself raises: str() is the one sentence for a person.
+
+    ``host`` (a label or URI) and ``subject`` (the VM, pool, volume or device) say what
+    it concerns where the raiser knows; ``exit_code`` is the plain command's exit status
+    when this error ends it (tvirt.cli.plumbing.report is the one place that uses it)."""
+
+    exit_code: int = EXIT_FAILED
+    # Class defaults, so subclasses that also derive from OSError (whose __init__ does
+    # not chain to ours) still have them.
+    host: str = ""
+    subject: str = ""
+
+    def __init__(self, message: str = "", *, host: str = "", subject: str = "") -> None:
+        super().__init__(message)
+        self.host = host
+        self.subject = subject
+
+
+class UsageError(TvirtError):
+    """A value or choice the person typed cannot be used (exit status 2)."""
+
+    exit_code = EXIT_USAGE
+
 # Ordered: the first matching fragment wins. ssh's own wording reaches us through
 # libvirt's error message, so these match ssh and libvirt text alike.
 _SSH_PATTERNS: list[tuple[tuple[str, ...], str]] = [
@@ -131,10 +160,30 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else text + "."
 
 
+def libvirt_sentence(exc: libvirt.libvirtError) -> str:
+    """libvirt's own words for a refused change (verbatim, as one line); connection
+    failures still get the explained sentence, which says what to check."""
+    if exc.get_error_domain() in (libvirt.VIR_FROM_RPC, libvirt.VIR_FROM_REMOTE):
+        return explain(exc)
+    text = " ".join(str(exc.get_error_message() or exc).split())
+    return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
+def sentence(exc: BaseException) -> str:
+    """One sentence for any failure a change can end in: libvirt's own words for a
+    refused change, tvirt's own errors as they are, anything else explained."""
+    if isinstance(exc, libvirt.libvirtError):
+        return libvirt_sentence(exc)
+    if isinstance(exc, TvirtError | ValueError):
+        return str(exc)
+    return explain(exc)
+
+
 def os_sentence(exc: OSError, doing: str = "") -> str:
     """An operating-system failure as one sentence with the path it concerns:
     "Could not write /mnt/out.img: No space left on device." """
-    reason = exc.strerror or str(exc) or type(exc).__name__
+    # OSError.__str__, not str(): a subclass may build its sentence from this one.
+    reason = exc.strerror or OSError.__str__(exc) or type(exc).__name__
     path = exc.filename
     if path is None:
         return _sentence(f"{doing}: {reason}" if doing else reason)

@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from tvirt.errors import TvirtError
 from tvirt.remote import RemoteError, Runner
 
 GLUSTER = ("gluster", "--mode=script")
@@ -29,7 +30,7 @@ NOTABLE_OPTIONS = (
 )
 
 
-class GlusterError(RuntimeError):
+class GlusterError(TvirtError, RuntimeError):
     """gluster failed or is missing on that host; one sentence."""
 
 

@@ -17,7 +17,7 @@ import libvirt
 
 from tvirt import domains
 from tvirt.actions import Action, ActionRefused, ActionResult
-from tvirt.errors import explain, permanent
+from tvirt.errors import TvirtError, explain, permanent
 from tvirt.events import ensure_event_loop
 from tvirt.model import HostInfo, HostState, VMInfo, format_version
 from tvirt.readonly import refusal
@@ -55,8 +55,8 @@ _CLOSE_REASONS = {
 }
 
 
-class Disconnected(Exception):
-    pass
+class Disconnected(TvirtError):
+    """The host's connection is down; the job was not run."""
 
 
 class HostWorker:

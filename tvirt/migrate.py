@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import libvirt
 
+from tvirt.errors import TvirtError
 from tvirt.vmspec import name_problem
 
 FLAGS = (
@@ -21,7 +22,7 @@ FLAGS = (
 )
 
 
-class MigrateError(Exception):
+class MigrateError(TvirtError):
     """One sentence: why the VM was not moved."""
 
 

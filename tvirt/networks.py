@@ -14,12 +14,13 @@ from dataclasses import dataclass
 import libvirt
 
 from tvirt import validate
+from tvirt.errors import TvirtError
 
 MODES = ("nat", "isolated")
 BRIDGE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
 
 
-class NetworkError(Exception):
+class NetworkError(TvirtError):
     """One sentence: why the network change was refused."""
 
 

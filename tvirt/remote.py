@@ -15,12 +15,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
+from tvirt.errors import TvirtError
 from tvirt.uri import ParsedURI, parse_uri
 
 DEFAULT_TIMEOUT = 120.0
 
 
-class RemoteError(RuntimeError):
+class RemoteError(TvirtError, RuntimeError):
     """A command could not be started or did not finish; one sentence."""
 
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
+from tvirt.errors import UsageError
+
 KIB = 1024
 MIB = KIB**2
 GIB = KIB**3
@@ -49,7 +51,7 @@ _UNITS: dict[str, int] = {
 _PATTERN = re.compile(r"^\s*([+-]?[0-9]*\.?[0-9]*)\s*([a-zA-Z]*)\s*$")
 
 
-class SizeError(ValueError):
+class SizeError(UsageError, ValueError):
     """A size that cannot be used, with a sentence saying why."""
 
 

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 import libvirt
 
 from tvirt import validate
+from tvirt.errors import TvirtError
 
 
-class SnapshotError(Exception):
+class SnapshotError(TvirtError):
     """One sentence: why the snapshot action was refused."""
 
 

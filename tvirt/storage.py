@@ -25,7 +25,7 @@ from typing import Protocol, TypeVar
 import libvirt
 
 from tvirt import validate
-from tvirt.errors import explain
+from tvirt.errors import EXIT_INTERRUPTED, TvirtError, explain
 from tvirt.sizes import format_size
 
 T = TypeVar("T")
@@ -69,12 +69,14 @@ NAME_MAX = validate.NAME_DEFAULT_LONGEST
 CHUNK = 4 * 1024 * 1024
 
 
-class StorageError(Exception):
+class StorageError(TvirtError):
     """A refused or failed storage action, with a sentence for a person."""
 
 
 class Cancelled(StorageError):
-    pass
+    """The person cancelled a transfer (exit status 130, as for Ctrl-C)."""
+
+    exit_code = EXIT_INTERRUPTED
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from tvirt.errors import UsageError
+
 DEMO_URI = "test:///default"
 SYSTEM_URI = "qemu:///system"
 
@@ -15,7 +17,7 @@ _HOST_RE = re.compile(r"^[A-Za-z0-9._-]{1,253}$|^\[[0-9A-Fa-f:.]+\]$")
 _USER_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
-class URIError(ValueError):
+class URIError(UsageError, ValueError):
     """A URI that tvirt refuses, with a one-sentence reason."""
 
 

@@ -15,6 +15,7 @@ import re
 
 import libvirt
 
+from tvirt.errors import UsageError
 from tvirt.sizes import MIB, SizeError, parse_size
 
 MIN_MEMORY_MIB = 16
@@ -25,7 +26,7 @@ _NAME_OK = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+:@-]*$")
 _WHOLE = re.compile(r"^[+-]?\d+$")
 
 
-class Invalid(ValueError):
+class Invalid(UsageError, ValueError):
     """A value that cannot be used; the text is one sentence saying why."""
 
 

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 import libvirt
 
 from tvirt import validate
-from tvirt.errors import explain
+from tvirt.errors import TvirtError, explain
 from tvirt.vmspec import DiskKind, HostLimits, VMSpec, build_xml, problems, spec_paths
 
 
-class CreateError(Exception):
+class CreateError(TvirtError):
     """A sentence saying why the VM was not created; nothing is left behind."""
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import libvirt
 
 from tvirt import validate
-from tvirt.errors import explain
+from tvirt.errors import TvirtError, explain
 from tvirt.model import VMState
 
 CONFIG: int = libvirt.VIR_DOMAIN_AFFECT_CONFIG
@@ -25,7 +25,7 @@ DISK_BUSES = ("virtio", "sata", "scsi", "ide", "usb")
 MAC_RE = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
 
 
-class HardwareError(Exception):
+class HardwareError(TvirtError):
     """One sentence: why the change was refused. Nothing was changed."""
 
 

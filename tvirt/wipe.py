@@ -26,6 +26,7 @@ from enum import Enum
 from pathlib import Path
 
 from tvirt import disks
+from tvirt.errors import TvirtError
 from tvirt.readonly import refusal
 from tvirt.remote import Runner
 from tvirt.steplog import StepLog, default_path
@@ -42,7 +43,7 @@ class Method(Enum):
     DISCARD = "discard"
 
 
-class WipeRefused(Exception):
+class WipeRefused(TvirtError):
     """Why a wipe was not started; one sentence."""
 
 

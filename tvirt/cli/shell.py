@@ -6,9 +6,10 @@ needs arrow keys: a command that needs a VM and got none shows a numbered menu t
 answer by number, and destructive commands ask yes or no. Long work prints a start
 line, a "still working" line at most every 30 seconds, and a final line.
 
-Commands run through tvirt.cli.main with the shell's own -c/--readonly/--timeout, so
-each one behaves exactly as on the command line. The shell keeps its own connection
-only to know VM names for menus and completion.
+Commands run through tvirt.cli.main (handed in as ``runner``, with the parser it builds,
+so this module imports nothing of the command line but its plumbing) with the shell's
+own -c/--readonly/--timeout, so each one behaves exactly as on the command line. The
+shell keeps its own connection only to know VM names for menus and completion.
 """
 
 from __future__ import annotations
@@ -21,16 +22,19 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from tvirt import config
 from tvirt.actions import Action
+from tvirt.cli.plumbing import EXIT_OK
 from tvirt.inventory import Inventory
 from tvirt.manager import HostManager, choose_uris
 from tvirt.model import VMInfo, VMState
 from tvirt.uri import URIError
 
-EXIT_OK = 0
+Runner = Callable[[list[str]], int]
+ParserFactory = Callable[[], argparse.ArgumentParser]
 # Seconds between "still working" lines; tests shorten it.
 PROGRESS_INTERVAL = 30.0
 # Commands that only read: they print their answer at once, without progress lines.
@@ -52,18 +56,23 @@ MENU_STATES: dict[str, set[VMState] | None] = {
 _ASK = {a.value: a for a in Action if a.destructive}
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    *,
+    runner: Runner,
+    parser: ParserFactory,
+) -> None:
     shell = sub.add_parser(
         "shell",
         help="interactive line mode: commands with history, completion, numbered menus",
         description="Type tvirt commands without 'tvirt'. Tab completes; 'help' lists "
         "the commands; 'quit' or Ctrl+D leaves.",
     )
-    shell.set_defaults(run=run_shell)
+    shell.set_defaults(run=partial(run_shell, runner=runner, parser=parser))
 
 
-def run_shell(args: argparse.Namespace) -> int:
-    shell = Shell(args)
+def run_shell(args: argparse.Namespace, *, runner: Runner, parser: ParserFactory) -> int:
+    shell = Shell(args, runner=runner, parser=parser)
     try:
         shell.cmdloop()
     finally:
@@ -93,7 +102,8 @@ class Shell(cmd.Cmd):
         self,
         args: argparse.Namespace,
         *,
-        runner: Callable[[list[str]], int] | None = None,
+        runner: Runner,
+        parser: ParserFactory,
         clock: Callable[[], float] = time.monotonic,
         join: Callable[[threading.Thread, float], object] = threading.Thread.join,
     ) -> None:
@@ -102,11 +112,9 @@ class Shell(cmd.Cmd):
         # pass fakes so the number of "still working" lines is theirs to decide.
         self._clock = clock
         self._join = join
-        from tvirt import cli
-
         self.base = _global_args(args)
-        self.runner = runner or cli.main
-        self.parser = cli.build_parser()
+        self.runner = runner
+        self.parser = parser()
         self.subparsers = _subparsers(self.parser)
         self.inventory = Inventory()
         self.manager: HostManager | None = None

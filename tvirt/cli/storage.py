@@ -9,25 +9,27 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, TypeVar
-
-import libvirt
 
 from tvirt import storage
-from tvirt.cli import EXIT_CONNECT, EXIT_FAILED, EXIT_OK, EXIT_USAGE, CLIError, connect
+from tvirt.cli.plumbing import (
+    EXIT_CONNECT,
+    EXIT_OK,
+    EXIT_USAGE,
+    LONG_TIMEOUT,
+    CLIError,
+    call,
+    call_long,
+    confirm_typed,
+    connect,
+    connected_workers,
+    pick_worker,
+    say,
+    writable,
+)
 from tvirt.host import HostWorker
-from tvirt.model import HostState
-from tvirt.readonly import refusal
-from tvirt.sizes import SizeError, format_size, parse_size
-
-T = TypeVar("T")
-
-# Long calls (wipe, a big preallocated create) get this long before the command gives up.
-LONG_TIMEOUT = 3600.0
+from tvirt.sizes import format_size, parse_size
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -130,69 +132,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     vol.set_defaults(run=_run, storage_cmd="vol")
 
 
-# -- plumbing ---------------------------------------------------------------
 def _run(args: argparse.Namespace) -> int:
     manager, inventory = connect(args)
     try:
-        hosts = inventory.host_list()
-        failed = [h for h in hosts if h.state is not HostState.CONNECTED]
-        for host in failed:
-            print(f"tvirt: {host.label}: {host.error or host.state.word}", file=sys.stderr)
-        if len(failed) == len(hosts):
+        workers = connected_workers(manager, inventory)
+        if not workers:
             return EXIT_CONNECT
-        workers = [manager.get(h.host_id) for h in hosts if h.state is HostState.CONNECTED]
-        try:
-            return _dispatch(args, workers)
-        except storage.Cancelled as exc:
-            print(f"tvirt: {exc}", file=sys.stderr)
-            return 130
-        except storage.StorageError as exc:
-            raise CLIError(str(exc), EXIT_FAILED) from None
-        except SizeError as exc:
-            raise CLIError(str(exc), EXIT_USAGE) from None
+        # A StorageError (1), a cancelled transfer (130) or a bad size (2) ends the command
+        # through plumbing.report, with the exit status its class carries.
+        return _dispatch(args, workers)
     finally:
         manager.stop()
-
-
-def _wait(worker: HostWorker, fn: Callable[[libvirt.virConnect], T], timeout: float) -> T:
-    try:
-        return worker.call(fn).result(timeout)
-    except FutureTimeout:
-        raise CLIError(f"No answer from {worker.uri.label} within {timeout:g} s.") from None
-    except libvirt.libvirtError as exc:
-        from tvirt.errors import explain
-
-        raise CLIError(explain(exc, worker.uri.host or "the host")) from None
-
-
-def _pick(args: argparse.Namespace, workers: list[HostWorker]) -> HostWorker:
-    wanted = getattr(args, "host", None)
-    if wanted:
-        chosen = [w for w in workers if w.info.matches(wanted)]
-        if len(chosen) == 1:
-            return chosen[0]
-        if not chosen:
-            raise CLIError(f"No connected host matches {wanted!r}.", EXIT_USAGE)
-        names = ", ".join(w.uri.label for w in chosen)
-        raise CLIError(f"'{wanted}' names several hosts ({names}); give a URI.", EXIT_USAGE)
-    if len(workers) > 1:
-        raise CLIError("Several hosts are open; say which with --host.", EXIT_USAGE)
-    return workers[0]
-
-
-def _writable(worker: HostWorker, what: str) -> None:
-    if worker.readonly:
-        raise CLIError(refusal(what, worker.uri.label))
-
-
-def _confirm(question: str, expected: str) -> None:
-    if not sys.stdin.isatty():
-        raise CLIError(
-            f"{question.rstrip('?')} needs --yes when there is no terminal to ask.", EXIT_USAGE
-        )
-    answer = input(f"{question} Type {expected} to confirm: ")
-    if answer.strip() != expected:
-        raise CLIError("Nothing was changed.")
 
 
 def _overwrite(path: Path) -> None:
@@ -204,21 +154,13 @@ def _overwrite(path: Path) -> None:
         raise CLIError(f"Nothing was downloaded; {path} was left as it was.")
 
 
-def _say(args: argparse.Namespace, message: str, **data: Any) -> int:
-    if args.json:
-        print(json.dumps({"ok": True, "message": message, **data}, indent=2))
-    else:
-        print(message)
-    return EXIT_OK
-
-
 def _dispatch(args: argparse.Namespace, workers: list[HostWorker]) -> int:
     cmd = args.storage_cmd
     if cmd == "pools":
         return _pools(args, workers)
-    worker = _pick(args, workers)
+    worker = pick_worker(args, workers)
     if cmd == "vols":
-        vols = _wait(worker, lambda c: storage.list_volumes(c, args.pool), args.timeout)
+        vols = call(worker, lambda c: storage.list_volumes(c, args.pool), args.timeout)
         if args.json:
             print(json.dumps([asdict(v) for v in vols], indent=2))
         else:
@@ -236,10 +178,10 @@ def _dispatch(args: argparse.Namespace, workers: list[HostWorker]) -> int:
 
 def _pools(args: argparse.Namespace, workers: list[HostWorker]) -> int:
     if getattr(args, "host", None):
-        workers = [_pick(args, workers)]
+        workers = [pick_worker(args, workers)]
     rows = []
     for worker in workers:
-        for pool in _wait(worker, storage.list_pools, args.timeout):
+        for pool in call(worker, storage.list_pools, args.timeout):
             rows.append((worker, pool))
     if args.json:
         print(json.dumps(
@@ -274,24 +216,24 @@ def _pool(args: argparse.Namespace, worker: HostWorker) -> int:
         if args.print_xml:
             print(storage.pool_xml(spec))
             return EXIT_OK
-        _writable(worker, f"define pool {args.name}")
-        message = _wait(
+        writable(worker, f"define pool {args.name}")
+        message = call(
             worker,
             lambda c: storage.pool_define(c, spec, build=args.build, start=not args.no_start),
             LONG_TIMEOUT,
         )
-        return _say(args, message, pool=args.name)
+        return say(args, message, pool=args.name)
     name = args.pool
-    _writable(worker, f"{sub} pool {name}")
+    writable(worker, f"{sub} pool {name}")
     if sub == "delete":
         if not args.yes:
             what = " and all its storage" if args.delete_storage else ""
-            _confirm(f"Delete pool {name}{what}?", name)
-        message = _wait(
+            confirm_typed(f"Delete pool {name}{what}?", name)
+        message = call(
             worker, lambda c: storage.pool_delete(c, name, args.delete_storage), LONG_TIMEOUT
         )
     elif sub == "autostart":
-        message = _wait(
+        message = call(
             worker, lambda c: storage.pool_autostart(c, name, args.setting == "on"), args.timeout
         )
     else:
@@ -300,8 +242,8 @@ def _pool(args: argparse.Namespace, worker: HostWorker) -> int:
             "stop": storage.pool_stop,
             "refresh": storage.pool_refresh,
         }[sub]
-        message = _wait(worker, lambda c: fn(c, name), LONG_TIMEOUT)
-    return _say(args, message, pool=name)
+        message = call(worker, lambda c: fn(c, name), LONG_TIMEOUT)
+    return say(args, message, pool=name)
 
 
 def _vol(args: argparse.Namespace, worker: HostWorker) -> int:
@@ -310,68 +252,46 @@ def _vol(args: argparse.Namespace, worker: HostWorker) -> int:
         return _create(args, worker)
     if sub in ("upload", "download"):
         return _transfer(args, worker)
-    _writable(worker, f"{sub} volume {name}")
+    writable(worker, f"{sub} volume {name}")
     if sub == "delete":
         if not args.yes:
-            _confirm(f"Delete volume {name} of pool {pool}?", name)
-        message = _wait(
+            confirm_typed(f"Delete volume {name} of pool {pool}?", name)
+        message = call(
             worker, lambda c: storage.volume_delete(c, pool, name, force=args.force), args.timeout
         )
     elif sub == "resize":
         size = parse_size(args.size)
-        message = _wait(
+        message = call(
             worker,
             lambda c: storage.volume_resize(c, pool, name, size, shrink=args.shrink),
             LONG_TIMEOUT,
         )
     elif sub == "clone":
-        vol = _wait(
+        vol = call(
             worker, lambda c: storage.volume_clone(c, pool, name, args.new_name), LONG_TIMEOUT
         )
-        return _say(args, f"Cloned volume {name} into {vol.name} ({vol.path}).", volume=asdict(vol))
+        return say(args, f"Cloned volume {name} into {vol.name} ({vol.path}).", volume=asdict(vol))
     else:  # wipe
         if not args.yes:
-            _confirm(f"Wipe volume {name} of pool {pool} ({args.algorithm})?", name)
-        message = _long(
-            args,
+            confirm_typed(f"Wipe volume {name} of pool {pool} ({args.algorithm})?", name)
+        message = call_long(
             worker,
             lambda c: storage.volume_wipe(c, pool, name, args.algorithm, force=args.force),
             f"Wiping {name}",
         )
-    return _say(args, message, pool=pool, volume=name)
-
-
-def _long(
-    args: argparse.Namespace,
-    worker: HostWorker,
-    fn: Callable[[libvirt.virConnect], T],
-    doing: str,
-) -> T:
-    """A call with no progress of its own: say "still working, N s" on stderr meanwhile."""
-    future = worker.call(fn)
-    waited = 0
-    while True:
-        try:
-            return future.result(5.0)
-        except FutureTimeout:
-            waited += 5
-            if waited >= LONG_TIMEOUT:
-                raise CLIError(f"{doing}: no answer within {LONG_TIMEOUT:g} s.") from None
-            print(
-                f"{doing}: still working, {waited} s (libvirt reports no progress)", file=sys.stderr
-            )
+    return say(args, message, pool=pool, volume=name)
 
 
 def _create(args: argparse.Namespace, worker: HostWorker) -> int:
     pool_name = args.pool
     size = parse_size(args.size)
-    info = _wait(worker, lambda c: storage.pool_info(c, pool_name), args.timeout)
+    info = call(worker, lambda c: storage.pool_info(c, pool_name), args.timeout)
     formats = storage.formats_for(info.type)
     fmt = args.format or formats[0]
     allocation = args.allocation or storage.allocations_for(info.type)[0]
     backing, backing_format = "", ""
     if args.backing:
-        src = _wait(worker, lambda c: storage.volume_info(c, pool_name, args.backing), args.timeout)
+        src = call(worker, lambda c: storage.volume_info(c, pool_name, args.backing), args.timeout)
         backing, backing_format = src.path, src.format or "raw"
     spec = storage.VolumeSpec(args.name, size, fmt, allocation, backing, backing_format)
     try:
@@ -382,14 +302,14 @@ def _create(args: argparse.Namespace, worker: HostWorker) -> int:
     if args.print_xml:
         print(storage.volume_xml(spec))
         return EXIT_OK
-    _writable(worker, f"create volume {args.name}")
+    writable(worker, f"create volume {args.name}")
     warning = storage.check_capacity(size, info.available, allocation)
     if warning:
         print(f"tvirt: {warning}", file=sys.stderr)
-    vol = _long(
-        args, worker, lambda c: storage.volume_create(c, pool_name, spec), f"Creating {args.name}"
+    vol = call_long(
+        worker, lambda c: storage.volume_create(c, pool_name, spec), f"Creating {args.name}"
     )
-    return _say(
+    return say(
         args,
         f"Created volume {vol.name} ({vol.format}, {format_size(vol.capacity)}) at {vol.path}.",
         volume=asdict(vol),
@@ -409,7 +329,7 @@ def _transfer(args: argparse.Namespace, worker: HostWorker) -> int:
     if args.vol_cmd == "upload":
         if not path.is_file():
             raise CLIError(f"{path} is not a file.", EXIT_USAGE)
-        _writable(worker, f"upload to volume {args.name}")
+        writable(worker, f"upload to volume {args.name}")
         done = storage.upload(worker, args.pool, args.name, path, progress=show)
         message = f"Uploaded {format_size(done.done)} from {path} into volume {args.name}."
     else:
@@ -421,7 +341,5 @@ def _transfer(args: argparse.Namespace, worker: HostWorker) -> int:
             _overwrite(path)
         done = storage.download(worker, args.pool, args.name, path, progress=show)
         message = f"Downloaded {format_size(done.done)} of volume {args.name} into {path}."
-    return _say(args, message, bytes=done.done, seconds=round(done.elapsed, 3))
+    return say(args, message, bytes=done.done, seconds=round(done.elapsed, 3))
 
-
-__all__ = ["EXIT_USAGE", "register"]

@@ -11,9 +11,8 @@ import libvirt
 
 from tvirt import validate
 from tvirt import vmhardware as hw
-from tvirt.command_helpers import confirm, emit, on_vm
+from tvirt.cli.plumbing import EXIT_OK, EXIT_USAGE, CLIError, confirm, emit, on_vm, vm_subcommand
 
-EXIT_OK = 0
 Job = Callable[[libvirt.virConnect, libvirt.virDomain], str]
 
 
@@ -22,10 +21,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     hsub = cmd.add_subparsers(dest="hw_command", metavar="ACTION", required=True)
 
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
-        p = hsub.add_parser(name, help=help_text)
-        p.add_argument("vm")
-        p.add_argument("--host", help="host label, URI or hostname when names clash")
-        return p
+        return vm_subcommand(hsub, name, help_text)
 
     add("show", "overview and device list")
     p = add("memory", "set the memory (live where possible, and in the config)")
@@ -88,8 +84,6 @@ def _verb(args: argparse.Namespace) -> str:
 
 
 def _change(args: argparse.Namespace) -> Job:
-    from tvirt.cli import EXIT_USAGE, CLIError
-
     action = args.hw_command
     try:
         mib = validate.memory_mib(args.size) if action in ("memory", "max-memory") else 0
@@ -139,8 +133,6 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _xml(args: argparse.Namespace) -> int:
-    from tvirt.cli import CLIError
-
     if not args.define:
         flags = libvirt.VIR_DOMAIN_XML_INACTIVE
         print(on_vm(args, lambda _conn, dom: dom.XMLDesc(flags)).rstrip())

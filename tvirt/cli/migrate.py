@@ -8,11 +8,11 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 import libvirt
 
-from tvirt.command_helpers import emit, libvirt_sentence, refuse_readonly
-from tvirt.migrate import MigrateError, migrate, progress, progress_line
+from tvirt.cli.plumbing import EXIT_OK, EXIT_USAGE, CLIError, connect, emit, one_vm, refuse_readonly
+from tvirt.errors import libvirt_sentence
+from tvirt.host import HostWorker
+from tvirt.migrate import migrate, progress, progress_line
 from tvirt.uri import URIError, parse_uri
-
-EXIT_OK = 0
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,9 +32,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tvirt.cli import EXIT_USAGE, CLIError, connect, one_vm
-    from tvirt.host import HostWorker
-
     try:
         dest = parse_uri(args.dest_uri).uri
     except URIError as exc:
@@ -67,8 +64,6 @@ def run(args: argparse.Namespace) -> int:
                     print(progress_line(vm.name, now), file=sys.stderr, flush=True)
             except libvirt.libvirtError as exc:
                 raise CLIError(f"Could not migrate {vm.name}: {libvirt_sentence(exc)}") from None
-            except MigrateError as exc:
-                raise CLIError(str(exc)) from None
         emit(args, [{"name": vm.name, "state": "migrated", "destination": dest,
                      "message": message}], [f"{vm.name}: migrated. {message}"], single=True)
         return EXIT_OK

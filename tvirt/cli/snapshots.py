@@ -6,9 +6,7 @@ import argparse
 from dataclasses import asdict
 
 from tvirt import snapshots
-from tvirt.command_helpers import confirm, emit, on_vm
-
-EXIT_OK = 0
+from tvirt.cli.plumbing import EXIT_OK, confirm, emit, on_vm, vm_subcommand
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -16,10 +14,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     ssub = cmd.add_subparsers(dest="snapshot_command", metavar="ACTION", required=True)
 
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
-        p = ssub.add_parser(name, help=help_text)
-        p.add_argument("vm")
-        p.add_argument("--host", help="host label, URI or hostname when names clash")
-        return p
+        return vm_subcommand(ssub, name, help_text)
 
     add("list", "the snapshots as a tree; the current one is marked")
     p = add("create", "take a snapshot (full by default)")

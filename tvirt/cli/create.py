@@ -8,8 +8,8 @@ from pathlib import Path
 import libvirt
 
 from tvirt import validate
+from tvirt.cli.plumbing import EXIT_OK, EXIT_USAGE, CLIError, emit, on_host, on_vm
 from tvirt.clone import clone_vm
-from tvirt.command_helpers import emit, on_host, on_vm
 from tvirt.vmcreate import (
     Created,
     choose_domain_type,
@@ -29,8 +29,6 @@ from tvirt.vmspec import (
     parse_size_mib,
     problems,
 )
-
-EXIT_OK = 0
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -130,8 +128,6 @@ def spec_from_args(args: argparse.Namespace) -> VMSpec:
 
 
 def run_create(args: argparse.Namespace) -> int:
-    from tvirt.cli import EXIT_USAGE, CLIError
-
     try:
         spec = spec_from_args(args)
     except ValueError as exc:

@@ -6,9 +6,7 @@ import argparse
 from dataclasses import asdict
 
 from tvirt import networks
-from tvirt.command_helpers import confirm, emit, on_host
-
-EXIT_OK = 0
+from tvirt.cli.plumbing import EXIT_OK, EXIT_USAGE, CLIError, confirm, emit, on_host
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -63,8 +61,6 @@ def run(args: argparse.Namespace) -> int:
         spec = networks.NetSpec(name, args.mode, args.subnet, args.bridge, not args.no_dhcp)
         found = networks.spec_problems(spec)
         if found:
-            from tvirt.cli import EXIT_USAGE, CLIError
-
             raise CLIError(" ".join(found), EXIT_USAGE)
         message = on_host(args, lambda c: networks.define_network(c, spec, args.start),
                           "define a network")

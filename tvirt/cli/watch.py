@@ -23,7 +23,9 @@ import queue
 import sys
 from datetime import UTC, datetime
 
-from tvirt import config, pipes
+from tvirt import config
+from tvirt.cli import pipes
+from tvirt.cli.plumbing import EXIT_OK, EXIT_USAGE
 from tvirt.inventory import Inventory
 from tvirt.manager import HostManager, choose_uris
 from tvirt.model import HostInfo, VMInfo
@@ -35,8 +37,6 @@ from tvirt.updates import (
     Update,
 )
 from tvirt.uri import URIError
-
-EXIT_OK, EXIT_USAGE = 0, 2
 
 Record = dict[str, object]
 

@@ -21,6 +21,7 @@ import tty
 from concurrent.futures import TimeoutError as FutureTimeout
 
 from tvirt import config
+from tvirt.cli.plumbing import EXIT_FAILED, EXIT_OK, CLIError, connect, one_vm
 from tvirt.console import (
     Caller,
     ConsoleBusy,
@@ -30,7 +31,6 @@ from tvirt.console import (
     escape_label,
 )
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # Terminal control sequences (CSI, OSC, two-byte ESC), dropped when stdout is no terminal.
 _CONTROL = re.compile(rb"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 # After stdin ends in line mode, keep printing the guest's answer until it is quiet this long.
@@ -58,8 +58,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tvirt.cli import CLIError, connect, one_vm  # cli imports this module
-
     spec = config.load().console_escape
     manager, inventory = connect(args)
     try:

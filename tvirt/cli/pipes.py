@@ -20,11 +20,19 @@ import threading
 from collections.abc import Iterator
 from typing import Any, TextIO
 
+from tvirt.errors import TvirtError, os_sentence
+
 closed = threading.Event()
 
 
-class OutputError(OSError):
+class OutputError(OSError, TvirtError):
     """stdout cannot be written (a full disk); filename is where it goes."""
+
+    def __init__(self, errno: int | None, strerror: str, filename: str) -> None:
+        OSError.__init__(self, errno, strerror, filename)
+
+    def __str__(self) -> str:
+        return os_sentence(self, "Could not write the output to")
 
 
 class GuardedStream:

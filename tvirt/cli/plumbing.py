@@ -1,0 +1,362 @@
+"""What every command group shares: exit statuses and the one error handler, host choice
+(--host, a HOST argument), waiting on a host's worker, read-only refusal before any
+confirmation, and writing lines or JSON.
+
+Every job runs on the host's worker thread (the only thread that may touch its
+connection); the command waits for the future. Command modules import this module and
+nothing else of tvirt.cli, so the package has no import circle.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any, TypeVar
+
+import libvirt
+
+from tvirt import config
+from tvirt.errors import EXIT_CONNECT as EXIT_CONNECT
+from tvirt.errors import EXIT_FAILED as EXIT_FAILED
+from tvirt.errors import EXIT_INTERRUPTED as EXIT_INTERRUPTED
+from tvirt.errors import EXIT_OK as EXIT_OK
+from tvirt.errors import EXIT_USAGE as EXIT_USAGE
+from tvirt.errors import TvirtError, explain, libvirt_sentence
+from tvirt.host import HostWorker
+from tvirt.inventory import Inventory
+from tvirt.manager import HostManager, choose_uris
+from tvirt.model import HostInfo, HostState, VMInfo
+from tvirt.readonly import refusal
+from tvirt.uri import SYSTEM_URI, ParsedURI, URIError, parse_uri
+
+T = TypeVar("T")
+
+# Long calls (wipe, a big preallocated create) get this long before the command gives up.
+LONG_TIMEOUT = 3600.0
+
+
+# -- failures ---------------------------------------------------------------
+class CLIError(TvirtError):
+    """A command's own refusal, with the exit status it ends with."""
+
+    def __init__(self, message: str, code: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.exit_code = code
+
+
+def report(exc: TvirtError) -> int:
+    """The one place a failure ends a command: its sentence on stderr, its exit status."""
+    print(f"tvirt: {exc}", file=sys.stderr)
+    return exc.exit_code
+
+
+# -- hosts: connecting and choosing one --------------------------------------
+def connect(args: argparse.Namespace) -> tuple[HostManager, Inventory]:
+    """Open the chosen URIs and wait until each host is listed or has failed.
+
+    For commands: hosts never reconnect. The caller must stop the manager.
+    """
+    cfg = config.load()
+    uris, _source = choose_uris(args.connect, cfg)
+    inventory = Inventory()
+    manager = HostManager(inventory.apply, readonly=args.readonly or cfg.readonly, reconnect=False)
+    try:
+        for uri in uris:
+            manager.add(uri)
+    except URIError as exc:
+        manager.stop()
+        raise CLIError(str(exc), EXIT_USAGE) from None
+    deadline = time.monotonic() + args.timeout
+    while time.monotonic() < deadline:
+        hosts = {h.host_id: h for h in inventory.host_list()}
+        settled = [
+            host_id in inventory.listed
+            or (host_id in hosts and hosts[host_id].state is HostState.FAILED)
+            for host_id in manager.workers
+        ]
+        if all(settled):
+            break
+        time.sleep(0.02)
+    return manager, inventory
+
+
+def only_host(hosts: list[HostInfo], wanted: str | None) -> list[HostInfo]:
+    """The hosts --host names (all without it); naming none is a usage error."""
+    if not wanted:
+        return hosts
+    chosen = [h for h in hosts if h.matches(wanted)]
+    if not chosen:
+        labels = ", ".join(h.label for h in hosts) or "none"
+        raise CLIError(f"No host called '{wanted}'; the hosts are: {labels}.", EXIT_USAGE)
+    return chosen
+
+
+def one_vm(inventory: Inventory, name: str, host: str | None) -> VMInfo:
+    if host:
+        only_host(inventory.host_list(), host)
+    found = inventory.find(name, host)
+    if not found:
+        where = f" on {host}" if host else ""
+        raise CLIError(f"No VM called '{name}'{where}.", EXIT_FAILED)
+    if len(found) > 1:
+        labels = {h.host_id: h.label for h in inventory.host_list()}
+        hosts = ", ".join(
+            sorted(f"{labels.get(vm.host_id, vm.host_id)} ({vm.host_id})" for vm in found)
+        )
+        raise CLIError(
+            f"'{name}' exists on several hosts: {hosts}; pick one with --host and its "
+            "label or URI.",
+            EXIT_USAGE,
+        )
+    return found[0]
+
+
+def require_connected(inventory: Inventory) -> None:
+    """A VM on a host that failed to connect is not "missing": say why instead."""
+    hosts = inventory.host_list()
+    if hosts and all(h.state is not HostState.CONNECTED for h in hosts):
+        raise CLIError(f"{hosts[0].label}: {hosts[0].error or hosts[0].state.word}",
+                       EXIT_CONNECT)
+
+
+def connected_workers(manager: HostManager, inventory: Inventory) -> list[HostWorker]:
+    """The connected hosts' workers; each host that failed is one line on stderr."""
+    hosts = inventory.host_list()
+    for host in hosts:
+        if host.state is not HostState.CONNECTED:
+            print(f"tvirt: {host.label}: {host.error or host.state.word}", file=sys.stderr)
+    return [manager.get(h.host_id) for h in hosts if h.state is HostState.CONNECTED]
+
+
+def pick_worker(args: argparse.Namespace, workers: list[HostWorker]) -> HostWorker:
+    """The one worker --host names among the connected ones (or the only one)."""
+    wanted = getattr(args, "host", None)
+    if wanted:
+        chosen = [w for w in workers if w.info.matches(wanted)]
+        if len(chosen) == 1:
+            return chosen[0]
+        if not chosen:
+            raise CLIError(f"No connected host matches {wanted!r}.", EXIT_USAGE)
+        names = ", ".join(w.uri.label for w in chosen)
+        raise CLIError(f"'{wanted}' names several hosts ({names}); give a URI.", EXIT_USAGE)
+    if len(workers) > 1:
+        raise CLIError("Several hosts are open; say which with --host.", EXIT_USAGE)
+    return workers[0]
+
+
+def resolve_host(args: argparse.Namespace, text: str) -> ParsedURI:
+    """A HOST argument (a URI, localhost, or a chosen connection's host name or label)
+    as the connection URI whose host runs the commands. A bad URI is a URIError (2)."""
+    if "://" in text:
+        return parse_uri(text)
+    if text in {"localhost", "local"}:
+        return parse_uri(SYSTEM_URI)
+    uris, _ = choose_uris(args.connect, config.load())
+    for uri in [*uris, *config.load().uris]:
+        parsed = parse_uri(uri)
+        if text in {parsed.host, parsed.label, parsed.uri} and parsed.driver != "test":
+            return parsed
+    raise CLIError(
+        f"No connection to '{text}'; give a URI such as qemu+ssh://root@{text}/system.",
+        EXIT_USAGE,
+    )
+
+
+def libvirt_facts(
+    args: argparse.Namespace, uri: ParsedURI, fn: Callable[[Any], Any]
+) -> tuple[Any, str]:
+    """Run fn(conn) on a connection to uri; the result, or None and why it failed."""
+    sub_args = argparse.Namespace(**{**vars(args), "connect": [uri.uri]})
+    manager, inventory = connect(sub_args)
+    try:
+        worker = manager.get(uri.uri)
+        host = inventory.hosts.get(uri.uri)
+        if host is None or host.state.word != "connected":
+            return None, (host.error if host else "") or f"no libvirt connection to {uri.label}"
+        return worker.call(fn).result(timeout=args.timeout), ""
+    except FutureTimeout:
+        return None, f"no answer from {uri.label} within {args.timeout:g} s"
+    except Exception as exc:
+        return None, str(exc).strip()
+    finally:
+        manager.stop()
+
+
+# -- running a job on a host's worker and waiting ----------------------------
+def on_host(
+    args: argparse.Namespace, fn: Callable[[libvirt.virConnect], T], change: str = ""
+) -> T:
+    """Run fn(conn) on the one chosen host (--host, or the only one connected)."""
+    manager, inventory = connect(args)
+    try:
+        hosts = [h for h in inventory.host_list() if h.state is HostState.CONNECTED]
+        wanted = getattr(args, "host", None)
+        if wanted:
+            hosts = [h for h in hosts if h.matches(wanted)]
+        if not hosts:
+            failed = [h for h in inventory.host_list() if h.state is not HostState.CONNECTED]
+            why = f": {failed[0].error}" if failed and failed[0].error else "."
+            raise CLIError(f"No connected host{f' called {wanted}' if wanted else ''}{why}",
+                           EXIT_CONNECT)
+        if len(hosts) > 1:
+            names = ", ".join(h.label for h in hosts)
+            raise CLIError(f"Several hosts are connected ({names}); pick one with --host.",
+                           EXIT_USAGE)
+        worker = manager.get(hosts[0].host_id)
+        if change:
+            refuse_readonly(args, worker.readonly, change)
+        return wait(worker.call(fn), args.timeout, hosts[0].label)
+    finally:
+        manager.stop()
+
+
+def on_vm(
+    args: argparse.Namespace,
+    fn: Callable[[libvirt.virConnect, libvirt.virDomain], T],
+    change: str = "",
+) -> T:
+    """Run fn(conn, dom) for args.vm on its host's worker."""
+    manager, inventory = connect(args)
+    try:
+        require_connected(inventory)
+        vm = one_vm(inventory, args.vm, getattr(args, "host", None))
+        worker = manager.get(vm.host_id)
+        if change:
+            refuse_readonly(args, worker.readonly, f"{change} {vm.name}")
+        uuid = vm.uuid
+        return wait(
+            worker.call(lambda conn: fn(conn, conn.lookupByUUIDString(uuid))),
+            args.timeout,
+            vm.host_id,
+        )
+    finally:
+        manager.stop()
+
+
+def wait(future: Future[T], timeout: float, label: str) -> T:
+    """A job's result; libvirt's words for a refused change."""
+    try:
+        return future.result(timeout=timeout)
+    except FutureTimeout:
+        raise CLIError(f"No answer from {label} within {timeout:g} s.") from None
+    except libvirt.libvirtError as exc:
+        raise CLIError(libvirt_sentence(exc)) from None
+    except (TvirtError, ValueError) as exc:
+        # The host refused the change, even where a value was the reason (more memory
+        # than the host has): a failed command (1), not a usage error.
+        raise CLIError(str(exc)) from None
+
+
+def call(worker: HostWorker, fn: Callable[[libvirt.virConnect], T], timeout: float) -> T:
+    """A storage job's result; a libvirt failure explained for that host. The job's own
+    TvirtError (a StorageError) goes on to report() with its exit status."""
+    try:
+        return worker.call(fn).result(timeout)
+    except FutureTimeout:
+        raise CLIError(f"No answer from {worker.uri.label} within {timeout:g} s.") from None
+    except libvirt.libvirtError as exc:
+        raise CLIError(explain(exc, worker.uri.host or "the host")) from None
+
+
+def call_long(worker: HostWorker, fn: Callable[[libvirt.virConnect], T], doing: str) -> T:
+    """A call with no progress of its own: say "still working, N s" on stderr meanwhile."""
+    future = worker.call(fn)
+    waited = 0
+    while True:
+        try:
+            return future.result(5.0)
+        except FutureTimeout:
+            waited += 5
+            if waited >= LONG_TIMEOUT:
+                raise CLIError(f"{doing}: no answer within {LONG_TIMEOUT:g} s.") from None
+            print(
+                f"{doing}: still working, {waited} s (libvirt reports no progress)", file=sys.stderr
+            )
+
+
+# -- read-only refusal and confirmation -------------------------------------
+# Read-only mode always refuses before anything asks: a question whose answer cannot
+# matter wastes the user's time.
+def readonly(args: argparse.Namespace) -> bool:
+    """--readonly, or readonly = true in the config."""
+    return bool(args.readonly or config.load().readonly)
+
+
+def refuse_readonly(args: argparse.Namespace, readonly: bool, what: str) -> None:
+    if readonly or args.readonly:
+        raise CLIError(refusal(what), EXIT_FAILED)
+
+
+def writable(worker: HostWorker, what: str) -> None:
+    """Refuse a change on a read-only connection, naming the host."""
+    if worker.readonly:
+        raise CLIError(refusal(what, worker.uri.label))
+
+
+def confirm(args: argparse.Namespace, question: str, answer: str) -> None:
+    """Destructive changes: --yes, or the user types `answer` at a terminal.
+
+    Read-only mode refuses first, before asking: the question's first sentence ("Stop
+    network web?") names the change in the refusal."""
+    if readonly(args):
+        change = question.split("?", 1)[0].strip()
+        raise CLIError(refusal(change[:1].lower() + change[1:]), EXIT_FAILED)
+    if getattr(args, "yes", False):
+        return
+    if not sys.stdin.isatty():
+        raise CLIError("This change needs --yes when there is no terminal to ask.", EXIT_USAGE)
+    typed = input(f"{question} Type {answer} to confirm: ")
+    if typed.strip() != answer:
+        raise CLIError("Nothing was changed.", EXIT_FAILED)
+
+
+def confirm_typed(question: str, expected: str) -> None:
+    """The storage commands' question: the caller has refused read-only and --yes."""
+    if not sys.stdin.isatty():
+        raise CLIError(
+            f"{question.rstrip('?')} needs --yes when there is no terminal to ask.", EXIT_USAGE
+        )
+    answer = input(f"{question} Type {expected} to confirm: ")
+    if answer.strip() != expected:
+        raise CLIError("Nothing was changed.")
+
+
+# -- parsers ----------------------------------------------------------------
+def vm_subcommand(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help_text: str
+) -> argparse.ArgumentParser:
+    """An action on one VM (`tvirt hw memory VM ...`): the VM, and --host for clashes."""
+    p = sub.add_parser(name, help=help_text)
+    p.add_argument("vm")
+    p.add_argument("--host", help="host label, URI or hostname when names clash")
+    return p
+
+
+# -- output -----------------------------------------------------------------
+def json_option(cmd: argparse.ArgumentParser) -> None:
+    """--json on the command itself; SUPPRESS keeps a --json given before the command."""
+    cmd.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
+
+
+def emit(args: argparse.Namespace, records: Sequence[dict[str, object]], lines: Sequence[str],
+         single: bool = False) -> None:
+    """--json: the records (one object when single); else one line per record."""
+    if args.json:
+        print(json.dumps(records[0] if single and records else list(records), indent=2))
+    else:
+        for line in lines:
+            print(line)
+
+
+def say(args: argparse.Namespace, message: str, **data: Any) -> int:
+    """A change done: its message, or {"ok": true, "message": ..., **data} with --json."""
+    if args.json:
+        print(json.dumps({"ok": True, "message": message, **data}, indent=2))
+    else:
+        print(message)
+    return EXIT_OK
