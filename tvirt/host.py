@@ -114,6 +114,16 @@ class HostWorker:
         self._thread = threading.Thread(target=self._run, name=f"host {uri.label}", daemon=True)
 
     # -- public, thread-safe ------------------------------------------------
+    @property
+    def label(self) -> str:
+        """The host's name as every screen and command shows it."""
+        return self.uri.label
+
+    @property
+    def far_name(self) -> str:
+        """The far host's name in sentences that say what to check there."""
+        return self.uri.host or "the host"
+
     def start(self) -> None:
         ensure_event_loop()
         self._thread.start()

@@ -1,0 +1,86 @@
+"""How every operation runs (tvirt.ops.run), on libvirt's test driver: the refusal in
+read-only mode comes before the host is asked, a VM is found by UUID on the worker, and
+a libvirt failure comes back as one sentence naming the host."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+
+import libvirt
+import pytest
+
+from conftest import Recorder, wait_for
+from tvirt.host import HostWorker
+from tvirt.manager import HostManager
+from tvirt.ops.run import Failed, Refused, on_host, on_vm, refused
+
+VM0 = "00000000-0000-0000-0000-000000000001"  # vm0000, running (conftest.node_xml)
+VM1 = "00000000-0000-0000-0000-000000000002"  # vm0001, shut off
+
+
+def _host(readonly: bool, node_xml: Callable[[int], str]) -> Iterator[HostWorker]:
+    rec = Recorder()
+    manager = HostManager(rec, readonly=readonly)
+    uri = node_xml(2)
+    worker = manager.add(uri)
+    wait_for(lambda: uri in rec.inventory.listed, 10, "the listing")
+    yield worker
+    manager.stop()
+
+
+@pytest.fixture
+def host(node_xml: Callable[[int], str]) -> Iterator[HostWorker]:
+    yield from _host(False, node_xml)
+
+
+@pytest.fixture
+def readonly_host(node_xml: Callable[[int], str]) -> Iterator[HostWorker]:
+    yield from _host(True, node_xml)
+
+
+def test_read_only_refuses_a_change_before_the_host_is_asked(
+    readonly_host: HostWorker,
+) -> None:
+    asked = threading.Event()
+
+    def job(_conn: libvirt.virConnect) -> None:
+        asked.set()
+
+    future = on_host(readonly_host, job, change="start network default")
+    with pytest.raises(Refused) as caught:
+        future.result(10)
+    assert str(caught.value).startswith("Read-only mode refused to start network default on ")
+    assert caught.value.host == readonly_host.label
+    # A read of the same host still runs: only changes are refused.
+    assert on_host(readonly_host, lambda conn: conn.getHostname()).result(10)
+    assert not asked.is_set()
+    assert refused(readonly_host, "x") is not None
+
+
+def test_a_writable_host_runs_the_change(host: HostWorker) -> None:
+    assert refused(host, "start vm0001") is None
+    name = on_vm(
+        host, VM1, lambda _c, dom: (dom.create(), dom.name())[1], change="start vm0001"
+    ).result(10)
+    assert name == "vm0001"
+    assert on_vm(host, VM1, lambda _c, dom: dom.isActive()).result(10) == 1
+
+
+def test_libvirt_failure_is_one_sentence_with_the_host(host: HostWorker) -> None:
+    # vm0000 is running already: libvirt refuses, in its own words.
+    future = on_vm(host, VM0, lambda _c, dom: dom.create(), change="start vm0000")
+    with pytest.raises(Failed) as caught:
+        future.result(10)
+    text = str(caught.value)
+    assert "already running" in text and text.endswith(".") and "\n" not in text
+    assert caught.value.host == host.label
+    assert isinstance(caught.value.__cause__, libvirt.libvirtError)
+
+
+def test_a_vm_gone_meanwhile_is_a_sentence_not_a_traceback(host: HostWorker) -> None:
+    gone = "00000000-0000-0000-0000-00000000dead"
+    with pytest.raises(Failed) as caught:
+        on_vm(host, gone, lambda _c, dom: dom.name(), explained=True).result(10)
+    # explained: tvirt's sentence for a missing domain, not libvirt's wording.
+    assert str(caught.value) == "That virtual machine no longer exists."

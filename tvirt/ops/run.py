@@ -1,0 +1,91 @@
+"""How every operation runs: refuse, submit to the host's worker, translate failures."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Protocol, TypeVar
+
+import libvirt
+
+from tvirt.errors import TvirtError, explain, libvirt_sentence
+from tvirt.readonly import refusal
+
+T = TypeVar("T")
+
+
+class Refused(TvirtError):
+    """Read-only mode refused a change before anything was sent to the host."""
+
+
+class Failed(TvirtError):
+    """The host refused or failed the operation; str() is libvirt's reason as a sentence."""
+
+
+class Host(Protocol):
+    """What an operation needs of a host: tvirt.host.HostWorker is one."""
+
+    host_id: str
+    readonly: bool
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def far_name(self) -> str: ...
+
+    def call(self, fn: Callable[[libvirt.virConnect], T]) -> Future[T]: ...
+
+
+def refused(host: Host, what: str) -> Refused | None:
+    """The refusal a change would meet, or None: a screen or command asks this before
+    any question or form, so read-only mode never asks first and refuses after."""
+    if host.readonly:
+        return Refused(refusal(what, host.label), host=host.label)
+    return None
+
+
+def on_host(
+    host: Host,
+    job: Callable[[libvirt.virConnect], T],
+    *,
+    change: str = "",
+    explained: bool = False,
+) -> Future[T]:
+    """Run job(conn) on the host's worker. `change` names a change ("start network
+    default"): read-only mode refuses it. `explained`: a libvirt failure is explained for
+    the host (what to check), not quoted in libvirt's own words."""
+    if change:
+        refusal_error = refused(host, change)
+        if refusal_error is not None:
+            failed: Future[T] = Future()
+            failed.set_exception(refusal_error)
+            return failed
+    label, far = host.label, host.far_name
+
+    def translated(conn: libvirt.virConnect) -> T:
+        try:
+            return job(conn)
+        except libvirt.libvirtError as exc:
+            words = explain(exc, far) if explained else libvirt_sentence(exc)
+            raise Failed(words, host=label) from exc
+
+    return host.call(translated)
+
+
+def on_vm(
+    host: Host,
+    uuid: str,
+    job: Callable[[libvirt.virConnect, libvirt.virDomain], T],
+    *,
+    change: str = "",
+    explained: bool = False,
+) -> Future[T]:
+    """Run job(conn, dom) for the VM with this UUID (looked up on the worker, so a VM
+    renamed meanwhile is still found; one removed meanwhile fails with a sentence)."""
+    return on_host(
+        host,
+        lambda conn: job(conn, conn.lookupByUUIDString(uuid)),
+        change=change,
+        explained=explained,
+    )
