@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from concurrent.futures import TimeoutError as FutureTimeout
 
 import libvirt
 
 from tvirt.command_helpers import emit, libvirt_sentence, refuse_readonly
-from tvirt.migrate import MigrateError, migrate, progress, progress_line
+from tvirt.migrate import MigrateError, migrate, progress
+from tvirt.progress import Started
+from tvirt.progress_term import TerminalProgress
 from tvirt.uri import URIError, parse_uri
 
 EXIT_OK = 0
@@ -54,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
         # A second connection to the source reads the progress: the first is busy.
         watcher = HostWorker(worker.uri, lambda _update: None, reconnect=False)
         watcher.start()
+        show = TerminalProgress(quiet=args.json)
+        show(Started(vm.name, "migrated"))
         while True:
             try:
                 message = job.result(timeout=1.0)
@@ -63,8 +66,8 @@ def run(args: argparse.Namespace) -> int:
                     now = watcher.call(lambda conn: progress(conn, uuid)).result(5)
                 except Exception:  # progress is best effort: the migration goes on
                     now = None
-                if now is not None and not args.json:
-                    print(progress_line(vm.name, now), file=sys.stderr, flush=True)
+                if now is not None:
+                    show(now)
             except libvirt.libvirtError as exc:
                 raise CLIError(f"Could not migrate {vm.name}: {libvirt_sentence(exc)}") from None
             except MigrateError as exc:
