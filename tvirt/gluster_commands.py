@@ -16,6 +16,7 @@ from typing import Any
 
 from tvirt import bricks, config, disks, gluster, wipe
 from tvirt.manager import choose_uris
+from tvirt.progress_term import TerminalProgress
 from tvirt.remote import RemoteError, Runner, runner_for
 from tvirt.uri import SYSTEM_URI, ParsedURI, URIError, parse_uri
 
@@ -349,10 +350,6 @@ def run_wipe(args: argparse.Namespace) -> int:
         print(f"{device.path} on {runner.host}: {_size(device.size)}, {device.reason}.")
         confirm = input(f"Type {device.path} to wipe it ({method.value}): ").strip()
 
-    def progress(p: wipe.Progress) -> None:
-        if not as_json:
-            print(f"{device.path}: zeroing, {p.percent:.0f}%, {p.rate}", flush=True)
-
     try:
         report = wipe.wipe(
             runner,
@@ -362,7 +359,7 @@ def run_wipe(args: argparse.Namespace) -> int:
             confirm,
             current=lambda: disks.find(host_devices(args, uri)[1], device.path),
             readonly=_readonly(args),
-            on_progress=progress,
+            on_progress=TerminalProgress(quiet=as_json),
         )
     except wipe.WipeRefused as exc:
         raise CLIError(str(exc)) from None
