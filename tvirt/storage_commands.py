@@ -17,10 +17,11 @@ from typing import Any, TypeVar
 
 import libvirt
 
-from tvirt import storage
+from tvirt import storage, transfers
 from tvirt.cli import EXIT_CONNECT, EXIT_FAILED, EXIT_OK, EXIT_USAGE, CLIError, connect
 from tvirt.host import HostWorker
 from tvirt.model import HostState
+from tvirt.progress_term import TerminalProgress
 from tvirt.readonly import refusal
 from tvirt.sizes import SizeError, format_size, parse_size
 
@@ -143,7 +144,7 @@ def _run(args: argparse.Namespace) -> int:
         workers = [manager.get(h.host_id) for h in hosts if h.state is HostState.CONNECTED]
         try:
             return _dispatch(args, workers)
-        except storage.Cancelled as exc:
+        except transfers.Cancelled as exc:
             print(f"tvirt: {exc}", file=sys.stderr)
             return 130
         except storage.StorageError as exc:
@@ -398,19 +399,13 @@ def _create(args: argparse.Namespace, worker: HostWorker) -> int:
 
 def _transfer(args: argparse.Namespace, worker: HostWorker) -> int:
     path = Path(args.file)
-    last = [0.0]
-
-    def show(p: storage.Progress) -> None:
-        if p.elapsed - last[0] >= 1.0 or p.done == p.total:
-            last[0] = p.elapsed
-            verb = "uploaded" if args.vol_cmd == "upload" else "downloaded"
-            print(f"{args.name}: {p.line(verb)}", file=sys.stderr)
+    show = TerminalProgress()
 
     if args.vol_cmd == "upload":
         if not path.is_file():
             raise CLIError(f"{path} is not a file.", EXIT_USAGE)
         _writable(worker, f"upload to volume {args.name}")
-        done = storage.upload(worker, args.pool, args.name, path, progress=show)
+        done = transfers.upload(worker, args.pool, args.name, path, progress=show)
         message = f"Uploaded {format_size(done.done)} from {path} into volume {args.name}."
     else:
         if not path.parent.is_dir():
@@ -419,7 +414,7 @@ def _transfer(args: argparse.Namespace, worker: HostWorker) -> int:
             raise CLIError(f"{path} is a directory; give a file name.", EXIT_USAGE)
         if path.exists() and not args.force:
             _overwrite(path)
-        done = storage.download(worker, args.pool, args.name, path, progress=show)
+        done = transfers.download(worker, args.pool, args.name, path, progress=show)
         message = f"Downloaded {format_size(done.done)} of volume {args.name} into {path}."
     return _say(args, message, bytes=done.done, seconds=round(done.elapsed, 3))
 
