@@ -17,19 +17,21 @@ import libvirt
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Header, Input, Log, ProgressBar, Static
+from textual.widgets import DataTable, Footer, Header, Input, Log, Static
 
-from tvirt import storage
+from tvirt import storage, transfers
 from tvirt.errors import explain
 from tvirt.host import HostWorker
 from tvirt.keys import STORAGE_KEYS
+from tvirt.progress import CancelToken, Event
 from tvirt.readonly import refusal
 from tvirt.sizes import SizeError, format_size, parse_size
 
 from .dialogs import ConfirmDialog, Confirmed, dialog_bindings
+from .progress import ProgressEvent, ProgressPanel
 from .storage_wizards import PoolWizard, VolumeWizard
 from .table import Table
 from .threads import deliver
@@ -126,7 +128,7 @@ class StorageScreen(Screen[None]):
         self.pools: list[storage.PoolInfo] = []
         self.volumes: list[storage.VolumeInfo] = []
         self._shown_pool = ""
-        self._transfer: storage.Transfer | None = None
+        self._transfer: CancelToken | None = None
         self.busy_text = ""  # what a long action is doing, shown with its seconds
 
     def compose(self) -> ComposeResult:
@@ -134,9 +136,7 @@ class StorageScreen(Screen[None]):
         yield Table(id="pools", cursor_type="row", zebra_stripes=True)
         yield Table(id="volumes", cursor_type="row", zebra_stripes=True)
         yield Static(id="storage-status")
-        with Horizontal(id="transfer"):
-            yield ProgressBar(id="transfer-bar", show_eta=False)
-            yield Static(id="transfer-text")
+        yield ProgressPanel("Ctrl+C cancels.", id="transfer")
         yield Log(id="storage-log", max_lines=300)
         yield Footer()
 
@@ -573,22 +573,22 @@ class StorageScreen(Screen[None]):
     @work(thread=True, group="storage-transfer")
     def _transfer_now(self, vol: storage.VolumeInfo, path: Path, upload: bool) -> None:
         """The transfer loop runs on a Textual worker thread; each chunk is a HostWorker job."""
-        transfer = storage.Transfer()
+        transfer = CancelToken()
         self._transfer = transfer
         verb = "Uploaded" if upload else "Downloaded"
         deliver(self, self._show_transfer, True)
 
-        def progress(p: storage.Progress) -> None:
-            deliver(self, self._progress, p, verb.lower())
+        def progress(event: Event) -> None:
+            self.post_message(ProgressEvent(event))
 
         try:
             if upload:
-                done = storage.upload(
+                done = transfers.upload(
                     self.worker, vol.pool, vol.name, path, progress=progress, transfer=transfer
                 )
                 message = f"{verb} {format_size(done.done)} from {path} into {vol.name}."
             else:
-                done = storage.download(
+                done = transfers.download(
                     self.worker, vol.pool, vol.name, path, progress=progress, transfer=transfer
                 )
                 message = f"{verb} {format_size(done.done)} of {vol.name} into {path}."
@@ -601,14 +601,9 @@ class StorageScreen(Screen[None]):
 
     def _show_transfer(self, on_: bool) -> None:
         self.query_one("#transfer").set_class(on_, "busy")
-        if on_:
-            self.query_one("#transfer-bar", ProgressBar).update(total=None, progress=0)
 
-    def _progress(self, p: storage.Progress, verb: str) -> None:
-        self.query_one("#transfer-bar", ProgressBar).update(total=p.total or None, progress=p.done)
-        self.query_one("#transfer-text", Static).update(
-            Content(f" {p.line(verb)}. Ctrl+C cancels.")
-        )
+    def on_progress_event(self, message: ProgressEvent) -> None:
+        self.query_one("#transfer", ProgressPanel).show(message.event)
 
     def action_cancel_transfer(self) -> None:
         if self._transfer is None:

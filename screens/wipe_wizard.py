@@ -13,7 +13,7 @@ from textual import on, work
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import DataTable, Input, OptionList, ProgressBar, Static
+from textual.widgets import DataTable, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tvirt import disks, wipe
@@ -22,6 +22,7 @@ from tvirt.remote import RemoteError, Runner
 
 from .disk_wizard import DevicesArrived, DiskWizard
 from .gluster_view import HostOps, sync_rows
+from .progress import ProgressEvent, ProgressPanel
 from .words import size
 
 METHOD_TEXT = {
@@ -30,12 +31,6 @@ METHOD_TEXT = {
     wipe.Method.DISCARD: "discard: blkdiscard (fast on SSDs and thin storage)",
 }
 STEPS = ("Choose a device", "Choose a method", "Check and confirm", "Wiping")
-
-
-class WipeProgress(Message):
-    def __init__(self, progress: wipe.Progress) -> None:
-        super().__init__()
-        self.progress = progress
 
 
 class WipeDone(Message):
@@ -60,7 +55,7 @@ class WipeWizard(DiskWizard):
         self.report: wipe.WipeReport | None = None
 
     def extra_widgets(self) -> list[Widget]:
-        return [ProgressBar(id="wizard-progress", total=100, show_eta=False)]
+        return [ProgressPanel(id="wizard-progress")]
 
     def on_mount(self) -> None:
         table = self.query_one("#wizard-table", DataTable)
@@ -76,7 +71,7 @@ class WipeWizard(DiskWizard):
         options = self.query_one("#wizard-options", OptionList)
         body = self.query_one("#wizard-body", Static)
         entry = self.query_one("#wizard-input", Input)
-        bar = self.query_one("#wizard-progress", ProgressBar)
+        bar = self.query_one("#wizard-progress", ProgressPanel)
         table.display = step == 0
         options.display = step == 1
         entry.display = step == 2
@@ -190,16 +185,14 @@ class WipeWizard(DiskWizard):
                 typed,
                 current=lambda: disks.find(self.ops.devices(), dev.path),
                 readonly=self.ops.readonly,
-                on_progress=lambda p: self.post_message(WipeProgress(p)),
+                on_progress=lambda event: self.post_message(ProgressEvent(event)),
             )
             self.post_message(WipeDone(report))
         except (wipe.WipeRefused, RemoteError) as exc:
             self.post_message(WipeDone(None, str(exc)))
 
-    def on_wipe_progress(self, message: WipeProgress) -> None:
-        p = message.progress
-        self.query_one("#wizard-progress", ProgressBar).update(progress=p.percent)
-        self._say(f"{size(p.done)} of {size(p.total)} written, {p.rate}")
+    def on_progress_event(self, message: ProgressEvent) -> None:
+        self.query_one("#wizard-progress", ProgressPanel).show(message.event)
 
     def on_wipe_done(self, message: WipeDone) -> None:
         self.report = message.report or wipe.WipeReport(
@@ -216,6 +209,4 @@ class WipeWizard(DiskWizard):
         lines.append(f"Result: {state}. {r.message}")
         lines.append("Escape closes the wizard.")
         self.query_one("#wizard-body", Static).update("\n".join(lines))
-        if r.ok:
-            self.query_one("#wizard-progress", ProgressBar).update(progress=100)
         self._say(f"{state}: {r.message}")

@@ -14,6 +14,7 @@ import pytest
 from loopdevs import have, loop_devices, sh
 
 from tvirt import disks, wipe
+from tvirt import progress as pg
 from tvirt.remote import Runner, runner_for
 
 pytestmark = pytest.mark.real
@@ -172,7 +173,7 @@ def test_dry_run_shows_exact_commands_and_changes_nothing(tmp_path: Path) -> Non
 @pytest.mark.parametrize("method", list(wipe.Method))
 def test_clean_device_is_wiped_and_verified(tmp_path: Path, method: wipe.Method) -> None:
     log = tmp_path / "wipe.log"
-    progress: list[wipe.Progress] = []
+    progress: list[pg.Event] = []
     with loop_devices(tmp_path) as (loop,):
         sh("mkfs.ext4", "-q", loop)
         # Non-zero data in the middle too, which only the zero fill must clear.
@@ -196,11 +197,23 @@ def test_clean_device_is_wiped_and_verified(tmp_path: Path, method: wipe.Method)
         assert [s.type for s in report.removed] == ["ext4"]
         assert device(loop).signatures == []
         assert wipe.verify(LOCAL, dev, method) == []
+        # One protocol: Started once the device is held, Finished with the message.
+        zero = method is wipe.Method.ZERO
+        assert progress[0] == (pg.Started(loop, "zeroed", dev.size) if zero
+                               else pg.Started(loop, "wiped"))
+        assert progress[-1] == pg.Finished(report.message)
+        steps = [e for e in progress[1:-1] if isinstance(e, pg.Advanced)]
+        assert len(steps) == len(progress) - 2
         if method is wipe.Method.ZERO:
             assert report.throughput, "dd reported no throughput"
+            # dd's summary at the end is the last step: every byte, and its time
+            assert steps[-1].done == dev.size and steps[-1].complete
+            assert steps[-1].elapsed > 0
             # the sampled read-back really reads: put data back and it must complain
             sh("dd", "if=/dev/urandom", f"of={loop}", "bs=64K", "count=1", "conv=fsync")
             assert wipe.verify(LOCAL, dev, method) == ["the block at byte 0 is not zero"]
+        else:
+            assert steps == []  # wipefs and blkdiscard say nothing while they run
     lines = log.read_text().splitlines()
     assert all(f"host=localhost device={loop}" in line for line in lines)
     assert any(f"ran wipefs --all --force {loop} -> exit 0" in line for line in lines)

@@ -38,7 +38,7 @@ def test_every_exception_class_in_tvirt_is_a_tvirt_error() -> None:
             ):
                 defined[f"{name}.{attr}"] = obj
     # The walk found the families it must (so an empty walk cannot pass).
-    assert {"tvirt.storage.StorageError", "tvirt.wipe.WipeRefused",
+    assert {"tvirt.storage_model.StorageError", "tvirt.wipe.WipeRefused",
             "tvirt.migrate.MigrateError", "tvirt.uri.URIError"} <= set(defined)
     outside = sorted(name for name, cls in defined.items() if not issubclass(cls, TvirtError))
     assert outside == []
@@ -47,7 +47,8 @@ def test_every_exception_class_in_tvirt_is_a_tvirt_error() -> None:
 def test_exit_codes_follow_the_class() -> None:
     from tvirt.config import ConfigError
     from tvirt.sizes import SizeError
-    from tvirt.storage import Cancelled, StorageError
+    from tvirt.storage import StorageError
+    from tvirt.transfers import Cancelled
     from tvirt.uri import URIError
     from tvirt.validate import Invalid
 

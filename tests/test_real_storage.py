@@ -24,7 +24,7 @@ import libvirt
 import pytest
 
 from conftest import Testbed, need, wait_for
-from tvirt import storage
+from tvirt import progress, storage, transfers
 from tvirt.cli import main
 from tvirt.host import HostWorker
 from tvirt.manager import HostManager
@@ -143,6 +143,21 @@ def pool(request: pytest.FixtureRequest) -> Pool:
     return found
 
 
+def cancel_at_first_chunk(
+    token: progress.CancelToken, events: list[progress.Event] | None = None
+) -> progress.Report:
+    """A report that cancels the transfer once the first chunk has moved (and keeps the
+    events in a list, when given one)."""
+
+    def report(event: progress.Event) -> None:
+        if events is not None:
+            events.append(event)
+        if isinstance(event, progress.Advanced):
+            token.cancel()
+
+    return report
+
+
 def _sha(path: Path, limit: int | None = None) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
@@ -197,16 +212,21 @@ def test_volume_life_cycle(worker: HostWorker, pool: Pool, tmp_path: Path) -> No
     # Upload a file as large as the volume, download it back: the same bytes.
     source = tmp_path / "in.bin"
     source.write_bytes(os.urandom(16 * MIB))
-    seen: list[int] = []
-    storage.upload(worker, pool.name, name, source, progress=lambda p: seen.append(p.done))
+    events: list[progress.Event] = []
+    transfers.upload(worker, pool.name, name, source, progress=events.append)
+    seen = [e.done for e in events if isinstance(e, progress.Advanced)]
     assert seen[-1] == 16 * MIB
+    # One protocol: Started with the size, bytes in order, Finished with the sentence.
+    assert events[0] == progress.Started(name, "uploaded", 16 * MIB)
+    assert seen == sorted(seen) and len(seen) == len(events) - 2
+    assert events[-1] == progress.Finished(f"Uploaded 16 MiB from {source} into volume {name}.")
     dest = tmp_path / "out.bin"
-    storage.download(worker, pool.name, name, dest)
+    transfers.download(worker, pool.name, name, dest)
     assert _sha(dest) == _sha(source)
 
     # Clone: the same bytes under a new name.
     copy = call(lambda c: storage.volume_clone(c, pool.name, name, clone)).result(120)
-    storage.download(worker, pool.name, clone, tmp_path / "clone.bin")
+    transfers.download(worker, pool.name, clone, tmp_path / "clone.bin")
     assert _sha(tmp_path / "clone.bin") == _sha(source)
 
     # Wipe with zeros and read the volume back (file or LV) on this machine.
@@ -248,7 +268,7 @@ def test_in_use_volume_refuses_delete_wipe_and_upload(
         source = tmp_path / "in.bin"
         source.write_bytes(b"x" * MIB)
         with pytest.raises(storage.StorageError, match=f"Refused to upload to .*disk of {vm}"):
-            storage.upload(worker, pool.name, name, source)
+            transfers.upload(worker, pool.name, name, source)
         names = [v.name for v in worker.call(lambda c: storage.list_volumes(c, pool.name))
                  .result(30)]
         assert name in names
@@ -269,10 +289,10 @@ def test_cancelled_transfers_leave_nothing_half_written(
     made = f"tvirt-test-made-{PID}"
     worker.call(lambda c: storage.volume_create(
         c, pool, storage.VolumeSpec(made, 12 * MIB, "raw", "full"))).result(60)
-    transfer = storage.Transfer()
-    with pytest.raises(storage.Cancelled, match="created for this upload, was deleted"):
-        storage.upload(worker, pool, made, source, transfer=transfer, created=True,
-                       progress=lambda _p: transfer.cancel())
+    transfer = progress.CancelToken()
+    with pytest.raises(transfers.Cancelled, match="created for this upload, was deleted"):
+        transfers.upload(worker, pool, made, source, transfer=transfer, created=True,
+                         progress=cancel_at_first_chunk(transfer))
     names = [v.name for v in worker.call(lambda c: storage.list_volumes(c, pool)).result(30)]
     assert made not in names
 
@@ -280,21 +300,26 @@ def test_cancelled_transfers_leave_nothing_half_written(
     kept = f"tvirt-test-kept-{PID}"
     info = worker.call(lambda c: storage.volume_create(
         c, pool, storage.VolumeSpec(kept, 12 * MIB, "raw", "full"))).result(60)
-    transfer = storage.Transfer()
-    with pytest.raises(storage.Cancelled, match="wiped with zeros"):
-        storage.upload(worker, pool, kept, source, transfer=transfer,
-                       progress=lambda _p: transfer.cancel())
+    transfer = progress.CancelToken()
+    with pytest.raises(transfers.Cancelled, match="wiped with zeros"):
+        transfers.upload(worker, pool, kept, source, transfer=transfer,
+                         progress=cancel_at_first_chunk(transfer))
     assert _all_zero(info.path, 12 * MIB)
 
     # A cancelled download leaves neither the destination nor a temp file.
-    storage.upload(worker, pool, kept, source)
+    transfers.upload(worker, pool, kept, source)
     dest = tmp_path / "down" / "out.bin"
     dest.parent.mkdir()
-    transfer = storage.Transfer()
-    with pytest.raises(storage.Cancelled, match="was not written"):
-        storage.download(worker, pool, kept, dest, transfer=transfer,
-                         progress=lambda _p: transfer.cancel())
+    transfer = progress.CancelToken()
+    events: list[progress.Event] = []
+    with pytest.raises(transfers.Cancelled, match="was not written"):
+        transfers.download(worker, pool, kept, dest, transfer=transfer,
+                           progress=cancel_at_first_chunk(transfer, events))
     assert list(dest.parent.iterdir()) == []
+    # The report heard the same sentence the exception carries, after the first chunk.
+    assert isinstance(events[0], progress.Started) and isinstance(events[1], progress.Advanced)
+    said = f"Download of {kept} cancelled; {dest} was not written."
+    assert events[-1] == progress.Cancelled(said)
     worker.call(lambda c: storage.volume_delete(c, pool, kept)).result(60)
 
 

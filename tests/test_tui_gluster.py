@@ -12,9 +12,11 @@ from textual.widgets import DataTable, Static
 
 from tui_helpers import settled, until
 from tvirt import bricks, disks, wipe
+from tvirt import progress as pg
 from tvirt.screens.app import TvirtApp
 from tvirt.screens.brick_wizard import BrickWizard, RunFinished, StepChanged
 from tvirt.screens.gluster_view import GlusterScreen
+from tvirt.screens.progress import ProgressEvent
 from tvirt.screens.wipe_wizard import WipeDone, WipeWizard
 
 LAB = f"test://{Path(__file__).parent / 'fixtures' / 'lab.xml'}"
@@ -120,6 +122,13 @@ def test_wipe_step4_result_snapshot(snap_compare: Callable[..., bool]) -> None:
             message=f"{dev.path} on localhost wiped (zero) and verified.",
             throughput="412 MB/s",
         )
+        # what wipe.wipe reports before the wizard's thread posts the result
+        for event in (
+            pg.Started(dev.path, "zeroed", dev.size),
+            pg.Advanced(dev.size, dev.size, elapsed=2.0),
+            pg.Finished(report.message),
+        ):
+            wiz.post_message(ProgressEvent(event))
         wiz.post_message(WipeDone(report))
         await settled(pilot, lambda: wiz.report is not None, "the result")
 

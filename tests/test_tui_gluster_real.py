@@ -13,7 +13,7 @@ import libvirt
 import pytest
 from glustervol import own_volume
 from loopdevs import TOO_SMALL_FOR_THIN_POOL, have, loop_devices, sh
-from textual.widgets import DataTable
+from textual.widgets import DataTable, ProgressBar
 
 from conftest import need
 from tui_helpers import until
@@ -22,6 +22,7 @@ from tvirt.remote import Runner
 from tvirt.screens.app import TvirtApp
 from tvirt.screens.brick_wizard import BrickWizard
 from tvirt.screens.gluster_view import GlusterScreen, HostOps
+from tvirt.screens.progress import ProgressPanel
 from tvirt.screens.wipe_wizard import WipeWizard
 
 pytestmark = pytest.mark.real
@@ -94,6 +95,10 @@ async def test_wipe_wizard_wipes_and_verifies(tmp_path: Path) -> None:
             assert wiz.report.ok and wiz.report.verified, wiz.report.message
             assert [s.type for s in wiz.report.found] == ["ext4"]
             assert [s.type for s in wiz.report.removed] == ["ext4"]
+            # the wipe's progress events reached the panel: its start, then the end
+            panel = wiz.query_one("#wizard-progress", ProgressPanel)
+            assert panel.started.what == loop and panel.started.verb == "zeroed"
+            assert wiz.query_one("#wizard-progress-bar", ProgressBar).percentage == 1.0
         dev = disks.find(disks.inventory(Runner("localhost"), {}), loop)
         assert dev is not None and dev.signatures == []
 

@@ -8,11 +8,13 @@ libvirtd, and libvirt refuses to migrate a VM to the host it runs on.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Any
 
 import libvirt
 
 from tvirt.errors import TvirtError
+from tvirt.progress import Advanced
+from tvirt.sizes import format_size
 from tvirt.vmspec import name_problem
 
 FLAGS = (
@@ -24,13 +26,6 @@ FLAGS = (
 
 class MigrateError(TvirtError):
     """One sentence: why the VM was not moved."""
-
-
-@dataclass(frozen=True)
-class MigrateProgress:
-    percent: float | None  # None until libvirt knows the total
-    processed: int  # bytes
-    remaining: int
 
 
 def migrate(
@@ -51,23 +46,26 @@ def migrate(
     return f"Migrated {dom.name()} to {dest_uri}."
 
 
-def progress(conn: libvirt.virConnect, uuid: str) -> MigrateProgress | None:
+def progress(conn: libvirt.virConnect, uuid: str) -> Advanced | None:
     """The running migration job's progress, read on a second connection; None if none."""
     try:
         stats = conn.lookupByUUIDString(uuid).jobStats(0)
     except libvirt.libvirtError:
         return None
+    return job_progress(stats)
+
+
+def job_progress(stats: dict[str, Any]) -> Advanced | None:
+    """libvirt's job statistics as a progress event: bytes sent of the total (None until
+    libvirt knows it), elapsed time, and what is still to go (dirty memory is sent again,
+    so it is not the total less what was sent)."""
     if stats.get("type", libvirt.VIR_DOMAIN_JOB_NONE) == libvirt.VIR_DOMAIN_JOB_NONE:
         return None
     total = int(stats.get("data_total", 0))
-    processed = int(stats.get("data_processed", 0))
     remaining = int(stats.get("data_remaining", 0))
-    percent = 100.0 * processed / total if total else None
-    return MigrateProgress(percent, processed, remaining)
-
-
-def progress_line(name: str, p: MigrateProgress) -> str:
-    done = f"{p.percent:.0f}%" if p.percent is not None else "starting"
-    return (f"{name}: migrating, {done}, {p.processed // (1024 * 1024)} MiB sent, "
-            f"{p.remaining // (1024 * 1024)} MiB to go")
-
+    return Advanced(
+        int(stats.get("data_processed", 0)),
+        total or None,
+        elapsed=int(stats.get("time_elapsed", 0)) / 1000,
+        detail=f"{format_size(remaining)} to go" if total else "starting",
+    )

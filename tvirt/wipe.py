@@ -26,6 +26,7 @@ from enum import Enum
 from pathlib import Path
 
 from tvirt import disks
+from tvirt import progress as pg
 from tvirt.errors import TvirtError
 from tvirt.readonly import refusal
 from tvirt.remote import Runner
@@ -45,17 +46,6 @@ class Method(Enum):
 
 class WipeRefused(TvirtError):
     """Why a wipe was not started; one sentence."""
-
-
-@dataclass(frozen=True)
-class Progress:
-    done: int
-    total: int
-    rate: str
-
-    @property
-    def percent(self) -> float:
-        return 100.0 * self.done / self.total if self.total else 0.0
 
 
 @dataclass
@@ -130,13 +120,15 @@ def wipe(
     current: Callable[[], disks.Device | None] | None = None,
     dry_run: bool = False,
     readonly: bool = False,
-    on_progress: Callable[[Progress], object] | None = None,
+    on_progress: pg.Report = pg.ignore,
     log: Path | None = None,
 ) -> WipeReport:
     """Wipe (or, with dry_run, only describe) one device. Refusals raise WipeRefused.
 
     device is what the person confirmed; current() reads and classifies it afresh (it is
-    required for a real wipe) just before the first destructive command."""
+    required for a real wipe) just before the first destructive command. on_progress hears
+    Started once the device is held, dd's bytes as Advanced, and Finished with the message
+    of a wipe whose commands all succeeded."""
     if dry_run:
         if device is None:
             raise WipeRefused(f"{path} is not a whole block device on that host.")
@@ -173,6 +165,10 @@ def wipe(
             raise WipeRefused(f"{why}; nothing was wiped.")
         report.held = bool(held)
         logger.write("held exclusively" if held else "not held (remote host)")
+        if method is Method.ZERO:  # only dd counts bytes
+            on_progress(pg.Started(device.path, "zeroed", device.size))
+        else:
+            on_progress(pg.Started(device.path, "wiped"))
         if _run_commands(runner, device, method, report, logger, on_progress):
             report.ok = True
         report.removed = _removed(runner, device.path, report.found)
@@ -189,6 +185,7 @@ def wipe(
         + "."
     )
     logger.write(report.message)
+    on_progress(pg.Finished(report.message))
     return report
 
 
@@ -198,7 +195,7 @@ def _run_commands(
     method: Method,
     report: WipeReport,
     logger: StepLog,
-    on_progress: Callable[[Progress], object] | None,
+    on_progress: pg.Report,
 ) -> bool:
     """Run the wipe's commands in order; False (with report.message) at the first failure."""
     for argv in commands(device, method, not runner.remote):
@@ -287,14 +284,14 @@ def sample_offsets(size: int) -> list[int]:
     return sorted(p * SAMPLE_BYTES for p in picks)
 
 
-def _dd_parser(
-    total: int, on_progress: Callable[[Progress], object] | None, report: WipeReport
-) -> Callable[[str], None]:
+def _dd_parser(total: int, on_progress: pg.Report, report: WipeReport) -> Callable[[str], None]:
+    """dd's lines (each second, and its summary at the end) as Advanced events."""
+
     def handle(text: str) -> None:
         match = _DD_PROGRESS.match(text.strip())
         if match:
             report.throughput = match.group(3)
-            if on_progress:
-                on_progress(Progress(int(match.group(1)), total, match.group(3)))
+            done, seconds = int(match.group(1)), float(match.group(2))
+            on_progress(pg.Advanced(done, total, elapsed=seconds))
 
     return handle

@@ -22,6 +22,7 @@ from tvirt.cli.plumbing import (
     readonly,
     resolve_host,
 )
+from tvirt.cli.progress_term import TerminalProgress
 from tvirt.remote import Runner, runner_for
 from tvirt.uri import ParsedURI
 
@@ -123,10 +124,6 @@ def run_wipe(args: argparse.Namespace) -> int:
         print(f"{device.path} on {runner.host}: {size_text(device.size)}, {device.reason}.")
         confirm = input(f"Type {device.path} to wipe it ({method.value}): ").strip()
 
-    def progress(p: wipe.Progress) -> None:
-        if not as_json:
-            print(f"{device.path}: zeroing, {p.percent:.0f}%, {p.rate}", flush=True)
-
     report = wipe.wipe(
         runner,
         device,
@@ -135,7 +132,7 @@ def run_wipe(args: argparse.Namespace) -> int:
         confirm,
         current=lambda: disks.find(host_devices(args, uri)[1], device.path),
         readonly=readonly(args),
-        on_progress=progress,
+        on_progress=TerminalProgress(quiet=as_json),
     )
     _print_report(report, as_json)
     return EXIT_OK if report.ok and report.verified else EXIT_FAILED

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from concurrent.futures import TimeoutError as FutureTimeout
 
 import libvirt
 
 from tvirt.cli.plumbing import EXIT_OK, EXIT_USAGE, CLIError, connect, emit, one_vm, refuse_readonly
+from tvirt.cli.progress_term import TerminalProgress
 from tvirt.errors import libvirt_sentence
 from tvirt.host import HostWorker
-from tvirt.migrate import migrate, progress, progress_line
+from tvirt.migrate import migrate, progress
+from tvirt.progress import Started
 from tvirt.uri import URIError, parse_uri
 
 
@@ -51,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
         # A second connection to the source reads the progress: the first is busy.
         watcher = HostWorker(worker.uri, lambda _update: None, reconnect=False)
         watcher.start()
+        show = TerminalProgress(quiet=args.json)
+        show(Started(vm.name, "migrated"))
         while True:
             try:
                 message = job.result(timeout=1.0)
@@ -60,8 +63,8 @@ def run(args: argparse.Namespace) -> int:
                     now = watcher.call(lambda conn: progress(conn, uuid)).result(5)
                 except Exception:  # progress is best effort: the migration goes on
                     now = None
-                if now is not None and not args.json:
-                    print(progress_line(vm.name, now), file=sys.stderr, flush=True)
+                if now is not None:
+                    show(now)
             except libvirt.libvirtError as exc:
                 raise CLIError(f"Could not migrate {vm.name}: {libvirt_sentence(exc)}") from None
         emit(args, [{"name": vm.name, "state": "migrated", "destination": dest,

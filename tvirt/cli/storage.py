@@ -12,7 +12,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from tvirt import storage
+from tvirt import storage, transfers
 from tvirt.cli.plumbing import (
     EXIT_CONNECT,
     EXIT_OK,
@@ -28,6 +28,7 @@ from tvirt.cli.plumbing import (
     say,
     writable,
 )
+from tvirt.cli.progress_term import TerminalProgress
 from tvirt.host import HostWorker
 from tvirt.sizes import format_size, parse_size
 
@@ -318,19 +319,13 @@ def _create(args: argparse.Namespace, worker: HostWorker) -> int:
 
 def _transfer(args: argparse.Namespace, worker: HostWorker) -> int:
     path = Path(args.file)
-    last = [0.0]
-
-    def show(p: storage.Progress) -> None:
-        if p.elapsed - last[0] >= 1.0 or p.done == p.total:
-            last[0] = p.elapsed
-            verb = "uploaded" if args.vol_cmd == "upload" else "downloaded"
-            print(f"{args.name}: {p.line(verb)}", file=sys.stderr)
+    show = TerminalProgress()
 
     if args.vol_cmd == "upload":
         if not path.is_file():
             raise CLIError(f"{path} is not a file.", EXIT_USAGE)
         writable(worker, f"upload to volume {args.name}")
-        done = storage.upload(worker, args.pool, args.name, path, progress=show)
+        done = transfers.upload(worker, args.pool, args.name, path, progress=show)
         message = f"Uploaded {format_size(done.done)} from {path} into volume {args.name}."
     else:
         if not path.parent.is_dir():
@@ -339,7 +334,7 @@ def _transfer(args: argparse.Namespace, worker: HostWorker) -> int:
             raise CLIError(f"{path} is a directory; give a file name.", EXIT_USAGE)
         if path.exists() and not args.force:
             _overwrite(path)
-        done = storage.download(worker, args.pool, args.name, path, progress=show)
+        done = transfers.download(worker, args.pool, args.name, path, progress=show)
         message = f"Downloaded {format_size(done.done)} of volume {args.name} into {path}."
     return say(args, message, bytes=done.done, seconds=round(done.elapsed, 3))
 

@@ -1,0 +1,62 @@
+"""The app's rendering of progress events (tvirt.progress): a message and a panel.
+
+A core operation runs in a thread worker and reports to a callback; that callback posts
+``ProgressEvent`` (thread-safe), and the screen hands the event to its ``ProgressPanel``:
+a bar, and the same words the terminal prints. The bar's length is the fraction done,
+so it means the same for bytes and percent; an unknown total shows a pulsing bar.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import ProgressBar, Static
+
+from tvirt import progress
+
+
+class ProgressEvent(Message):
+    """One progress event of a core operation, posted from the thread that runs it."""
+
+    def __init__(self, event: progress.Event) -> None:
+        super().__init__()
+        self.event = event
+
+
+class ProgressPanel(Horizontal):
+    """A progress bar and one line of words; show() takes every kind of event.
+
+    With an id, the bar is ``ID-bar`` and the words ``ID-text``.
+    """
+
+    DEFAULT_CSS = """
+    ProgressPanel { height: auto; }
+    ProgressPanel > Static { width: 1fr; }
+    """
+
+    def __init__(self, hint: str = "", *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.hint = hint  # words after each line, such as "Ctrl+C cancels."
+        self.started = progress.Started("", "done")
+
+    def compose(self) -> ComposeResult:
+        yield ProgressBar(total=100, show_eta=False, id=f"{self.id}-bar" if self.id else None)
+        yield Static(id=f"{self.id}-text" if self.id else None)
+
+    def show(self, event: progress.Event) -> None:
+        bar, text = self.query_one(ProgressBar), self.query_one(Static)
+        if isinstance(event, progress.Started):
+            self.started = event
+            bar.update(total=None, progress=0)
+            text.update("")
+        elif isinstance(event, progress.Advanced):
+            fraction = event.fraction
+            bar.update(total=None if fraction is None else 100, progress=100 * (fraction or 0))
+            words = progress.line(self.started, event) + "."
+            text.update(Content(" " + " ".join(w for w in (words, self.hint) if w)))
+        else:  # the screen says the outcome or the cancel itself, as a command does
+            if isinstance(event, progress.Finished):
+                bar.update(total=100, progress=100)
+            text.update("")
