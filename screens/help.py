@@ -20,11 +20,12 @@ _WHERE = {
     "dashboard": "On the dashboard",
     "VM details": "On the VM details screen",
     "storage": "In the storage view (S on the dashboard)",
-    "storage wizards": "In the storage wizards",
-    "new VM wizard": "In the new VM wizard (n on the dashboard)",
+    "forms and wizards": "In forms and wizards (new VM, new volume or pool, hardware changes)",
     "VM hardware": "On the VM hardware screen (e on the dashboard)",
     "networks": "On the networks screen (N on the dashboard)",
     "dialogs": "In dialogs and this help",
+    "Gluster view": "In the Gluster view (G on the dashboard)",
+    "disk wizards": "In the Gluster disk wizards (wipe, bricks)",
     "confirmations": "When asked to confirm",
 }
 

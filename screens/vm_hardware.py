@@ -6,7 +6,8 @@ every result or refusal is one sentence in the status line and the message log.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, ClassVar, cast
 
 import libvirt
@@ -28,7 +29,7 @@ from tvirt.readonly import refusal
 from tvirt.vmspec import parse_size_mib
 
 from .dialogs import ConfirmDialog, Confirmed
-from .prompt import PromptDialog
+from .form import Field, FormDialog
 
 if TYPE_CHECKING:
     from .app import TvirtApp
@@ -44,6 +45,11 @@ _FOOTER = {
     "dismiss": "Back",
 }
 Change = Callable[[libvirt.virConnect, libvirt.virDomain], str]
+WHERE = (
+    ("live", "now and in the config (live where possible)"),
+    ("config", "in the config only: from the next start"),
+)
+KINDS = (("full", "full: disks, memory and state"), ("disk-only", "disk-only: the disks alone"))
 
 
 def overview_text(ov: hw.Overview, host_label: str) -> str:
@@ -189,15 +195,32 @@ class VMHardwareScreen(Screen[None]):
         self.app.call_from_thread(self.reload)
 
     def ask(
-        self, title: str, fields: list[tuple[str, str]], then: Callable[[list[str]], None]
+        self, title: str, fields: Sequence[Field], change: Callable[[list[str]], Change]
     ) -> None:
+        """A form whose answers become a change. The change runs while the form waits, so
+        a refusal (ours or libvirt's) is shown there with the answers kept."""
+        what = f"{title[0].lower()}{title[1:].rstrip('.')}"
+        if self.tvirt.readonly:
+            self.status(refusal(what), False)
+            return
+        uuid = self.vm.uuid
+
+        async def apply(values: list[str]) -> str:
+            try:
+                fn = change(values)
+                future = self._worker().call(lambda conn: fn(conn, conn.lookupByUUIDString(uuid)))
+                message = await asyncio.wrap_future(future)
+            except Exception as exc:
+                return _sentence(exc)
+            self.status(str(message), True)
+            self.reload()
+            return ""
+
         def answered(values: list[str] | None) -> None:
             if values is None:
-                self.status(f"Cancelled: {title[0].lower()}{title[1:].rstrip('.')}.")
-                return
-            then(values)
+                self.status(f"Cancelled: {what}.")
 
-        self.app.push_screen(PromptDialog(title, fields), answered)
+        self.app.push_screen(FormDialog(title, fields, apply=apply), answered)
 
     def confirm(
         self, question: str, target: str, warning: str, yes: str, then: Callable[[], None]
@@ -213,51 +236,42 @@ class VMHardwareScreen(Screen[None]):
     def action_memory(self) -> None:
         current = f"{self.overview.memory_mib}M" if self.overview else "512M"
 
-        def then(values: list[str]) -> None:
-            try:
-                mib = parse_size_mib(values[0], "memory")
-            except ValueError as exc:
-                self.status(str(exc), False)
-                return
-            live = values[1].lower() not in ("config", "c", "no")
-            self.change("change the memory", lambda _c, d: hw.set_memory(d, mib, live=live))
+        def change(values: list[str]) -> Change:
+            mib = parse_size_mib(values[0], "memory")
+            live = values[1] == "live"
+            return lambda _c, d: hw.set_memory(d, mib, live=live)
 
         self.ask(
             "Change the memory",
             [
-                ("Memory (e.g. 256M, 2G)", current),
-                ("Live too? yes, or config for the config only", "yes"),
+                Field("Memory (e.g. 256M, 2G)", current, check=_size_check),
+                Field("Where", "live", WHERE),
             ],
-            then,
+            change,
         )
 
     def action_vcpus(self) -> None:
         current = str(self.overview.vcpus) if self.overview else "1"
 
-        def then(values: list[str]) -> None:
-            if not values[0].isdigit():
-                self.status(f"vCPUs must be a whole number, not {values[0]!r}.", False)
-                return
+        def change(values: list[str]) -> Change:
             count = int(values[0])
-            self.change("change the vCPUs", lambda _c, d: hw.set_vcpus(d, count))
+            return lambda _c, d: hw.set_vcpus(d, count)
 
-        self.ask("Change the vCPUs", [("vCPUs", current)], then)
+        self.ask("Change the vCPUs", [Field("vCPUs", current, check=_count_check)], change)
 
     def action_add_disk(self) -> None:
-        def then(values: list[str]) -> None:
-            path, bus = values[0], values[1] or "virtio"
+        def change(values: list[str]) -> Change:
+            path, bus = values
             cdrom = bus == "cdrom"
-            self.change(
-                "add a disk", lambda c, d: hw.add_disk(c, d, path, "sata" if cdrom else bus, cdrom)
-            )
+            return lambda c, d: hw.add_disk(c, d, path, "sata" if cdrom else bus, cdrom)
 
         self.ask(
             "Add a disk",
             [
-                ("Path of a volume or file (empty: an empty CD drive)", ""),
-                (f"Bus: {', '.join(hw.DISK_BUSES)}, or cdrom", "virtio"),
+                Field("Path of a volume or file (empty: an empty CD drive)"),
+                Field("Bus", "virtio", tuple((b, b) for b in (*hw.DISK_BUSES, "cdrom"))),
             ],
-            then,
+            change,
         )
 
     def action_remove_device(self) -> None:
@@ -288,24 +302,25 @@ class VMHardwareScreen(Screen[None]):
             self.status("Select a CD drive in the hardware list to change its media.", False)
             return
 
-        def then(values: list[str]) -> None:
-            self.change("change the CD media", lambda _c, d: hw.change_media(d, dev.key, values[0]))
+        def change(values: list[str]) -> Change:
+            return lambda _c, d: hw.change_media(d, dev.key, values[0])
 
-        self.ask(f"Media for {dev.key}", [("Image path (empty ejects)", "")], then)
+        self.ask(f"Media for {dev.key}", [Field("Image path (empty ejects)")], change)
 
     def action_add_nic(self) -> None:
-        def then(values: list[str]) -> None:
-            kind, source, model = values[0] or "network", values[1], values[2] or "virtio"
-            self.change("add a NIC", lambda c, d: hw.add_nic(c, d, kind, source, model))
+        def change(values: list[str]) -> Change:
+            kind, source, model = values
+            return lambda c, d: hw.add_nic(c, d, kind, source, model)
 
         self.ask(
             "Add a NIC",
             [
-                ("network or bridge", "network"),
-                ("Its name", "default"),
-                (f"Model: {', '.join(hw.NIC_MODELS)}", "virtio"),
+                Field("Connect to", "network", (("network", "a libvirt network"),
+                                                ("bridge", "a host bridge"))),
+                Field("Its name", "default"),
+                Field("Model", "virtio", tuple((m, m) for m in hw.NIC_MODELS)),
             ],
-            then,
+            change,
         )
 
     def action_boot_order(self) -> None:
@@ -318,34 +333,39 @@ class VMHardwareScreen(Screen[None]):
             or "hd"
         )
 
-        def then(values: list[str]) -> None:
+        def change(values: list[str]) -> Change:
             order = values[0].split()
-            self.change("change the boot order", lambda c, d: hw.set_boot_order(c, d, order))
+            return lambda c, d: hw.set_boot_order(c, d, order)
 
         self.ask(
-            "Boot order", [(f"Devices in order, from {' '.join(hw.BOOT_DEVICES)}", current)], then
+            "Boot order",
+            [Field(f"Devices in order, from {' '.join(hw.BOOT_DEVICES)}", current)],
+            change,
         )
 
     def action_clone(self) -> None:
-        def then(values: list[str]) -> None:
+        def change(values: list[str]) -> Change:
             name = values[0]
-            self.change("clone", lambda c, d: clone_vm(c, d, name))
+            return lambda c, d: clone_vm(c, d, name)
 
-        self.ask(f"Clone {self.vm.name}", [("Name of the clone", f"{self.vm.name}-clone")], then)
+        self.ask(
+            f"Clone {self.vm.name}", [Field("Name of the clone", f"{self.vm.name}-clone")], change
+        )
 
     def action_snapshot(self) -> None:
-        def then(values: list[str]) -> None:
-            name, description = values[0], values[1]
-            disk_only = values[2].lower() in ("disk", "disk-only", "yes")
-            self.change(
-                "take a snapshot",
-                lambda _c, d: snapshots.create_snapshot(d, name, description, disk_only),
-            )
+        def change(values: list[str]) -> Change:
+            name, description, kind = values
+            disk_only = kind == "disk-only"
+            return lambda _c, d: snapshots.create_snapshot(d, name, description, disk_only)
 
         self.ask(
             "Take a snapshot",
-            [("Name", ""), ("Description", ""), ("Kind: full, or disk for disk-only", "full")],
-            then,
+            [
+                Field("Name", check=lambda v: "" if v else "The snapshot needs a name."),
+                Field("Description (optional)"),
+                Field("Kind", "full", KINDS),
+            ],
+            change,
         )
 
     def action_revert(self) -> None:
@@ -450,6 +470,18 @@ class XMLScreen(Screen[None]):
             return
         self.app.call_from_thread(self._say, str(message))
         self.app.call_from_thread(self.owner.reload)
+
+
+def _size_check(text: str) -> str:
+    try:
+        parse_size_mib(text, "memory")
+    except ValueError as exc:
+        return str(exc)
+    return ""
+
+
+def _count_check(text: str) -> str:
+    return "" if text.isdigit() else f"vCPUs must be a whole number, not {text!r}."
 
 
 def _sentence(exc: BaseException) -> str:

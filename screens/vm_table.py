@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from rich.cells import cell_len
+from textual import events
 from textual.binding import Binding
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
@@ -129,7 +130,7 @@ class VMTable(DataTable[Cell]):
         self.text_filter = ""
         self.state_filter = STATE_FILTERS[0]
         self.sort_column = "name"
-        self._redraw_pending = False
+        self._remeasure_pending = False  # widths measured, not drawn yet (tests wait)
         self.sort_reverse = False
 
     def on_mount(self) -> None:
@@ -388,13 +389,22 @@ class VMTable(DataTable[Cell]):
                 self.move_cursor(row=index)
         elif self.row_count:
             self.move_cursor(row=min(max(row, 0), self.row_count - 1))
-        # DataTable settles column widths on its next idle but keeps rows it already drew
-        # at the old widths; redraw once more, or a screen that never redraws by itself
-        # (screen-reader mode) keeps names cut short.
-        if not self._redraw_pending:
-            self._redraw_pending = True
-            self.set_timer(0.1, self._redraw)
 
-    def _redraw(self) -> None:
-        self._redraw_pending = False
-        self.refresh()
+    def _column_widths(self) -> list[int]:
+        return [column.content_width for column in self.ordered_columns]
+
+    async def _on_idle(self, _event: events.Idle) -> None:
+        """DataTable measures new rows on idle (in its own handler, which runs after
+        this one) but keeps the cells it drew before at the old widths: its cell cache
+        is not keyed by width. When a measurement is due, compare once it is done."""
+        if self._require_update_dimensions or self._updated_cells:
+            self._remeasure_pending = True
+            self.call_later(self._remeasured, self._column_widths())
+
+    def _remeasured(self, before: list[int]) -> None:
+        self._remeasure_pending = False
+        if self._column_widths() != before:
+            # Without this, names stay cut short until the next cell update, and a screen
+            # that never redraws by itself (screen-reader mode) keeps them so.
+            self._clear_caches()
+            self.refresh()

@@ -35,6 +35,15 @@ def listed(app: TvirtApp, uri: str, count: int) -> bool:
     )
 
 
+def table_settled(app: TvirtApp) -> bool:
+    """The VM table has measured its columns and redrawn at those widths. DataTable
+    measures on its next idle, so on a busy machine a snapshot taken right after the
+    rows arrive may catch them cut to the old widths."""
+    table = app.dashboard.table
+    return not (table._require_update_dimensions or table._updated_cells
+                or table._remeasure_pending)
+
+
 async def host_loaded(pilot: Pilot[int], uri: str, count: int) -> TvirtApp:
     """Wait until listed(app, uri, count); returns the app."""
     app = pilot.app

@@ -35,14 +35,16 @@ def host_limits(conn: libvirt.virConnect) -> HostLimits:
         max_vcpus = conn.getMaxVcpus(types[0] if types else None)
     except libvirt.libvirtError:
         max_vcpus = int(info[2])
+    pools = conn.listAllStoragePools(0)
     return HostLimits(
         memory_mib=int(info[1]),
         cpus=int(info[2]),
         max_vcpus=max_vcpus,
         domain_types=tuple(types),
         existing_names=frozenset(d.name() for d in conn.listAllDomains(0)),
-        pools=tuple(p.name() for p in conn.listAllStoragePools(0)),
+        pools=tuple(p.name() for p in pools),
         networks=tuple(n.name() for n in conn.listAllNetworks(0)),
+        pool_free=tuple((p.name(), int(p.info()[3])) for p in pools if p.isActive()),
     )
 
 

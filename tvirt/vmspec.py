@@ -11,6 +11,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from enum import Enum
 
+from tvirt.sizes import format_size
+
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$")
 SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*$", re.IGNORECASE)
 MIN_MEMORY_MIB = 16
@@ -60,6 +62,11 @@ class HostLimits:
     existing_names: frozenset[str] = frozenset()
     pools: tuple[str, ...] = ()
     networks: tuple[str, ...] = ()
+    # (pool, bytes available) for the running pools; an inactive pool's space is unknown.
+    pool_free: tuple[tuple[str, int], ...] = ()
+
+    def free_bytes(self, pool: str) -> int | None:
+        return dict(self.pool_free).get(pool)
 
 
 @dataclass(frozen=True)
@@ -201,6 +208,21 @@ def _disk_problems(spec: VMSpec, limits: HostLimits | None) -> list[str]:
     if spec.disk is DiskKind.EXISTING and not spec.disk_path.startswith("/"):
         return [f"The existing disk's path must be absolute, not {spec.disk_path!r}."]
     return []
+
+
+def disk_space_warning(spec: VMSpec, limits: HostLimits | None) -> str:
+    """A warning (or "") when a new disk is larger than its pool's free space. Not a
+    refusal: the volume is sparse and only fills as the guest writes."""
+    if spec.disk is not DiskKind.NEW or limits is None:
+        return ""
+    free = limits.free_bytes(spec.disk_pool)
+    size = spec.disk_size_mib * 1024 * 1024
+    if free is None or size <= free:
+        return ""
+    return (
+        f"Warning: a {format_size(size)} disk is more than the {format_size(free)} free in "
+        f"pool {spec.disk_pool}; the guest's writes fail once the pool is full."
+    )
 
 
 def _net_problems(spec: VMSpec, limits: HostLimits | None) -> list[str]:
