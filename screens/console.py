@@ -83,6 +83,8 @@ class ConsolePane(Vertical):
         self.last_reason = ""
         self._sysrq_pending = False
         self.has_graphics = False
+        self.displays: list[str] = []  # the VM's graphical displays, described
+        self._described = False  # the displays have been read
         self.session: ConsoleSession | None = None
         self.terminal = TerminalView(self._send, escape_key_name(escape), id=f"{pane_id}-term")
 
@@ -136,8 +138,23 @@ class ConsolePane(Vertical):
                 "Escape back to the dashboard."
             )
         self.query_one(f"#{self.id}-status", Static).update(Content(text))
+        self.query_one(f"#{self.id}-display", Static).update(Content(self.display_text()))
         self.terminal.attached = self.state == "attached"
         self.terminal.refresh()
+
+    def display_text(self) -> str:
+        """The graphical displays and how to see one, in words true for the state now:
+        g works only while detached (attached, every key goes to the guest)."""
+        if not self._described:
+            return ""
+        if not self.displays:
+            return "No graphical display: this VM has only text."
+        how = (
+            f"To see a screenshot, detach ({escape_label(self.escape)}) and press g."
+            if self.state == "attached"
+            else "g shows a screenshot."
+        )
+        return f"{' '.join(self.displays)} {how}"
 
     def _send(self, data: bytes) -> bool:
         return self.session is not None and self.session.send(data)
@@ -209,13 +226,9 @@ class ConsolePane(Vertical):
                 target = f"-p {uri.port} {target}"
         displays = graphics_of(xml)
         self.has_graphics = bool(displays)
-        lines = [g.describe(target) for g in displays]
-        text = (
-            (" ".join(lines) + " Detached, g shows a screenshot.")
-            if lines
-            else ("No graphical display: this VM has only text.")
-        )
-        self.query_one(f"#{self.id}-display", Static).update(Content(text))
+        self.displays = [g.describe(target) for g in displays]
+        self._described = True
+        self.query_one(f"#{self.id}-display", Static).update(Content(self.display_text()))
 
     def detach(self, sentence: str = "") -> None:
         if self.session is not None:

@@ -75,6 +75,9 @@ class FilterInput(Input):
 
 class DashboardScreen(Screen[None]):
     BINDINGS = dashboard_bindings()
+    # Below 100 columns the host list narrows, so the VM table keeps room for the name,
+    # the state and the mark (tvirt.tcss).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
 
     def __init__(self) -> None:
         super().__init__()
@@ -89,7 +92,9 @@ class DashboardScreen(Screen[None]):
                 hosts.tooltip = "Hosts: one entry per connection, with its state in words"
                 yield hosts
             with Vertical(id="vms-pane"):
-                with Horizontal(id="filter-bar"):
+                # The filter and the view's words on lines of their own, so neither runs
+                # into the other however narrow the pane is.
+                with Vertical(id="filter-bar"):
                     yield FilterInput(
                         placeholder="Filter by name or host (press /)",
                         id="filter",

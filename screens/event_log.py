@@ -17,6 +17,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from .dialogs import dialog_bindings
+from .words import plural
 
 
 class EventLogScreen(ModalScreen[None]):
@@ -34,7 +35,7 @@ class EventLogScreen(ModalScreen[None]):
         count = len(self.sentences)
         with Vertical(classes="dialog-box help-box"):
             yield Static(
-                Content(f"Event log: {count} entries, newest last"), classes="dialog-title"
+                Content(f"Event log: {plural(count, 'entry')}, newest last"), classes="dialog-title"
             )
             entries = OptionList(
                 *(Option(Content(s)) for s in self.sentences) or [Option("No events yet.")],

@@ -22,7 +22,7 @@ from tvirt import disks, gluster
 from tvirt.keys import GLUSTER_KEYS
 from tvirt.remote import Runner
 
-from .words import size
+from .words import plural, size
 
 GLUSTER_INTERVAL = 10.0  # seconds; slower than the stats tick, gluster calls are heavy
 
@@ -151,7 +151,10 @@ class GlusterScreen(Screen[None]):
         status = self.query_one("#gluster-status", Static)
         every = f"every {self.interval:g} s" if self.interval > 0 else "on r"
         offline = sum(1 for b in state.bricks() if not b.online)
-        summary = f"{len(state.volumes)} volumes, {len(state.bricks())} bricks, {offline} offline"
+        summary = (
+            f"{plural(len(state.volumes), 'volume')}, {plural(len(state.bricks()), 'brick')}, "
+            f"{offline} offline"
+        )
         status.update(
             f"Gluster on {self.ops.label}: "
             + (f"error: {state.error}" if state.error else summary)

@@ -22,6 +22,7 @@ from tvirt.readonly import refusal
 
 from .dialogs import ConfirmDialog, Confirmed
 from .form import Field, FormDialog
+from .table import MeasuredTable
 from .words import plural
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ class NetworksScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield DataTable(id="nets", cursor_type="row", zebra_stripes=True)
+        yield MeasuredTable(id="nets", cursor_type="row", zebra_stripes=True)
         yield Static("Reading the networks...", id="net-status")
         yield Footer()
 

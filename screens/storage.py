@@ -32,6 +32,7 @@ from tvirt.sizes import SizeError, format_size, parse_size
 from .dialogs import ConfirmDialog, Confirmed
 from .form import Field, FormDialog
 from .storage_wizards import PoolWizard, VolumeWizard
+from .table import MeasuredTable
 from .words import plural
 
 if TYPE_CHECKING:
@@ -116,8 +117,8 @@ class StorageScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield DataTable(id="pools", cursor_type="row", zebra_stripes=True)
-        yield DataTable(id="volumes", cursor_type="row", zebra_stripes=True)
+        yield MeasuredTable(id="pools", cursor_type="row", zebra_stripes=True)
+        yield MeasuredTable(id="volumes", cursor_type="row", zebra_stripes=True)
         yield Static(id="storage-status")
         with Horizontal(id="transfer"):
             yield ProgressBar(id="transfer-bar", show_eta=False)

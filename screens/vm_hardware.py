@@ -30,6 +30,7 @@ from tvirt.vmspec import parse_size_mib
 
 from .dialogs import ConfirmDialog, Confirmed
 from .form import Field, FormDialog
+from .table import MeasuredTable
 
 if TYPE_CHECKING:
     from .app import TvirtApp
@@ -105,10 +106,10 @@ class VMHardwareScreen(Screen[None]):
         yield Static("Reading the VM...", id="overview")
         with Vertical(id="devices-pane"):
             yield Static("Hardware (tab: snapshots)", classes="pane-title")
-            yield DataTable(id="devices", cursor_type="row", zebra_stripes=True)
+            yield MeasuredTable(id="devices", cursor_type="row", zebra_stripes=True)
         with Vertical(id="snapshots-pane"):
             yield Static("Snapshots as a tree (* = current)", classes="pane-title")
-            yield DataTable(id="snapshots", cursor_type="row", zebra_stripes=True)
+            yield MeasuredTable(id="snapshots", cursor_type="row", zebra_stripes=True)
         yield Static("", id="hw-status")
         yield Footer()
 

@@ -7,7 +7,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from rich.cells import cell_len
-from textual import events
 from textual.binding import Binding
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
@@ -17,25 +16,26 @@ from tvirt.model import VMInfo
 from tvirt.stats import StatsSnapshot
 
 from .sparkline import sparkline
+from .table import MeasuredTable
 from .words import STATE_FILTERS, memory, on_off, percent, state_group
 
-# (key, header, noun used in sentences)
+# (key, header, noun used in sentences). Name and state come first, so a narrow terminal
+# (80 columns) still shows which VM is in which state; the mark is next, since marking
+# must be visible where it is done. Wider terminals show the rest.
 COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("mark", "Mark", "mark"),
     ("name", "Name", "name"),
-    ("host", "Host", "host"),
     ("state", "State", "state"),
+    ("mark", "Mark", "mark"),
+    ("host", "Host", "host"),
     ("vcpus", "vCPUs", "vCPUs"),
     ("memory", "Memory", "memory"),
-    ("autostart", "Autostart", "autostart"),
     ("cpu", "CPU", "CPU use"),
     ("trend", "Trend", "CPU history"),
+    ("autostart", "Autostart", "autostart"),
 )
 COLUMN_NOUNS = {key: noun for key, _header, noun in COLUMNS}
-# A sparkline has no useful order: sorting by it sorts by name.
-SORT_ORDER: tuple[str, ...] = tuple(
-    key for key, _header, _noun in COLUMNS if key not in ("mark", "trend")
-)
+# What o cycles through. A sparkline has no useful order, and marks have their own key.
+SORT_ORDER: tuple[str, ...] = ("name", "host", "state", "vcpus", "memory", "autostart", "cpu")
 MARKED = "marked"
 NOT_READ = "reading"  # vCPUs or memory not read yet: a word, not a blank
 # Columns that show NOT_READ get a fixed width, so the table's layout is the same
@@ -106,7 +106,7 @@ def _detail_cell(value: int | None, show: Callable[[int], str]) -> Cell:
     return Cell(show(value), (value,))
 
 
-class VMTable(DataTable[Cell]):
+class VMTable(MeasuredTable[Cell]):
     """Rows are keyed by VMInfo.key. Updates change cells in place; the table is
     never cleared. Rows hidden by a filter are removed and re-added when it changes,
     since DataTable cannot hide a row."""
@@ -115,7 +115,7 @@ class VMTable(DataTable[Cell]):
     BINDINGS = [Binding("enter", "screen.vm_details", "Details", show=False)]
 
     # Screen-reader mode puts the terminal cursor on this column: the VM's name.
-    text_column = 1
+    text_column = 0
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
@@ -130,7 +130,6 @@ class VMTable(DataTable[Cell]):
         self.text_filter = ""
         self.state_filter = STATE_FILTERS[0]
         self.sort_column = "name"
-        self._remeasure_pending = False  # widths measured, not drawn yet (tests wait)
         self.sort_reverse = False
 
     def on_mount(self) -> None:
@@ -390,21 +389,3 @@ class VMTable(DataTable[Cell]):
         elif self.row_count:
             self.move_cursor(row=min(max(row, 0), self.row_count - 1))
 
-    def _column_widths(self) -> list[int]:
-        return [column.content_width for column in self.ordered_columns]
-
-    async def _on_idle(self, _event: events.Idle) -> None:
-        """DataTable measures new rows on idle (in its own handler, which runs after
-        this one) but keeps the cells it drew before at the old widths: its cell cache
-        is not keyed by width. When a measurement is due, compare once it is done."""
-        if self._require_update_dimensions or self._updated_cells:
-            self._remeasure_pending = True
-            self.call_later(self._remeasured, self._column_widths())
-
-    def _remeasured(self, before: list[int]) -> None:
-        self._remeasure_pending = False
-        if self._column_widths() != before:
-            # Without this, names stay cut short until the next cell update, and a screen
-            # that never redraws by itself (screen-reader mode) keeps them so.
-            self._clear_caches()
-            self.refresh()

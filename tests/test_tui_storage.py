@@ -16,6 +16,7 @@ from test_tui_snapshots import LAB, SIZE, loaded, until
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
+from tui_helpers import tables_settled
 from tvirt import storage
 from tvirt.screens.app import TvirtApp
 from tvirt.screens.dialogs import ConfirmDialog
@@ -32,6 +33,7 @@ async def open_storage(pilot: Pilot[int]) -> StorageScreen:
     screen = pilot.app.screen
     assert isinstance(screen, StorageScreen)
     await until(pilot, lambda: screen.volumes, "the lab pool's volumes")
+    await until(pilot, lambda: tables_settled(pilot.app), "the tables' column widths")
     await pilot.pause()
     return screen
 

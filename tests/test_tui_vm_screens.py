@@ -12,7 +12,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static, TextArea
 
-from tui_helpers import host_loaded, until
+from tui_helpers import host_loaded, tables_settled, until
 from tvirt.screens.app import TvirtApp
 from tvirt.screens.create_wizard import CreateWizard
 from tvirt.screens.dialogs import ConfirmDialog
@@ -204,6 +204,7 @@ async def hardware(pilot: Pilot[int]) -> VMHardwareScreen:
     screen = app.screen
     assert isinstance(screen, VMHardwareScreen)
     await until(pilot, lambda: screen.overview is not None, "the overview")
+    await until(pilot, lambda: tables_settled(app), "the tables' column widths")
     await pilot.pause()
     return screen
 
@@ -223,6 +224,7 @@ def test_networks_snapshot(snap_compare: Callable[..., bool]) -> None:
         screen = app.screen
         assert isinstance(screen, NetworksScreen)
         await until(pilot, lambda: screen.nets, "the networks")
+        await until(pilot, lambda: tables_settled(app), "the table's column widths")
         await pilot.pause()
 
     assert snap_compare(lab_app(), terminal_size=SIZE, run_before=run)

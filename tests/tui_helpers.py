@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Callable
+from typing import Any
 
+from rich.console import Console
 from textual.pilot import Pilot
+from textual.widgets import DataTable
 
 from tvirt.model import HostState
 from tvirt.screens.app import TvirtApp
@@ -35,13 +39,31 @@ def listed(app: TvirtApp, uri: str, count: int) -> bool:
     )
 
 
-def table_settled(app: TvirtApp) -> bool:
-    """The VM table has measured its columns and redrawn at those widths. DataTable
-    measures on its next idle, so on a busy machine a snapshot taken right after the
-    rows arrive may catch them cut to the old widths."""
-    table = app.dashboard.table
+def screen_text(app: TvirtApp) -> list[str]:
+    """The screen as plain text lines, as the terminal shows it (dialogs over screens)."""
+    width, height = app.size
+    console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True,
+                      record=True, legacy_windows=False, safe_box=False)
+    console.print(app.screen._compositor.render_update(
+        full=True, screen_stack=app._background_screens))
+    return console.export_text().splitlines()
+
+
+def settled(table: DataTable[Any]) -> bool:
+    """The table has measured its columns and redrawn at those widths. DataTable measures
+    on its next idle, so on a busy machine a snapshot taken right after rows arrive may
+    catch them cut to the old widths (screens/table.py)."""
     return not (table._require_update_dimensions or table._updated_cells
-                or table._remeasure_pending)
+                or getattr(table, "remeasure_pending", False))
+
+
+def table_settled(app: TvirtApp) -> bool:
+    return settled(app.dashboard.table)
+
+
+def tables_settled(app: TvirtApp) -> bool:
+    """Every table of every screen on the stack (a dialog leaves the one under it seen)."""
+    return all(settled(t) for screen in app.screen_stack for t in screen.query(DataTable))
 
 
 async def host_loaded(pilot: Pilot[int], uri: str, count: int) -> TvirtApp:

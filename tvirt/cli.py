@@ -19,6 +19,7 @@ from tvirt.keys import all_keys, display
 from tvirt.manager import HostManager, choose_uris
 from tvirt.model import HostInfo, HostState, VMInfo
 from tvirt.uri import URIError
+from tvirt.words import plural
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONNECT = 0, 1, 2, 3
 LIFECYCLE = ("start", "shutdown", "reboot", "destroy", "suspend", "resume")
@@ -346,9 +347,9 @@ def _print_hosts(hosts: list[HostInfo], as_json: bool) -> None:
         if h.state is HostState.CONNECTED:
             parts += [
                 f"{h.hypervisor} {h.hv_version}",
-                f"{h.cpus} CPUs",
+                plural(h.cpus, "CPU"),
                 f"{h.memory_kib // 1024} MiB",
-                f"{h.vm_count} VMs",
+                plural(h.vm_count, "VM"),
             ]
         if h.demo:
             parts.append("demo connection")
@@ -401,8 +402,9 @@ def _print_vms(
         return
     for vm in vms:
         d = _vm_dict(vm, inventory)
+        vcpus = plural(vm.vcpus, "vCPU") if vm.vcpus is not None else "vCPUs unknown"
         line = (
-            f"{vm.name}: {vm.state.word}, host {d['host']}, {vm.vcpus} vCPUs, "
+            f"{vm.name}: {vm.state.word}, host {d['host']}, {vcpus}, "
             f"{(vm.memory_kib or 0) // 1024} MiB, autostart {'on' if vm.autostart else 'off'}"
         )
         if detail:

@@ -15,6 +15,7 @@ import libvirt
 
 from tvirt.errors import explain
 from tvirt.model import VMState
+from tvirt.words import plural
 
 CONFIG: int = libvirt.VIR_DOMAIN_AFFECT_CONFIG
 LIVE: int = libvirt.VIR_DOMAIN_AFFECT_LIVE
@@ -223,7 +224,7 @@ def set_vcpus(dom: libvirt.virDomain, count: int, live: bool = True) -> str:
                 where = "live and in the config"
             except libvirt.libvirtError as exc:
                 where = f"in the config only (live change refused: {explain(exc)})"
-    return f"Set {dom.name()} to {count} vCPUs {where}."
+    return f"Set {dom.name()} to {plural(count, 'vCPU')} {where}."
 
 
 def _disk_targets(dom: libvirt.virDomain) -> set[str]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from tvirt.sizes import format_size
+from tvirt.words import plural
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$")
 SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*$", re.IGNORECASE)
@@ -169,7 +170,7 @@ def _resource_problems(spec: VMSpec, limits: HostLimits | None) -> list[str]:
         found.append(f"A VM needs at least 1 vCPU, not {spec.vcpus}.")
     elif limits and spec.vcpus > min(limits.cpus, limits.max_vcpus):
         found.append(
-            f"{spec.vcpus} vCPUs is more than the host offers "
+            f"{plural(spec.vcpus, 'vCPU')} is more than the host offers "
             f"({min(limits.cpus, limits.max_vcpus)})."
         )
     return found
