@@ -21,7 +21,6 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 
 from tvirt import config
@@ -41,6 +40,7 @@ from tvirt.errors import explain
 from tvirt.keys import CONSOLE_KEYS
 from tvirt.model import VMInfo
 
+from .base import TvirtModal, TvirtScreen
 from .dialogs import ConfirmDialog, Confirmed, dialog_bindings
 from .terminal import TerminalView
 
@@ -339,7 +339,7 @@ class ConsolePane(Vertical):
         self.screen.close_pane(self)  # type: ignore[attr-defined]
 
 
-class ScreenshotScreen(ModalScreen[None]):
+class ScreenshotScreen(TvirtModal[None]):
     """A screenshot of the VM's graphical display, drawn with half blocks."""
 
     BINDINGS = [*dialog_bindings()]
@@ -374,7 +374,7 @@ class ScreenshotScreen(ModalScreen[None]):
         self.query_one("#screenshot", Static).update(text)
 
 
-class ConsoleScreen(Screen[None]):
+class ConsoleScreen(TvirtScreen[None]):
     """Every open console, one tab each."""
 
     BINDINGS = [

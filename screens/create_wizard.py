@@ -18,7 +18,6 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Footer, Header, Input, Label, Static, TextArea
 
@@ -41,6 +40,7 @@ from tvirt.vmspec import (
     step_problems,
 )
 
+from .base import TvirtScreen
 from .form import ERROR_ID, Choice, FormMixin, form_bindings, step_words
 from .words import plural
 
@@ -108,7 +108,7 @@ def _field(label: str, widget: Widget) -> ComposeResult:
     yield widget
 
 
-class CreateWizard(FormMixin, Screen[None]):
+class CreateWizard(FormMixin, TvirtScreen[None]):
     """New VM on one host. Enter: next field or step; ctrl+b: back; ctrl+s: create."""
 
     BINDINGS: ClassVar[list[BindingType]] = form_bindings(

@@ -9,7 +9,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Log, Static
 
 from tvirt.actions import Action
@@ -19,6 +18,7 @@ from tvirt.model import VMInfo
 from tvirt.readonly import refusal
 from tvirt.stats import StatsSnapshot
 
+from .base import TvirtScreen
 from .dialogs import AddConnectionDialog, ConfirmDialog, Confirmed
 from .host_list import HOST_TREND_WIDTH, HostList, host_stats_lines
 from .vm_table import VMTable
@@ -73,7 +73,7 @@ class FilterInput(Input):
         self.action_leave()
 
 
-class DashboardScreen(Screen[None]):
+class DashboardScreen(TvirtScreen[None]):
     BINDINGS = dashboard_bindings()
     # Below 100 columns the host list narrows, so the VM table keeps room for the name,
     # the state and the mark (tvirt.tcss).

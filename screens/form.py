@@ -21,12 +21,15 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tvirt.keys import FORM_KEYS
+
+from .base import TvirtModal
+from .dialogs import quit_bindings
 
 ERROR_ID = "form-error"
 
@@ -173,6 +176,7 @@ class FormMixin:
 
     # The screen's own widgets; declared for type checkers (Screen provides them).
     focus_chain: list[Widget]
+    focused: Widget | None
 
     def page_fields(self) -> list[Widget]:
         """The fields the user can reach now, in focus order."""
@@ -206,7 +210,7 @@ class FormMixin:
         """Say what is wrong and go to the field at fault; what was typed stays."""
         assert isinstance(self, Screen)
         self.query_one(f"#{ERROR_ID}", Static).update(Content(sentence))
-        if field is not None and field.is_mounted:
+        if field is not None and field.is_mounted and self.focused is not field:
             field.focus()
 
     # Handlers by name, not @on: Textual only collects @on handlers of message pumps.
@@ -239,7 +243,7 @@ FormCheck = Callable[[list[str]], "tuple[int, str] | None"]
 FormApply = Callable[[list[str]], Awaitable[str]]
 
 
-class FormDialog(FormMixin, ModalScreen[list[str] | None]):
+class FormDialog(FormMixin, TvirtModal[list[str] | None]):
     """A few fields, answered with Enter, cancelled with Escape.
 
     The answers are checked here (each field's check, then `check`), and with `apply`
@@ -247,7 +251,7 @@ class FormDialog(FormMixin, ModalScreen[list[str] | None]):
     dialog with the answers kept, and it closes only once the change is done.
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = form_bindings("cancel")
+    BINDINGS: ClassVar[list[BindingType]] = [*form_bindings("cancel"), *quit_bindings()]
     DEFAULT_CSS = """
     FormDialog { align: center middle; }
     FormDialog .form-label { margin-top: 1; }

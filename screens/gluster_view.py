@@ -15,13 +15,13 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from tvirt import disks, gluster
 from tvirt.keys import GLUSTER_KEYS
 from tvirt.remote import Runner
 
+from .base import TvirtScreen
 from .words import plural, size
 
 GLUSTER_INTERVAL = 10.0  # seconds; slower than the stats tick, gluster calls are heavy
@@ -83,7 +83,7 @@ def _bindings() -> list[BindingType]:
     ]
 
 
-class GlusterScreen(Screen[None]):
+class GlusterScreen(TvirtScreen[None]):
     DEFAULT_CSS = """
     GlusterScreen DataTable { height: auto; max-height: 40%; }
     GlusterScreen .gluster-title { text-style: bold; margin-top: 1; }

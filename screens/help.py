@@ -8,11 +8,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from tvirt.keys import Key, all_keys, display
 
+from .base import TvirtModal
 from .dialogs import dialog_bindings
 
 _WHERE = {
@@ -49,10 +49,9 @@ def help_lines(keys: tuple[Key, ...]) -> list[str]:
     return lines
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(TvirtModal[None]):
     BINDINGS = [
         *dialog_bindings(),
-        Binding("q", "dismiss", "Close", show=False),
         Binding("question_mark", "dismiss", "Close", show=False),
     ]
 
@@ -63,4 +62,6 @@ class HelpScreen(ModalScreen[None]):
             keys.tooltip = "Keys: every key binding, grouped by where it works"
             with keys:
                 yield Static(Content("\n".join(help_lines(every_key()))), id="help-text")
-            yield Static(Content("Escape, q or ?: close this help."), classes="dialog-keys")
+            yield Static(
+                Content("Escape or ?: close this help.  q: quit tvirt."), classes="dialog-keys"
+            )

@@ -13,13 +13,13 @@ import libvirt
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from tvirt import networks
 from tvirt.keys import NETWORK_KEYS
 from tvirt.readonly import refusal
 
+from .base import TvirtScreen
 from .dialogs import ConfirmDialog, Confirmed
 from .form import Field, FormDialog
 from .table import MeasuredTable
@@ -39,7 +39,7 @@ Job = Callable[[libvirt.virConnect], str]
 MODES = (("nat", "nat: guests reach out through the host"), ("isolated", "isolated: guests only"))
 
 
-class NetworksScreen(Screen[None]):
+class NetworksScreen(TvirtScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(k.key, k.action, _FOOTER[k.action], tooltip=k.description) for k in NETWORK_KEYS
     ]

@@ -19,7 +19,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.content import Content
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Log, ProgressBar, Static
 
 from tvirt import storage
@@ -29,6 +28,7 @@ from tvirt.keys import STORAGE_KEYS
 from tvirt.readonly import refusal
 from tvirt.sizes import SizeError, format_size, parse_size
 
+from .base import TvirtScreen
 from .dialogs import ConfirmDialog, Confirmed
 from .form import Field, FormDialog
 from .storage_wizards import PoolWizard, VolumeWizard
@@ -94,7 +94,7 @@ def first(values: list[str] | None) -> str | None:
     return None if values is None else values[0]
 
 
-class StorageScreen(Screen[None]):
+class StorageScreen(TvirtScreen[None]):
     BINDINGS = storage_bindings()
     DEFAULT_CSS = """
     StorageScreen #pools { height: 1fr; min-height: 6; border: round $primary; }

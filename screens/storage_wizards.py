@@ -19,7 +19,6 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Input, Static
 
@@ -28,6 +27,8 @@ from tvirt.errors import explain
 from tvirt.host import HostWorker
 from tvirt.sizes import SizeError, format_size, parse_size
 
+from .base import TvirtModal
+from .dialogs import quit_bindings
 from .form import ERROR_ID, Choice, FormMixin, form_bindings, step_words
 
 R = TypeVar("R")
@@ -52,7 +53,7 @@ class Step:
     summary: bool = False
 
 
-class Wizard(FormMixin, ModalScreen[R]):
+class Wizard(FormMixin, TvirtModal[R]):
     """One step at a time: a text field or a list of choices, then the summary.
 
     The behaviour of every form (screens/form.py): the step's field has the focus, Enter
@@ -60,7 +61,10 @@ class Wizard(FormMixin, ModalScreen[R]):
     decides how many steps follow, so the count never changes under the user's eyes.
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = form_bindings("back", "create", "cancel")
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *form_bindings("back", "create", "cancel"),
+        *quit_bindings(),  # a modal screen does not pass q on to the app
+    ]
     DEFAULT_CSS = """
     Wizard .dialog-box { width: 96; }
     Wizard #wiz-options { height: auto; max-height: 12; }

@@ -17,7 +17,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.content import Content
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 from textual_plotext import PlotextPlot
 
@@ -25,6 +24,7 @@ from tvirt.history import Metric, StatsHistory, Summary
 from tvirt.keys import DETAIL_KEYS
 from tvirt.stats import StatsSnapshot
 
+from .base import TvirtScreen
 from .words import percent, plural, rate, size
 
 if TYPE_CHECKING:
@@ -177,7 +177,7 @@ class GraphPanel(Horizontal):
         plot.refresh()
 
 
-class VMDetailScreen(Screen[None]):
+class VMDetailScreen(TvirtScreen[None]):
     """Opened with Enter or i on a VM row; escape goes back to the dashboard."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

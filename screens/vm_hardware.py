@@ -15,7 +15,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TextArea
 
 from tvirt import snapshots
@@ -28,6 +27,7 @@ from tvirt.model import VMInfo
 from tvirt.readonly import refusal
 from tvirt.vmspec import parse_size_mib
 
+from .base import TvirtScreen
 from .dialogs import ConfirmDialog, Confirmed
 from .form import Field, FormDialog
 from .table import MeasuredTable
@@ -70,7 +70,7 @@ def overview_text(ov: hw.Overview, host_label: str) -> str:
     )
 
 
-class VMHardwareScreen(Screen[None]):
+class VMHardwareScreen(TvirtScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
             k.key,
@@ -405,13 +405,14 @@ class VMHardwareScreen(Screen[None]):
         self.action_revert()
 
 
-class XMLScreen(Screen[None]):
+class XMLScreen(TvirtScreen[None]):
     """The VM's config XML, highlighted and editable; ctrl+s defines it. On an error the
     text stays as typed and libvirt's own message is shown."""
 
     BINDINGS = [
         Binding("ctrl+s", "save", "Define this XML"),
-        Binding("escape", "dismiss", "Back"),
+        # Priority: the code editor takes escape itself, and it is the only widget here.
+        Binding("escape", "dismiss", "Back", priority=True),
     ]
     DEFAULT_CSS = """
     XMLScreen #xml-editor { height: 1fr; }
