@@ -52,6 +52,16 @@ def test_details_80x24_snapshot(snap_compare: Callable[..., bool]) -> None:
     assert snap_compare(TvirtApp(uris=[LAB], stats=False), terminal_size=SMALL, run_before=run)
 
 
+def test_volume_wizard_80x24_snapshot(snap_compare: Callable[..., bool]) -> None:
+    """A wizard taller than 24 lines scrolls; its buttons are not cut off."""
+    from test_tui_storage import walk_to
+
+    async def run(pilot: Pilot[int]) -> None:
+        await walk_to(pilot, "n", "name")
+
+    assert snap_compare(TvirtApp(uris=[LAB], stats=False), terminal_size=SMALL, run_before=run)
+
+
 async def test_80x24_shows_every_name_with_its_state_and_whole_header_lines() -> None:
     app = TvirtApp(uris=[LAB], stats=False)
     async with app.run_test(size=SMALL) as pilot:
