@@ -2,8 +2,9 @@
 and the test driver's VMs all still start.
 
 A fixed set of seeds runs in CI. TVIRT_MONKEY_SEED=N runs seed N instead (and
-TVIRT_MONKEY_KEYS the number of keys), to repeat a failure or to try new sequences. A
-failure names its seed and the keys that led to it.
+TVIRT_MONKEY_KEYS the number of keys, TVIRT_MONKEY_BURST how many keys arrive at once),
+to repeat a failure or to try new sequences. A failure names its seed and the keys that
+led to it.
 """
 
 from __future__ import annotations
