@@ -11,6 +11,7 @@ from rich.console import RenderableType
 from textual import events
 from textual.app import App, ScreenStackError
 from textual.binding import Binding, BindingType
+from textual.command import CommandPalette
 from textual.filter import Monochrome, NoColor
 from textual.screen import ModalScreen, Screen
 from textual.theme import Theme
@@ -28,6 +29,7 @@ from tvirt.themes import DEFAULT_THEME, STYLESHEET, register_themes, resolve, us
 from tvirt.updates import Update
 from tvirt.uri import URIError
 
+from .base import Palette
 from .commands import TvirtCommands
 from .cursor import text_offset
 from .dashboard import DashboardScreen
@@ -567,6 +569,13 @@ class TvirtApp(App[int]):
         return host
 
     # -- app-wide keys ------------------------------------------------------
+    def action_command_palette(self) -> None:
+        """Textual's palette, as Textual opens it, but one that dismisses only once."""
+        if self.use_command_palette and not any(
+            isinstance(screen, CommandPalette) for screen in self.screen_stack
+        ):
+            self.push_screen(Palette(id="--command-palette"))
+
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from tvirt.remote import RemoteError, Runner
+from tvirt.words import plural
 
 GLUSTER = ("gluster", "--mode=script")
 # Options worth showing in a summary; the rest stay in `gluster volume info`.
@@ -80,7 +81,7 @@ class Volume:
         offline = sum(1 for b in self.bricks if not b.online)
         if self.status.lower() != "started" or not offline:
             return self.status.lower()
-        return f"degraded, {offline} of {len(self.bricks)} bricks offline"
+        return f"degraded, {offline} of {plural(len(self.bricks), 'brick')} offline"
 
 
 @dataclass(frozen=True)

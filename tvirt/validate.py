@@ -16,6 +16,7 @@ import re
 import libvirt
 
 from tvirt.sizes import MIB, SizeError, parse_size
+from tvirt.words import plural
 
 MIN_MEMORY_MIB = 16
 MEMORY = "memory size"  # the name a memory size goes by in the size sentences
@@ -27,11 +28,6 @@ _WHOLE = re.compile(r"^[+-]?\d+$")
 
 class Invalid(ValueError):
     """A value that cannot be used; the text is one sentence saying why."""
-
-
-def plural(count: int, noun: str) -> str:
-    """'1 vCPU', '2 vCPUs' (the core's twin of screens/words.plural)."""
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 # -- sizes ------------------------------------------------------------------
