@@ -13,6 +13,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static, TextArea
 
 from tui_helpers import host_loaded, settled, until
+from tvirt import validate
 from tvirt.screens.app import TvirtApp
 from tvirt.screens.create_wizard import CreateWizard
 from tvirt.screens.dialogs import ConfirmDialog
@@ -315,6 +316,25 @@ async def test_hardware_changes_and_snapshots() -> None:
         # libvirt's words, verbatim (ours would not name the element).
         assert "memory" in str(xml_status.render()), str(xml_status.render())
         assert editor.text == edited
+
+
+async def test_memory_and_maximum_memory_refuse_with_one_check() -> None:
+    """m and M read their size through the same step (validate.memory_mib): the same bad
+    value gets the same sentence in both forms, which stay open with what was typed."""
+    app = lab_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await hardware(pilot)
+        for bad in ("lots", "8M", "99999T"):
+            with pytest.raises(validate.Invalid) as refused:
+                validate.memory_mib(bad)
+            for key, rest in (("m", ("config",)), ("M", ())):
+                await pilot.press(key)
+                form = await answer(pilot, bad, *rest)
+                assert app.screen is form, f"{key} accepted {bad!r}"
+                assert form_error(form) == str(refused.value), (key, bad)
+                assert form.query_one("#field-0", Input).value == bad
+                await pilot.press("escape")
+                await until(pilot, lambda: app.screen is screen, "the form closed")
 
 
 async def test_hardware_refused_in_readonly_mode() -> None:
