@@ -60,8 +60,10 @@ def app_bindings() -> list[BindingType]:
             k.key,
             k.action,
             _APP_FOOTER.get(k.action, k.description),
-            show=k.action in _SHOWN,
+            show=k.action in _SHOWN and k.key != "ctrl+q",
             tooltip=k.description,
+            # ctrl+q first, before any widget: it is the quit key where q is typed as text.
+            priority=k.key == "ctrl+q",
         )
         for k in APP_KEYS
         if k.where == "everywhere"

@@ -16,6 +16,7 @@ from importlib import import_module
 from pathlib import Path
 
 import pytest
+from textual.binding import Binding
 from textual.pilot import Pilot
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, TextArea
@@ -29,9 +30,10 @@ from tvirt.screens.app import TvirtApp
 LAB = f"test://{Path(__file__).parent / 'fixtures' / 'vmlab.xml'}"
 SIZE = (120, 40)
 TABLE_KEYS = {k.key for k in all_keys()}
-# Not pressed while exploring: Escape and q are what is checked; the others only change
-# the dashboard's view (they open nothing, and a filter would hide the VM the rest act on).
-NOT_EXPLORED = {"escape", "q", "slash", "f", "o", "O", "space", "M"}
+# Not pressed while exploring: Escape and the quit keys are what is checked; the others
+# only change the dashboard's view (they open nothing, and a filter would hide the VM the
+# rest act on).
+NOT_EXPLORED = {"escape", "q", "ctrl+q", "slash", "f", "o", "O", "space", "M"}
 # Words in an action that changes libvirt's state: pressed last on each screen, so that,
 # say, stopping the pool does not come before the key that opens the new-volume wizard.
 CHANGES = ("vm(", "pool(", "start", "stop", "toggle", "revert", "delete", "remove", "take")
@@ -94,10 +96,19 @@ def text_focused(app: TvirtApp) -> bool:
 
 
 def quits(app: TvirtApp) -> bool:
-    """q here quits: its binding is the app's quit, or a text field takes it as a letter
-    (and Escape, checked separately, leaves that screen)."""
-    binding = app.screen.active_bindings.get("q")
-    return text_focused(app) or (binding is not None and binding.binding.action.endswith("quit"))
+    """q here quits: its binding is the app's quit; or a text field takes q as a letter,
+    and then the key table's other quit key (ctrl+q) quits (the field does not take it)."""
+    bindings = app.screen.active_bindings
+    if text_focused(app):
+        other = bindings.get("ctrl+q")
+        if other is not None:
+            return other.binding.action.endswith("quit")
+        # A dialog's bindings stop at the dialog (the command palette's), but the app's
+        # priority bindings are checked first on every screen.
+        return any(isinstance(b, Binding) and b.key == "ctrl+q" and b.priority
+                   and b.action == "quit" for b in TvirtApp.BINDINGS)
+    binding = bindings.get("q")
+    return binding is not None and binding.binding.action.endswith("quit")
 
 
 async def explore(path: list[str], found: Found) -> list[list[str]]:
@@ -182,3 +193,45 @@ async def leave_gluster(uri: str, wizard: str) -> None:
 @pytest.mark.parametrize("wizard", ["", "w", "b"])
 async def test_gluster_screens_can_be_left(testbed: Testbed, wizard: str) -> None:
     await leave_gluster(testbed.qemu_uri, wizard)
+
+
+@pytest.mark.parametrize("opener", ["question_mark", "L", "e"])
+async def test_a_screen_closed_twice_at_once_closes_once(opener: str) -> None:
+    """A second close of a screen no longer on top (an Escape queued behind another, a
+    button press after a key) is ignored; it popped the screen below, and from a dialog
+    over the dashboard that ended the app with "Can't pop screen"."""
+    app = TvirtApp(uris=[LAB], stats=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await start(pilot, [opener])
+        opened = app.screen
+        assert names(app)[-2:] == ["DashboardScreen", type(opened).__name__]
+        opened.dismiss()
+        opened.dismiss()
+        await settle(pilot)
+        assert app.is_running and names(app)[-1] == "DashboardScreen", names(app)
+
+
+@pytest.mark.parametrize(("path", "screen"), [
+    (["n"], "CreateWizard"),  # a full screen: the new VM's name has the focus
+    (["e", "m"], "FormDialog"),  # a dialog: the memory field has the focus
+    (["a"], "AddConnectionDialog"),
+    (["ctrl+p"], "Palette"),  # the command palette: its own dialog, its search field
+])
+async def test_the_documented_quit_key_works_where_q_is_a_letter(
+    path: list[str], screen: str
+) -> None:
+    """Where a text field has the focus, q is a letter; the key table's other quit key
+    (ctrl+q) still quits, with exit status 0."""
+    quit_keys = [k.key for k in all_keys() if k.action == "quit"]
+    assert "q" in quit_keys and len(quit_keys) == 2, quit_keys
+    other = next(key for key in quit_keys if key != "q")
+    app = TvirtApp(uris=[LAB], stats=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await start(pilot, path)
+        assert names(app)[-1] == screen and isinstance(app.focused, Input)
+        await pilot.press("q")
+        await settle(pilot)
+        assert app.is_running and app.focused.value.endswith("q")
+        await pilot.press(other)
+        await until(pilot, lambda: not app.is_running, f"{other} to quit")
+    assert app.return_code == 0

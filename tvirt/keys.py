@@ -46,6 +46,7 @@ APP_KEYS: tuple[Key, ...] = (
         "everywhere"),
     Key("ctrl+p", "command_palette", "Command palette: every action by name", "everywhere"),
     Key("q", "quit", "Quit", "everywhere"),
+    Key("ctrl+q", "quit", "Quit, also where a text field takes q as a letter", "everywhere"),
     Key("P", "toggle_stats", "Pause or resume live stats and graphs", "everywhere"),
     Key("plus", "faster_stats", "Sample stats more often (10, 5, 2, 1 s)", "everywhere"),
     Key("minus", "slower_stats", "Sample stats less often (1, 2, 5, 10 s)", "everywhere"),
