@@ -334,7 +334,15 @@ class CreateWizard(FormMixin, TvirtScreen[None]):
                 "Ctrl+B: back.  Escape: cancel."
             )
         )
-        self.call_after_refresh(self.focus_first)
+        self.call_after_refresh(self._focus_step)
+
+    def _focus_step(self) -> None:
+        """The first field, with the step scrolled to its top: focusing alone scrolls only
+        as far as the field, and left its label above the view on a long step."""
+        fields = self.page_fields()
+        if fields:
+            fields[0].focus(scroll_visible=False)
+        self.query_one(f"#step-{self.step}", VerticalScroll).scroll_home(animate=False)
 
     async def submit_page(self) -> None:
         if self.step == len(STEPS):
