@@ -33,8 +33,10 @@ from tvirt.screens.help import HelpScreen
 
 URI = "test:///default"
 # Every key of the table, once each, plus what a person's fingers add. Escape and Enter
-# are frequent, as they are in use; q is rare, so each app lives a while.
-TABLE = sorted({k.key for k in all_keys()} - {"q"})
+# are frequent, as they are in use; the quit keys (q, ctrl+q) are rare, so each app lives
+# a while.
+QUIT = sorted(k.key for k in all_keys() if k.action == "quit")
+TABLE = sorted({k.key for k in all_keys()} - set(QUIT))
 EXTRA = ["up", "down", "left", "right", "home", "end", "backspace", "shift+tab",
          "a", "x", "1", "0", "G", "full_stop", "minus", "ctrl+s", "ctrl+b", "ctrl+n"]
 WEIGHTED = TABLE + EXTRA + ["escape"] * 12 + ["enter"] * 8 + ["tab"] * 3 + ["down"] * 4
@@ -88,7 +90,8 @@ BURST = int(os.environ.get("TVIRT_MONKEY_BURST", "1"))
 
 def draw(seed: int, count: int) -> list[str]:
     rng = random.Random(seed)
-    return ["q" if rng.random() < 1 / 250 else rng.choice(WEIGHTED) for _ in range(count)]
+    return [rng.choice(QUIT) if rng.random() < 1 / 250 else rng.choice(WEIGHTED)
+            for _ in range(count)]
 
 
 async def connected(app: TvirtApp, limit: float = 30.0) -> bool:
@@ -133,10 +136,11 @@ async def run(seed: int, count: int, size: tuple[int, int]) -> dict[str, Any]:
                     problems.append("test:///default did not connect")
                     break
                 while done < len(keys) and app.is_running:
-                    # A burst ends at q, so the keys after it go to the next app.
+                    # A burst ends at a quit key, so the keys after it go to the next app.
                     burst = keys[done:done + BURST]
-                    if "q" in burst:
-                        burst = burst[:burst.index("q") + 1]
+                    ends = [i for i, key in enumerate(burst) if key in QUIT]
+                    if ends:
+                        burst = burst[:ends[0] + 1]
                     await press(app, pilot, burst)
                     done += len(burst)
                 if app.is_running:
