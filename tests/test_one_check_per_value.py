@@ -170,12 +170,12 @@ async def test_volume_values_get_one_sentence_everywhere() -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         wizard = await walk_to(pilot, "n", "name")
         await wizard_answer(pilot, wizard, "a/b")
-        said["a/b"].append(str(wizard.query_one("#wiz-error", Static).render()))
+        said["a/b"].append(str(wizard.query_one("#form-error", Static).render()))
         await wizard_answer(pilot, wizard, "x.qcow2")
         await wizard_answer(pilot, wizard, None)  # the format
         assert wizard.current_step.id == "capacity"
         await wizard_answer(pilot, wizard, "-1G")
-        said["-1G"].append(str(wizard.query_one("#wiz-error", Static).render()))
+        said["-1G"].append(str(wizard.query_one("#form-error", Static).render()))
     for what, sentence in expected.items():
         wizard_said = said[what].pop()
         assert wizard_said == f"Not accepted: {sentence}", wizard_said
