@@ -31,6 +31,7 @@ from tvirt.manager import choose_uris
 from tvirt.ops import bricks as brick_ops
 from tvirt.ops import gluster as gluster_ops
 from tvirt.ops.hostcmd import CommandHost
+from tvirt.ops.run import refused
 from tvirt.remote import Runner
 from tvirt.uri import SYSTEM_URI, ParsedURI, parse_uri
 
@@ -190,6 +191,9 @@ def run_create(args: argparse.Namespace) -> int:
                 raise CLIError(f"'{item}' is not HOST:DEVICE.", EXIT_USAGE)
             if name not in hosts:
                 host = stack.enter_context(command_host(args, resolve_host(args, name)))
+                # read-only mode refuses before any disk is read (a dry run too, as plan())
+                if refusal := refused(host, f"create the bricks and volume {args.volume}"):
+                    raise refusal
                 hosts[name] = (host, host_devices(host))
             host, devices = hosts[name]
             device = disks.find(devices, path)
