@@ -1,7 +1,8 @@
 """Gluster operations (tvirt.ops.gluster) on the real glusterd: the test bed's volume
 tvirt-test is collected with its libvirt pools, a volume of the test's own (on loop
 devices it made) is stopped and started, read-only mode refuses before gluster is asked,
-and a failure is one sentence naming the command and the host."""
+and a failure is one sentence naming the command and the host. The brick operations
+(tvirt.ops.bricks) refuse in read-only mode, run, stop at a failure and undo."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from pathlib import Path
 
 import pytest
 from glustervol import own_volume
-from loopdevs import have, sh
+from loopdevs import TOO_SMALL_FOR_THIN_POOL, have, loop_devices, sh
 
 from conftest import LocalHost, Testbed, need
-from tvirt import gluster
+from tvirt import bricks, disks, gluster
+from tvirt.ops import bricks as brick_ops
 from tvirt.ops import gluster as gluster_ops
 from tvirt.ops.run import Refused
 
@@ -84,3 +86,37 @@ def test_a_failure_is_one_sentence(local_host: LocalHost) -> None:
     host.runner = None
     state = gluster_ops.collect(host).result(30)
     assert state.error == "No commands can run on this host."
+
+
+def test_brick_run_refused_read_only_then_fails_and_is_undone(
+    local_host: LocalHost, tmp_path: Path
+) -> None:
+    if missing := have("pvcreate", "lvcreate"):
+        need(missing)
+    with loop_devices(tmp_path, 3, size=TOO_SMALL_FOR_THIN_POOL) as loops:
+        host = local_host()
+        devices = host.devices()
+        specs = [
+            bricks.BrickSpec(host.commands(), d, host.gluster_host)
+            for d in (disks.find(devices, p) for p in loops)
+            if d is not None
+        ]
+        wizard = bricks.Wizard(f"tvirt-test-ops-{os.getpid()}", specs)
+        steps = brick_ops.plan(wizard)
+        seen: list[str] = []
+        readonly = local_host(readonly=True)
+        with pytest.raises(Refused, match=r"^Read-only mode refused to create the bricks"):
+            brick_ops.execute([readonly], wizard, steps, lambda s, state: seen.append(state)
+                              ).result(30)
+        assert seen == [] and all(signature_types(p) == [] for p in loops)
+        # Disks too small for a thin pool: the third step fails on every kernel.
+        outcome = brick_ops.execute([host], wizard, steps).result(600)
+        assert not outcome.ok and [s.what for s in outcome.done] == [s.what for s in steps[:2]]
+        assert outcome.failed is steps[2] and "thin pool" in outcome.failed.what
+        undone = brick_ops.undo([host], outcome, wizard.volume).result(600)
+        assert undone.undo_errors == [] and len(undone.undone) == 2
+        assert all(signature_types(p) == [] for p in loops)
+
+
+def signature_types(path: str) -> list[str]:
+    return [s.type for s in disks.parse_wipefs(sh("wipefs", "--json", "--no-act", path).stdout)]
