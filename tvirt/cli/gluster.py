@@ -34,6 +34,7 @@ from tvirt.ops.hostcmd import CommandHost
 from tvirt.ops.run import refused
 from tvirt.remote import Runner
 from tvirt.uri import SYSTEM_URI, ParsedURI, parse_uri
+from tvirt.words import plural
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -127,7 +128,7 @@ def _records(what: str, state: gluster.GlusterState) -> tuple[list[dict[str, Any
             lines.append(
                 f"{v.name}: {v.state}, {v.type.lower()}, replica {v.replica}"
                 + (f" arbiter {v.arbiter}" if v.arbiter else "")
-                + f", {len(v.bricks)} bricks, pools {', '.join(v.pools) or 'none'}"
+                + f", {plural(len(v.bricks), 'brick')}, pools {', '.join(v.pools) or 'none'}"
                 + (f", {opts}" if opts else "")
             )
     elif what in {"bricks", "heal"}:
@@ -224,13 +225,14 @@ def _create(args: argparse.Namespace, hosts: list[CommandHost], wizard: bricks.W
             raise CLIError(
                 "Creating bricks needs --yes when there is no terminal to ask.", EXIT_USAGE
             )
-        answer = input(f"Create volume {args.volume} ({len(steps)} steps)? Type its name: ")
+        count = plural(len(steps), "step")
+        answer = input(f"Create volume {args.volume} ({count})? Type its name: ")
         if answer.strip() != args.volume:
             raise CLIError("Nothing was created.")
     run = brick_ops.execute(hosts, wizard, steps, on_step=_say)
     outcome = wait(run, LONG_TIMEOUT, hosts[0].label)
     if outcome.ok:
-        print(f"{args.volume}: started, {len(steps)} steps done")
+        print(f"{args.volume}: started, {plural(len(steps), 'step')} done")
         return EXIT_OK
     for line in outcome.summary():
         print(line, file=sys.stderr)
