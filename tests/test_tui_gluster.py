@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from gluster_fixtures import RecordedOps, recorded_devices, recorded_state
+from gluster_fixtures import RecordedOps, recorded_collect, recorded_devices, recorded_state
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
@@ -42,7 +42,7 @@ def test_recorded_state_reads_the_killed_brick_as_offline() -> None:
 def test_gluster_view_snapshot(snap_compare: Callable[..., bool]) -> None:
     async def open_view(pilot: Pilot[int]) -> None:
         app = pilot.app
-        screen = GlusterScreen(RecordedOps(), interval=0)
+        screen = GlusterScreen(RecordedOps(), interval=0, collect=recorded_collect)
         await app.push_screen(screen)
         await settled(pilot, lambda: screen.ticks_done == 1, "the first refresh")
 
