@@ -24,6 +24,7 @@ from tvirt.inventory import Inventory
 from tvirt.manager import HostManager
 from tvirt.model import HostInfo, HostState, VMInfo, VMState
 from tvirt.readonly import refusal
+from tvirt.words import plural
 
 STATE_WORDS = tuple(dict.fromkeys(state.word for state in VMState))
 LIFECYCLE = ("start", "shutdown", "reboot", "destroy", "suspend", "resume")
@@ -173,9 +174,9 @@ def _print_hosts(hosts: list[HostInfo], as_json: bool) -> None:
         if h.state is HostState.CONNECTED:
             parts += [
                 f"{h.hypervisor} {h.hv_version}",
-                f"{h.cpus} CPUs",
+                plural(h.cpus, "CPU"),
                 f"{h.memory_kib // 1024} MiB",
-                f"{h.vm_count} VMs",
+                plural(h.vm_count, "VM"),
             ]
         if h.demo:
             parts.append("demo connection")
@@ -228,8 +229,9 @@ def _print_vms(
         return
     for vm in vms:
         d = _vm_dict(vm, inventory)
+        vcpus = plural(vm.vcpus, "vCPU") if vm.vcpus is not None else "vCPUs unknown"
         line = (
-            f"{vm.name}: {vm.state.word}, host {d['host']}, {vm.vcpus} vCPUs, "
+            f"{vm.name}: {vm.state.word}, host {d['host']}, {vcpus}, "
             f"{(vm.memory_kib or 0) // 1024} MiB, autostart {'on' if vm.autostart else 'off'}"
         )
         if detail:
