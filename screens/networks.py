@@ -26,6 +26,7 @@ from .base import TvirtScreen
 from .dialogs import ConfirmDialog, Confirmed
 from .form import Field, FormDialog
 from .table import Table
+from .threads import alive
 from .words import plural
 
 if TYPE_CHECKING:
@@ -83,9 +84,11 @@ class NetworksScreen(TvirtScreen[None]):
         try:
             nets = await asyncio.wrap_future(ops.list_all(self.host))
         except Exception as exc:
-            self.status(sentence(exc), False)
+            if alive(self):
+                self.status(sentence(exc), False)
             return
-        self.show(nets)
+        if alive(self):  # not closed (escape) while the host answered
+            self.show(nets)
 
     def show(self, nets: list[networks.NetInfo]) -> None:
         self.nets = nets
@@ -126,15 +129,15 @@ class NetworksScreen(TvirtScreen[None]):
     async def change(self, future: Future[str]) -> None:
         """Say how the operation ended; after a change, show the networks as they are now."""
         try:
-            message = await asyncio.wrap_future(future)
+            message, ok = await asyncio.wrap_future(future), True
         except Refused as exc:
             self.status(str(exc), False)  # nothing changed, nothing to read again
             return
         except Exception as exc:
-            self.status(sentence(exc), False)
-        else:
-            self.status(message, True)
-        self.reload()
+            message, ok = sentence(exc), False
+        if alive(self):
+            self.status(message, ok)
+            self.reload()
 
     def action_start(self) -> None:
         net = self.selected()
