@@ -13,9 +13,10 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import libvirt
@@ -187,11 +188,11 @@ def libvirt_facts(
         manager.stop()
 
 
-# -- running a job on a host's worker and waiting ----------------------------
-def on_host(
-    args: argparse.Namespace, fn: Callable[[libvirt.virConnect], T], change: str = ""
-) -> T:
-    """Run fn(conn) on the one chosen host (--host, or the only one connected)."""
+# -- choosing the host or the VM an operation runs on, and waiting --------------
+@contextmanager
+def chosen_host(args: argparse.Namespace) -> Iterator[tuple[HostWorker, str]]:
+    """The one chosen host (--host, or the only one connected) and its label, while the
+    command runs; its connection closes after."""
     manager, inventory = connect(args)
     try:
         hosts = [h for h in inventory.host_list() if h.state is HostState.CONNECTED]
@@ -207,35 +208,31 @@ def on_host(
             names = ", ".join(h.label for h in hosts)
             raise CLIError(f"Several hosts are connected ({names}); pick one with --host.",
                            EXIT_USAGE)
-        worker = manager.get(hosts[0].host_id)
-        if change:
-            refuse_readonly(args, worker.readonly, change)
-        return wait(worker.call(fn), args.timeout, hosts[0].label)
+        yield manager.get(hosts[0].host_id), hosts[0].label
     finally:
         manager.stop()
 
 
-def on_vm(
-    args: argparse.Namespace,
-    fn: Callable[[libvirt.virConnect, libvirt.virDomain], T],
-    change: str = "",
-) -> T:
-    """Run fn(conn, dom) for args.vm on its host's worker."""
+@contextmanager
+def chosen_vm(args: argparse.Namespace) -> Iterator[tuple[HostWorker, VMInfo]]:
+    """args.vm (on --host when names clash) and its host, while the command runs."""
     manager, inventory = connect(args)
     try:
         require_connected(inventory)
         vm = one_vm(inventory, args.vm, getattr(args, "host", None))
-        worker = manager.get(vm.host_id)
-        if change:
-            refuse_readonly(args, worker.readonly, f"{change} {vm.name}")
-        uuid = vm.uuid
-        return wait(
-            worker.call(lambda conn: fn(conn, conn.lookupByUUIDString(uuid))),
-            args.timeout,
-            vm.host_id,
-        )
+        yield manager.get(vm.host_id), vm
     finally:
         manager.stop()
+
+
+def on_host(
+    args: argparse.Namespace, fn: Callable[[libvirt.virConnect], T], change: str = ""
+) -> T:
+    """Run fn(conn) on the one chosen host (--host, or the only one connected)."""
+    with chosen_host(args) as (worker, label):
+        if change:
+            refuse_readonly(args, worker.readonly, change)
+        return wait(worker.call(fn), args.timeout, label)
 
 
 def wait(future: Future[T], timeout: float, label: str) -> T:

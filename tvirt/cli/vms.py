@@ -23,6 +23,7 @@ from tvirt.cli.plumbing import (
 from tvirt.inventory import Inventory
 from tvirt.manager import HostManager
 from tvirt.model import HostInfo, HostState, VMInfo, VMState
+from tvirt.ops import vms
 from tvirt.readonly import refusal
 
 STATE_WORDS = tuple(dict.fromkeys(state.word for state in VMState))
@@ -106,7 +107,7 @@ def _drain(manager: HostManager, timeout: float) -> None:
     for worker in manager.workers.values():
         if worker.info.state is HostState.CONNECTED:
             with contextlib.suppress(Exception):
-                worker.call(lambda _conn: None).result(timeout)
+                vms.settled(worker).result(timeout)
 
 
 def _act(args: argparse.Namespace, manager: HostManager, inventory: Inventory) -> int:
@@ -124,8 +125,9 @@ def _act(args: argparse.Namespace, manager: HostManager, inventory: Inventory) -
     targets = [(action, one_vm(inventory, name, args.host)) for action, name in jobs]
     code, results = EXIT_OK, []
     for action, vm in targets:
-        future = manager.get(vm.host_id).act(
-            action, vm.uuid, remove_storage=getattr(args, "remove_storage", False)
+        future = vms.act(
+            manager.get(vm.host_id), action, vm.uuid,
+            remove_storage=getattr(args, "remove_storage", False),
         )
         try:
             result = future.result(timeout=args.timeout)
