@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from typing import TYPE_CHECKING, Literal, overload
 from weakref import WeakKeyDictionary
 
 from rich.console import RenderableType
 from textual import events
 from textual.app import App, ScreenStackError
 from textual.binding import Binding, BindingType
+from textual.command import CommandPalette
 from textual.filter import Monochrome, NoColor
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen, Screen, ScreenResultCallbackType, ScreenResultType
 from textual.theme import Theme
+from textual.widget import AwaitMount
 from textual.widgets import DataTable, OptionList
 
 from tvirt import config
@@ -28,6 +31,7 @@ from tvirt.themes import DEFAULT_THEME, STYLESHEET, register_themes, resolve, us
 from tvirt.updates import Update
 from tvirt.uri import URIError
 
+from .base import Palette
 from .commands import TvirtCommands
 from .cursor import text_offset
 from .dashboard import DashboardScreen
@@ -58,8 +62,10 @@ def app_bindings() -> list[BindingType]:
             k.key,
             k.action,
             _APP_FOOTER.get(k.action, k.description),
-            show=k.action in _SHOWN,
+            show=k.action in _SHOWN and k.key != "ctrl+q",
             tooltip=k.description,
+            # ctrl+q first, before any widget: it is the quit key where q is typed as text.
+            priority=k.key == "ctrl+q",
         )
         for k in APP_KEYS
         if k.where == "everywhere"
@@ -226,6 +232,45 @@ class TvirtApp(App[int]):
     ) -> None:
         self.quitting = True
         super().exit(result, return_code, message)
+
+    if TYPE_CHECKING:  # App's own two forms, so that callers keep their result types
+
+        @overload
+        def push_screen(
+            self,
+            screen: Screen[ScreenResultType] | str,
+            callback: ScreenResultCallbackType[ScreenResultType] | None = None,
+            wait_for_dismiss: Literal[False] = False,
+            *,
+            mode: str | None = None,
+        ) -> AwaitMount: ...
+
+        @overload
+        def push_screen(
+            self,
+            screen: Screen[ScreenResultType] | str,
+            callback: ScreenResultCallbackType[ScreenResultType] | None = None,
+            wait_for_dismiss: Literal[True] = True,
+            *,
+            mode: str | None = None,
+        ) -> asyncio.Future[ScreenResultType]: ...
+
+    def push_screen(
+        self,
+        screen: Screen[ScreenResultType] | str,
+        callback: ScreenResultCallbackType[ScreenResultType] | None = None,
+        wait_for_dismiss: bool = False,
+        *,
+        mode: str | None = None,
+    ) -> AwaitMount | asyncio.Future[ScreenResultType]:
+        """Once quitting, no screen is pushed: Textual, exiting, no longer composes it, and
+        its on_mount's first query failed (a palette command chosen before ctrl+q pushed
+        its confirmation after it: NoMatches '#confirm', found by tests/monkey.py)."""
+        if wait_for_dismiss:
+            return super().push_screen(screen, callback, True, mode=mode)
+        if self.quitting:
+            return AwaitMount(self.screen, [])
+        return super().push_screen(screen, callback, False, mode=mode)
 
     async def on_event(self, event: events.Event) -> None:
         """Keys typed right after q ("qemu") are still queued when the app begins to exit.
@@ -567,6 +612,13 @@ class TvirtApp(App[int]):
         return host
 
     # -- app-wide keys ------------------------------------------------------
+    def action_command_palette(self) -> None:
+        """Textual's palette, as Textual opens it, but one that dismisses only once."""
+        if self.use_command_palette and not any(
+            isinstance(screen, CommandPalette) for screen in self.screen_stack
+        ):
+            self.push_screen(Palette(id="--command-palette"))
+
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())

@@ -21,7 +21,7 @@ from tvirt.remote import Runner
 
 from .disk_wizard import DevicesArrived, DiskWizard
 from .gluster_view import HostOps
-from .words import size
+from .words import plural, size
 
 _SHORT = {"back": "Back", "mark": "Mark disk", "undo": "Undo"}
 STEPS = ("Choose three safe disks", "Settings", "Plan and confirm", "Creating")
@@ -222,7 +222,8 @@ class BrickWizard(DiskWizard):
     def _plan_lines(self) -> list[str]:
         lines = [
             f"Volume {self.volume}: replica 3{' arbiter 1' if self.arbiter else ''}, "
-            f"layout {self.brick_layout.value}, pool {self.pool.value}; {len(self.steps)} steps:",
+            f"layout {self.brick_layout.value}, pool {self.pool.value}; "
+            f"{plural(len(self.steps), 'step')}:",
         ]
         lines += [f"{i + 1:>2}. {s.host}: {s.command}" for i, s in enumerate(self.steps)]
         lines.append(f"Type {self.volume} and press Enter to run them; Escape goes back.")
@@ -285,7 +286,7 @@ class BrickWizard(DiskWizard):
             return
         if o.ok:
             body.update(f"Volume {self.volume} is created and started. Escape closes.")
-            self._say(f"done: {len(o.done)} steps")
+            self._say(f"done: {plural(len(o.done), 'step')}")
             return
         table = self.query_one("#wizard-table", DataTable)
         if not o.done and o.failed is None:  # stopped before the first step
@@ -297,7 +298,7 @@ class BrickWizard(DiskWizard):
         for i in range(len(o.done) + 1, len(self.steps)):
             table.update_cell(str(i), table.ordered_columns[1].key, "not done", update_width=True)
         lines = [ln for ln in o.summary() if not ln.startswith("not done: ")]
-        lines.append(f"not done: {len(o.not_done)} steps (marked in the table above)")
+        lines.append(f"not done: {plural(len(o.not_done), 'step')} (marked in the table above)")
         lines.append("U undoes the done steps, newest first; Escape leaves them as they are.")
         body.update("\n".join(lines))
         self._say(f"Stopped: {o.error}")

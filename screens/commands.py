@@ -12,7 +12,7 @@ from tvirt.keys import Key, all_keys, display
 # The palette cannot usefully offer itself, and dialog keys only mean something in a dialog;
 # the storage view's and wizards' keys act on that view's selection, so they stay there.
 _NOT_OFFERED = {"command_palette", "dismiss"}
-_NOT_OFFERED_WHERE = {"confirmations", "storage", "storage wizards"}
+_NOT_OFFERED_WHERE = {"confirmations", "storage", "forms and wizards"}
 
 
 # Console keys act on the console tab under the keyboard; the palette runs elsewhere.
@@ -22,8 +22,7 @@ _NOT_OFFERED_IN = {
     "detached console",
     "consoles",
     "Gluster view",
-    "wizards",
-    "new VM wizard",
+    "disk wizards",
     "VM hardware",
     "XML editor",
     "networks",

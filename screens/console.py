@@ -22,7 +22,6 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 
 from tvirt import config
@@ -43,6 +42,7 @@ from tvirt.keys import CONSOLE_KEYS
 from tvirt.model import VMInfo
 from tvirt.vmcreate import stall_hint
 
+from .base import TvirtModal, TvirtScreen
 from .dialogs import ConfirmDialog, Confirmed, dialog_bindings
 from .terminal import TerminalView
 
@@ -89,6 +89,8 @@ class ConsolePane(Vertical):
         self.has_graphics = False
         self.received = 0  # bytes from the guest since the last attach
         self.domain_type = ""  # kvm or qemu, from the XML, for the stall hint
+        self.displays: list[str] = []  # the VM's graphical displays, described
+        self._described = False  # the displays have been read
         self.session: ConsoleSession | None = None
         self.terminal = TerminalView(self._send, escape_key_name(escape), id=f"{pane_id}-term")
 
@@ -142,8 +144,23 @@ class ConsolePane(Vertical):
                 "Escape back to the dashboard."
             )
         self.query_one(f"#{self.id}-status", Static).update(Content(text))
+        self.query_one(f"#{self.id}-display", Static).update(Content(self.display_text()))
         self.terminal.attached = self.state == "attached"
         self.terminal.refresh()
+
+    def display_text(self) -> str:
+        """The graphical displays and how to see one, in words true for the state now:
+        g works only while detached (attached, every key goes to the guest)."""
+        if not self._described:
+            return ""
+        if not self.displays:
+            return "No graphical display: this VM has only text."
+        how = (
+            f"To see a screenshot, detach ({escape_label(self.escape)}) and press g."
+            if self.state == "attached"
+            else "g shows a screenshot."
+        )
+        return f"{' '.join(self.displays)} {how}"
 
     def _send(self, data: bytes) -> bool:
         return self.session is not None and self.session.send(data)
@@ -218,13 +235,9 @@ class ConsolePane(Vertical):
         self.domain_type = ET.fromstring(xml).get("type", "")
         displays = graphics_of(xml)
         self.has_graphics = bool(displays)
-        lines = [g.describe(target) for g in displays]
-        text = (
-            (" ".join(lines) + " Detached, g shows a screenshot.")
-            if lines
-            else ("No graphical display: this VM has only text.")
-        )
-        self.query_one(f"#{self.id}-display", Static).update(Content(text))
+        self.displays = [g.describe(target) for g in displays]
+        self._described = True
+        self.query_one(f"#{self.id}-display", Static).update(Content(self.display_text()))
 
     def detach(self, sentence: str = "") -> None:
         if self.session is not None:
@@ -348,7 +361,7 @@ class ConsolePane(Vertical):
         self.screen.close_pane(self)  # type: ignore[attr-defined]
 
 
-class ScreenshotScreen(ModalScreen[None]):
+class ScreenshotScreen(TvirtModal[None]):
     """A screenshot of the VM's graphical display, drawn with half blocks."""
 
     BINDINGS = [*dialog_bindings()]
@@ -383,7 +396,7 @@ class ScreenshotScreen(ModalScreen[None]):
         self.query_one("#screenshot", Static).update(text)
 
 
-class ConsoleScreen(Screen[None]):
+class ConsoleScreen(TvirtScreen[None]):
     """Every open console, one tab each."""
 
     BINDINGS = [

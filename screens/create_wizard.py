@@ -1,7 +1,10 @@
-"""The new-VM wizard: five steps, each checked before the next, then the domain XML.
+"""The new-VM wizard: four steps, each checked before the next, then the domain XML.
 
-Every libvirt call (host limits, the XML preview, creating) runs in a thread worker on
-the host's worker thread (`HostWorker.call`); the screen only reads its fields.
+It behaves as every form does (screens/form.py): the step's first field has the focus,
+Enter goes to the next field and from the last one to the next step, a refusal keeps
+what was typed, and every choice is a list. Only the fields the choices so far need are
+shown. Every libvirt call (host limits, the XML preview, creating) runs in a thread
+worker on the host's worker thread (`HostWorker.call`); the screen only reads its fields.
 """
 
 from __future__ import annotations
@@ -12,26 +15,15 @@ from typing import TYPE_CHECKING, ClassVar, cast
 import libvirt
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.screen import Screen
-from textual.widgets import (
-    Checkbox,
-    ContentSwitcher,
-    Footer,
-    Header,
-    Input,
-    Label,
-    RadioButton,
-    RadioSet,
-    Static,
-    TextArea,
-)
+from textual.widget import Widget
+from textual.widgets import ContentSwitcher, Footer, Header, Input, Label, Static, TextArea
 
 from tvirt import validate
-from tvirt.keys import NEW_VM_KEYS
 from tvirt.readonly import refusal
+from tvirt.sizes import format_size
 from tvirt.vmcreate import (
     CreateError,
     choose_domain_type,
@@ -42,6 +34,8 @@ from tvirt.vmcreate import (
 )
 from tvirt.vmcreate import planned_disk_path as _planned
 from tvirt.vmspec import (
+    DISK_FORMATS,
+    OS_HINTS,
     STEPS,
     DiskKind,
     HostLimits,
@@ -49,51 +43,95 @@ from tvirt.vmspec import (
     Source,
     VMSpec,
     build_xml,
+    disk_space_warning,
     parse_size_mib,
     spec_paths,
     step_problems,
 )
 
+from .base import TvirtScreen
+from .form import ERROR_ID, Choice, FormMixin, form_bindings, step_words
 from .threads import deliver
+from .words import plural
 
 if TYPE_CHECKING:
     from .app import TvirtApp
 
-TITLES = (*(s[:1].upper() + s[1:] for s in STEPS), "Summary: the domain XML (editable)")
-_FOOTER = {"next_step": "Next", "previous_step": "Back", "create": "Create", "cancel": "Cancel"}
-SOURCES = (Source.ISO, Source.KERNEL, Source.IMPORT, Source.PXE)
-DISKS = (DiskKind.NEW, DiskKind.EXISTING, DiskKind.NONE)
-NETS = (NetKind.NETWORK, NetKind.BRIDGE, NetKind.NONE)
+TITLES = (*STEPS, "summary: the domain XML (editable)")
+SOURCES = (
+    (Source.PXE.value, "Network boot (PXE)"),
+    (Source.ISO.value, "ISO image"),
+    (Source.KERNEL.value, "Direct kernel boot"),
+    (Source.IMPORT.value, "Import an existing disk"),
+)
+DISKS = (
+    (DiskKind.NEW.value, "New volume in a pool"),
+    (DiskKind.EXISTING.value, "Existing volume or file"),
+    (DiskKind.NONE.value, "No disk"),
+)
+IMPORTED = ((DiskKind.EXISTING.value, "The disk to import (step 1)"),)
+NETS = (
+    (NetKind.NETWORK.value, "Libvirt network"),
+    (NetKind.BRIDGE.value, "Host bridge"),
+    (NetKind.NONE.value, "No network"),
+)
+YES_NO = (("yes", "yes"), ("no", "no"))
+# Which fields each choice needs: (choice id, its value) -> field ids shown only then.
+ONLY_WHEN: dict[str, tuple[str, str]] = {
+    "iso": ("source", Source.ISO.value),
+    "kernel": ("source", Source.KERNEL.value),
+    "initrd": ("source", Source.KERNEL.value),
+    "cmdline": ("source", Source.KERNEL.value),
+    "import": ("source", Source.IMPORT.value),
+    "pool": ("disk", DiskKind.NEW.value),
+    "size": ("disk", DiskKind.NEW.value),
+    "format": ("disk", DiskKind.NEW.value),
+    "disk-path": ("disk", DiskKind.EXISTING.value),
+    "network": ("net", NetKind.NETWORK.value),
+    "bridge": ("net", NetKind.BRIDGE.value),
+}
+# Which step's check owns a field (a refusal goes to the first field named in it).
+FIELD_WORDS = (
+    ("name", "name"),
+    ("ISO", "iso"),
+    ("kernel", "kernel"),
+    ("initrd", "initrd"),
+    ("import", "import"),
+    ("Importing", "import"),
+    ("already exists", "name"),
+    ("memory", "memory"),
+    ("Memory", "memory"),
+    ("vCPU", "vcpus"),
+    ("size", "size"),
+    ("pool", "pool"),
+    ("format", "format"),
+    ("existing disk", "disk-path"),
+    ("network", "network"),
+    ("bridge", "bridge"),
+    ("OS hint", "os"),
+    ("guests", "virt-type"),
+)
 
 
-def _field(label: str, widget: Input) -> ComposeResult:
-    yield Label(label, classes="wizard-label")
+def _field(label: str, widget: Widget) -> ComposeResult:
+    yield Label(label, classes="wizard-label", id=f"label-{widget.id}")
     yield widget
 
 
-class CreateWizard(Screen[None]):
-    """New VM on one host. ctrl+n: next step, ctrl+b: back, ctrl+s: create."""
+class CreateWizard(FormMixin, TvirtScreen[None]):
+    """New VM on one host. Enter: next field or step; ctrl+b: back; ctrl+s: create."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            k.key,
-            k.action,
-            _FOOTER[k.action],
-            priority=k.key.startswith("ctrl"),
-            tooltip=k.description,
-        )
-        for k in NEW_VM_KEYS
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = form_bindings(
+        "advance", "back", "create", "cancel", footer=True
+    )
     DEFAULT_CSS = """
     CreateWizard .wizard-label { margin-top: 1; }
-    CreateWizard #wizard-problems { color: $error; height: auto; min-height: 1; }
-    CreateWizard #wizard-step { text-style: bold; }
+    CreateWizard #form-error { color: $error; height: auto; min-height: 1; padding: 0 1; }
+    CreateWizard #wizard-step { text-style: bold; padding: 0 1; }
+    CreateWizard #wizard-keys { color: $text-muted; padding: 0 1; }
     CreateWizard ContentSwitcher { height: 1fr; }
-    CreateWizard ContentSwitcher > VerticalScroll { height: 1fr; }
-    CreateWizard #wizard-step { padding: 0 1; }
-    CreateWizard #wizard-problems { padding: 0 1; }
+    CreateWizard ContentSwitcher > VerticalScroll { height: 1fr; padding: 0 1; }
     CreateWizard #xml { height: 1fr; min-height: 10; }
-    CreateWizard RadioSet { width: 100%; }
     """
 
     def __init__(self, host_id: str, host_label: str) -> None:
@@ -103,6 +141,8 @@ class CreateWizard(Screen[None]):
         self.step = 0
         self.limits: HostLimits | None = None
         self.created: str = ""
+        self.attempts = 0  # Enter presses that tried a step (tests wait on it)
+        self._warned: tuple[str, int] | None = None  # the disk the user was warned about
 
     @property
     def tvirt(self) -> TvirtApp:
@@ -114,53 +154,52 @@ class CreateWizard(Screen[None]):
         with ContentSwitcher(initial="step-0"):
             with VerticalScroll(id="step-0"):
                 yield from _field("Name", Input(placeholder="letters, digits, . _ + -", id="name"))
-                yield Label("Install source", classes="wizard-label")
-                with RadioSet(id="source"):
-                    yield RadioButton("ISO image")
-                    yield RadioButton("Direct kernel boot")
-                    yield RadioButton("Import an existing disk")
-                    yield RadioButton("Network boot (PXE)", value=True)
-                yield from _field("ISO path (ISO source)", Input(id="iso"))
-                yield from _field("Kernel path (kernel boot)", Input(id="kernel"))
-                yield from _field("Initrd path (kernel boot)", Input(id="initrd"))
+                yield from _field("Install source", Choice(SOURCES, id="source"))
+                yield from _field("ISO path", Input(placeholder="/path/to/image.iso", id="iso"))
+                yield from _field("Kernel path", Input(id="kernel"))
+                yield from _field("Initrd path (optional)", Input(id="initrd"))
                 yield from _field("Kernel command line", Input("console=ttyS0", id="cmdline"))
-                yield from _field("Disk to import (import source)", Input(id="import"))
+                yield from _field("Path of the disk to import", Input(id="import"))
             with VerticalScroll(id="step-1"):
                 yield Static("Reading the host's limits...", id="limits")
                 yield from _field("Memory (e.g. 512M, 2G)", Input("512M", id="memory"))
                 yield from _field("vCPUs", Input("1", id="vcpus"))
             with VerticalScroll(id="step-2"):
-                with RadioSet(id="disk"):
-                    yield RadioButton("New volume in a pool", value=True)
-                    yield RadioButton("Existing volume or file")
-                    yield RadioButton("No disk")
-                yield from _field("Pool (new volume)", Input(id="pool"))
-                yield from _field("Size (new volume, e.g. 8G)", Input("8G", id="size"))
-                yield from _field("Format (qcow2 or raw)", Input("qcow2", id="format"))
-                yield from _field("Path (existing volume or file)", Input(id="disk-path"))
+                yield from _field("Disk", Choice(DISKS, id="disk"))
+                yield from _field("Pool", Choice(id="pool"))
+                yield from _field("Size (e.g. 8G)", Input("8G", id="size"))
+                yield from _field("Format", Choice([(f, f) for f in DISK_FORMATS], id="format"))
+                yield from _field("Path of the volume or file", Input(id="disk-path"))
             with VerticalScroll(id="step-3"):
-                with RadioSet(id="net"):
-                    yield RadioButton("Libvirt network", value=True)
-                    yield RadioButton("Host bridge")
-                    yield RadioButton("No network")
-                yield from _field("Network or bridge name", Input("default", id="net-source"))
-                yield Checkbox("Serial console (for tvirt's console)", True, id="serial")
-                yield Checkbox("Graphics: VNC on 127.0.0.1", False, id="graphics")
+                yield from _field("Network", Choice(NETS, id="net"))
+                yield from _field("Libvirt network", Choice(id="network"))
+                yield from _field("Bridge name", Input(placeholder="br0", id="bridge"))
                 yield from _field(
-                    "OS hint: linux (virtio), generic or windows", Input("linux", id="os")
+                    "Serial console (for tvirt's console)", Choice(YES_NO, id="serial")
                 )
-                yield from _field("Virtualization type: kvm or qemu", Input("", id="virt-type"))
+                yield from _field(
+                    "Graphics: VNC on 127.0.0.1", Choice(YES_NO, "no", id="graphics")
+                )
+                yield from _field(
+                    "OS hint (linux: virtio devices)",
+                    Choice([(h, h) for h in OS_HINTS], id="os"),
+                )
+                yield from _field("Virtualization type", Choice(id="virt-type"))
                 yield Static("", id="virt-why")  # which type is the default, and why
             with VerticalScroll(id="step-4"):
+                yield Static(id="summary-warning")
+                yield from _field(
+                    "Start after creation (opens its console)", Choice(YES_NO, "no", id="start")
+                )
                 yield TextArea.code_editor("", language="xml", id="xml")
-                yield Checkbox("Start after creation (opens its console)", False, id="start")
-        yield Static("", id="wizard-problems")
+        yield Static("", id=ERROR_ID)
+        yield Static(id="wizard-keys")
         yield Footer()
 
     def on_mount(self) -> None:
         self.sub_title = f"New VM on {self.host_label}"
+        self._show_only_needed()
         self._show_step()
-        self.query_one("#name", Input).focus()
         self._load_limits()
 
     # -- host limits --------------------------------------------------------
@@ -172,43 +211,50 @@ class CreateWizard(Screen[None]):
         try:
             limits = worker.call(host_limits).result(30)
         except Exception as exc:
-            deliver(self, self._problems, [f"Could not read the host: {exc}"])
+            deliver(self, self.refuse, f"Could not read the host: {exc}")
             return
         deliver(self, self._got_limits, limits)
 
     def _got_limits(self, limits: HostLimits) -> None:
         self.limits = limits
         self.query_one("#limits", Static).update(
-            f"{self.host_label} has {limits.memory_mib} MiB of memory and {limits.cpus} CPUs; "
-            f"pools: {', '.join(limits.pools) or 'none'}; networks: "
-            f"{', '.join(limits.networks) or 'none'}."
+            Content(
+                f"{self.host_label} has {limits.memory_mib} MiB of memory and "
+                f"{plural(limits.cpus, 'CPU')}."
+            )
         )
-        virt = self.query_one("#virt-type", Input)
+        pools = []
+        for name in limits.pools:
+            free = limits.free_bytes(name)
+            pools.append((name, f"{name}: {format_size(free)} free" if free is not None
+                          else f"{name}: not running"))
+        self.query_one("#pool", Choice).set_choices(pools)
+        self.query_one("#network", Choice).set_choices([(n, n) for n in limits.networks])
         kind, why = choose_domain_type(limits)
-        if not virt.value:
-            virt.value = kind
+        self.query_one("#virt-type", Choice).set_choices(
+            [(t, t) for t in limits.domain_types], kind
+        )
         self.query_one("#virt-why", Static).update(Content(f"Default {why}"))
-        pool = self.query_one("#pool", Input)
-        if not pool.value and limits.pools:
-            pool.value = limits.pools[0]
 
     # -- reading the fields -------------------------------------------------
     def _value(self, widget_id: str) -> str:
-        return self.query_one(f"#{widget_id}", Input).value.strip()
-
-    def _choice(self, widget_id: str) -> int:
-        return max(0, self.query_one(f"#{widget_id}", RadioSet).pressed_index)
+        widget = self.query_one(f"#{widget_id}")
+        if isinstance(widget, Choice):
+            return widget.value
+        assert isinstance(widget, Input)
+        return widget.value.strip()
 
     def spec(self) -> VMSpec:
         """The fields as a VMSpec; bad numbers raise ValueError with one sentence."""
-        source = SOURCES[self._choice("source")]
-        disk = DISKS[self._choice("disk")]
+        source = Source(self._value("source"))
+        disk = DiskKind(self._value("disk") or DiskKind.NONE.value)
         if source is Source.IMPORT:
             disk = DiskKind.EXISTING
         size = 0
         if disk is DiskKind.NEW:
             size = parse_size_mib(self._value("size"), "disk size")
-        net = NETS[self._choice("net")]
+        net = NetKind(self._value("net"))
+        net_source = {NetKind.NETWORK: "network", NetKind.BRIDGE: "bridge"}.get(net)
         return VMSpec(
             name=self._value("name"),
             memory_mib=parse_size_mib(self._value("memory"), "memory"),
@@ -224,9 +270,9 @@ class CreateWizard(Screen[None]):
             disk_format=self._value("format"),
             disk_path=self._value("import" if source is Source.IMPORT else "disk-path"),
             net=net,
-            net_source=self._value("net-source") if net is not NetKind.NONE else "",
-            serial=self.query_one("#serial", Checkbox).value,
-            graphics=self.query_one("#graphics", Checkbox).value,
+            net_source=self._value(net_source) if net_source else "",
+            serial=self._value("serial") == "yes",
+            graphics=self._value("graphics") == "yes",
             os_hint=self._value("os"),
             domain_type=self._value("virt-type"),
         )
@@ -243,30 +289,81 @@ class CreateWizard(Screen[None]):
             return [] if step < owner else [text]
         return step_problems(spec, STEPS[step], self.limits)
 
+    def field_at_fault(self, sentence: str) -> Widget | None:
+        """The shown field of this step a refusal is about, to put the focus there."""
+        shown = self.page_fields()
+        for words, widget_id in FIELD_WORDS:
+            if words in sentence:
+                found = [w for w in shown if w.id == widget_id]
+                if found:
+                    return found[0]
+        return None
+
+    # -- which fields show ----------------------------------------------------
+    def _show_only_needed(self) -> None:
+        """Hide the fields the choices so far do not need (an ISO path for PXE...)."""
+        values = {cid: self._value(cid) for cid in ("source", "disk", "net")}
+        for field_id, (choice_id, wanted) in ONLY_WHEN.items():
+            shown = values[choice_id] == wanted
+            self.query_one(f"#{field_id}").display = shown
+            self.query_one(f"#label-{field_id}").display = shown
+
+    @on(Choice.Changed)
+    def _choice_changed(self, event: Choice.Changed) -> None:
+        if event.choice.id == "source":
+            imported = event.value == Source.IMPORT.value
+            disk = self.query_one("#disk", Choice)
+            disk.set_choices(IMPORTED if imported else DISKS,
+                             DiskKind.EXISTING.value if imported else None)
+        if event.choice.id in ("source", "disk", "net"):
+            self._show_only_needed()
+        self.query_one(f"#{ERROR_ID}", Static).update("")
+
     # -- moving between steps -------------------------------------------------
     def _show_step(self) -> None:
         self.query_one(ContentSwitcher).current = f"step-{self.step}"
         self.query_one("#wizard-step", Static).update(
-            f"Step {self.step + 1} of {len(TITLES)}: {TITLES[self.step]}"
+            Content(step_words("New VM", self.step, len(TITLES), TITLES[self.step]))
         )
+        last = self.step == len(STEPS)
+        self.query_one("#wizard-keys", Static).update(
+            Content(
+                "Enter: create (from the XML editor: Ctrl+S).  Ctrl+B: back.  Escape: cancel."
+                if last
+                else "Enter: next field, then the next step.  Arrows choose in lists.  "
+                "Ctrl+B: back.  Escape: cancel."
+            )
+        )
+        self.call_after_refresh(self._focus_step)
 
-    def _problems(self, found: list[str]) -> None:
-        self.query_one("#wizard-problems", Static).update("\n".join(found))
+    def _focus_step(self) -> None:
+        """The first field, with the step scrolled to its top: focusing alone scrolls only
+        as far as the field, and left its label above the view on a long step."""
+        fields = self.page_fields()
+        if fields:
+            fields[0].focus(scroll_visible=False)
+        self.query_one(f"#step-{self.step}", VerticalScroll).scroll_home(animate=False)
 
-    def action_next_step(self) -> None:
-        if self.step >= len(STEPS):
-            self._problems(["This is the last step: ctrl+s creates the VM."])
-            return
+    async def submit_page(self) -> None:
+        if self.step == len(STEPS):
+            self.action_create()
+        else:
+            self.next_step()
+
+    def next_step(self) -> None:
+        self.attempts += 1
         found = self.check_step(self.step)
-        self._problems(found)
         if found:
+            self.refuse(" ".join(found), self.field_at_fault(found[0]))
+            return
+        if self.step == 2 and not self._disk_acknowledged():
             return
         try:
-            spec = self.spec()
+            spec: VMSpec | None = self.spec()
         except ValueError:
             spec = None  # a later step's field is wrong; that step says so
         if spec is not None and spec_paths(spec, STEPS[self.step]):
-            self._problems([f"Checking the files on {self.host_label}..."])
+            self.refuse(f"Checking the files on {self.host_label}...")
             self._check_paths(self.step, spec)
             return
         self._advance()
@@ -282,29 +379,46 @@ class CreateWizard(Screen[None]):
         deliver(self, self._paths_checked, step, found)
 
     def _paths_checked(self, step: int, found: list[str]) -> None:
-        self._problems(found)
-        if not found and self.step == step:
-            self._advance()
+        if self.step != step:
+            return  # the user went back meanwhile
+        if found:
+            self.refuse(" ".join(found), self.field_at_fault(found[0]))
+            return
+        self._advance()
 
     def _advance(self) -> None:
+        self.query_one(f"#{ERROR_ID}", Static).update("")
         self.step += 1
         self._show_step()
         if self.step == len(STEPS):
-            self._preview(self.spec())
+            spec = self.spec()
+            self.query_one("#summary-warning", Static).update(
+                Content(disk_space_warning(spec, self.limits))
+            )
+            self._preview(spec)
 
-    def action_previous_step(self) -> None:
+    def _disk_acknowledged(self) -> bool:
+        """A disk larger than its pool's free space is warned about once; Enter again
+        goes on (the volume is sparse, so it is allowed)."""
+        spec = self.spec()
+        warning = disk_space_warning(spec, self.limits)
+        disk = (spec.disk_pool, spec.disk_size_mib)
+        if not warning or self._warned == disk:
+            return True
+        self._warned = disk
+        # The focus stays where Enter was pressed, so Enter again goes on.
+        self.refuse(f"{warning} Press Enter again to go on anyway.")
+        return False
+
+    def action_back(self) -> None:
         if self.step > 0:
             self.step -= 1
-            self._problems([])
+            self.query_one(f"#{ERROR_ID}", Static).update("")
             self._show_step()
 
     def action_cancel(self) -> None:
         self.tvirt.say(f"Cancelled: no VM was created on {self.host_label}.")
         self.dismiss()
-
-    @on(RadioSet.Changed)
-    def _radio_changed(self) -> None:
-        self._problems([])
 
     @work(thread=True, exit_on_error=False, group="wizard")
     def _preview(self, spec: VMSpec) -> None:
@@ -317,7 +431,7 @@ class CreateWizard(Screen[None]):
         try:
             xml = worker.call(build).result(30)
         except Exception as exc:
-            deliver(self, self._problems, [f"Could not build the XML: {exc}"])
+            deliver(self, self.refuse, f"Could not build the XML: {exc}")
             return
         deliver(self, self._show_xml, xml)
 
@@ -327,22 +441,20 @@ class CreateWizard(Screen[None]):
     # -- creating -------------------------------------------------------------
     def action_create(self) -> None:
         if self.tvirt.readonly:
-            self._problems([refusal("create a VM")])
+            self.refuse(refusal("create a VM"))
             return
         if self.step != len(STEPS):
-            self._problems(["Go through every step first (ctrl+n); the last one creates."])
+            self.refuse("Not yet: go through every step first (Enter); the summary creates.")
             return
         found = [p for i in range(len(STEPS)) for p in self.check_step(i)]
         if found:
-            self._problems(found)
+            self.refuse(" ".join(found))
             return
         spec = self.spec()
         if not spec.domain_type and self.limits:
             spec = replace(spec, domain_type=default_domain_type(self.limits))
-        self._problems([f"Creating {spec.name}..."])
-        self._create(
-            spec, self.query_one("#xml", TextArea).text, self.query_one("#start", Checkbox).value
-        )
+        self.refuse(f"Creating {spec.name}...")
+        self._create(spec, self.query_one("#xml", TextArea).text, self._value("start") == "yes")
 
     @work(thread=True, exit_on_error=False, group="wizard")
     def _create(self, spec: VMSpec, xml: str, start: bool) -> None:
@@ -350,11 +462,11 @@ class CreateWizard(Screen[None]):
         try:
             done = worker.call(lambda conn: create(conn, spec, xml=xml, start=start)).result(120)
         except CreateError as exc:
-            deliver(self, self._problems, [str(exc)])
+            deliver(self, self.refuse, str(exc))
             return
         except libvirt.libvirtError as exc:
             # libvirt's own words: the XML stays in the editor to fix.
-            deliver(self, self._problems, [str(exc.get_error_message() or exc)])
+            deliver(self, self.refuse, str(exc.get_error_message() or exc))
             return
         deliver(self, self._finished, done.message, done.uuid, done.state == "running")
 

@@ -10,7 +10,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Log, Static
 
 from tvirt.actions import Action
@@ -20,6 +19,7 @@ from tvirt.model import VMInfo
 from tvirt.readonly import refusal
 from tvirt.stats import StatsSnapshot
 
+from .base import TvirtScreen
 from .dialogs import AddConnectionDialog, ConfirmDialog, Confirmed
 from .host_list import HOST_TREND_WIDTH, HostList, host_stats_lines
 from .vm_table import VMTable
@@ -74,8 +74,11 @@ class FilterInput(Input):
         self.action_leave()
 
 
-class DashboardScreen(Screen[None]):
+class DashboardScreen(TvirtScreen[None]):
     BINDINGS = dashboard_bindings()
+    # Below 100 columns the host list narrows, so the VM table keeps room for the name,
+    # the state and the mark (tvirt.tcss).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
 
     def __init__(self) -> None:
         super().__init__()
@@ -92,7 +95,9 @@ class DashboardScreen(Screen[None]):
                 hosts.tooltip = "Hosts: one entry per connection, with its state in words"
                 yield hosts
             with Vertical(id="vms-pane"):
-                with Horizontal(id="filter-bar"):
+                # The filter and the view's words on lines of their own, so neither runs
+                # into the other however narrow the pane is.
+                with Vertical(id="filter-bar"):
                     yield FilterInput(
                         placeholder="Filter by name or host (press /)",
                         id="filter",

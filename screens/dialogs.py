@@ -10,19 +10,31 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Static
 
 from tvirt.keys import APP_KEYS, CONFIRM_KEYS
 from tvirt.uri import URIError, parse_uri
 
+from .base import TvirtModal
+
+
+def quit_bindings() -> list[BindingType]:
+    """q quits from a dialog too: a modal screen does not pass keys on to the app's own
+    bindings. Where a text field has the focus it takes q as a letter first."""
+    return [
+        Binding(k.key, f"app.{k.action}", k.description, show=False)
+        for k in APP_KEYS
+        if k.action == "quit"
+    ]
+
 
 def dialog_bindings() -> list[BindingType]:
-    """The keys tvirt.keys gives every dialog (escape closes it)."""
+    """The keys tvirt.keys gives every dialog (escape closes it), and q to quit."""
     return [
-        Binding(k.key, k.action, k.description, show=False)
-        for k in APP_KEYS
-        if k.where == "dialogs"
+        *(Binding(k.key, k.action, k.description, show=False)
+          for k in APP_KEYS
+          if k.where == "dialogs"),
+        *quit_bindings(),
     ]
 
 
@@ -50,7 +62,7 @@ def _storage_label(remove: bool) -> str:
     return f"Also remove storage: {answer}"
 
 
-class ConfirmDialog(ModalScreen[Confirmed | None]):
+class ConfirmDialog(TvirtModal[Confirmed | None]):
     """Asks before a change, naming exactly which VMs or hosts it touches.
 
     y or enter confirms and n or escape cancels, wherever the focus is; enter on a
@@ -120,7 +132,7 @@ class ConfirmDialog(ModalScreen[Confirmed | None]):
         self.action_cancel()
 
 
-class AddConnectionDialog(ModalScreen[str | None]):
+class AddConnectionDialog(TvirtModal[str | None]):
     """Asks for a libvirt URI and checks it before anything connects.
 
     Returns the normalised URI; a bad one keeps the dialog open with the reason.

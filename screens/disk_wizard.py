@@ -9,13 +9,13 @@ from typing import ClassVar
 from textual import work
 from textual.app import ComposeResult
 from textual.message import Message
-from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header, Input, OptionList, Static
 
 from tvirt import disks
 from tvirt.remote import RemoteError
 
+from .base import TvirtScreen
 from .gluster_view import HostOps
 from .table import Table
 
@@ -26,7 +26,7 @@ class DevicesArrived(Message):
         self.devices, self.error = devices, error
 
 
-class DiskWizard(Screen[None]):
+class DiskWizard(TvirtScreen[None]):
     # Type selectors match subclasses too, so both wizards get this layout.
     DEFAULT_CSS = """
     DiskWizard #wizard-table { height: auto; max-height: 60%; }

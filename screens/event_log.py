@@ -12,17 +12,17 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from .base import TvirtModal
 from .dialogs import dialog_bindings
+from .words import plural
 
 
-class EventLogScreen(ModalScreen[None]):
+class EventLogScreen(TvirtModal[None]):
     BINDINGS = [
         *dialog_bindings(),
-        Binding("q", "dismiss", "Close", show=False),
         Binding("L", "dismiss", "Close", show=False),
     ]
 
@@ -34,7 +34,7 @@ class EventLogScreen(ModalScreen[None]):
         count = len(self.sentences)
         with Vertical(classes="dialog-box help-box"):
             yield Static(
-                Content(f"Event log: {count} entries, newest last"), classes="dialog-title"
+                Content(f"Event log: {plural(count, 'entry')}, newest last"), classes="dialog-title"
             )
             entries = OptionList(
                 *(Option(Content(s)) for s in self.sentences) or [Option("No events yet.")],
@@ -42,7 +42,9 @@ class EventLogScreen(ModalScreen[None]):
             )
             entries.tooltip = "Event log: results and state changes, newest last"
             yield entries
-            yield Static(Content("Arrows: move.  Escape, q or L: close."), classes="dialog-keys")
+            yield Static(
+                Content("Arrows: move.  Escape or L: close.  q: quit tvirt."), classes="dialog-keys"
+            )
 
     def on_mount(self) -> None:
         entries = self.query_one(OptionList)

@@ -15,7 +15,6 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from tvirt import disks, gluster
@@ -23,8 +22,9 @@ from tvirt.keys import GLUSTER_KEYS
 from tvirt.readonly import refusal
 from tvirt.remote import Runner
 
+from .base import TvirtScreen
 from .table import Table
-from .words import size
+from .words import plural, size
 
 if TYPE_CHECKING:
     from .app import TvirtApp
@@ -88,7 +88,7 @@ def _bindings() -> list[BindingType]:
     ]
 
 
-class GlusterScreen(Screen[None]):
+class GlusterScreen(TvirtScreen[None]):
     DEFAULT_CSS = """
     GlusterScreen DataTable { height: auto; max-height: 40%; }
     GlusterScreen .gluster-title { text-style: bold; margin-top: 1; }
@@ -156,7 +156,10 @@ class GlusterScreen(Screen[None]):
         status = self.query_one("#gluster-status", Static)
         every = f"every {self.interval:g} s" if self.interval > 0 else "on r"
         offline = sum(1 for b in state.bricks() if not b.online)
-        summary = f"{len(state.volumes)} volumes, {len(state.bricks())} bricks, {offline} offline"
+        summary = (
+            f"{plural(len(state.volumes), 'volume')}, {plural(len(state.bricks()), 'brick')}, "
+            f"{offline} offline"
+        )
         status.update(
             f"Gluster on {self.ops.label}: "
             + (f"error: {state.error}" if state.error else summary)

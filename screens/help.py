@@ -8,11 +8,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from tvirt.keys import READ_ONLY_MARK, Key, all_keys, display, needs_write
 
+from .base import TvirtModal
 from .dialogs import dialog_bindings
 
 _WHERE = {
@@ -20,12 +20,13 @@ _WHERE = {
     "dashboard": "On the dashboard",
     "VM details": "On the VM details screen",
     "storage": "In the storage view (S on the dashboard)",
-    "storage wizards": "In the storage wizards",
-    "new VM wizard": "In the new VM wizard (n on the dashboard)",
+    "forms and wizards": "In forms and wizards (new VM, new volume or pool, hardware changes)",
     "VM hardware": "On the VM hardware screen (e on the dashboard)",
     "XML editor": "In the XML editor (x on the VM hardware screen)",
     "networks": "On the networks screen (N on the dashboard)",
     "dialogs": "In dialogs and this help",
+    "Gluster view": "In the Gluster view (G on the dashboard)",
+    "disk wizards": "In the Gluster disk wizards (wipe, bricks)",
     "confirmations": "When asked to confirm",
 }
 
@@ -54,10 +55,9 @@ def help_lines(keys: tuple[Key, ...], readonly: bool = False) -> list[str]:
     return lines
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(TvirtModal[None]):
     BINDINGS = [
         *dialog_bindings(),
-        Binding("q", "dismiss", "Close", show=False),
         Binding("question_mark", "dismiss", "Close", show=False),
     ]
 
@@ -70,7 +70,9 @@ class HelpScreen(ModalScreen[None]):
                 readonly = bool(getattr(self.app, "readonly", False))
                 text = "\n".join(help_lines(every_key(), readonly))
                 yield Static(Content(text), id="help-text")
-            yield Static(Content("Escape, q or ?: close this help."), classes="dialog-keys")
+            yield Static(
+                Content("Escape or ?: close this help.  q: quit tvirt."), classes="dialog-keys"
+            )
 
 
 def _needs_write(key: Key) -> bool:

@@ -5,6 +5,7 @@ Reads and changes run in thread workers on the host's worker thread (HostWorker.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar, cast
 
@@ -12,15 +13,15 @@ import libvirt
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from tvirt import networks
 from tvirt.keys import NETWORK_KEYS
 from tvirt.readonly import refusal
 
+from .base import TvirtScreen
 from .dialogs import ConfirmDialog, Confirmed
-from .prompt import PromptDialog
+from .form import Field, FormDialog
 from .table import Table
 from .threads import deliver
 from .words import plural
@@ -36,9 +37,10 @@ _FOOTER = {
     "dismiss": "Back",
 }
 Job = Callable[[libvirt.virConnect], str]
+MODES = (("nat", "nat: guests reach out through the host"), ("isolated", "isolated: guests only"))
 
 
-class NetworksScreen(Screen[None]):
+class NetworksScreen(TvirtScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(k.key, k.action, _FOOTER[k.action], tooltip=k.description) for k in NETWORK_KEYS
     ]
@@ -171,26 +173,44 @@ class NetworksScreen(Screen[None]):
     def action_define(self) -> None:
         if self.refused("define a network"):
             return
+        existing = frozenset(n.name for n in self.nets)
+
+        def check(values: list[str]) -> tuple[int, str] | None:
+            spec = networks.NetSpec(values[0], values[1], values[2])
+            found = networks.spec_problems(spec, existing)
+            if not found:
+                return None
+            # The field a sentence is about gets the focus: name, mode or subnet.
+            where = next((i for i, w in enumerate(("name", "mode", "subnet")) if w in found[0]), -1)
+            return where, " ".join(found)
+
+        async def apply(values: list[str]) -> str:
+            spec = networks.NetSpec(values[0], values[1], values[2])
+            try:
+                future = self.tvirt.manager.workers[self.host_id].call(
+                    lambda c: networks.define_network(c, spec)
+                )
+                message = await asyncio.wrap_future(future)
+            except Exception as exc:
+                return _sentence(exc)
+            self.status(message, True)
+            self.reload()
+            return ""
 
         def answered(values: list[str] | None) -> None:
             if values is None:
                 self.status("Cancelled: no network was defined.")
-                return
-            spec = networks.NetSpec(values[0], values[1] or "nat", values[2])
-            found = networks.spec_problems(spec, frozenset(n.name for n in self.nets))
-            if found:
-                self.status(" ".join(found), False)
-                return
-            self.change("define a network", lambda c: networks.define_network(c, spec))
 
         self.app.push_screen(
-            PromptDialog(
+            FormDialog(
                 "Define a network",
                 [
-                    ("Name", ""),
-                    ("Mode: nat or isolated", "nat"),
-                    ("IPv4 subnet", "192.168.150.0/24"),
+                    Field("Name"),
+                    Field("Mode", "nat", MODES),
+                    Field("IPv4 subnet", "192.168.150.0/24"),
                 ],
+                check=check,
+                apply=apply,
             ),
             answered,
         )

@@ -11,16 +11,14 @@ import asyncio
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import libvirt
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Header, Input, Log, Static
+from textual.widgets import DataTable, Footer, Header, Log, Static
 
 from tvirt import storage, transfers
 from tvirt.errors import explain
@@ -30,7 +28,9 @@ from tvirt.progress import CancelToken, Event
 from tvirt.readonly import refusal
 from tvirt.sizes import SizeError, format_size, parse_size
 
-from .dialogs import ConfirmDialog, Confirmed, dialog_bindings
+from .base import TvirtScreen
+from .dialogs import ConfirmDialog, Confirmed
+from .form import Field, FormDialog
 from .progress import ProgressEvent, ProgressPanel
 from .storage_wizards import PoolWizard, VolumeWizard
 from .table import Table
@@ -75,42 +75,28 @@ def storage_bindings() -> list[BindingType]:
     ]
 
 
-class AskDialog(ModalScreen[str | None]):
-    """One line of input, checked by ``check`` (which returns an error sentence or "")."""
-
-    BINDINGS = [*dialog_bindings()]
-
-    def __init__(
-        self, title: str, text: str, placeholder: str, check: Callable[[str], str], value: str = ""
-    ) -> None:
-        super().__init__(classes="dialog")
-        self.title_text, self.prompt, self.placeholder = title, text, placeholder
-        self.check, self.value = check, value
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog-box"):
-            yield Static(Content(self.title_text), classes="dialog-title")
-            yield Static(Content(self.prompt), classes="dialog-text")
-            yield Input(self.value, placeholder=self.placeholder, id="answer")
-            yield Static("", id="answer-error", classes="dialog-error")
-            yield Static(Content("Enter: go ahead.  Escape: cancel."), classes="dialog-keys")
-
-    def on_mount(self) -> None:
-        self.query_one("#answer", Input).focus()
-
-    @on(Input.Submitted, "#answer")
-    def _submit(self, event: Input.Submitted) -> None:
-        problem = self.check(event.value)
-        if problem:
-            self.query_one("#answer-error", Static).update(Content(problem))
-            return
-        self.dismiss(event.value.strip())
-
-    async def action_dismiss(self, result: Any = None) -> None:  # escape
-        self.dismiss(None)
+def ask_dialog(
+    title: str,
+    text: str,
+    placeholder: str,
+    check: Callable[[str], str],
+    value: str = "",
+    choices: tuple[tuple[str, str], ...] = (),
+) -> FormDialog:
+    """One answer, checked by ``check`` (an error sentence, or "") while the dialog stays."""
+    return FormDialog(
+        title,
+        [Field("Choose:" if choices else "Answer:", value, choices, placeholder, check)],
+        text=text,
+    )
 
 
-class StorageScreen(Screen[None]):
+def first(values: list[str] | None) -> str | None:
+    """The one answer of an ask_dialog, or None when it was cancelled."""
+    return None if values is None else values[0]
+
+
+class StorageScreen(TvirtScreen[None]):
     BINDINGS = storage_bindings()
     DEFAULT_CSS = """
     StorageScreen #pools { height: 1fr; min-height: 6; border: round $primary; }
@@ -406,27 +392,25 @@ class StorageScreen(Screen[None]):
                 ok=False,
             )
             return
-        algorithms = ", ".join(storage.WIPE_ALGORITHMS)
-
         def check(text: str) -> str:
-            if text.strip() in storage.WIPE_ALGORITHMS:
-                return ""
-            return f"Choose one of: {algorithms}."
+            return "" if text in storage.WIPE_ALGORITHMS else "Choose one of the listed ways."
 
-        def answered(algorithm: str | None) -> None:
+        def answered(values: list[str] | None) -> None:
+            algorithm = first(values)
             if algorithm is None:
                 self.say(f"Cancelled: volume {vol.name} was not wiped.")
                 return
             self._wipe_now(vol, algorithm)
 
         self.app.push_screen(
-            AskDialog(
+            ask_dialog(
                 f"Wipe volume {vol.name}?",
-                f"Its data is overwritten and cannot be recovered. Algorithm ({algorithms}); "
-                "libvirt reports no progress, so tvirt shows how long it has been working.",
-                "zero",
+                "Its data is overwritten and cannot be recovered. libvirt reports no "
+                "progress, so tvirt shows how long it has been working. How to wipe:",
+                "",
                 check,
                 "zero",
+                tuple((a, a) for a in storage.WIPE_ALGORITHMS),
             ),
             answered,
         )
@@ -459,7 +443,8 @@ class StorageScreen(Screen[None]):
                 return str(exc)
             return ""
 
-        async def answered(text: str | None) -> None:
+        async def answered(values: list[str] | None) -> None:
+            text = first(values)
             if text is None:
                 self.say(f"Cancelled: volume {vol.name} was not resized.")
                 return
@@ -493,7 +478,7 @@ class StorageScreen(Screen[None]):
             self.app.push_screen(dialog, shrink)
 
         self.app.push_screen(
-            AskDialog(
+            ask_dialog(
                 f"Resize volume {vol.name}",
                 f"It is {format_size(vol.capacity)} now. New capacity (10G, 512MiB, 1.5 TiB):",
                 "20G",
@@ -512,7 +497,8 @@ class StorageScreen(Screen[None]):
                 return str(exc)
             return ""
 
-        async def answered(name: str | None) -> None:
+        async def answered(values: list[str] | None) -> None:
+            name = first(values)
             if name is None:
                 self.say(f"Cancelled: volume {vol.name} was not cloned.")
                 return
@@ -524,7 +510,7 @@ class StorageScreen(Screen[None]):
             await self._run("clone", clone, name)
 
         self.app.push_screen(
-            AskDialog(
+            ask_dialog(
                 f"Clone volume {vol.name}", "Name of the copy:", "", check, f"{vol.name}-clone"
             ),
             answered,
@@ -535,12 +521,13 @@ class StorageScreen(Screen[None]):
             path = Path(text.strip()).expanduser()
             return "" if path.is_file() else f"{path} is not a file."
 
-        def answered(text: str | None) -> None:
+        def answered(values: list[str] | None) -> None:
+            text = first(values)
             if text is not None:
                 self._transfer_now(vol, Path(text).expanduser(), upload=True)
 
         self.app.push_screen(
-            AskDialog(
+            ask_dialog(
                 f"Upload into volume {vol.name}",
                 "Local file to write into the volume (its old contents are replaced). "
                 "Ctrl+C cancels; a cancelled upload wipes the volume with zeros.",
@@ -555,12 +542,13 @@ class StorageScreen(Screen[None]):
             path = Path(text.strip()).expanduser()
             return "" if path.parent.is_dir() else f"{path.parent} is not a directory."
 
-        def answered(text: str | None) -> None:
+        def answered(values: list[str] | None) -> None:
+            text = first(values)
             if text is not None:
                 self._transfer_now(vol, Path(text).expanduser(), upload=False)
 
         self.app.push_screen(
-            AskDialog(
+            ask_dialog(
                 f"Download volume {vol.name}",
                 "Local file to write (replaced only once the whole volume has arrived). "
                 "Ctrl+C cancels.",

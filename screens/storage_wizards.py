@@ -11,25 +11,25 @@ import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from typing import ClassVar, TypeVar
 
 import libvirt
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.screen import ModalScreen
-from textual.widgets import Button, Input, OptionList, Static
-from textual.widgets.option_list import Option
+from textual.widget import Widget
+from textual.widgets import Button, Input, Static
 
 from tvirt import storage
 from tvirt.errors import explain
 from tvirt.host import HostWorker
-from tvirt.keys import STORAGE_WIZARD_KEYS
 from tvirt.sizes import SizeError, format_size, parse_size
 
-from .dialogs import dialog_bindings
+from .base import TvirtModal
+from .dialogs import quit_bindings
+from .form import ERROR_ID, Choice, FormMixin, form_bindings, step_words
 
 R = TypeVar("R")
 T = TypeVar("T")
@@ -53,18 +53,22 @@ class Step:
     summary: bool = False
 
 
-class Wizard(ModalScreen[R]):
-    BINDINGS = [
-        *dialog_bindings(),
-        *(
-            Binding(k.key, k.action, k.description, show=False)
-            for k in STORAGE_WIZARD_KEYS
-            if k.key != "enter"
-        ),
+class Wizard(FormMixin, TvirtModal[R]):
+    """One step at a time: a text field or a list of choices, then the summary.
+
+    The behaviour of every form (screens/form.py): the step's field has the focus, Enter
+    goes on, a refusal keeps what was typed. `total_steps` is None while an answer still
+    decides how many steps follow, so the count never changes under the user's eyes.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *form_bindings("back", "create", "cancel"),
+        *quit_bindings(),  # a modal screen does not pass q on to the app
     ]
     DEFAULT_CSS = """
     Wizard .dialog-box { width: 96; }
     Wizard #wiz-options { height: auto; max-height: 12; }
+    Wizard #wiz-warning { height: auto; margin-bottom: 1; }
     Wizard #wiz-xml { height: auto; max-height: 16; border: round $primary; }
     """
     what = "wizard"
@@ -79,8 +83,14 @@ class Wizard(ModalScreen[R]):
     def steps(self) -> list[Step]:
         raise NotImplementedError
 
+    def total_steps(self) -> int | None:
+        return len(self.steps())
+
     def summary_xml(self) -> str:
         raise NotImplementedError
+
+    def summary_warning(self) -> str:
+        return ""
 
     async def finish(self) -> R:
         raise NotImplementedError
@@ -94,49 +104,52 @@ class Wizard(ModalScreen[R]):
             yield Static(id="wiz-title", classes="dialog-title")
             yield Static(id="wiz-text", classes="dialog-text")
             yield Input(id="wiz-input")
-            yield OptionList(id="wiz-options")
+            yield Choice(id="wiz-options")
+            yield Static(id="wiz-warning", classes="dialog-error")
             with VerticalScroll(id="wiz-xml"):
                 yield Static(id="wiz-xml-text")
-            yield Static("", id="wiz-error", classes="dialog-error")
-            yield Static(
-                Content("Enter: next step.  Ctrl+B: back.  Escape: cancel, creating nothing."),
-                classes="dialog-keys",
-            )
+            yield Static("", id=ERROR_ID, classes="dialog-error")
+            yield Static(id="wiz-keys", classes="dialog-keys")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Back", id="back")
                 yield Button("Next", variant="primary", id="next")
                 yield Button("Cancel", id="cancel")
 
     def on_mount(self) -> None:
+        self.query_one("#wiz-xml").border_title = "The XML that goes to libvirt"
         self.show_step()
 
-    def show_step(self, error: str = "") -> None:
-        steps = self.steps()
-        step = steps[self.index]
+    def show_step(self) -> None:
+        """Enter the current step: its words, its field filled from the answers so far."""
+        step = self.current_step
         self.query_one("#wiz-title", Static).update(
-            Content(f"{self.what}, step {self.index + 1} of {len(steps)}: {step.title}")
+            Content(step_words(self.what, self.index, self.total_steps(), step.title))
         )
         self.query_one("#wiz-text", Static).update(Content(step.text()))
         entry = self.query_one("#wiz-input", Input)
-        options = self.query_one("#wiz-options", OptionList)
+        options = self.query_one("#wiz-options", Choice)
         xml = self.query_one("#wiz-xml")
+        warning = self.query_one("#wiz-warning", Static)
         entry.display = step.options is None and not step.summary
         options.display = step.options is not None
         xml.display = step.summary
+        warning_text = self.summary_warning() if step.summary else ""
+        warning.display = bool(warning_text)
+        warning.update(Content(warning_text))
         self.query_one("#back", Button).disabled = self.index == 0
         nxt = self.query_one("#next", Button)
         nxt.label = "Create" if step.summary else "Next"
-        self.query_one("#wiz-error", Static).update(Content(error))
+        first = "Enter: create" if step.summary else "Enter: next step"
+        choose = "Arrows choose.  " if step.options is not None else ""
+        self.query_one("#wiz-keys", Static).update(
+            Content(f"{choose}{first}.  Ctrl+B: back.  Escape: cancel, creating nothing.")
+        )
+        self.query_one(f"#{ERROR_ID}", Static).update("")
         if step.summary:
             self.query_one("#wiz-xml-text", Static).update(Content(self.summary_xml()))
             nxt.focus()
         elif step.options is not None:
-            choices = step.options()
-            options.clear_options()
-            options.add_options([Option(label, id=key) for key, label in choices])
-            current = step.value()
-            keys = [key for key, _ in choices]
-            options.highlighted = keys.index(current) if current in keys else 0
+            options.set_choices(step.options(), step.value())
             options.focus()
         else:
             entry.value = step.value()
@@ -145,13 +158,18 @@ class Wizard(ModalScreen[R]):
             entry.focus()
 
     def answer(self) -> str:
-        step = self.current_step
-        if step.options is not None:
-            options = self.query_one("#wiz-options", OptionList)
-            if options.highlighted is None:
-                return ""
-            return options.get_option_at_index(options.highlighted).id or ""
+        if self.current_step.options is not None:
+            return self.query_one("#wiz-options", Choice).value
         return self.query_one("#wiz-input", Input).value.strip()
+
+    def field(self) -> Widget | None:
+        step = self.current_step
+        if step.summary:
+            return None
+        return self.query_one("#wiz-options" if step.options is not None else "#wiz-input")
+
+    async def submit_page(self) -> None:
+        await self.action_next()
 
     async def action_next(self) -> None:
         if self.working:
@@ -163,17 +181,14 @@ class Wizard(ModalScreen[R]):
                 try:
                     result = await self.finish()
                 except Exception as exc:
-                    self.show_step(f"Not created: {_why(exc)}")
+                    self.refuse(f"Not created: {_why(exc)}")
                     return
                 self.dismiss(result)
                 return
             try:
                 await step.accept(self.answer())
-            except (storage.StorageError, SizeError) as exc:
-                self.show_step(f"Not accepted: {exc}")
-                return
             except Exception as exc:
-                self.show_step(f"Not accepted: {_why(exc)}")
+                self.refuse(f"Not accepted: {_why(exc)}", self.field())
                 return
             self.index += 1
             self.show_step()
@@ -181,16 +196,20 @@ class Wizard(ModalScreen[R]):
             self.working = False
             self.attempts += 1
 
+    async def action_create(self) -> None:
+        if self.current_step.summary:
+            await self.action_next()
+            return
+        self.refuse("Not yet: go through every step first; the summary step creates.")
+
     def action_back(self) -> None:
         if self.index > 0:
             self.index -= 1
             self.show_step()
 
-    async def action_dismiss(self, result: Any = None) -> None:  # escape
+    def action_cancel(self) -> None:
         self.dismiss(None)
 
-    @on(Input.Submitted, "#wiz-input")
-    @on(OptionList.OptionSelected, "#wiz-options")
     @on(Button.Pressed, "#next")
     async def _next(self) -> None:
         await self.action_next()
@@ -295,26 +314,17 @@ class VolumeWizard(Wizard[storage.VolumeInfo | None]):
                 ],
             ),
         ]
-        if d.spec.format == "qcow2":
-            steps.append(
-                Step(
-                    "backing",
-                    "backing volume",
-                    lambda: (
-                        "Optionally, a backing volume: the new qcow2 starts as a copy-on-"
-                        "write layer over it, which must then never change."
-                    ),
-                    self._backing,
-                    value=lambda: d.spec.backing or "-",
-                    options=lambda: (
-                        [("-", "none")]
-                        + [
-                            (v.path, f"{v.name} ({v.format or v.type}, {format_size(v.capacity)})")
-                            for v in d.volumes
-                        ]
-                    ),
-                )
+        # Always a step, so the count never changes: only qcow2 can have a backing volume.
+        steps.append(
+            Step(
+                "backing",
+                "backing volume",
+                self._backing_text,
+                self._backing,
+                value=lambda: d.spec.backing or "-",
+                options=self._backing_options,
             )
+        )
         steps.append(Step("summary", "summary", self._summary_text, self._noop, summary=True))
         return steps
 
@@ -377,11 +387,29 @@ class VolumeWizard(Wizard[storage.VolumeInfo | None]):
         storage.check_capacity(d.spec.capacity, d.pool.available if d.pool else 0, answer)
         d.spec = replace(d.spec, allocation=answer)
 
+    def _backing_text(self) -> str:
+        if self.draft.spec.format != "qcow2":
+            return f"A {self.draft.spec.format} volume has no backing volume."
+        return (
+            "Optionally, a backing volume: the new qcow2 starts as a copy-on-write layer "
+            "over it, which must then never change."
+        )
+
+    def _backing_options(self) -> list[tuple[str, str]]:
+        if self.draft.spec.format != "qcow2":
+            return [("-", "none")]
+        return [("-", "none")] + [
+            (v.path, f"{v.name} ({v.format or v.type}, {format_size(v.capacity)})")
+            for v in self.draft.volumes
+        ]
+
     async def _backing(self, answer: str) -> None:
         d = self.draft
         if answer in ("", "-"):
             d.spec = replace(d.spec, backing="", backing_format="")
             return
+        if d.spec.format != "qcow2":
+            raise storage.StorageError("Only a qcow2 volume can have a backing volume.")
         vol = next((v for v in d.volumes if v.path == answer), None)
         if vol is None:
             raise storage.StorageError("Choose one of the listed volumes, or none.")
@@ -395,10 +423,10 @@ class VolumeWizard(Wizard[storage.VolumeInfo | None]):
         )
         if s.backing:
             words += f", backed by {s.backing}"
-        words += ". This XML goes to libvirt:"
-        if self.draft.warning:
-            words += " " + self.draft.warning
-        return words
+        return words + "."
+
+    def summary_warning(self) -> str:
+        return self.draft.warning
 
     def summary_xml(self) -> str:
         return storage.volume_xml(self.draft.spec)
@@ -585,7 +613,8 @@ class PoolWizard(Wizard[str | None]):
         ]
         for f in _FIELDS[self.spec.type]:
             steps.append(self._field_step(f))
-        if self.spec.type in _BUILDS and (self.spec.type != "logical" or self.spec.devices):
+        if self.spec.type in _BUILDS:
+            # Always a step for these types, so the count is known once the type is.
             steps.append(
                 Step(
                     "build",
@@ -593,14 +622,24 @@ class PoolWizard(Wizard[str | None]):
                     lambda: "Build the pool's storage now?",
                     self._build,
                     value=lambda: "yes" if self.build else "no",
-                    options=lambda: [
-                        ("no", "No: use what is already there"),
-                        ("yes", f"Yes: {_BUILDS[self.spec.type]}"),
-                    ],
+                    options=self._build_options,
                 )
             )
         steps.append(Step("summary", "summary", self._summary_text, self._noop, summary=True))
         return steps
+
+    def total_steps(self) -> int | None:
+        # The type decides the steps that follow: no count until it is chosen.
+        return None if self.index == 0 else len(self.steps())
+
+    def _can_build(self) -> bool:
+        return self.spec.type != "logical" or bool(self.spec.devices)
+
+    def _build_options(self) -> list[tuple[str, str]]:
+        options = [("no", "No: use what is already there")]
+        if self._can_build():
+            options.append(("yes", f"Yes: {_BUILDS[self.spec.type]}"))
+        return options
 
     async def _noop(self, _answer: str) -> None:
         return None
@@ -643,14 +682,12 @@ class PoolWizard(Wizard[str | None]):
         )
 
     async def _build(self, answer: str) -> None:
+        _need(answer == "no" or self._can_build(), "Give physical volumes to build a group on.")
         self.build = answer == "yes"
 
     def _summary_text(self) -> str:
         build = " and build its storage" if self.build else ""
-        return (
-            f"Define {self.spec.type} pool {self.spec.name}{build}, then start it. "
-            "This XML goes to libvirt:"
-        )
+        return f"Define {self.spec.type} pool {self.spec.name}{build}, then start it."
 
     def summary_xml(self) -> str:
         try:

@@ -8,15 +8,15 @@ as plain text. The screen only redraws while it is the active screen.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Grid, Horizontal
+from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.content import Content
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 from textual_plotext import PlotextPlot
 
@@ -24,7 +24,8 @@ from tvirt.history import Metric, StatsHistory, Summary
 from tvirt.keys import DETAIL_KEYS
 from tvirt.stats import StatsSnapshot
 
-from .words import percent, rate, size
+from .base import TvirtScreen
+from .words import percent, plural, rate, size
 
 if TYPE_CHECKING:
     from .app import TvirtApp
@@ -96,6 +97,22 @@ def axis_unit(kind: str, values: list[float | None]) -> tuple[str, float]:
     return (f"{unit}/s" if kind == "rate" else unit), scale / factor
 
 
+def nice_top(peak: float) -> float:
+    """The y-axis top: the peak rounded up to 1, 2 or 5 times a power of ten (at least 1),
+    so the axis has two short labels that never run into each other."""
+    if peak <= 1.0:
+        return 1.0
+    power = 10.0 ** math.floor(math.log10(peak))
+    return next(step * power for step in (1.0, 2.0, 5.0, 10.0) if step * power >= peak)
+
+
+def window_words(seconds: float) -> str:
+    """'10 min ago' or '118 s ago': the left end of the time axis, in whole numbers."""
+    if seconds >= 120:
+        return f"{seconds / 60:.0f} min ago"
+    return f"{seconds:.0f} s ago"
+
+
 def segments(xs: list[float], ys: list[float | None]) -> list[tuple[list[float], list[float]]]:
     """Runs of known points; a gap (unknown point) breaks the line instead of bridging it."""
     runs: list[tuple[list[float], list[float]]] = []
@@ -143,26 +160,31 @@ class GraphPanel(Horizontal):
         plot = self.query_one(PlotextPlot)
         plt = plot.plt
         plt.clear_figure()
-        plt.title(title)
-        plt.xlabel("seconds ago")
-        plt.ylabel(unit)
+        # No plot title: the numbers beside the plot start with it. Two ticks per axis,
+        # with short labels (the top one with the unit): plotext's own ticks run together
+        # in a small plot.
         for run_x, run_y in segments(xs, ys):
             plt.plot(run_x, [y / scale for y in run_y], marker="braille")
-        if graph.kind == "percent":
-            plt.ylim(0, 100)
-        else:
-            plt.ylim(0, None)
+        top = 100.0 if graph.kind == "percent" else nice_top(
+            max((y / scale for y in ys if y is not None), default=0.0)
+        )
+        plt.ylim(0, top)
+        plt.yticks([0, top], ["0", f"{top:g} {unit}"])
         window = history.maxlen * history.interval
-        plt.xlim(-window if not xs else min(xs[0], -history.interval), 0)
+        left = -window if not xs else min(xs[0], -history.interval)
+        plt.xlim(left, 0)
+        plt.xticks([left, 0], [window_words(-left), "now"])
         plot.refresh()
 
 
-class VMDetailScreen(Screen[None]):
+class VMDetailScreen(TvirtScreen[None]):
     """Opened with Enter or i on a VM row; escape goes back to the dashboard."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(k.key, k.action, k.description) for k in DETAIL_KEYS
     ]
+    # Below 100 columns, one graph per row (two would leave each plot a dozen columns).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
 
     def __init__(self, key: str) -> None:
         super().__init__()
@@ -176,13 +198,17 @@ class VMDetailScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="detail-title")
-        with Grid(id="graphs"):
-            for graph in GRAPHS:
-                yield GraphPanel(graph)
+        # Graphs keep a readable height; a small terminal scrolls them (arrows, PgUp/PgDn).
+        with VerticalScroll(id="graphs-scroll"):
+            with Grid(id="graphs"):
+                for graph in GRAPHS:
+                    yield GraphPanel(graph)
         yield Static(id="detail-status")
         yield Footer()
 
     def on_mount(self) -> None:
+        # The graphs' scroll area has the focus, so arrows and PgUp/PgDn scroll at once.
+        self.query_one("#graphs-scroll").focus()
         self.redraw()
 
     def on_screen_resume(self) -> None:
@@ -200,7 +226,7 @@ class VMDetailScreen(Screen[None]):
         if vm is None:
             title = f"This VM is no longer on {label}; its last numbers are shown."
         else:
-            cpus = "vCPUs not read yet" if vm.vcpus is None else f"{vm.vcpus} vCPUs"
+            cpus = "vCPUs not read yet" if vm.vcpus is None else plural(vm.vcpus, "vCPU")
             title = f"{vm.name} on {label}: {vm.state.word}, {cpus}"
         self.query_one("#detail-title", Static).update(Content(title))
         times = app.history.host_times(self.host_id)

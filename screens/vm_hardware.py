@@ -6,7 +6,8 @@ every result or refusal is one sentence in the status line and the message log.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, ClassVar, cast
 
 import libvirt
@@ -14,7 +15,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TextArea
 
 from tvirt import snapshots, validate
@@ -26,8 +26,9 @@ from tvirt.keys import HARDWARE_KEYS, XML_KEYS
 from tvirt.model import VMInfo
 from tvirt.readonly import refusal
 
+from .base import TvirtScreen
 from .dialogs import ConfirmDialog, Confirmed
-from .prompt import PromptDialog
+from .form import Field, FormDialog
 from .table import Table
 from .threads import deliver
 
@@ -46,6 +47,11 @@ _FOOTER = {
 }
 _XML_FOOTER = {"save": "Define this XML", "back": "Back"}
 Change = Callable[[libvirt.virConnect, libvirt.virDomain], str]
+WHERE = (
+    ("live", "now and in the config (live where possible)"),
+    ("config", "in the config only: from the next start"),
+)
+KINDS = (("full", "full: disks, memory and state"), ("disk-only", "disk-only: the disks alone"))
 
 
 def overview_text(ov: hw.Overview, host_label: str) -> str:
@@ -65,7 +71,7 @@ def overview_text(ov: hw.Overview, host_label: str) -> str:
     )
 
 
-class VMHardwareScreen(Screen[None]):
+class VMHardwareScreen(TvirtScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
             k.key,
@@ -192,15 +198,32 @@ class VMHardwareScreen(Screen[None]):
         deliver(self, self.reload)
 
     def ask(
-        self, title: str, fields: list[tuple[str, str]], then: Callable[[list[str]], None]
+        self, title: str, fields: Sequence[Field], change: Callable[[list[str]], Change]
     ) -> None:
+        """A form whose answers become a change. The change runs while the form waits, so
+        a refusal (ours or libvirt's) is shown there with the answers kept."""
+        what = f"{title[0].lower()}{title[1:].rstrip('.')}"
+        if self.tvirt.readonly:
+            self.status(refusal(what), False)
+            return
+        uuid = self.vm.uuid
+
+        async def apply(values: list[str]) -> str:
+            try:
+                fn = change(values)
+                future = self._worker().call(lambda conn: fn(conn, conn.lookupByUUIDString(uuid)))
+                message = await asyncio.wrap_future(future)
+            except Exception as exc:
+                return _sentence(exc)
+            self.status(str(message), True)
+            self.reload()
+            return ""
+
         def answered(values: list[str] | None) -> None:
             if values is None:
-                self.status(f"Cancelled: {title[0].lower()}{title[1:].rstrip('.')}.")
-                return
-            then(values)
+                self.status(f"Cancelled: {what}.")
 
-        self.app.push_screen(PromptDialog(title, fields), answered)
+        self.app.push_screen(FormDialog(title, fields, apply=apply), answered)
 
     def confirm(
         self, question: str, target: str, warning: str, yes: str, then: Callable[[], None]
@@ -213,72 +236,65 @@ class VMHardwareScreen(Screen[None]):
 
         self.app.push_screen(ConfirmDialog(question, [target], warning, yes), answered)
 
+    def ask_memory(
+        self, title: str, label: str, current: str, extra: Sequence[Field],
+        change: Callable[[int, list[str]], Change],
+    ) -> None:
+        """The memory and maximum-memory forms: one field checked and parsed by the same
+        step (validate.memory_mib); the host's own limit is checked by the change itself."""
+
+        def parsed(values: list[str]) -> Change:
+            return change(validate.memory_mib(values[0]), values[1:])
+
+        self.ask(title, [Field(label, current, check=_check(validate.memory_mib)), *extra], parsed)
+
     def action_memory(self) -> None:
         current = f"{self.overview.memory_mib}M" if self.overview else "512M"
 
-        def then(values: list[str]) -> None:
-            try:
-                mib = validate.memory_mib(values[0])
-            except validate.Invalid as exc:
-                self.status(str(exc), False)
-                return
-            live = values[1].lower() not in ("config", "c", "no")
-            self.change("change the memory", lambda c, d: hw.set_memory(c, d, mib, live=live))
+        def change(mib: int, rest: list[str]) -> Change:
+            live = rest[0] == "live"
+            return lambda c, d: hw.set_memory(c, d, mib, live=live)
 
-        self.ask(
-            "Change the memory",
-            [
-                ("Memory (e.g. 256M, 2G)", current),
-                ("Live too? yes, or config for the config only", "yes"),
-            ],
-            then,
+        self.ask_memory(
+            "Change the memory", "Memory (e.g. 256M, 2G)", current, [Field("Where", "live", WHERE)],
+            change,
         )
 
     def action_max_memory(self) -> None:
         current = f"{self.overview.next_max_memory_mib}M" if self.overview else "512M"
 
-        def then(values: list[str]) -> None:
-            try:
-                mib = validate.memory_mib(values[0])
-            except validate.Invalid as exc:
-                self.status(str(exc), False)
-                return
-            self.change("change the maximum memory", lambda c, d: hw.set_max_memory(c, d, mib))
+        def change(mib: int, _rest: list[str]) -> Change:
+            return lambda c, d: hw.set_max_memory(c, d, mib)
 
-        self.ask(
+        self.ask_memory(
             "Change the maximum memory (in the config; below the memory, both come down)",
-            [("Maximum memory (e.g. 1G)", current)],
-            then,
+            "Maximum memory (e.g. 1G)", current, [], change,
         )
 
     def action_vcpus(self) -> None:
         current = str(self.overview.vcpus) if self.overview else "1"
 
-        def then(values: list[str]) -> None:
-            try:
-                count = validate.vcpus(values[0])
-            except validate.Invalid as exc:
-                self.status(str(exc), False)
-                return
-            self.change("change the vCPUs", lambda c, d: hw.set_vcpus(c, d, count))
+        def change(values: list[str]) -> Change:
+            count = validate.vcpus(values[0])
+            return lambda c, d: hw.set_vcpus(c, d, count)
 
-        self.ask("Change the vCPUs", [("vCPUs", current)], then)
+        self.ask(
+            "Change the vCPUs", [Field("vCPUs", current, check=_check(validate.vcpus))], change
+        )
 
     def action_add_disk(self) -> None:
-        def then(values: list[str]) -> None:
-            path, bus = values[0], values[1] or "virtio"
+        def change(values: list[str]) -> Change:
+            path, bus = values
             cdrom = bus == "cdrom"
-            self.change(
-                "add a disk", lambda c, d: hw.add_disk(c, d, path, "sata" if cdrom else bus, cdrom)
-            )
+            return lambda c, d: hw.add_disk(c, d, path, "sata" if cdrom else bus, cdrom)
 
         self.ask(
             "Add a disk",
             [
-                ("Path of a volume or file (empty: an empty CD drive)", ""),
-                (f"Bus: {', '.join(hw.DISK_BUSES)}, or cdrom", "virtio"),
+                Field("Path of a volume or file (empty: an empty CD drive)"),
+                Field("Bus", "virtio", tuple((b, b) for b in (*hw.DISK_BUSES, "cdrom"))),
             ],
-            then,
+            change,
         )
 
     def action_remove_device(self) -> None:
@@ -309,26 +325,25 @@ class VMHardwareScreen(Screen[None]):
             self.status("Select a CD drive in the hardware list to change its media.", False)
             return
 
-        def then(values: list[str]) -> None:
-            self.change(
-                "change the CD media", lambda c, d: hw.change_media(c, d, dev.key, values[0])
-            )
+        def change(values: list[str]) -> Change:
+            return lambda c, d: hw.change_media(c, d, dev.key, values[0])
 
-        self.ask(f"Media for {dev.key}", [("Image path (empty ejects)", "")], then)
+        self.ask(f"Media for {dev.key}", [Field("Image path (empty ejects)")], change)
 
     def action_add_nic(self) -> None:
-        def then(values: list[str]) -> None:
-            kind, source, model = values[0] or "network", values[1], values[2] or "virtio"
-            self.change("add a NIC", lambda c, d: hw.add_nic(c, d, kind, source, model))
+        def change(values: list[str]) -> Change:
+            kind, source, model = values
+            return lambda c, d: hw.add_nic(c, d, kind, source, model)
 
         self.ask(
             "Add a NIC",
             [
-                ("network or bridge", "network"),
-                ("Its name", "default"),
-                (f"Model: {', '.join(hw.NIC_MODELS)}", "virtio"),
+                Field("Connect to", "network", (("network", "a libvirt network"),
+                                                ("bridge", "a host bridge"))),
+                Field("Its name", "default"),
+                Field("Model", "virtio", tuple((m, m) for m in hw.NIC_MODELS)),
             ],
-            then,
+            change,
         )
 
     def action_boot_order(self) -> None:
@@ -341,34 +356,39 @@ class VMHardwareScreen(Screen[None]):
             or "hd"
         )
 
-        def then(values: list[str]) -> None:
+        def change(values: list[str]) -> Change:
             order = values[0].split()
-            self.change("change the boot order", lambda c, d: hw.set_boot_order(c, d, order))
+            return lambda c, d: hw.set_boot_order(c, d, order)
 
         self.ask(
-            "Boot order", [(f"Devices in order, from {' '.join(hw.BOOT_DEVICES)}", current)], then
+            "Boot order",
+            [Field(f"Devices in order, from {' '.join(hw.BOOT_DEVICES)}", current)],
+            change,
         )
 
     def action_clone(self) -> None:
-        def then(values: list[str]) -> None:
+        def change(values: list[str]) -> Change:
             name = values[0]
-            self.change("clone", lambda c, d: clone_vm(c, d, name))
+            return lambda c, d: clone_vm(c, d, name)
 
-        self.ask(f"Clone {self.vm.name}", [("Name of the clone", f"{self.vm.name}-clone")], then)
+        self.ask(
+            f"Clone {self.vm.name}", [Field("Name of the clone", f"{self.vm.name}-clone")], change
+        )
 
     def action_snapshot(self) -> None:
-        def then(values: list[str]) -> None:
-            name, description = values[0], values[1]
-            disk_only = values[2].lower() in ("disk", "disk-only", "yes")
-            self.change(
-                "take a snapshot",
-                lambda _c, d: snapshots.create_snapshot(d, name, description, disk_only),
-            )
+        def change(values: list[str]) -> Change:
+            name, description, kind = values
+            disk_only = kind == "disk-only"
+            return lambda _c, d: snapshots.create_snapshot(d, name, description, disk_only)
 
         self.ask(
             "Take a snapshot",
-            [("Name", ""), ("Description", ""), ("Kind: full, or disk for disk-only", "full")],
-            then,
+            [
+                Field("Name", check=_check(lambda v: validate.name(v, "snapshot"))),
+                Field("Description (optional)"),
+                Field("Kind", "full", KINDS),
+            ],
+            change,
         )
 
     def action_revert(self) -> None:
@@ -407,7 +427,7 @@ class VMHardwareScreen(Screen[None]):
         self.action_revert()
 
 
-class XMLScreen(Screen[None]):
+class XMLScreen(TvirtScreen[None]):
     """The VM's config XML, highlighted and editable; ctrl+s defines it. On an error the
     text stays as typed and libvirt's own message is shown. Escape goes back, asking
     first when there are edits not saved."""
@@ -512,6 +532,19 @@ class XMLScreen(Screen[None]):
     def _saved(self, text: str, message: str) -> None:
         self.saved = text
         self._say(message)
+
+
+def _check(valid: Callable[[str], object]) -> Callable[[str], str]:
+    """A form field's check from one of tvirt.validate's: its sentence, or ""."""
+
+    def check(text: str) -> str:
+        try:
+            valid(text)
+        except validate.Invalid as exc:
+            return str(exc)
+        return ""
+
+    return check
 
 
 def _sentence(exc: BaseException) -> str:

@@ -19,23 +19,23 @@ from .sparkline import sparkline
 from .table import Table
 from .words import STATE_FILTERS, memory, on_off, percent, state_group
 
-# (key, header, noun used in sentences)
+# (key, header, noun used in sentences). Name and state come first, so a narrow terminal
+# (80 columns) still shows which VM is in which state; the mark is next, since marking
+# must be visible where it is done. Wider terminals show the rest.
 COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("mark", "Mark", "mark"),
     ("name", "Name", "name"),
-    ("host", "Host", "host"),
     ("state", "State", "state"),
+    ("mark", "Mark", "mark"),
+    ("host", "Host", "host"),
     ("vcpus", "vCPUs", "vCPUs"),
     ("memory", "Memory", "memory"),
-    ("autostart", "Autostart", "autostart"),
     ("cpu", "CPU", "CPU use"),
     ("trend", "Trend", "CPU history"),
+    ("autostart", "Autostart", "autostart"),
 )
 COLUMN_NOUNS = {key: noun for key, _header, noun in COLUMNS}
-# A sparkline has no useful order: sorting by it sorts by name.
-SORT_ORDER: tuple[str, ...] = tuple(
-    key for key, _header, _noun in COLUMNS if key not in ("mark", "trend")
-)
+# What o cycles through. A sparkline has no useful order, and marks have their own key.
+SORT_ORDER: tuple[str, ...] = ("name", "host", "state", "vcpus", "memory", "autostart", "cpu")
 MARKED = "marked"
 NOT_READ = "reading"  # vCPUs or memory not read yet: a word, not a blank
 # Columns that show NOT_READ get a fixed width, so the table's layout is the same
@@ -115,7 +115,7 @@ class VMTable(Table[Cell]):
     BINDINGS = [Binding("enter", "screen.vm_details", "Details", show=False)]
 
     # Screen-reader mode puts the terminal cursor on this column: the VM's name.
-    text_column = 1
+    text_column = 0
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)

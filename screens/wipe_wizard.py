@@ -23,7 +23,7 @@ from tvirt.remote import RemoteError, Runner
 from .disk_wizard import DevicesArrived, DiskWizard
 from .gluster_view import HostOps, sync_rows
 from .progress import ProgressEvent, ProgressPanel
-from .words import size
+from .words import plural, size
 
 METHOD_TEXT = {
     wipe.Method.SIGNATURES: "signatures only: wipefs --all (fast; lists what it removes)",
@@ -135,7 +135,7 @@ class WipeWizard(DiskWizard):
         sync_rows(self.query_one("#wizard-table", DataTable), rows)
         self._say(
             message.error
-            or f"{len(message.devices)} devices; only safe ones can be chosen (Enter)."
+            or f"{plural(len(message.devices), 'device')}; only safe ones can be chosen (Enter)."
         )
 
     @on(DataTable.RowSelected, "#wizard-table")

@@ -8,6 +8,7 @@ import humanize
 
 from tvirt.model import HostInfo, HostState, VMInfo, VMState
 from tvirt.stats import HostRates
+from tvirt.words import plural as plural  # the one rule, shared with the commands
 
 STATE_FILTERS: tuple[str, ...] = ("all", "running", "shut off", "paused", "other")
 _GROUPED = {VMState.RUNNING: "running", VMState.SHUTOFF: "shut off", VMState.PAUSED: "paused"}
@@ -29,10 +30,6 @@ def memory(kib: int) -> str:
         unit = bigger
     number = f"{value:.1f}".rstrip("0").rstrip(".")
     return f"{number} {unit}"
-
-
-def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def on_off(flag: bool) -> str:

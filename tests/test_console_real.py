@@ -572,8 +572,12 @@ async def test_graphical_display_address_tunnel_and_screenshot(
             assert "ssh -N -L 59" in shown() and f"-p {testbed.ssh_port} root@127.0.0.1" in shown()
         else:
             assert "ssh -N" not in shown()
+        # Attached, g goes to the guest: the line says to detach first, never "Detached".
+        assert pane.state == "attached" and "Detached" not in shown()
+        assert "detach (Ctrl+]) and press g" in shown(), shown()
         await pilot.press("ctrl+right_square_bracket")
         await until(pilot, lambda: pane.state == "detached", "detached")
+        assert "g shows a screenshot" in shown(), shown()
         await pilot.press("g")
         await until(pilot, lambda: isinstance(app.screen, ScreenshotScreen), "the screenshot", 20)
         shot = app.screen

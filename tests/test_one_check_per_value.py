@@ -17,16 +17,17 @@ import pytest
 from test_tui_dashboard import SIZE, select, table
 from test_tui_storage import answer as wizard_answer
 from test_tui_storage import walk_to
-from test_tui_vm_screens import answer, status
+from test_tui_vm_screens import answer, form_error, next_step
 from textual.pilot import Pilot
-from textual.widgets import Input, RadioButton, RadioSet, Static
+from textual.widgets import Input, Static
 
 from conftest import Testbed
 from tui_helpers import until
-from tvirt import validate
 from tvirt.screens.app import TvirtApp
 from tvirt.screens.create_wizard import CreateWizard
+from tvirt.screens.form import Choice, FormDialog
 from tvirt.screens.vm_hardware import VMHardwareScreen
+from tvirt.words import plural
 
 pytestmark = pytest.mark.real
 TVIRT = Path(sys.executable).with_name("tvirt")
@@ -46,7 +47,7 @@ def command(uri: str, *argv: str) -> str:
 
 # -- the new-VM wizard ----------------------------------------------------------
 def problems(screen: CreateWizard) -> str:
-    return str(screen.query_one("#wizard-problems", Static).render())
+    return str(screen.query_one("#form-error", Static).render())
 
 
 async def wizard_says(pilot: Pilot[int], fields: dict[str, str], step: int,
@@ -63,11 +64,10 @@ async def wizard_says(pilot: Pilot[int], fields: dict[str, str], step: int,
     good = {"name": NEW, "memory": "128M", "vcpus": "1", "size": "8M", "disk-path": ""}
     for widget_id, value in {**good, **fields}.items():
         screen.query_one(f"#{widget_id}", Input).value = value
-    screen.query_one("#disk", RadioSet).query(RadioButton)[disk].value = True
+    screen.query_one("#disk", Choice).value = ("new", "existing", "none")[disk]
     await pilot.pause()  # the choice's message clears the problems line: let it pass first
     for _ in range(step + 1):
-        await pilot.press("ctrl+n")
-        await pilot.pause()
+        await next_step(pilot, screen)  # Enter in the step's last field
     await until(pilot, lambda: problems(screen) and not problems(screen).startswith(
         "Checking"), f"the refusal of {fields} (step {screen.step}: {problems(screen)!r})", 30)
     assert screen.step == step, f"{fields} was accepted"
@@ -79,13 +79,18 @@ async def wizard_says(pilot: Pilot[int], fields: dict[str, str], step: int,
 
 # -- the hardware screen ----------------------------------------------------------
 async def hardware_says(pilot: Pilot[int], key: str, *values: str) -> str:
+    """The refusal, said in the form (screens/form.py), which stays open; then Escape."""
     screen = pilot.app.screen
     assert isinstance(screen, VMHardwareScreen)
-    screen.query_one("#hw-status", Static).update("")
     await pilot.press(key)
-    await answer(pilot, *values)
-    await until(pilot, lambda: status(screen).startswith("Error: "), f"{key}'s refusal", 30)
-    return status(screen).removeprefix("Error: ")
+    form = await answer(pilot, *values)
+    assert isinstance(form, FormDialog)
+    await until(pilot, lambda: form_error(form) not in ("", "Working..."), f"{key}'s refusal", 30)
+    assert pilot.app.screen is form, f"{key} {values} was accepted"
+    said = form_error(form)
+    await pilot.press("escape")
+    await until(pilot, lambda: pilot.app.screen is screen, "the form closed")
+    return said
 
 
 async def test_vm_values_get_one_sentence_everywhere(testbed: Testbed, guest: str) -> None:
@@ -99,7 +104,7 @@ async def test_vm_values_get_one_sentence_everywhere(testbed: Testbed, guest: st
         "memory 99999T": "A memory size of 99999T is more than 1 PiB, which is surely a typo.",
         "memory 1T": f"Memory of 1048576 MiB is more than the host has ({host_mib} MiB).",
         "vCPUs 0": "A VM needs at least 1 vCPU, not 0.",
-        "vCPUs 10000": f"The host offers at most {validate.plural(cpus, 'vCPU')}, not 10000.",
+        "vCPUs 10000": f"The host offers at most {plural(cpus, 'vCPU')}, not 10000.",
         "size -1G": "A size cannot be negative.",
         "name a/b": "A VM name cannot contain a path separator (/ or \\).",
         "path": f"There is no disk image at /nonexistent/x.img on {host}.",
@@ -165,12 +170,12 @@ async def test_volume_values_get_one_sentence_everywhere() -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         wizard = await walk_to(pilot, "n", "name")
         await wizard_answer(pilot, wizard, "a/b")
-        said["a/b"].append(str(wizard.query_one("#wiz-error", Static).render()))
+        said["a/b"].append(str(wizard.query_one("#form-error", Static).render()))
         await wizard_answer(pilot, wizard, "x.qcow2")
         await wizard_answer(pilot, wizard, None)  # the format
         assert wizard.current_step.id == "capacity"
         await wizard_answer(pilot, wizard, "-1G")
-        said["-1G"].append(str(wizard.query_one("#wiz-error", Static).render()))
+        said["-1G"].append(str(wizard.query_one("#form-error", Static).render()))
     for what, sentence in expected.items():
         wizard_said = said[what].pop()
         assert wizard_said == f"Not accepted: {sentence}", wizard_said

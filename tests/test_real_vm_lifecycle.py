@@ -217,12 +217,13 @@ def test_network_define_start_stop(bed: Bed, capsys: pytest.CaptureFixture[str])
 async def test_wizard_creates_boots_and_opens_the_console(bed: Bed, testbed: Testbed) -> None:
     """The whole wizard through Pilot on the real libvirtd: kernel boot, a new qcow2 disk,
     start after creation, and the console tab it opens gives a shell."""
-    from textual.widgets import Checkbox, Input, RadioButton, RadioSet, TextArea
+    from textual.widgets import Input, Static, TextArea
 
     from tvirt.model import HostState
     from tvirt.screens.app import TvirtApp
     from tvirt.screens.console import ConsoleScreen
     from tvirt.screens.create_wizard import CreateWizard
+    from tvirt.screens.form import Choice
 
     name = f"{TAG}-wiz"
     app = TvirtApp(uris=[testbed.qemu_uri], stats=False)
@@ -251,23 +252,35 @@ async def test_wizard_creates_boots_and_opens_the_console(bed: Bed, testbed: Tes
         def put(widget: str, value: str) -> None:
             wiz.query_one(f"#{widget}", Input).value = value
 
+        def choose(widget: str, value: str) -> None:
+            wiz.query_one(f"#{widget}", Choice).value = value
+
+        async def next_step(step: int) -> None:
+            """Enter in the step's last field (screens/form.py), until the next step."""
+            await pilot.pause()  # a choice just made shows or hides its fields first
+            wiz.page_fields()[-1].focus()
+            await pilot.press("enter")
+            await until(lambda: wiz.step == step + 1,
+                        f"step {step + 2} ({wiz.query_one('#form-error', Static).render()})")
+
         put("name", name)
-        wiz.query_one("#source", RadioSet).query(RadioButton)[1].value = True  # kernel
+        choose("source", "kernel")
         put("kernel", testbed.guest_kernel)
         put("initrd", testbed.guest_initrd)
         put("cmdline", "console=ttyS0 panic=1")
-        await pilot.press("ctrl+n")
+        await next_step(0)
         put("memory", "128M")
-        await pilot.press("ctrl+n")
-        put("pool", POOL)
+        await next_step(1)
+        choose("disk", "new")
+        choose("pool", POOL)
         put("size", "64M")
-        await pilot.press("ctrl+n")
-        wiz.query_one("#net", RadioSet).query(RadioButton)[2].value = True  # no network
-        put("virt-type", "qemu")  # TCG: nested KVM does not work on this machine
-        await pilot.press("ctrl+n")
+        await next_step(2)
+        choose("net", "none")
+        choose("virt-type", "qemu")  # TCG: nested KVM does not work on this machine
+        await next_step(3)
         await until(lambda: "<domain" in wiz.query_one("#xml", TextArea).text, "the XML")
         assert f"{POOL_DIR}/{name}.qcow2" in wiz.query_one("#xml", TextArea).text
-        wiz.query_one("#start", Checkbox).value = True
+        choose("start", "yes")
         await pilot.press("ctrl+s")
         await until(lambda: isinstance(app.screen, ConsoleScreen), "the console", 60)
         console = app.screen

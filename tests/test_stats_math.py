@@ -95,8 +95,10 @@ def test_real_guest_busy_loop_reads_full_vcpu() -> None:
     assert vm.memory_kib == 131072 and vm.memory_total_kib == 131072
     assert vm.memory_used_kib is None and vm.memory_percent is None
     assert vm.memory_rss_kib == raw1["balloon.rss"]
-    # No disk and no NIC: block.count and net.count are 0, so the rates are 0, not None.
-    assert vm.disk_read_bps == vm.disk_write_iops == vm.net_rx_bps == vm.net_tx_bps == 0.0
+    # No disk and no NIC: block.count and net.count are 0, so there is no rate to show:
+    # unknown (n/a on screen), not 0 bytes per second.
+    assert vm.disk_read_bps is None and vm.disk_write_iops is None
+    assert vm.net_rx_bps is None and vm.net_tx_bps is None
     assert snap.host.cpu_percent is not None and 40 < snap.host.cpu_percent < 100
     assert snap.host.memory_used_kib is not None and snap.host.memory_total_kib == 24684096
     assert snap.removed == () and snap.vm(vm.uuid) is vm

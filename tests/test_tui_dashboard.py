@@ -344,6 +344,25 @@ async def test_text_filter_hides_and_restores_rows() -> None:
         assert table(app).vm_at_cursor().name == "web02"  # type: ignore[union-attr]
 
 
+async def test_slash_and_letters_in_the_filter_are_text_and_keys_outside_it() -> None:
+    async with running(LAB) as (app, pilot):
+        field = app.dashboard.query_one("#filter", Input)
+        # From the table, / moves to the filter and types nothing.
+        await pilot.press("slash")
+        assert app.focused is field and field.value == ""
+        # In the filter, / and the letters of keys (s starts, q quits) are text.
+        await pilot.press("slash", "s", "q")
+        assert field.value == "/sq" and app.is_running
+        # Escape hands the keys back: / is the filter key again, q quits.
+        await pilot.press("escape")
+        assert isinstance(app.focused, VMTable)
+        await pilot.press("slash")
+        assert app.focused is field and field.value == "/sq"
+        await pilot.press("escape", "q")
+        await until(pilot, lambda: not app.is_running, "q to quit from the table")
+    assert app.return_code == 0
+
+
 async def test_text_filter_matches_the_host_label() -> None:
     async with running(LAB, ANNEX, vms=8) as (app, pilot):
         await pilot.press("slash", *"annex")
@@ -399,7 +418,8 @@ async def test_clicking_a_header_sorts() -> None:
         t = table(app)
         # running() waited for the columns' final widths: the header is where x says.
         columns = list(t.columns.values())
-        x = sum(c.get_render_width(t) for c in columns[:4]) + 1  # the vCPUs header
+        before = [c.key.value for c in columns].index("vcpus")
+        x = sum(c.get_render_width(t) for c in columns[:before]) + 1  # the vCPUs header
         await pilot.click(VMTable, offset=(x, 0))
         await until(pilot, lambda: t.sort_column == "vcpus", "sorted by vCPUs")
         assert names(app)[-1] == "db01"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 
-from tui_helpers import host_loaded, until
+from tui_helpers import host_loaded, table_settled, until
 from tvirt.screens.app import TvirtApp
 from tvirt.screens.dialogs import ConfirmDialog
 from tvirt.screens.help import HelpScreen
@@ -22,7 +22,8 @@ SIZE = (120, 36)
 
 
 async def loaded(pilot: Pilot[int]) -> None:
-    await host_loaded(pilot, LAB, 6)
+    app = await host_loaded(pilot, LAB, 6)
+    await until(pilot, lambda: table_settled(app), "the table's column widths")
     await pilot.pause()
 
 

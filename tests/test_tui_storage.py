@@ -116,9 +116,13 @@ async def volume_names(app: TvirtApp) -> list[str]:
 async def refused(pilot: Pilot[int], wizard: Wizard[object], text: str | None, words: str) -> None:
     where = step_id(wizard)
     await answer(pilot, wizard, text)
-    error = str(wizard.query_one("#wiz-error", Static).render())
+    error = str(wizard.query_one("#form-error", Static).render())
     assert step_id(wizard) == where, f"{text!r} was accepted at {where}"
     assert error.startswith("Not accepted: ") and words in error, error
+    if text is not None:  # what was typed stays, to be corrected
+        field = wizard.query_one("#wiz-input", Input)
+        assert field.value == text.strip() or field.value == text
+        assert pilot.app.focused is field
 
 
 async def test_volume_wizard_refuses_bad_input_and_creates_nothing() -> None:
@@ -158,6 +162,31 @@ async def test_volume_wizard_refuses_bad_input_and_creates_nothing() -> None:
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, StorageScreen), "the storage view")
         assert await volume_names(app) == ["db01.qcow2"]
+
+
+def words(wizard: Wizard[object], widget: str) -> str:
+    return str(wizard.query_one(widget, Static).render())
+
+
+async def test_volume_wizard_counts_steps_steadily_and_says_what_enter_does() -> None:
+    app = TvirtApp(uris=[LAB])
+    async with app.run_test(size=(120, 40)) as pilot:
+        wizard = await open_wizard(pilot, "n")
+        seen = []
+        while True:
+            seen.append(words(wizard, "#wiz-title"))
+            assert ("Enter: create" if wizard.current_step.summary else "Enter: next step") in (
+                words(wizard, "#wiz-keys"))
+            if wizard.current_step.summary:
+                break
+            await answer(pilot, wizard, VOLUME_ANSWERS[step_id(wizard)] if step_id(wizard)
+                         != "capacity" else "900T")
+        assert [t.split(":")[0] for t in seen] == [
+            f"New volume, step {i} of 7" for i in range(1, 8)], seen
+        # The warning is its own line, not glued to what the XML box is.
+        assert words(wizard, "#wiz-warning").startswith("Warning: 900 TiB is more than")
+        assert "Warning" not in words(wizard, "#wiz-text")
+        assert wizard.query_one("#wiz-xml").border_title == "The XML that goes to libvirt"
 
 
 async def test_volume_wizard_creates_with_backing() -> None:

@@ -22,7 +22,8 @@ from tvirt import storage
 from tvirt.model import HostState
 from tvirt.screens.app import TvirtApp
 from tvirt.screens.dialogs import ConfirmDialog
-from tvirt.screens.storage import AskDialog, StorageScreen
+from tvirt.screens.form import Choice, FormDialog
+from tvirt.screens.storage import StorageScreen
 from tvirt.screens.storage_wizards import Wizard
 from tvirt.sizes import MIB
 
@@ -55,9 +56,11 @@ async def said(pilot: Pilot[int], app: TvirtApp, words: str) -> None:
 
 async def ask(pilot: Pilot[int], app: TvirtApp, key: str, text: str | None) -> None:
     await pilot.press(key)
-    await until(pilot, lambda: isinstance(app.screen, AskDialog), f"the dialog of {key}")
+    await until(pilot, lambda: isinstance(app.screen, FormDialog), f"the dialog of {key}")
     if text is not None:
-        app.screen.query_one("#answer", Input).value = text
+        field = app.screen.query_one("#field-0")
+        assert isinstance(field, Choice | Input)
+        field.value = text
     await pilot.press("enter")
 
 
@@ -80,12 +83,12 @@ async def test_volume_actions_from_their_keys(testbed: Testbed, pool: str, tmp_p
         screen.pool_table.move_cursor(row=[p.name for p in screen.pools].index(pool))
         await until(pilot, lambda: screen._shown_pool == pool, "the pool's volumes")
 
-        # Create through the wizard: pool, name, format raw, 4M, sparse, summary.
+        # Create through the wizard: pool, name, format raw, 4M, sparse, no backing, summary.
         await pilot.press("n")
         await until(pilot, lambda: isinstance(app.screen, Wizard), "the wizard")
         wizard = app.screen
         assert isinstance(wizard, Wizard)
-        for text in (None, "vol.img", "down", "4M", None):
+        for text in (None, "vol.img", "down", "4M", None, None):
             before = wizard.attempts
             if text == "down":
                 await pilot.press("down")

@@ -76,7 +76,8 @@ async def test_vm_names_show_in_full_in_screen_reader_mode(paint_before_idle: li
         assert paint_before_idle[0] > 0, "no paint came before a table's idle"
         assert cut_cells(table) == []
         line = next((line for line in painted(table) if " build01 " in line), "")
-        assert re.search(r" build01 +demo lab\.xml +shut off ", line), painted(table)
+        # Name and state first (the 80x24 layout), then the host.
+        assert re.search(r" build01 +shut off +demo lab\.xml ", line), painted(table)
 
 
 async def test_storage_tables_show_in_full(paint_before_idle: list[int]) -> None:

@@ -8,6 +8,7 @@ hides these races.
 
 from __future__ import annotations
 
+from monkey import press
 from test_tui_vm_screens import SIZE, hardware, lab_app, loaded
 from textual import events
 
@@ -50,3 +51,16 @@ async def test_a_result_delivered_while_the_app_quits_is_dropped() -> None:
         # The screen's widgets are about to go: a result from a late worker is dropped.
         deliver(screen, shown.append, "while quitting")
     assert shown == ["while open"]
+
+
+async def test_a_palette_command_run_after_quit_opens_nothing() -> None:
+    # Commands chosen in the palette (d, Enter twice: Delete, which asks first) ran only
+    # once ctrl+q had begun the exit: their confirmations were pushed, never composed, and
+    # on_mount failed with NoMatches '#confirm' (found by tests/monkey.py, seed 3).
+    app = lab_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        for key in ("ctrl+p", "d", "enter", "enter", "v", "ctrl+q"):
+            await press(app, pilot, [key])  # each key taken before the next, as typed
+        await until(pilot, lambda: app.return_code is not None, "ctrl+q to quit")
+    assert app.return_code == 0

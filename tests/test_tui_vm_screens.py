@@ -10,14 +10,15 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input, RadioSet, Static, TextArea
+from textual.widgets import DataTable, Input, Static, TextArea
 
 from tui_helpers import host_loaded, settled, until
+from tvirt import validate
 from tvirt.screens.app import TvirtApp
 from tvirt.screens.create_wizard import CreateWizard
 from tvirt.screens.dialogs import ConfirmDialog
+from tvirt.screens.form import Choice, FormDialog
 from tvirt.screens.networks import NetworksScreen
-from tvirt.screens.prompt import PromptDialog
 from tvirt.screens.vm_hardware import VMHardwareScreen, XMLScreen
 
 LAB = f"test://{Path(__file__).parent / 'fixtures' / 'vmlab.xml'}"
@@ -43,17 +44,24 @@ async def wizard(pilot: Pilot[int]) -> CreateWizard:
 
 
 def problems(screen: CreateWizard) -> str:
-    return str(screen.query_one("#wizard-problems", Static).render())
+    return str(screen.query_one("#form-error", Static).render())
+
+
+async def next_step(pilot: Pilot[int], screen: CreateWizard) -> None:
+    """Enter in the step's last field: the step is checked and, if fine, left."""
+    before = screen.attempts
+    screen.page_fields()[-1].focus()
+    await pilot.press("enter")
+    await until(pilot, lambda: screen.attempts > before, "the step to be checked")
+    await pilot.pause()
 
 
 async def to_step(pilot: Pilot[int], step: int) -> CreateWizard:
     screen = await wizard(pilot)
     screen.query_one("#name", Input).value = "newvm"
-    screen.query_one("#pool", Input).value = "labpool"
     screen.query_one("#size", Input).value = "2G"
-    screen.query_one("#net-source", Input).value = "labnet"
     for _ in range(step):
-        await pilot.press("ctrl+n")
+        await next_step(pilot, screen)
     await until(pilot, lambda: screen.step == step, f"step {step + 1}")
     if step == 4:
         await until(pilot, lambda: "<domain" in screen.query_one("#xml", TextArea).text,
@@ -72,9 +80,9 @@ def test_wizard_step_snapshot(snap_compare: Callable[..., bool], step: int) -> N
 
 def test_wizard_refusal_snapshot(snap_compare: Callable[..., bool]) -> None:
     async def run(pilot: Pilot[int]) -> None:
-        screen = await wizard(pilot)
-        screen.query_one("#name", Input).value = "bad name!"
-        await pilot.press("ctrl+n")
+        await wizard(pilot)
+        await pilot.press(*"bad name!", "enter")  # the focus starts on the name
+        await pilot.press("enter")  # the source: PXE needs nothing more, so the step ends
         await pilot.pause()
 
     assert snap_compare(lab_app(), terminal_size=SIZE, run_before=run)
@@ -85,29 +93,34 @@ async def test_wizard_refuses_bad_input_on_every_field() -> None:
     async with app.run_test(size=SIZE) as pilot:
         screen = await wizard(pilot)
         name = screen.query_one("#name", Input)
+        assert app.focused is name  # the first field has the focus, no Tab needed
 
         async def refused(step: int, widget: str, value: str, words: str) -> None:
             field = screen.query_one(f"#{widget}", Input)
             good = field.value
             field.value = value
-            await pilot.press("ctrl+n")
-            await pilot.pause()
+            await next_step(pilot, screen)
             assert screen.step == step, f"{widget}={value!r} was accepted"
             assert words in problems(screen), problems(screen)
+            # The refusal keeps what was typed, and the focus goes to that field.
+            assert field.value == value and app.focused is field
             field.value = good
 
         await refused(0, "name", "", "Give the VM a name")
         await refused(0, "name", "a b", "may hold only letters")
         await refused(0, "name", "db01", "already exists")
         name.value = "newvm"
-        # An ISO source needs an absolute ISO path.
-        screen.query_one("#source", RadioSet).query_one("RadioButton").value = True
+        # An ISO source needs an absolute ISO path; its field shows only for that source.
+        iso = screen.query_one("#iso", Input)
+        assert not iso.display
+        screen.query_one("#source", Choice).value = "iso"
         await pilot.pause()
+        assert iso.display
         await refused(0, "iso", "", "needs the ISO's path")
         await refused(0, "iso", "relative.iso", "must be absolute")
         # The files a VM uses must exist on its host; a test-driver host is this machine.
-        screen.query_one("#iso", Input).value = __file__
-        await pilot.press("ctrl+n")
+        iso.value = __file__
+        await next_step(pilot, screen)
         await until(pilot, lambda: screen.step == 1, "step 2")
         await refused(1, "memory", "lots", "'lots' is not a memory size")
         await refused(1, "memory", "8M", "at least 16 MiB")
@@ -115,19 +128,40 @@ async def test_wizard_refuses_bad_input_on_every_field() -> None:
         await refused(1, "vcpus", "two", "whole number")
         await refused(1, "vcpus", "0", "at least 1 vCPU")
         await refused(1, "vcpus", "64", "The host offers at most 4 vCPUs, not 64")
-        await pilot.press("ctrl+n")
+        await next_step(pilot, screen)
         await until(pilot, lambda: screen.step == 2, "step 3")
-        await refused(2, "pool", "", "needs a storage pool")
-        screen.query_one("#pool", Input).value = "labpool"
-        await refused(2, "pool", "nopool", "no storage pool called")
+        # Pools and formats are lists: only the host's pools can be chosen.
+        assert screen.query_one("#pool", Choice).keys == ["labpool"]
+        assert screen.query_one("#format", Choice).keys == ["qcow2", "raw"]
         await refused(2, "size", "big", "'big' is not a size")
-        await refused(2, "format", "vmdk", "must be one of qcow2, raw")
-        await pilot.press("ctrl+n")
+        await next_step(pilot, screen)
         await until(pilot, lambda: screen.step == 3, "step 4")
-        await refused(3, "net-source", "nosuchnet", "no libvirt network called")
-        screen.query_one("#net-source", Input).value = "labnet"
-        await refused(3, "os", "beos", "OS hint must be one of")
-        await refused(3, "virt-type", "xen", "cannot run 'xen' guests")
+        for choice, keys in (("network", ["labnet"]), ("os", ["linux", "generic", "windows"]),
+                             ("virt-type", ["test"])):
+            assert screen.query_one(f"#{choice}", Choice).keys == keys
+        screen.query_one("#net", Choice).value = "bridge"
+        await pilot.pause()
+        await refused(3, "bridge", "", "needs the bridge's name")
+        await refused(3, "bridge", "no such bridge!", "not a valid bridge name")
+
+
+async def test_wizard_warns_of_a_disk_larger_than_the_pool() -> None:
+    app = lab_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await to_step(pilot, 2)
+        size = screen.query_one("#size", Input)
+        size.value = "300G"  # labpool has 100 GiB free
+        await next_step(pilot, screen)
+        assert screen.step == 2
+        assert "Warning: a 300 GiB disk is more than the 100 GiB free in pool labpool" in (
+            problems(screen))
+        assert size.value == "300G"
+        await pilot.press("enter")  # again: a sparse volume may be larger, once warned
+        await until(pilot, lambda: screen.step == 3, "step 4")
+        await next_step(pilot, screen)
+        await until(pilot, lambda: screen.step == 4, "the summary")
+        warning = str(screen.query_one("#summary-warning", Static).render())
+        assert "more than the 100 GiB free" in warning
 
 
 async def test_wizard_creates_on_the_test_driver_and_edits_the_xml() -> None:
@@ -143,7 +177,8 @@ async def test_wizard_creates_on_the_test_driver_and_edits_the_xml() -> None:
         await until(pilot, lambda: "parsecs" in problems(screen), "libvirt's refusal")
         assert "unknown suffix 'parsecs'" in problems(screen)  # libvirt's words
         assert xml.text == broken
-        await pilot.press("ctrl+b", "ctrl+n")  # rebuilds the XML from the fields
+        await pilot.press("ctrl+b")
+        await next_step(pilot, screen)  # rebuilds the XML from the fields
         await until(pilot, lambda: "parsecs" not in xml.text, "the rebuilt XML")
         await pilot.press("ctrl+s")
         await until(pilot, lambda: not isinstance(app.screen, CreateWizard), "the wizard to close")
@@ -192,13 +227,28 @@ def test_networks_snapshot(snap_compare: Callable[..., bool]) -> None:
     assert snap_compare(lab_app(), terminal_size=SIZE, run_before=run)
 
 
-async def answer(pilot: Pilot[int], *values: str) -> None:
-    await until(pilot, lambda: isinstance(pilot.app.screen, PromptDialog), "the form")
+async def answer(pilot: Pilot[int], *values: str) -> FormDialog:
+    """Fill the form (text, or a choice's key) and press Enter in its last field."""
+    await until(pilot, lambda: isinstance(pilot.app.screen, FormDialog), "the form")
     form = pilot.app.screen
+    assert isinstance(form, FormDialog)
+    assert pilot.app.focused is form.query_one("#field-0")  # the first field has the focus
     for i, value in enumerate(values):
-        form.query_one(f"#field-{i}", Input).value = value
-    form.query_one(f"#field-{len(values) - 1}", Input).focus()
+        field = form.query_one(f"#field-{i}")
+        if isinstance(field, Choice):
+            field.value = value
+        else:
+            assert isinstance(field, Input)
+            field.value = value
+    form.query_one(f"#field-{len(values) - 1}").focus()
+    before = form.attempts
     await pilot.press("enter")
+    await until(pilot, lambda: form.attempts > before or not form.is_attached, "the answer")
+    return form
+
+
+def form_error(form: FormDialog) -> str:
+    return str(form.query_one("#form-error", Static).render())
 
 
 def status(screen: VMHardwareScreen) -> str:
@@ -210,15 +260,28 @@ async def test_hardware_changes_and_snapshots() -> None:
     async with app.run_test(size=SIZE) as pilot:
         screen = await hardware(pilot)
         await pilot.press("m")
-        await answer(pilot, "lots", "yes")
-        await until(pilot, lambda: "'lots' is not a memory size" in status(screen), "the refusal")
+        form = await answer(pilot, "lots", "live")
+        # Refused in the form, which stays open with what was typed and the field focused.
+        assert app.screen is form and "'lots' is not a memory size" in form_error(form)
+        assert form.query_one("#field-0", Input).value == "lots"
+        assert app.focused is form.query_one("#field-0")
+        assert form.query_one("#field-1", Choice).keys == ["live", "config"]
+        await pilot.press("escape")
         await pilot.press("m")
         await answer(pilot, "512M", "config")
         await until(pilot, lambda: "512 MiB" in status(screen), "the memory change")
         assert "in the config" in status(screen)
         await pilot.press("S")
+        await until(pilot, lambda: isinstance(app.screen, FormDialog), "the snapshot form")
+        assert app.screen.query_one("#field-2", Choice).keys == ["full", "disk-only"]
         await answer(pilot, "first", "before the upgrade", "full")
         await until(pilot, lambda: any(s.name == "first" for s in screen.snaps), "a snapshot")
+        # libvirt's refusal (a taken name) also keeps the form open with the answers.
+        await pilot.press("S")
+        form = await answer(pilot, "first", "again", "full")
+        await until(pilot, lambda: "already has a snapshot" in form_error(form), "the refusal")
+        assert app.screen is form and form.query_one("#field-1", Input).value == "again"
+        await pilot.press("escape")
         await pilot.press("S")
         await answer(pilot, "second", "", "full")
         await until(pilot, lambda: len(screen.snaps) == 2, "two snapshots")
@@ -255,13 +318,32 @@ async def test_hardware_changes_and_snapshots() -> None:
         assert editor.text == edited
 
 
+async def test_memory_and_maximum_memory_refuse_with_one_check() -> None:
+    """m and M read their size through the same step (validate.memory_mib): the same bad
+    value gets the same sentence in both forms, which stay open with what was typed."""
+    app = lab_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await hardware(pilot)
+        for bad in ("lots", "8M", "99999T"):
+            with pytest.raises(validate.Invalid) as refused:
+                validate.memory_mib(bad)
+            for key, rest in (("m", ("config",)), ("M", ())):
+                await pilot.press(key)
+                form = await answer(pilot, bad, *rest)
+                assert app.screen is form, f"{key} accepted {bad!r}"
+                assert form_error(form) == str(refused.value), (key, bad)
+                assert form.query_one("#field-0", Input).value == bad
+                await pilot.press("escape")
+                await until(pilot, lambda: app.screen is screen, "the form closed")
+
+
 async def test_hardware_refused_in_readonly_mode() -> None:
     app = lab_app(readonly=True)
     async with app.run_test(size=SIZE) as pilot:
         screen = await hardware(pilot)
-        await pilot.press("v")
-        await answer(pilot, "4")
+        await pilot.press("v")  # refused before any form opens
         await until(pilot, lambda: "Read-only mode" in status(screen), "the refusal")
+        assert not isinstance(app.screen, FormDialog)
         assert screen.overview is not None and screen.overview.vcpus == 2
 
 
@@ -275,10 +357,12 @@ async def test_networks_define_start_stop_on_the_test_driver() -> None:
         assert isinstance(screen, NetworksScreen)
         await until(pilot, lambda: screen.nets, "the networks")
         await pilot.press("n")
-        await answer(pilot, "lab2", "bridged", "10.1.2.0/24")
-        await until(pilot, lambda: "nat or isolated" in app.messages[-1], "the refusal")
-        await pilot.press("n")
-        await answer(pilot, "lab2", "isolated", "10.1.2.0/24")
+        form = await answer(pilot, "lab2", "isolated", "8.8.8.0/24")
+        assert "not a private range" in form_error(form)
+        assert app.focused is form.query_one("#field-2")
+        assert form.query_one("#field-1", Choice).keys == ["nat", "isolated"]
+        form.query_one("#field-2", Input).value = "10.1.2.0/24"
+        await pilot.press("enter")
         await until(pilot, lambda: len(screen.nets) == 2, "the new network")
         lab2 = [n.name for n in screen.nets].index("lab2")
         screen.query_one(DataTable).move_cursor(row=lab2)

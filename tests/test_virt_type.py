@@ -11,13 +11,14 @@ from pathlib import Path
 
 import libvirt
 import pytest
-from textual.widgets import Input, Static
+from textual.widgets import Static
 
 from conftest import Testbed
 from tui_helpers import until
 from tvirt.screens.app import TvirtApp
 from tvirt.screens.console import ConsoleScreen, open_console
 from tvirt.screens.create_wizard import CreateWizard
+from tvirt.screens.form import Choice
 from tvirt.vmcreate import choose_domain_type, host_limits, stall_hint
 from tvirt.vmspec import HostLimits
 
@@ -73,7 +74,7 @@ async def test_wizard_shows_the_chosen_type_and_why(testbed: Testbed) -> None:
         await until(pilot, lambda: wiz.limits is not None, "the host limits", 60)
         assert wiz.limits is not None
         kind, why = choose_domain_type(wiz.limits)
-        assert wiz.query_one("#virt-type", Input).value == kind
+        assert wiz.query_one("#virt-type", Choice).value == kind
         assert str(wiz.query_one("#virt-why", Static).render()) == f"Default {why}"
         if cpu_is_virtual():
             assert kind == "qemu"

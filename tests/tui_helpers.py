@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Callable
 from typing import Any
 
+from rich.console import Console
 from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Input, TextArea
@@ -61,6 +63,21 @@ def listed(app: TvirtApp, uri: str, count: int) -> bool:
     return len(rows) == count and all(
         vm.vcpus is not None and vm.memory_kib is not None for vm in rows
     )
+
+
+def screen_text(app: TvirtApp) -> list[str]:
+    """The screen as plain text lines, as the terminal shows it (dialogs over screens)."""
+    width, height = app.size
+    console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True,
+                      record=True, legacy_windows=False, safe_box=False)
+    console.print(app.screen._compositor.render_update(
+        full=True, screen_stack=app._background_screens))
+    return console.export_text().splitlines()
+
+
+def table_settled(app: TvirtApp) -> bool:
+    """The dashboard's VM table has measured its rows (see tables_settled)."""
+    return app.dashboard.table.settled
 
 
 async def host_loaded(pilot: Pilot[int], uri: str, count: int) -> TvirtApp:

@@ -13,6 +13,7 @@ from typing import Any
 
 from tvirt.errors import TvirtError
 from tvirt.remote import RemoteError, Runner
+from tvirt.words import plural
 
 GLUSTER = ("gluster", "--mode=script")
 # Options worth showing in a summary; the rest stay in `gluster volume info`.
@@ -81,7 +82,7 @@ class Volume:
         offline = sum(1 for b in self.bricks if not b.online)
         if self.status.lower() != "started" or not offline:
             return self.status.lower()
-        return f"degraded, {offline} of {len(self.bricks)} bricks offline"
+        return f"degraded, {offline} of {plural(len(self.bricks), 'brick')} offline"
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ APP_KEYS: tuple[Key, ...] = (
         "everywhere"),
     Key("ctrl+p", "command_palette", "Command palette: every action by name", "everywhere"),
     Key("q", "quit", "Quit", "everywhere"),
+    Key("ctrl+q", "quit", "Quit, also where a text field takes q as a letter", "everywhere"),
     Key("P", "toggle_stats", "Pause or resume live stats and graphs", "everywhere"),
     Key("plus", "faster_stats", "Sample stats more often (10, 5, 2, 1 s)", "everywhere"),
     Key("minus", "slower_stats", "Sample stats less often (1, 2, 5, 10 s)", "everywhere"),
@@ -101,19 +102,25 @@ GLUSTER_KEYS: tuple[Key, ...] = (
     Key("escape", "back", "Back to the dashboard", "Gluster view"),
 )
 WIZARD_KEYS: tuple[Key, ...] = (
-    Key("escape", "back", "Previous step, or close the wizard", "wizards"),
-    Key("enter", "select", "Choose the highlighted row or setting, or go on", "wizards"),
-    Key("space", "mark", "Mark or unmark a disk for a brick", "wizards"),
-    Key("U", "undo", "Undo what a failed wizard made", "wizards"),
+    Key("escape", "back", "Previous step, or close the wizard", "disk wizards"),
+    Key("enter", "select", "Choose the highlighted row or setting, or go on", "disk wizards"),
+    Key("space", "mark", "Mark or unmark a disk for a brick", "disk wizards"),
+    Key("U", "undo", "Undo what a failed wizard made", "disk wizards"),
 )
 
 
-# The new-VM wizard (screens/create_wizard.py).
-NEW_VM_KEYS: tuple[Key, ...] = (
-    Key("ctrl+n", "next_step", "Next step (checks this one first)", "new VM wizard"),
-    Key("ctrl+b", "previous_step", "Previous step", "new VM wizard"),
-    Key("ctrl+s", "create", "Create the VM (on the summary step)", "new VM wizard"),
-    Key("escape", "cancel", "Cancel: create nothing", "new VM wizard"),
+# Every form and wizard with fields (screens/form.py): the new-VM wizard, the storage
+# wizards and the small forms of the hardware, networks and storage screens. One
+# behaviour everywhere: the first field has the focus, Enter advances, a refusal keeps
+# what was typed, and choices are lists (arrows choose).
+FORM_KEYS: tuple[Key, ...] = (
+    Key("enter", "advance",
+        "Next field; from the last one, the next step (checked first) or go ahead",
+        "forms and wizards"),
+    Key("ctrl+b", "back", "Previous step of a wizard", "forms and wizards"),
+    Key("ctrl+s", "create", "Create now, on a wizard's summary (also from its XML editor)",
+        "forms and wizards"),
+    Key("escape", "cancel", "Cancel: change nothing", "forms and wizards"),
 )
 
 # VM details with hardware and snapshots (screens/vm_hardware.py).
@@ -172,19 +179,11 @@ STORAGE_KEYS: tuple[Key, ...] = (
     Key("tab", "focus_next", "Move between the pools and the volumes", "storage"),
 )
 
-# The storage wizards' own keys, on top of the dialog keys.
-STORAGE_WIZARD_KEYS: tuple[Key, ...] = (
-    Key("enter", "next", "Next step (checks this one first); on the summary, create",
-        "storage wizards"),
-    Key("ctrl+b", "back", "Previous step", "storage wizards"),
-)
-
 
 def all_keys() -> tuple[Key, ...]:
     return (
         APP_KEYS + DASHBOARD_KEYS + DETAIL_KEYS + CONFIRM_KEYS + CONSOLE_KEYS + GLUSTER_KEYS
-        + WIZARD_KEYS + NEW_VM_KEYS + HARDWARE_KEYS + XML_KEYS + NETWORK_KEYS + STORAGE_KEYS
-        + STORAGE_WIZARD_KEYS
+        + WIZARD_KEYS + FORM_KEYS + HARDWARE_KEYS + XML_KEYS + NETWORK_KEYS + STORAGE_KEYS
     )
 
 

@@ -171,9 +171,13 @@ def _int(record: Mapping[str, object], key: str) -> int | None:
 def _sum_indexed(
     record: Mapping[str, object], prefix: str, fields: Iterable[str]
 ) -> tuple[int, ...] | None:
-    """Sum prefix.N.field over N < prefix.count; None if the group is absent."""
+    """Sum prefix.N.field over N < prefix.count; None if the group is absent or empty.
+
+    A VM without a NIC (net.count 0) has no network rate to show: unknown ("n/a"), not a
+    rate of 0 bytes per second. Likewise a VM without disks.
+    """
     count = _int(record, f"{prefix}.count")
-    if count is None:
+    if not count:
         return None
     names = tuple(fields)
     totals = [0] * len(names)

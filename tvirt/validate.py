@@ -17,6 +17,7 @@ import libvirt
 
 from tvirt.errors import UsageError
 from tvirt.sizes import MIB, SizeError, parse_size
+from tvirt.words import plural
 
 MIN_MEMORY_MIB = 16
 MEMORY = "memory size"  # the name a memory size goes by in the size sentences
@@ -28,11 +29,6 @@ _WHOLE = re.compile(r"^[+-]?\d+$")
 
 class Invalid(UsageError, ValueError):
     """A value that cannot be used; the text is one sentence saying why."""
-
-
-def plural(count: int, noun: str) -> str:
-    """'1 vCPU', '2 vCPUs' (the core's twin of screens/words.plural)."""
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 # -- sizes ------------------------------------------------------------------

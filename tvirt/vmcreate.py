@@ -27,6 +27,7 @@ class Created:
 
 def host_limits(conn: libvirt.virConnect) -> HostLimits:
     memory_mib, cpus, max_vcpus, types, nested = _resources(conn)
+    pools = conn.listAllStoragePools(0)
     return HostLimits(
         memory_mib=memory_mib,
         cpus=cpus,
@@ -34,8 +35,9 @@ def host_limits(conn: libvirt.virConnect) -> HostLimits:
         domain_types=types,
         nested=nested,
         existing_names=frozenset(d.name() for d in conn.listAllDomains(0)),
-        pools=tuple(p.name() for p in conn.listAllStoragePools(0)),
+        pools=tuple(p.name() for p in pools),
         networks=tuple(n.name() for n in conn.listAllNetworks(0)),
+        pool_free=tuple((p.name(), int(p.info()[3])) for p in pools if p.isActive()),
     )
 
 

@@ -16,6 +16,7 @@ import libvirt
 from tvirt import validate
 from tvirt.errors import TvirtError, explain
 from tvirt.model import VMState
+from tvirt.words import plural
 
 CONFIG: int = libvirt.VIR_DOMAIN_AFFECT_CONFIG
 LIVE: int = libvirt.VIR_DOMAIN_AFFECT_LIVE
@@ -99,7 +100,7 @@ def next_boot(ov: Overview) -> str:
     if now == then:
         return ""
     return (
-        f" (next boot: {validate.plural(ov.next_vcpus, 'vCPU')}, memory "
+        f" (next boot: {plural(ov.next_vcpus, 'vCPU')}, memory "
         f"{ov.next_memory_mib} of {ov.next_max_memory_mib} MiB)"
     )
 
@@ -301,7 +302,7 @@ def set_vcpus(
                 where = "live and in the config"
             except libvirt.libvirtError as exc:
                 where = f"in the config only (live change refused: {explain(exc)})"
-    return f"Set {dom.name()} to {validate.plural(count, 'vCPU')} {where}."
+    return f"Set {dom.name()} to {plural(count, 'vCPU')} {where}."
 
 
 def _host_memory_mib(conn: libvirt.virConnect) -> int:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from tvirt import validate
+from tvirt.sizes import format_size
 
 MIN_MEMORY_MIB = validate.MIN_MEMORY_MIB
 MAX_DISK_MIB = 64 * 1024 * 1024  # 64 TiB: anything larger is a typo
@@ -62,6 +63,11 @@ class HostLimits:
     existing_names: frozenset[str] = frozenset()
     pools: tuple[str, ...] = ()
     networks: tuple[str, ...] = ()
+    # (pool, bytes available) for the running pools; an inactive pool's space is unknown.
+    pool_free: tuple[tuple[str, int], ...] = ()
+
+    def free_bytes(self, pool: str) -> int | None:
+        return dict(self.pool_free).get(pool)
 
     @property
     def vcpu_limit(self) -> int:
@@ -206,6 +212,21 @@ def _disk_problems(spec: VMSpec, limits: HostLimits | None) -> list[str]:
         except validate.Invalid as exc:
             return [str(exc)]
     return []
+
+
+def disk_space_warning(spec: VMSpec, limits: HostLimits | None) -> str:
+    """A warning (or "") when a new disk is larger than its pool's free space. Not a
+    refusal: the volume is sparse and only fills as the guest writes."""
+    if spec.disk is not DiskKind.NEW or limits is None:
+        return ""
+    free = limits.free_bytes(spec.disk_pool)
+    size = spec.disk_size_mib * 1024 * 1024
+    if free is None or size <= free:
+        return ""
+    return (
+        f"Warning: a {format_size(size)} disk is more than the {format_size(free)} free in "
+        f"pool {spec.disk_pool}; the guest's writes fail once the pool is full."
+    )
 
 
 def _net_problems(spec: VMSpec, limits: HostLimits | None) -> list[str]:

@@ -28,6 +28,7 @@ from tvirt.cli.plumbing import (
 from tvirt.manager import choose_uris
 from tvirt.remote import Runner, runner_for
 from tvirt.uri import SYSTEM_URI, ParsedURI, parse_uri
+from tvirt.words import plural
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -124,7 +125,7 @@ def _records(what: str, state: gluster.GlusterState) -> tuple[list[dict[str, Any
             lines.append(
                 f"{v.name}: {v.state}, {v.type.lower()}, replica {v.replica}"
                 + (f" arbiter {v.arbiter}" if v.arbiter else "")
-                + f", {len(v.bricks)} bricks, pools {', '.join(v.pools) or 'none'}"
+                + f", {plural(len(v.bricks), 'brick')}, pools {', '.join(v.pools) or 'none'}"
                 + (f", {opts}" if opts else "")
             )
     elif what in {"bricks", "heal"}:
@@ -213,7 +214,8 @@ def run_create(args: argparse.Namespace) -> int:
             raise CLIError(
                 "Creating bricks needs --yes when there is no terminal to ask.", EXIT_USAGE
             )
-        answer = input(f"Create volume {args.volume} ({len(steps)} steps)? Type its name: ")
+        count = plural(len(steps), "step")
+        answer = input(f"Create volume {args.volume} ({count})? Type its name: ")
         if answer.strip() != args.volume:
             raise CLIError("Nothing was created.")
     first_uri = hosts[next(iter(hosts))][0]
@@ -236,7 +238,7 @@ def run_create(args: argparse.Namespace) -> int:
         recheck=lambda: bricks.changed(wizard.bricks, fresh),
     )
     if outcome.ok:
-        print(f"{args.volume}: started, {len(steps)} steps done")
+        print(f"{args.volume}: started, {plural(len(steps), 'step')} done")
         return EXIT_OK
     for line in outcome.summary():
         print(line, file=sys.stderr)

@@ -25,6 +25,7 @@ from tvirt.manager import HostManager
 from tvirt.model import HostInfo, HostState, VMInfo, VMState
 from tvirt.ops import vms
 from tvirt.readonly import refusal
+from tvirt.words import plural
 
 STATE_WORDS = tuple(dict.fromkeys(state.word for state in VMState))
 LIFECYCLE = ("start", "shutdown", "reboot", "destroy", "suspend", "resume")
@@ -175,9 +176,9 @@ def _print_hosts(hosts: list[HostInfo], as_json: bool) -> None:
         if h.state is HostState.CONNECTED:
             parts += [
                 f"{h.hypervisor} {h.hv_version}",
-                f"{h.cpus} CPUs",
+                plural(h.cpus, "CPU"),
                 f"{h.memory_kib // 1024} MiB",
-                f"{h.vm_count} VMs",
+                plural(h.vm_count, "VM"),
             ]
         if h.demo:
             parts.append("demo connection")
@@ -230,8 +231,9 @@ def _print_vms(
         return
     for vm in vms:
         d = _vm_dict(vm, inventory)
+        vcpus = plural(vm.vcpus, "vCPU") if vm.vcpus is not None else "vCPUs unknown"
         line = (
-            f"{vm.name}: {vm.state.word}, host {d['host']}, {vm.vcpus} vCPUs, "
+            f"{vm.name}: {vm.state.word}, host {d['host']}, {vcpus}, "
             f"{(vm.memory_kib or 0) // 1024} MiB, autostart {'on' if vm.autostart else 'off'}"
         )
         if detail:

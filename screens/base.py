@@ -1,0 +1,45 @@
+"""The bases of every tvirt screen: a screen dismisses itself only while it is on top.
+
+Textual's Screen.dismiss pops the top screen, whichever it is. Keys and button presses
+queued for a dialog before it closed are still handled by it afterwards (a fast Escape
+then Enter, found by tests/monkey.py), and their second dismiss popped the screen below:
+the dashboard, which ended the app with "Can't pop screen". A screen that is no longer
+the current one ignores dismiss, and its result callback is not called twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from textual.await_complete import AwaitComplete
+from textual.command import CommandPalette
+from textual.screen import ModalScreen, Screen
+
+R = TypeVar("R")
+
+
+def _nothing() -> AwaitComplete:
+    return AwaitComplete()
+
+
+class TvirtScreen(Screen[R]):
+    def dismiss(self, result: R | None = None) -> AwaitComplete:
+        if not self.is_current:
+            return _nothing()
+        return super().dismiss(result)
+
+
+class TvirtModal(ModalScreen[R]):
+    def dismiss(self, result: R | None = None) -> AwaitComplete:
+        if not self.is_current:
+            return _nothing()
+        return super().dismiss(result)
+
+
+class Palette(CommandPalette):
+    """Textual's command palette, with the same guard (it dismisses on Enter and Escape)."""
+
+    def dismiss(self, result: Any = None) -> AwaitComplete:
+        if not self.is_current:
+            return _nothing()
+        return super().dismiss(result)
