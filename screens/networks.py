@@ -217,7 +217,8 @@ class NetworksScreen(TvirtScreen[None]):
 
 
 def _sentence(exc: BaseException) -> str:
-    from .vm_hardware import _sentence as sentence
+    # What the hardware screen used to lend here; it now awaits operations instead.
+    from tvirt.errors import sentence
 
     return sentence(exc)
 

@@ -26,7 +26,6 @@ SCREENS_WITH_LIBVIRT = {
     "tvirt.screens.networks",
     "tvirt.screens.storage",
     "tvirt.screens.storage_wizards",
-    "tvirt.screens.vm_hardware",
 }
 
 
