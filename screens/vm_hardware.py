@@ -192,8 +192,10 @@ class VMHardwareScreen(TvirtScreen[None]):
         return self.snaps[row] if 0 <= row < len(self.snaps) else None
 
     # -- changing ----------------------------------------------------------------
-    def change(self, what: str, fn: Change) -> None:
-        if why := self._refused(what):
+    def change(self, doing: str, fn: Change) -> None:
+        """`doing` names the change as its operation does ("remove a NIC from"): read-only
+        mode refuses it, naming this VM, before anything is asked or sent."""
+        if why := self._refused(f"{doing} {self.vm.name}"):
             self.status(why, False)
             return
         self._run_change(fn)
@@ -213,12 +215,14 @@ class VMHardwareScreen(TvirtScreen[None]):
         self.reload()
 
     def ask(
-        self, title: str, fields: Sequence[Field], change: Callable[[list[str]], Change]
+        self, title: str, doing: str, fields: Sequence[Field],
+        change: Callable[[list[str]], Change],
     ) -> None:
         """A form whose answers become a change. The change runs while the form waits, so
-        a refusal (ours or libvirt's) is shown there with the answers kept."""
+        a refusal (ours or libvirt's) is shown there with the answers kept. Read-only mode
+        refuses `doing` (as in change) before the form opens."""
         what = f"{title[0].lower()}{title[1:].rstrip('.')}"
-        if why := self._refused(what):
+        if why := self._refused(f"{doing} {self.vm.name}"):
             self.status(why, False)
             return
 
@@ -241,18 +245,23 @@ class VMHardwareScreen(TvirtScreen[None]):
         self.app.push_screen(FormDialog(title, fields, apply=apply), answered)
 
     def confirm(
-        self, question: str, target: str, warning: str, yes: str, then: Callable[[], None]
+        self, question: str, target: str, warning: str, yes: str, doing: str, fn: Change
     ) -> None:
+        """Ask first, then make the change; read-only mode refuses before asking."""
+        if why := self._refused(f"{doing} {self.vm.name}"):
+            self.status(why, False)
+            return
+
         def answered(answer: Confirmed | None) -> None:
             if answer is None:
                 self.status(f"Cancelled: {question.rstrip('?')} was not done.")
                 return
-            then()
+            self.change(doing, fn)
 
         self.app.push_screen(ConfirmDialog(question, [target], warning, yes), answered)
 
     def ask_memory(
-        self, title: str, label: str, current: str, extra: Sequence[Field],
+        self, title: str, doing: str, label: str, current: str, extra: Sequence[Field],
         change: Callable[[int, list[str]], Change],
     ) -> None:
         """The memory and maximum-memory forms: one field checked and parsed by the same
@@ -261,7 +270,8 @@ class VMHardwareScreen(TvirtScreen[None]):
         def parsed(values: list[str]) -> Change:
             return change(validate.memory_mib(values[0]), values[1:])
 
-        self.ask(title, [Field(label, current, check=_check(validate.memory_mib)), *extra], parsed)
+        fields = [Field(label, current, check=_check(validate.memory_mib)), *extra]
+        self.ask(title, doing, fields, parsed)
 
     def action_memory(self) -> None:
         current = f"{self.overview.memory_mib}M" if self.overview else "512M"
@@ -271,8 +281,8 @@ class VMHardwareScreen(TvirtScreen[None]):
             return lambda host, vm: hardware.set_memory(host, vm, mib, live=live)
 
         self.ask_memory(
-            "Change the memory", "Memory (e.g. 256M, 2G)", current, [Field("Where", "live", WHERE)],
-            change,
+            "Change the memory", "change the memory of", "Memory (e.g. 256M, 2G)", current,
+            [Field("Where", "live", WHERE)], change,
         )
 
     def action_max_memory(self) -> None:
@@ -283,7 +293,7 @@ class VMHardwareScreen(TvirtScreen[None]):
 
         self.ask_memory(
             "Change the maximum memory (in the config; below the memory, both come down)",
-            "Maximum memory (e.g. 1G)", current, [], change,
+            "change the maximum memory of", "Maximum memory (e.g. 1G)", current, [], change,
         )
 
     def action_vcpus(self) -> None:
@@ -294,7 +304,8 @@ class VMHardwareScreen(TvirtScreen[None]):
             return lambda host, vm: hardware.set_vcpus(host, vm, count)
 
         self.ask(
-            "Change the vCPUs", [Field("vCPUs", current, check=_check(validate.vcpus))], change
+            "Change the vCPUs", "change the vCPUs of",
+            [Field("vCPUs", current, check=_check(validate.vcpus))], change,
         )
 
     def action_add_disk(self) -> None:
@@ -305,7 +316,7 @@ class VMHardwareScreen(TvirtScreen[None]):
             return lambda host, vm: hardware.add_disk(host, vm, path, bus, cdrom=cdrom)
 
         self.ask(
-            "Add a disk",
+            "Add a disk", "add a disk to",
             [
                 Field("Path of a volume or file (empty: an empty CD drive)"),
                 Field("Bus", "virtio", tuple((b, b) for b in (*hw.DISK_BUSES, "cdrom"))),
@@ -324,9 +335,8 @@ class VMHardwareScreen(TvirtScreen[None]):
                 dev.summary,
                 "The guest loses this network link.",
                 "Yes, remove",
-                lambda: self.change(
-                    "remove a NIC", lambda host, vm: hardware.remove_nic(host, vm, dev.key)
-                ),
+                "remove a NIC from",
+                lambda host, vm: hardware.remove_nic(host, vm, dev.key),
             )
             return
         self.confirm(
@@ -334,9 +344,8 @@ class VMHardwareScreen(TvirtScreen[None]):
             dev.summary,
             "The guest loses this disk; its storage is kept.",
             "Yes, detach",
-            lambda: self.change(
-                "remove a disk", lambda host, vm: hardware.remove_disk(host, vm, dev.key)
-            ),
+            "remove a disk from",
+            lambda host, vm: hardware.remove_disk(host, vm, dev.key),
         )
 
     def action_media(self) -> None:
@@ -349,7 +358,10 @@ class VMHardwareScreen(TvirtScreen[None]):
             path = values[0]
             return lambda host, vm: hardware.change_media(host, vm, dev.key, path)
 
-        self.ask(f"Media for {dev.key}", [Field("Image path (empty ejects)")], change)
+        self.ask(
+            f"Media for {dev.key}", "change the CD media of", [Field("Image path (empty ejects)")],
+            change,
+        )
 
     def action_add_nic(self) -> None:
         def change(values: list[str]) -> Change:
@@ -357,7 +369,7 @@ class VMHardwareScreen(TvirtScreen[None]):
             return lambda host, vm: hardware.add_nic(host, vm, kind, source, model)
 
         self.ask(
-            "Add a NIC",
+            "Add a NIC", "add a NIC to",
             [
                 Field("Connect to", "network", (("network", "a libvirt network"),
                                                 ("bridge", "a host bridge"))),
@@ -382,7 +394,7 @@ class VMHardwareScreen(TvirtScreen[None]):
             return lambda host, vm: hardware.set_boot_order(host, vm, order)
 
         self.ask(
-            "Boot order",
+            "Boot order", "change the boot order of",
             [Field(f"Devices in order, from {' '.join(hw.BOOT_DEVICES)}", current)],
             change,
         )
@@ -393,7 +405,8 @@ class VMHardwareScreen(TvirtScreen[None]):
             return lambda host, vm: vms.clone(host, vm, name)
 
         self.ask(
-            f"Clone {self.vm.name}", [Field("Name of the clone", f"{self.vm.name}-clone")], change
+            f"Clone {self.vm.name}", "clone", [Field("Name of the clone", f"{self.vm.name}-clone")],
+            change,
         )
 
     def action_snapshot(self) -> None:
@@ -405,7 +418,7 @@ class VMHardwareScreen(TvirtScreen[None]):
             )
 
         self.ask(
-            "Take a snapshot",
+            "Take a snapshot", "snapshot",
             [
                 Field("Name", check=_check(lambda v: validate.name(v, "snapshot"))),
                 Field("Description (optional)"),
@@ -424,9 +437,8 @@ class VMHardwareScreen(TvirtScreen[None]):
             f"{snap.name}: {snap.state}",
             "Everything since this snapshot is lost.",
             "Yes, revert",
-            lambda: self.change(
-                "revert", lambda host, vm: snapshot_ops.revert(host, vm, snap.name)
-            ),
+            "revert",
+            lambda host, vm: snapshot_ops.revert(host, vm, snap.name),
         )
 
     def action_delete_snapshot(self) -> None:
@@ -439,9 +451,8 @@ class VMHardwareScreen(TvirtScreen[None]):
             f"{snap.name}: {snap.state}",
             "The VM stays as it is; this point to return to is gone.",
             "Yes, delete",
-            lambda: self.change(
-                "delete a snapshot", lambda host, vm: snapshot_ops.delete(host, vm, snap.name)
-            ),
+            "delete a snapshot of",
+            lambda host, vm: snapshot_ops.delete(host, vm, snap.name),
         )
 
     def action_xml(self) -> None:
@@ -513,7 +524,7 @@ class XMLScreen(TvirtScreen[None]):
         self.query_one("#xml-status", Static).update(text)
 
     def action_save(self) -> None:
-        if why := self.owner._refused("save the XML"):
+        if why := self.owner._refused(f"change the XML of {self.owner.vm.name}"):
             self._say(why)
             return
         self._save(self.editor.text)
