@@ -13,10 +13,10 @@ from textual.widget import Widget
 from textual.widgets import Footer, Header, Input, OptionList, Static
 
 from tvirt import disks
+from tvirt.ops.hostcmd import CommandHost
 from tvirt.remote import RemoteError
 
 from .base import TvirtScreen
-from .gluster_view import HostOps
 from .table import Table
 
 
@@ -36,7 +36,7 @@ class DiskWizard(TvirtScreen[None]):
     WHAT: ClassVar[str] = ""  # "Disk wipe": the step line starts with it
     STEPS: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, ops: HostOps) -> None:
+    def __init__(self, ops: CommandHost) -> None:
         super().__init__()
         self.ops = ops
         self.step = 0
