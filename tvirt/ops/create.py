@@ -10,6 +10,7 @@ import libvirt
 
 from tvirt import vmcreate
 from tvirt.ops.run import Host, on_host
+from tvirt.vmcreate import Created
 from tvirt.vmspec import DiskKind, HostLimits, VMSpec, build_xml, problems
 
 
@@ -42,14 +43,12 @@ def preview(host: Host, spec: VMSpec) -> Future[str]:
     return on_host(host, job)
 
 
-def create(host: Host, spec: VMSpec, *, xml: str = "", start: bool = False) -> Future[
-    vmcreate.Created
-]:
+def create(host: Host, spec: VMSpec, *, xml: str = "", start: bool = False) -> Future[Created]:
     """Check, make the new volume, define (xml, when given, instead of the built XML) and
     optionally start. With no virtualization type in the spec tvirt chooses one, and the
     message says why."""
 
-    def job(conn: libvirt.virConnect) -> vmcreate.Created:
+    def job(conn: libvirt.virConnect) -> Created:
         typed, why = _with_type(conn, spec)
         done = vmcreate.create(conn, typed, xml=xml, start=start)
         if not why:
