@@ -24,7 +24,6 @@ PACKAGES = {"tvirt": ROOT / "tvirt", "tvirt.screens": ROOT / "screens",
 SCREENS_WITH_LIBVIRT = {
     "tvirt.screens.create_wizard",
     "tvirt.screens.storage_wizards",
-    "tvirt.screens.vm_hardware",
 }
 
 
