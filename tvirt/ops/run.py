@@ -108,18 +108,22 @@ def on_vm(
     )
 
 
-def in_thread(host: Place, job: Callable[[], T], *, change: str = "") -> Future[T]:
+def in_thread(
+    host: Place, job: Callable[[], T], *, change: str = "", explained: bool = False
+) -> Future[T]:
     """Run a blocking job that is not a libvirt call (external commands through a
     tvirt.remote.Runner, which may wait minutes on ssh or dd) on a thread of its own, so
     neither the event loop nor the host's libvirt worker waits for it. `change` is refused
     in read-only mode as for on_host. The job's TvirtError (RemoteError, GlusterError, a
     refusal) is the future's exception as it is; a libvirt failure of a libvirt call the
-    job makes becomes a Failed sentence naming the host."""
+    job makes becomes a Failed sentence naming the host (`explained` as for on_host).
+    Uploads and downloads run here too: their chunks are worker jobs, their wait is not."""
     failed: Future[T] | None = _refused_future(host, change)
     if failed is not None:
         return failed
     future: Future[T] = Future()
     label = host.label
+    far = str(getattr(host, "far_name", "the host"))
 
     def run() -> None:
         if not future.set_running_or_notify_cancel():
@@ -127,7 +131,8 @@ def in_thread(host: Place, job: Callable[[], T], *, change: str = "") -> Future[
         try:
             future.set_result(job())
         except libvirt.libvirtError as exc:
-            future.set_exception(Failed(libvirt_sentence(exc), host=label))
+            words = explain(exc, far) if explained else libvirt_sentence(exc)
+            future.set_exception(Failed(words, host=label))
         except BaseException as exc:
             future.set_exception(exc)
 

@@ -13,7 +13,6 @@ that thread); a CancelToken stops it between chunks.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
@@ -22,8 +21,7 @@ import libvirt
 
 from tvirt import progress as pg
 from tvirt import storage, transfers
-from tvirt.errors import explain
-from tvirt.ops.run import Failed, Host, on_host, refused
+from tvirt.ops.run import Host, in_thread, on_host
 from tvirt.storage_model import PoolInfo, PoolSpec, VolumeInfo, VolumeSpec
 
 
@@ -155,16 +153,14 @@ def upload(
     """Write a local file into a volume (refused read-only); resolves to the last progress.
     A cancel raises transfers.Cancelled, after the volume was deleted (created=True) or
     wiped with zeros."""
-    refusal = refused(host, f"upload to volume {name}")
-    if refusal is not None:
-        return _failed(refusal)
-    return _in_thread(
+    return in_thread(
         host,
-        f"upload to {name}",
         lambda: transfers.upload(
             host, pool, name, source, progress=progress, transfer=transfer,
             created=created, force=force,
         ),
+        change=f"upload to volume {name}",
+        explained=True,
     )
 
 
@@ -179,33 +175,10 @@ def download(
 ) -> Future[pg.Advanced]:
     """Copy a volume into a local file (a read: allowed read-only); dest is replaced only
     once the whole volume has arrived."""
-    return _in_thread(
+    return in_thread(
         host,
-        f"download of {name}",
         lambda: transfers.download(
             host, pool, name, dest, progress=progress, transfer=transfer
         ),
+        explained=True,
     )
-
-
-def _in_thread(host: Host, what: str, run: Callable[[], pg.Advanced]) -> Future[pg.Advanced]:
-    future: Future[pg.Advanced] = Future()
-    future.set_running_or_notify_cancel()
-    label, far = host.label, host.far_name
-
-    def body() -> None:
-        try:
-            future.set_result(run())
-        except libvirt.libvirtError as exc:  # a lookup outside the domain's own sentences
-            future.set_exception(Failed(explain(exc, far), host=label))
-        except BaseException as exc:
-            future.set_exception(exc)
-
-    threading.Thread(target=body, name=f"tvirt {what}", daemon=True).start()
-    return future
-
-
-def _failed(exc: BaseException) -> Future[pg.Advanced]:
-    future: Future[pg.Advanced] = Future()
-    future.set_exception(exc)
-    return future
