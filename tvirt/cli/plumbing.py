@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from concurrent.futures import wait as settled
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -241,10 +240,36 @@ def chosen_vm(args: argparse.Namespace) -> Iterator[tuple[HostWorker, VMInfo]]:
         manager.stop()
 
 
+# Ctrl-C's SIGINT may be delivered to any thread. A main thread blocked in one long wait
+# is not woken when another thread takes the signal, so Python would run the handler
+# only when the wait ends (a whole transfer later). Waiting in short slices lets the
+# KeyboardInterrupt arrive at once.
+SLICE = 0.2
+
+
+def done_within(future: Future[Any], seconds: float) -> bool:
+    """Whether the future ends within seconds, waiting in slices a Ctrl-C can break."""
+    deadline = time.monotonic() + seconds
+    while not future.done():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        with contextlib.suppress(FutureTimeout):
+            future.exception(timeout=min(SLICE, left))
+    return True
+
+
+def result(future: Future[T], timeout: float | None = None) -> T:
+    """future.result(timeout), but a Ctrl-C raises KeyboardInterrupt at once."""
+    if not done_within(future, float("inf") if timeout is None else timeout):
+        raise FutureTimeout()
+    return future.result(timeout=0)
+
+
 def wait(future: Future[T], timeout: float, label: str) -> T:
     """A job's result; libvirt's words for a refused change."""
     try:
-        return future.result(timeout=timeout)
+        return result(future, timeout)
     except FutureTimeout:
         raise CLIError(f"No answer from {label} within {timeout:g} s.") from None
     except libvirt.libvirtError as exc:
@@ -259,7 +284,7 @@ def wait_long(future: Future[T], doing: str) -> T:
     """A long job with no progress of its own (a wipe, a big preallocated create): "still
     working, N s" on stderr every 5 s meanwhile; gives up after LONG_TIMEOUT."""
     waited = 0
-    while not settled([future], timeout=5.0).done:
+    while not done_within(future, 5.0):
         waited += 5
         if waited >= LONG_TIMEOUT:
             raise CLIError(f"{doing}: no answer within {LONG_TIMEOUT:g} s.")

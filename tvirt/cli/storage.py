@@ -24,6 +24,7 @@ from tvirt.cli.plumbing import (
     connect,
     connected_workers,
     one_host,
+    result,
     say,
     wait,
     wait_long,
@@ -322,7 +323,7 @@ def _finish(future: Future[Advanced], token: CancelToken) -> Advanced:
     """The transfer's last progress. Ctrl-C cancels it at its next chunk, and the command
     waits for the undo, so it ends with the transfer's own sentence (exit status 130)."""
     try:
-        return future.result()
+        return result(future)
     except KeyboardInterrupt:
         token.cancel()
-        return future.result()
+        return result(future)
