@@ -30,16 +30,15 @@ from tvirt.console import (
     ConsoleBusy,
     ConsoleError,
     ConsoleSession,
-    Picture,
     escape_key_name,
     escape_label,
     graphics_of,
-    half_blocks,
 )
 from tvirt.errors import explain, sentence
 from tvirt.keys import CONSOLE_KEYS
 from tvirt.model import VMInfo
 from tvirt.ops import console as console_ops
+from tvirt.screenshot import Picture, half_blocks
 from tvirt.vmcreate import stall_hint
 
 from .base import TvirtModal, TvirtScreen

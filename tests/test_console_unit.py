@@ -143,7 +143,7 @@ def _png(width: int, height: int, pixel: tuple[int, int, int], filter_type: int)
 
 @pytest.mark.parametrize("filter_type", [0, 1])
 def test_screenshots_decode_and_shrink_into_half_blocks(filter_type: int) -> None:
-    from tvirt.console import half_blocks, parse_png, parse_ppm
+    from tvirt.screenshot import half_blocks, parse_png, parse_ppm
 
     picture = parse_png(_png(40, 20, (10, 200, 30), filter_type))
     assert (picture.width, picture.height) == (40, 20)

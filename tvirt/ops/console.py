@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 
-from tvirt.console import Picture, take_screenshot
 from tvirt.ops import vms
 from tvirt.ops.run import Host, on_host
+from tvirt.screenshot import Picture, take_screenshot
 
 
 def domain_xml(host: Host, uuid: str) -> Future[str]:
