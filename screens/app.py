@@ -39,12 +39,12 @@ from .dashboard import DashboardScreen
 from .event_log import EventLogScreen
 from .help import HelpScreen
 from .messages import (
-    ActionFinished,
-    DomainGone,
-    DomainsArrived,
-    DomainsFilled,
-    DomainUpdated,
-    HostUpdated,
+    ActionDone,
+    DomainChanged,
+    DomainRemoved,
+    DomainsDetailed,
+    DomainsListed,
+    HostChanged,
     StatsArrived,
     message_for,
 )
@@ -344,7 +344,7 @@ class TvirtApp(App[int]):
         # is_running turns false as shutdown begins, before the screens lose their widgets.
         return host_id not in self._removed and self.is_running and self.dashboard.is_mounted
 
-    def on_host_updated(self, message: HostUpdated) -> None:
+    def on_host_changed(self, message: HostChanged) -> None:
         host = message.host
         if not self._wanted(host.host_id):
             return
@@ -459,7 +459,7 @@ class TvirtApp(App[int]):
     def show_vm_details(self, vm: VMInfo) -> None:
         self.push_screen(VMDetailScreen(vm.key))
 
-    def on_domains_arrived(self, message: DomainsArrived) -> None:
+    def on_domains_listed(self, message: DomainsListed) -> None:
         if not self._wanted(message.host_id):
             return
         table = self.dashboard.table
@@ -468,20 +468,20 @@ class TvirtApp(App[int]):
         table.replace_host(message.host_id, message.vms)
         self.dashboard.refresh_status()
 
-    def on_domain_updated(self, message: DomainUpdated) -> None:
+    def on_domain_changed(self, message: DomainChanged) -> None:
         if not self._wanted(message.vm.host_id):
             return
         self._note_change(self.dashboard.table.vms.get(message.vm.key), message.vm)
         self.dashboard.table.upsert(message.vm)
         self.dashboard.refresh_status()
 
-    def on_domains_filled(self, message: DomainsFilled) -> None:
+    def on_domains_detailed(self, message: DomainsDetailed) -> None:
         if not self._wanted(message.host_id):
             return
         self.dashboard.table.update_known(message.vms)
         self.dashboard.refresh_status()
 
-    def on_domain_gone(self, message: DomainGone) -> None:
+    def on_domain_removed(self, message: DomainRemoved) -> None:
         if not self._wanted(message.host_id):
             return
         if message.key in self.dashboard.table.vms:
@@ -489,7 +489,7 @@ class TvirtApp(App[int]):
         self.dashboard.table.remove_vm(message.key)
         self.dashboard.refresh_status()
 
-    def on_action_finished(self, message: ActionFinished) -> None:
+    def on_action_done(self, message: ActionDone) -> None:
         if not self._wanted(message.result.host_id):
             return
         self.say(message.result.message, ok=message.result.ok)

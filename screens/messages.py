@@ -1,69 +1,63 @@
-"""Typed Textual messages that carry worker updates onto the event loop."""
+"""Typed Textual messages that carry worker updates onto the event loop.
+
+One name per event: each message is named after the core update it carries
+(tvirt/updates.py) and has the same fields, so `DomainChanged` means the same thing on
+both sides of the thread boundary. They are dataclasses (Textual's Message runs its own
+setup in __post_init__), compared by identity like any message.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
+
 from textual.message import Message
 
+from tvirt import updates
 from tvirt.actions import ActionResult
 from tvirt.model import HostInfo, VMInfo
 from tvirt.stats import StatsSnapshot
-from tvirt.updates import (
-    ActionDone,
-    DomainChanged,
-    DomainRemoved,
-    DomainsDetailed,
-    DomainsListed,
-    HostChanged,
-    Update,
-)
 
 
-class HostUpdated(Message):
-    def __init__(self, host: HostInfo) -> None:
-        super().__init__()
-        self.host = host
+@dataclass(eq=False)
+class HostChanged(Message):
+    host: HostInfo
 
 
-class DomainsArrived(Message):
+@dataclass(eq=False)
+class DomainsListed(Message):
     """The full VM list of one host after a (re)connect."""
 
-    def __init__(self, host_id: str, vms: tuple[VMInfo, ...]) -> None:
-        super().__init__()
-        self.host_id = host_id
-        self.vms = vms
+    host_id: str
+    vms: tuple[VMInfo, ...]
 
 
-class DomainUpdated(Message):
-    def __init__(self, vm: VMInfo) -> None:
-        super().__init__()
-        self.vm = vm
+@dataclass(eq=False)
+class DomainChanged(Message):
+    vm: VMInfo
 
 
-class DomainsFilled(Message):
+@dataclass(eq=False)
+class DomainsDetailed(Message):
     """vCPUs and memory of a batch of VMs, read after the host was listed."""
 
-    def __init__(self, host_id: str, vms: tuple[VMInfo, ...]) -> None:
-        super().__init__()
-        self.host_id = host_id
-        self.vms = vms
+    host_id: str
+    vms: tuple[VMInfo, ...]
 
 
-class DomainGone(Message):
-    def __init__(self, host_id: str, uuid: str, name: str) -> None:
-        super().__init__()
-        self.host_id = host_id
-        self.uuid = uuid
-        self.name = name
+@dataclass(eq=False)
+class DomainRemoved(Message):
+    host_id: str
+    uuid: str
+    name: str
 
     @property
     def key(self) -> str:
         return f"{self.host_id}/{self.uuid}"
 
 
-class ActionFinished(Message):
-    def __init__(self, result: ActionResult) -> None:
-        super().__init__()
-        self.result = result
+@dataclass(eq=False)
+class ActionDone(Message):
+    result: ActionResult
 
 
 class StatsArrived(Message):
@@ -93,18 +87,19 @@ class StatsArrived(Message):
         )
 
 
-def message_for(update: Update) -> Message:
-    """The Message that carries one core update."""
-    if isinstance(update, HostChanged):
-        return HostUpdated(update.host)
-    if isinstance(update, DomainsListed):
-        return DomainsArrived(update.host_id, update.vms)
-    if isinstance(update, DomainChanged):
-        return DomainUpdated(update.vm)
-    if isinstance(update, DomainsDetailed):
-        return DomainsFilled(update.host_id, update.vms)
-    if isinstance(update, DomainRemoved):
-        return DomainGone(update.host_id, update.uuid, update.name)
-    if isinstance(update, ActionDone):
-        return ActionFinished(update.result)
-    raise TypeError(f"Unknown update {update!r}")
+_MESSAGES: dict[type, type[Message]] = {
+    updates.HostChanged: HostChanged,
+    updates.DomainsListed: DomainsListed,
+    updates.DomainChanged: DomainChanged,
+    updates.DomainsDetailed: DomainsDetailed,
+    updates.DomainRemoved: DomainRemoved,
+    updates.ActionDone: ActionDone,
+}
+
+
+def message_for(update: updates.Update) -> Message:
+    """The Message that carries one core update: same name, same fields."""
+    kind = _MESSAGES.get(type(update))
+    if kind is None:
+        raise TypeError(f"Unknown update {update!r}")
+    return kind(*(getattr(update, f.name) for f in fields(update)))

@@ -725,7 +725,7 @@ async def test_narrower_cell_updates_never_remeasure_the_whole_column(
     time. Columns here only grow, so that path must never run."""
     from dataclasses import replace
 
-    from tvirt.screens.messages import DomainsFilled, DomainUpdated
+    from tvirt.screens.messages import DomainChanged, DomainsDetailed
 
     async with running(LAB) as (app, pilot):
         t = table(app)
@@ -735,9 +735,9 @@ async def test_narrower_cell_updates_never_remeasure_the_whole_column(
             t, "get_column", lambda key: columns_read.append(key) or original(key)
         )
         db01 = next(vm for vm in t.vms.values() if vm.name == "db01")
-        app.post_message(DomainsFilled(LAB, (replace(db01, memory_kib=1024),)))
+        app.post_message(DomainsDetailed(LAB, (replace(db01, memory_kib=1024),)))
         await until(pilot, lambda: cell(app, "db01", "memory") == "1 MiB", "narrower memory")
-        app.post_message(DomainUpdated(replace(db01, name="d", memory_kib=1024)))
+        app.post_message(DomainChanged(replace(db01, name="d", memory_kib=1024)))
         await until(pilot, lambda: "d" in names(app), "a narrower name")
         assert columns_read == []
 
