@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal, overload
 from weakref import WeakKeyDictionary
 
@@ -179,12 +180,18 @@ class TvirtApp(App[int]):
         if self.settings is None or self.settings.theme == theme:
             return
         self.settings.theme = theme
+        path = self._save_settings("the theme")
+        if path is not None:
+            self.say(f"Theme {theme} saved to {path}.")
+
+    def _save_settings(self, what: str) -> Path | None:
+        """Write the config; a failure is one sentence on the status line, and None."""
+        assert self.settings is not None
         try:
-            path = config.save(self.settings)
+            return config.save(self.settings)
         except OSError as exc:
-            self.say(f"Could not save the theme: {exc.strerror}.", ok=False)
-            return
-        self.say(f"Theme {theme} saved to {path}.")
+            self.say(f"Could not save {what}: {exc.strerror}.", ok=False)
+            return None
 
     # -- screen-reader mode: the terminal cursor follows the focus ----------
     def place_cursor(self) -> None:
@@ -581,12 +588,9 @@ class TvirtApp(App[int]):
         if uris == self.settings.uris:
             return
         self.settings.uris = uris
-        try:
-            path = config.save(self.settings)
-        except OSError as exc:
-            self.say(f"Could not save the connection list: {exc.strerror}.", ok=False)
-            return
-        self.say(f"Saved the connection list to {path}.")
+        path = self._save_settings("the connection list")
+        if path is not None:
+            self.say(f"Saved the connection list to {path}.")
 
     def _show_host(self, host: HostInfo) -> None:
         self.hosts[host.host_id] = host
