@@ -25,7 +25,8 @@ SCREENS_WITH_LIBVIRT = {
     "tvirt.screens.create_wizard",
     "tvirt.screens.networks",
     "tvirt.screens.storage",
-    "tvirt.screens.storage_wizards",
+    "tvirt.screens.volume_wizard",
+    "tvirt.screens.pool_wizard",
     "tvirt.screens.vm_hardware",
 }
 

@@ -20,8 +20,9 @@ from tui_helpers import settled
 from tvirt import storage
 from tvirt.screens.app import TvirtApp
 from tvirt.screens.dialogs import ConfirmDialog
+from tvirt.screens.pool_wizard import PoolWizard
 from tvirt.screens.storage import StorageScreen
-from tvirt.screens.storage_wizards import PoolWizard, Wizard
+from tvirt.screens.wizard import FieldWizard as Wizard
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
