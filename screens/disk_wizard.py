@@ -1,6 +1,6 @@
-"""What the wipe and brick wizards share: the layout (a step line, a device table, a list
-of choices, a body, an input and a message line), the step line's words, and loading
-the host's devices in a thread worker."""
+"""The page layout the wipe and brick wizards share on the wizard framework
+(screens/wizard.py): a step line, a device table, a list of choices, a body, an input and a
+message line; and loading the host's devices in a thread worker."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from tvirt.remote import RemoteError
 from .base import TvirtScreen
 from .gluster_view import HostOps
 from .table import Table
+from .wizard import Wizard
 
 
 class DevicesArrived(Message):
@@ -26,7 +27,7 @@ class DevicesArrived(Message):
         self.devices, self.error = devices, error
 
 
-class DiskWizard(TvirtScreen[None]):
+class DiskWizard(Wizard, TvirtScreen[None]):
     # Type selectors match subclasses too, so both wizards get this layout.
     DEFAULT_CSS = """
     DiskWizard #wizard-table { height: auto; max-height: 60%; }
@@ -35,11 +36,12 @@ class DiskWizard(TvirtScreen[None]):
     """
     WHAT: ClassVar[str] = ""  # "Disk wipe": the step line starts with it
     STEPS: ClassVar[tuple[str, ...]] = ()
+    MESSAGE = "wizard-message"
 
     def __init__(self, ops: HostOps) -> None:
         super().__init__()
         self.ops = ops
-        self.step = 0
+        self.what = f"{self.WHAT} on {ops.label}"
         self.devices: list[disks.Device] = []
 
     def compose(self) -> ComposeResult:
@@ -57,15 +59,11 @@ class DiskWizard(TvirtScreen[None]):
         """Widgets between the input and the message line (a progress bar, say)."""
         return []
 
-    def _enter_step(self, step: int) -> None:
-        self.step = step
-        self.query_one("#wizard-step", Static).update(
-            f"{self.WHAT} on {self.ops.label}, step {step + 1} of {len(self.STEPS)}: "
-            f"{self.STEPS[step]}"
-        )
+    def step_titles(self) -> tuple[str, ...]:
+        return self.STEPS
 
-    def _say(self, text: str) -> None:
-        self.query_one("#wizard-message", Static).update(text)
+    def _show_step(self, step: int) -> None:
+        self.go_to(step)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="disk-inventory")
     def _load(self) -> None:
