@@ -9,6 +9,7 @@ worker on the host's worker thread (`HostWorker.call`); the screen only reads it
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar, cast
 
@@ -50,8 +51,9 @@ from tvirt.vmspec import (
 )
 
 from .base import TvirtScreen
-from .form import ERROR_ID, Choice, FormMixin, form_bindings, step_words
+from .form import ERROR_ID, Choice, form_bindings
 from .threads import deliver
+from .wizard import Wizard
 from .words import plural
 
 if TYPE_CHECKING:
@@ -118,7 +120,7 @@ def _field(label: str, widget: Widget) -> ComposeResult:
     yield widget
 
 
-class CreateWizard(FormMixin, TvirtScreen[None]):
+class CreateWizard(Wizard, TvirtScreen[None]):
     """New VM on one host. Enter: next field or step; ctrl+b: back; ctrl+s: create."""
 
     BINDINGS: ClassVar[list[BindingType]] = form_bindings(
@@ -134,15 +136,16 @@ class CreateWizard(FormMixin, TvirtScreen[None]):
     CreateWizard #xml { height: 1fr; min-height: 10; }
     """
 
+    what = "New VM"
+
     def __init__(self, host_id: str, host_label: str) -> None:
         super().__init__()
         self.host_id = host_id
         self.host_label = host_label
-        self.step = 0
         self.limits: HostLimits | None = None
         self.created: str = ""
-        self.attempts = 0  # Enter presses that tried a step (tests wait on it)
         self._warned: tuple[str, int] | None = None  # the disk the user was warned about
+        self._warning = ""
 
     @property
     def tvirt(self) -> TvirtApp:
@@ -199,7 +202,7 @@ class CreateWizard(FormMixin, TvirtScreen[None]):
     def on_mount(self) -> None:
         self.sub_title = f"New VM on {self.host_label}"
         self._show_only_needed()
-        self._show_step()
+        self.go_to(0)
         self._load_limits()
 
     # -- host limits --------------------------------------------------------
@@ -320,11 +323,11 @@ class CreateWizard(FormMixin, TvirtScreen[None]):
         self.query_one(f"#{ERROR_ID}", Static).update("")
 
     # -- moving between steps -------------------------------------------------
-    def _show_step(self) -> None:
+    def step_titles(self) -> tuple[str, ...]:
+        return TITLES
+
+    def show_page(self) -> None:
         self.query_one(ContentSwitcher).current = f"step-{self.step}"
-        self.query_one("#wizard-step", Static).update(
-            Content(step_words("New VM", self.step, len(TITLES), TITLES[self.step]))
-        )
         last = self.step == len(STEPS)
         self.query_one("#wizard-keys", Static).update(
             Content(
@@ -344,58 +347,47 @@ class CreateWizard(FormMixin, TvirtScreen[None]):
             fields[0].focus(scroll_visible=False)
         self.query_one(f"#step-{self.step}", VerticalScroll).scroll_home(animate=False)
 
-    async def submit_page(self) -> None:
+    async def check_page(self) -> tuple[str, Widget | None] | None:
+        """The step's own checks, the disk-space warning (once), then the files it names,
+        asked on the host's worker."""
         if self.step == len(STEPS):
-            self.action_create()
-        else:
-            self.next_step()
-
-    def next_step(self) -> None:
-        self.attempts += 1
+            return None
         found = self.check_step(self.step)
         if found:
-            self.refuse(" ".join(found), self.field_at_fault(found[0]))
-            return
+            return " ".join(found), self.field_at_fault(found[0])
         if self.step == 2 and not self._disk_acknowledged():
-            return
+            # The focus stays where Enter was pressed, so Enter again goes on.
+            return f"{self._warning} Press Enter again to go on anyway.", None
         try:
             spec: VMSpec | None = self.spec()
         except ValueError:
             spec = None  # a later step's field is wrong; that step says so
-        if spec is not None and spec_paths(spec, STEPS[self.step]):
-            self.refuse(f"Checking the files on {self.host_label}...")
-            self._check_paths(self.step, spec)
-            return
-        self._advance()
-
-    @work(thread=True, exit_on_error=False, group="wizard")
-    def _check_paths(self, step: int, spec: VMSpec) -> None:
-        """The files a step names must exist on the host: asked on its worker."""
+        if spec is None or not spec_paths(spec, STEPS[self.step]):
+            return None
+        self.refuse(f"Checking the files on {self.host_label}...")
+        step = STEPS[self.step]
         worker = self.tvirt.manager.workers[self.host_id]
         try:
-            found = worker.call(lambda conn: path_problems(conn, spec, STEPS[step])).result(60)
+            found = await asyncio.wrap_future(
+                worker.call(lambda conn: path_problems(conn, spec, step))
+            )
         except Exception as exc:
             found = [f"Could not check the files: {exc}"]
-        deliver(self, self._paths_checked, step, found)
-
-    def _paths_checked(self, step: int, found: list[str]) -> None:
-        if self.step != step:
-            return  # the user went back meanwhile
         if found:
-            self.refuse(" ".join(found), self.field_at_fault(found[0]))
-            return
-        self._advance()
+            return " ".join(found), self.field_at_fault(found[0])
+        return None
 
-    def _advance(self) -> None:
-        self.query_one(f"#{ERROR_ID}", Static).update("")
-        self.step += 1
-        self._show_step()
-        if self.step == len(STEPS):
+    def go_to(self, step: int) -> None:
+        super().go_to(step)
+        if step == len(STEPS):
             spec = self.spec()
             self.query_one("#summary-warning", Static).update(
                 Content(disk_space_warning(spec, self.limits))
             )
             self._preview(spec)
+
+    async def finish(self) -> None:
+        self.action_create()
 
     def _disk_acknowledged(self) -> bool:
         """A disk larger than its pool's free space is warned about once; Enter again
@@ -405,20 +397,12 @@ class CreateWizard(FormMixin, TvirtScreen[None]):
         disk = (spec.disk_pool, spec.disk_size_mib)
         if not warning or self._warned == disk:
             return True
-        self._warned = disk
-        # The focus stays where Enter was pressed, so Enter again goes on.
-        self.refuse(f"{warning} Press Enter again to go on anyway.")
+        self._warned, self._warning = disk, warning
         return False
-
-    def action_back(self) -> None:
-        if self.step > 0:
-            self.step -= 1
-            self.query_one(f"#{ERROR_ID}", Static).update("")
-            self._show_step()
 
     def action_cancel(self) -> None:
         self.tvirt.say(f"Cancelled: no VM was created on {self.host_label}.")
-        self.dismiss()
+        self.leave(None)
 
     @work(thread=True, exit_on_error=False, group="wizard")
     def _preview(self, spec: VMSpec) -> None:

@@ -146,8 +146,11 @@ class Wizard(FormMixin, _Screen):
         if self.working or self.running:
             return
         self.working = True
+        step = self.step
         try:
             found = await self.check_page()
+            if self.step != step:
+                return  # the user went back while the host was asked
             if found is not None:
                 self.refuse(*found)
                 return
