@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from textual.await_complete import AwaitComplete
-from textual.command import CommandPalette
+from textual.command import CommandList, CommandPalette
 from textual.screen import ModalScreen, Screen
 
 R = TypeVar("R")
@@ -43,3 +43,13 @@ class Palette(CommandPalette):
         if not self.is_current:
             return _nothing()
         return super().dismiss(result)
+
+    def _action_command_list(self, action: str) -> None:
+        # Textual's OptionList finds a page from the highlighted option's line, and a list
+        # that is hidden or not laid out yet has no lines: it raised KeyError. A page key
+        # there has nothing to move through, so it is ignored.
+        if action.startswith("page_"):
+            commands = self.query_one(CommandList)
+            if not commands.scrollable_content_region.height:
+                return
+        super()._action_command_list(action)

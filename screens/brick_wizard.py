@@ -17,12 +17,12 @@ from textual.widgets.option_list import Option
 
 from tvirt import bricks, disks
 from tvirt.keys import WIZARD_KEYS
+from tvirt.ops.hostcmd import CommandHost
 from tvirt.progress import Report
 from tvirt.readonly import refusal
 from tvirt.remote import Runner
 
 from .disk_wizard import DevicesArrived, DiskWizard
-from .gluster_view import HostOps
 from .words import plural, size
 
 _SHORT = {"back": "Back", "mark": "Mark disk", "undo": "Undo"}
@@ -44,7 +44,7 @@ class BrickWizard(DiskWizard):
         if k.action in {"back", "mark", "undo"}
     ]
 
-    def __init__(self, ops: HostOps, volume: str = "") -> None:
+    def __init__(self, ops: CommandHost, volume: str = "") -> None:
         super().__init__(ops)
         self.marked: list[str] = []
         self.volume = volume or "vmstore"

@@ -13,10 +13,10 @@ from textual.widget import Widget
 from textual.widgets import Footer, Header, Input, OptionList, Static
 
 from tvirt import disks
+from tvirt.ops.hostcmd import CommandHost
 from tvirt.remote import RemoteError
 
 from .base import TvirtScreen
-from .gluster_view import HostOps
 from .table import Table
 from .wizard import Wizard
 
@@ -38,7 +38,7 @@ class DiskWizard(Wizard, TvirtScreen[None]):
     STEPS: ClassVar[tuple[str, ...]] = ()
     MESSAGE = "wizard-message"
 
-    def __init__(self, ops: HostOps) -> None:
+    def __init__(self, ops: CommandHost) -> None:
         super().__init__()
         self.ops = ops
         self.what = f"{self.WHAT} on {ops.label}"

@@ -1,14 +1,16 @@
 """The Gluster view of one host: volumes, bricks (with heal counts) and peers.
 
-It refreshes on its own slower tick: a thread worker runs the blocking `gluster --xml`
-calls (and asks the host worker which libvirt pools use each volume), then posts a
-GlusterArrived message. Ticks never overlap (exclusive worker), and every state is a word.
+It refreshes on its own slower tick: an async worker awaits tvirt.ops.gluster.collect
+(the `gluster --xml` calls on their own thread, the pools on each volume from the host's
+worker), then posts a GlusterArrived message. Collections never overlap: a refresh asked
+while one runs is run once right after it. Every state is a word.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, cast
 
 from textual import work
@@ -17,10 +19,12 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, Static
 
-from tvirt import disks, gluster
+from tvirt import gluster
+from tvirt.errors import TvirtError
 from tvirt.keys import GLUSTER_KEYS
-from tvirt.readonly import refusal
-from tvirt.remote import Runner
+from tvirt.ops import gluster as gluster_ops
+from tvirt.ops.hostcmd import CommandHost
+from tvirt.ops.run import refused
 
 from .base import TvirtScreen
 from .table import Table
@@ -32,40 +36,7 @@ if TYPE_CHECKING:
 GLUSTER_INTERVAL = 10.0  # seconds; slower than the stats tick, gluster calls are heavy
 
 
-@dataclass
-class HostOps:
-    """What the Gluster screens need from one host. The callables block: threads only."""
-
-    label: str
-    runner: Runner | None
-    libvirt_call: Callable[[Callable[[Any], Any]], Any] | None
-    readonly: bool = False
-    gluster_host: str = ""
-
-    def collect(self) -> gluster.GlusterState:
-        if self.runner is None:
-            return gluster.GlusterState(self.label, error="No commands can run on this host.")
-        state = gluster.collect(self.runner)
-        if self.libvirt_call is not None and not state.error:
-            try:
-                pools: dict[str, list[str]] = self.libvirt_call(gluster.pools_by_volume)
-            except Exception:  # the view still shows volumes without the pool column
-                pools = {}
-            for vol in state.volumes:
-                vol.pools = pools.get(vol.name, [])
-        return state
-
-    def devices(self) -> list[disks.Device]:
-        assert self.runner is not None
-        vm: dict[str, str] | None = None
-        nodedevs: dict[str, str] = {}
-        if self.libvirt_call is not None:
-            try:
-                vm = self.libvirt_call(disks.vm_disks)
-                nodedevs = self.libvirt_call(disks.node_devices)
-            except Exception:
-                vm = None  # unknown VM disks: every device becomes unknown
-        return disks.inventory(self.runner, vm, nodedevs)
+Collect = Callable[[CommandHost], Future[gluster.GlusterState]]
 
 
 class GlusterArrived(Message):
@@ -95,12 +66,20 @@ class GlusterScreen(TvirtScreen[None]):
     """
     BINDINGS = _bindings()
 
-    def __init__(self, ops: HostOps, interval: float = GLUSTER_INTERVAL) -> None:
+    def __init__(
+        self,
+        ops: CommandHost,
+        interval: float = GLUSTER_INTERVAL,
+        collect: Collect = gluster_ops.collect,
+    ) -> None:
         super().__init__()
         self.ops = ops
         self.interval = interval
+        self.collect = collect  # recorded facts in the snapshot tests
         self.ticks_started = 0
         self.ticks_done = 0
+        self.collecting = False  # a collection is running
+        self.again = False  # a refresh was asked while it ran
         self.state: gluster.GlusterState | None = None
 
     def compose(self) -> ComposeResult:
@@ -138,12 +117,25 @@ class GlusterScreen(TvirtScreen[None]):
 
     def action_refresh(self) -> None:
         self.ticks_started += 1
+        if self.collecting:
+            self.again = True  # one more right after: its facts are read after this press
+            return
+        self.collecting = True
         self._collect(self.ticks_started)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="gluster")
-    def _collect(self, tick: int) -> None:
-        state = self.ops.collect()
+    @work(exit_on_error=False, group="gluster")
+    async def _collect(self, tick: int) -> None:
+        try:
+            state = await asyncio.wrap_future(self.collect(self.ops))
+        except TvirtError as exc:  # shown as the view's error, like a gluster failure
+            state = gluster.GlusterState(self.ops.label, error=str(exc))
+        finally:
+            self.collecting = False
         self.post_message(GlusterArrived(state, tick))
+        if self.again:
+            self.again = False
+            self.collecting = True
+            self._collect(self.ticks_started)
 
     def on_gluster_arrived(self, message: GlusterArrived) -> None:
         if message.tick < self.ticks_done:
@@ -203,8 +195,9 @@ class GlusterScreen(TvirtScreen[None]):
     def refused(self, what: str) -> bool:
         """Both wizards only exist to change disks: in read-only mode they do not open, as
         the new-VM wizard does not (their own last steps refuse as well)."""
-        if self.ops.readonly:
-            cast("TvirtApp", self.app).say(refusal(what, self.ops.label), ok=False)
+        refusal = refused(self.ops, what)
+        if refusal is not None:
+            cast("TvirtApp", self.app).say(str(refusal), ok=False)
             return True
         return False
 
@@ -245,9 +238,8 @@ def _count(value: int | None) -> str:
 
 def open_gluster(app: Any, host_id: str | None) -> None:
     """Push the Gluster view for a host of the app (the first real host if none chosen)."""
-    import socket
-
-    from tvirt.remote import RemoteError, runner_for
+    from tvirt.ops.hostcmd import for_uri
+    from tvirt.remote import RemoteError
     from tvirt.uri import parse_uri
 
     workers = app.manager.workers
@@ -256,22 +248,9 @@ def open_gluster(app: Any, host_id: str | None) -> None:
     if not real:
         app.say("Gluster needs a qemu host; demo connections have no Gluster.", ok=False)
         return
-    uri = parse_uri(real[0])
     try:
-        runner = runner_for(uri)
+        host = for_uri(parse_uri(real[0]), workers[real[0]], app.readonly)
     except RemoteError as exc:
         app.say(str(exc), ok=False)
         return
-    worker = workers[real[0]]
-
-    def call(fn: Callable[[Any], Any]) -> Any:
-        return worker.call(fn).result(timeout=60)
-
-    ops = HostOps(
-        uri.label,
-        runner,
-        call,
-        readonly=app.readonly,
-        gluster_host=uri.host or socket.gethostname(),
-    )
-    app.push_screen(GlusterScreen(ops))
+    app.push_screen(GlusterScreen(host))

@@ -17,11 +17,12 @@ from textual.widgets.option_list import Option
 
 from tvirt import disks, wipe
 from tvirt.keys import WIZARD_KEYS
+from tvirt.ops.hostcmd import CommandHost
 from tvirt.progress import Report
 from tvirt.remote import Runner
 
 from .disk_wizard import DevicesArrived, DiskWizard
-from .gluster_view import HostOps, sync_rows
+from .gluster_view import sync_rows
 from .progress import ProgressPanel
 from .words import plural, size
 
@@ -42,7 +43,7 @@ class WipeWizard(DiskWizard):
         if k.action in {"back"}
     ]
 
-    def __init__(self, ops: HostOps) -> None:
+    def __init__(self, ops: CommandHost) -> None:
         super().__init__(ops)
         self.device: disks.Device | None = None
         self.method = wipe.Method.SIGNATURES

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from tvirt.inventory import Inventory
+from tvirt.ops.hostcmd import CommandHost
 from tvirt.updates import Update
 
 ENV_FILE = Path("/run/tvirt-testbed/env")
@@ -310,3 +311,52 @@ def snap_compare(snap_compare: Callable[..., bool]) -> Callable[..., bool]:
         return snap_compare(app, *args, run_before=run, **kwargs)
 
     return compare
+
+
+# ----- hosts that run commands (Gluster, disks, wipes, bricks) -----------------------------
+LocalHost = Callable[..., CommandHost]
+
+
+@pytest.fixture
+def local_host(testbed: Testbed) -> Iterator[LocalHost]:
+    """local_host(readonly=False): this machine as the Gluster and disk operations see it
+    (tvirt.ops.hostcmd.CommandHost): local commands and a connected worker on the test
+    bed's qemu:///system. Every manager made is stopped afterwards."""
+    import socket
+
+    from tvirt.manager import HostManager
+    from tvirt.remote import Runner
+
+    managers: list[HostManager] = []
+
+    def make(readonly: bool = False) -> CommandHost:
+        rec = Recorder()
+        manager = HostManager(rec, readonly=readonly)
+        managers.append(manager)
+        worker = manager.add(testbed.qemu_uri)
+        wait_for(lambda: testbed.qemu_uri in rec.inventory.listed, 30, "the local host")
+        return CommandHost(
+            worker.label,
+            Runner("localhost"),
+            worker,
+            readonly=readonly,
+            gluster_host=socket.gethostname(),
+            uri=testbed.qemu_uri,
+        )
+
+    yield make
+    for manager in managers:
+        manager.stop()
+
+
+@pytest.fixture
+def ext4_loop(tmp_path: Path) -> Iterator[str]:
+    """A 64 MiB loop device this test made, with an ext4 signature (safe to wipe: nothing
+    mounts it); detached afterwards, never anyone else's."""
+    from loopdevs import have, loop_devices, sh
+
+    if missing := have("losetup", "mkfs.ext4", "lsblk", "wipefs"):
+        need(missing)
+    with loop_devices(tmp_path) as (loop,):
+        sh("mkfs.ext4", "-q", loop)
+        yield loop

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from concurrent.futures import Future
 from pathlib import Path
 
 from tvirt import disks, gluster
+from tvirt.ops.hostcmd import CommandHost
 from tvirt.remote import Runner
-from tvirt.screens.gluster_view import HostOps
 
 HERE = Path(__file__).parent / "fixtures" / "gluster"
 
@@ -40,13 +41,17 @@ def recorded_devices(name: str = "lsblk.json") -> list[disks.Device]:
     return disks.from_facts(json.dumps(data["lsblk"]), data["wipefs"], {})
 
 
-class RecordedOps(HostOps):
+def recorded_collect(_host: CommandHost) -> Future[gluster.GlusterState]:
+    """What the Gluster view's collect gives, from the recording (GlusterScreen(collect=))."""
+    done: Future[gluster.GlusterState] = Future()
+    done.set_result(recorded_state())
+    return done
+
+
+class RecordedOps(CommandHost):
     def __init__(self, devices: str = "lsblk.json") -> None:
         super().__init__("localhost qemu/system", Runner("localhost"), None, gluster_host="vm")
         self._devices = devices
-
-    def collect(self) -> gluster.GlusterState:
-        return recorded_state()
 
     def devices(self) -> list[disks.Device]:
         return recorded_devices(self._devices)

@@ -172,3 +172,24 @@ def test_create_command_dry_run_and_failure_with_undo(tmp_path: Path) -> None:
         assert f"undone: localhost: pvremove -y {loops[0]}" in err
         assert not any(line.startswith("not undone") for line in err)
         assert "undo ran vgremove" in (state / "tvirt" / "bricks.log").read_text()
+
+
+def test_read_only_create_is_refused_before_any_disk_is_read(tmp_path: Path) -> None:
+    with loop_devices(tmp_path, 3) as loops:
+        specs = [f"localhost:{p}" for p in loops]
+        for extra in ([], ["--dry-run"], ["--yes"]):
+            done = tvirt("--readonly", "gluster", "create", "tvirt-test-ro", *specs, *extra)
+            assert (done.returncode, done.stdout) == (1, "")
+            assert done.stderr == (
+                "tvirt: Read-only mode refused to create the bricks and volume tvirt-test-ro "
+                "on localhost qemu/system; restart tvirt without --readonly to make changes.\n"
+            )
+
+
+def test_wipe_json_names_the_host_by_its_label(ext4_loop: str) -> None:
+    # "host" means the same in every JSON output: the label, with the URI beside it.
+    dry = tvirt("wipe", "localhost", ext4_loop, "--method", "zero", "--dry-run", "--json")
+    assert dry.returncode == 0, dry.stderr
+    record = json.loads(dry.stdout)
+    assert (record["host"], record["uri"]) == ("localhost qemu/system", "qemu:///system")
+    assert record["state"] == "dry run" and record["name"] == ext4_loop

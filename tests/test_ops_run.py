@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import libvirt
 import pytest
@@ -13,7 +14,8 @@ import pytest
 from conftest import Recorder, wait_for
 from tvirt.host import HostWorker
 from tvirt.manager import HostManager
-from tvirt.ops.run import Failed, Refused, on_host, on_vm, refused
+from tvirt.ops.run import Failed, Refused, in_thread, on_host, on_vm, refused
+from tvirt.remote import RemoteError
 
 VM0 = "00000000-0000-0000-0000-000000000001"  # vm0000, running (conftest.node_xml)
 VM1 = "00000000-0000-0000-0000-000000000002"  # vm0001, shut off
@@ -84,3 +86,47 @@ def test_a_vm_gone_meanwhile_is_a_sentence_not_a_traceback(host: HostWorker) -> 
         on_vm(host, gone, lambda _c, dom: dom.name(), explained=True).result(10)
     # explained: tvirt's sentence for a missing domain, not libvirt's wording.
     assert str(caught.value) == "That virtual machine no longer exists."
+
+
+# ----- in_thread: jobs that are external commands, not libvirt calls ---------------------
+@dataclass
+class Place:
+    """What in_thread needs of a host (a CommandHost is one): a label and read-only."""
+
+    label: str
+    readonly: bool = False
+
+
+def test_in_thread_runs_off_the_callers_thread() -> None:
+    caller = threading.get_ident()
+    assert in_thread(Place("h"), threading.get_ident, change="wipe x").result(10) != caller
+
+
+def test_in_thread_refuses_a_change_in_read_only_mode_without_running_it() -> None:
+    ran = threading.Event()
+    future = in_thread(Place("lab", readonly=True), ran.set, change="wipe /dev/sdb")
+    with pytest.raises(Refused) as caught:
+        future.result(10)
+    assert str(caught.value).startswith("Read-only mode refused to wipe /dev/sdb on lab;")
+    assert not ran.is_set()
+    # a read on the same host runs
+    assert in_thread(Place("lab", readonly=True), lambda: 7).result(10) == 7
+
+
+def test_in_thread_failures_keep_their_sentence(host: HostWorker) -> None:
+    def remote_fails() -> None:
+        raise RemoteError("ssh to lab failed: no answer.")
+
+    with pytest.raises(RemoteError, match=r"^ssh to lab failed: no answer\.$"):
+        in_thread(Place("lab"), remote_fails).result(10)
+
+    # a libvirt call made inside the job (on a real test-driver connection) becomes Failed
+    def libvirt_fails() -> None:
+        on_vm(host, VM0, lambda _c, dom: dom.create()).result(10)
+
+    with pytest.raises(Failed) as caught:
+        in_thread(Place("lab"), lambda: host.call(lambda c: c.lookupByName("nope")).result(10)
+                  ).result(10)
+    assert caught.value.host == "lab" and str(caught.value) == "Domain not found."
+    with pytest.raises(Failed, match="already running"):
+        in_thread(Place("lab"), libvirt_fails).result(10)

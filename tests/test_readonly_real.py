@@ -22,11 +22,12 @@ from textual.widgets import DataTable, Static
 from conftest import Testbed, need
 from tui_helpers import until
 from tvirt import disks
+from tvirt.ops.hostcmd import CommandHost
 from tvirt.remote import Runner
 from tvirt.screens.app import TvirtApp
 from tvirt.screens.brick_wizard import BrickWizard
 from tvirt.screens.disk_wizard import DiskWizard
-from tvirt.screens.gluster_view import GlusterScreen, HostOps
+from tvirt.screens.gluster_view import GlusterScreen
 from tvirt.screens.networks import NetworksScreen
 from tvirt.screens.wipe_wizard import WipeWizard
 
@@ -181,7 +182,7 @@ async def test_wipe_wizard_refuses_the_typed_wipe(tmp_path: Path, testbed: Testb
         sh("mkfs.ext4", "-q", loop)
         assert signatures(loop) == ["ext4"]
         async with readonly_app(testbed) as (app, pilot):
-            ops: HostOps = (await open_gluster(app, pilot, testbed.gluster_volume)).ops
+            ops: CommandHost = (await open_gluster(app, pilot, testbed.gluster_volume)).ops
             assert ops.readonly
             wiz = WipeWizard(ops)
             await open_wizard(pilot, wiz)
@@ -204,7 +205,7 @@ async def test_brick_wizard_refuses_the_plan(tmp_path: Path, testbed: Testbed) -
         for loop in loops:
             sh("mkfs.ext4", "-q", loop)
         async with readonly_app(testbed) as (app, pilot):
-            ops: HostOps = (await open_gluster(app, pilot, testbed.gluster_volume)).ops
+            ops: CommandHost = (await open_gluster(app, pilot, testbed.gluster_volume)).ops
             wiz = BrickWizard(ops, volume=f"tvirt-ro-{os.getpid()}")
             await open_wizard(pilot, wiz)
             table = wiz.query_one("#wizard-table", DataTable)

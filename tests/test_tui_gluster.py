@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
-from gluster_fixtures import RecordedOps, recorded_devices, recorded_state
+from gluster_fixtures import RecordedOps, recorded_collect, recorded_devices, recorded_state
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
 from tui_helpers import settled, until
-from tvirt import bricks, disks, wipe
+from tvirt import bricks, disks, gluster, wipe
 from tvirt import progress as pg
+from tvirt.errors import TvirtError
+from tvirt.ops.hostcmd import CommandHost
 from tvirt.screens.app import TvirtApp
 from tvirt.screens.brick_wizard import BrickWizard, StepChanged
 from tvirt.screens.gluster_view import GlusterScreen
@@ -43,7 +46,7 @@ def test_recorded_state_reads_the_killed_brick_as_offline() -> None:
 def test_gluster_view_snapshot(snap_compare: Callable[..., bool]) -> None:
     async def open_view(pilot: Pilot[int]) -> None:
         app = pilot.app
-        screen = GlusterScreen(RecordedOps(), interval=0)
+        screen = GlusterScreen(RecordedOps(), interval=0, collect=recorded_collect)
         await app.push_screen(screen)
         await settled(pilot, lambda: screen.ticks_done == 1, "the first refresh")
 
@@ -208,3 +211,29 @@ def test_brick_step4_failure_snapshot(snap_compare: Callable[..., bool]) -> None
         await settled(pilot, lambda: wiz.outcome is not None, "the outcome")
 
     assert snap_compare(TvirtApp(uris=[LAB]), terminal_size=(130, 50), run_before=run)
+
+
+async def test_collections_never_overlap_and_a_failure_is_the_views_error() -> None:
+    # Futures the test completes itself: when each collection ends is the test's choice.
+    pending: list[Future[gluster.GlusterState]] = []
+
+    def collect(_host: CommandHost) -> Future[gluster.GlusterState]:
+        pending.append(Future())
+        return pending[-1]
+
+    app = TvirtApp(uris=[LAB])
+    async with app.run_test(size=(150, 40)) as pilot:
+        screen = GlusterScreen(RecordedOps(), interval=0, collect=collect)
+        await app.push_screen(screen)
+        await until(pilot, lambda: len(pending) == 1, "the first collection")
+        await pilot.press("r", "r")  # asked while the first one runs
+        await pilot.pause()
+        assert len(pending) == 1 and screen.ticks_started == 3
+        pending[0].set_result(recorded_state())
+        await until(pilot, lambda: len(pending) == 2, "one more collection after it")
+        assert screen.ticks_done == 1
+        pending[1].set_exception(TvirtError("gluster is not installed on this machine."))
+        await until(pilot, lambda: screen.ticks_done == 3, "the latest refresh")
+        status = str(screen.query_one("#gluster-status", Static).render())
+        assert "error: gluster is not installed on this machine." in status
+        assert len(pending) == 2

@@ -4,41 +4,26 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import libvirt
 import pytest
 from glustervol import own_volume
-from loopdevs import TOO_SMALL_FOR_THIN_POOL, have, loop_devices, sh
+from loopdevs import TOO_SMALL_FOR_THIN_POOL, have, loop_devices
 from textual.widgets import DataTable, ProgressBar
 
-from conftest import need
+from conftest import LocalHost, need
 from tui_helpers import until
 from tvirt import disks
 from tvirt.remote import Runner
 from tvirt.screens.app import TvirtApp
 from tvirt.screens.brick_wizard import BrickWizard
-from tvirt.screens.gluster_view import GlusterScreen, HostOps
+from tvirt.screens.gluster_view import GlusterScreen
 from tvirt.screens.progress import ProgressPanel
 from tvirt.screens.wipe_wizard import WipeWizard
 
 pytestmark = pytest.mark.real
 LAB = f"test://{Path(__file__).parent / 'fixtures' / 'lab.xml'}"
-
-
-def call(fn: Callable[[Any], Any]) -> Any:
-    conn = libvirt.open("qemu:///system")
-    try:
-        return fn(conn)
-    finally:
-        conn.close()
-
-
-def ops() -> HostOps:
-    return HostOps("localhost", Runner("localhost"), call, gluster_host=socket.gethostname())
 
 
 def cell(table: DataTable[Any], row: str, column: int) -> str:
@@ -51,11 +36,13 @@ def _tools() -> None:
         need(missing)
 
 
-async def test_killed_brick_is_offline_on_the_next_tick(tmp_path: Path, testbed) -> None:  # type: ignore[no-untyped-def]
+async def test_killed_brick_is_offline_on_the_next_tick(
+    tmp_path: Path, testbed, local_host: LocalHost  # type: ignore[no-untyped-def]
+) -> None:
     with own_volume(tmp_path, testbed.gluster_host) as name:
         app = TvirtApp(uris=[LAB])
         async with app.run_test(size=(140, 40)) as pilot:
-            screen = GlusterScreen(ops(), interval=1.0)
+            screen = GlusterScreen(local_host(), interval=1.0)
             await app.push_screen(screen)
             await until(pilot, lambda: screen.state is not None, "the first refresh", timeout=60)
             assert screen.state is not None
@@ -75,39 +62,40 @@ async def test_killed_brick_is_offline_on_the_next_tick(tmp_path: Path, testbed)
             assert cell(volumes, testbed.gluster_volume, 1) == "started"
 
 
-async def test_wipe_wizard_wipes_and_verifies(tmp_path: Path) -> None:
-    with loop_devices(tmp_path) as (loop,):
-        sh("mkfs.ext4", "-q", loop)
-        app = TvirtApp(uris=[LAB])
-        async with app.run_test(size=(130, 40)) as pilot:
-            wiz = WipeWizard(ops())
-            await app.push_screen(wiz)
-            await until(pilot, lambda: wiz.devices, "the device list")
-            table = wiz.query_one("#wizard-table", DataTable)
-            table.move_cursor(row=table.get_row_index(loop))
-            await pilot.press("enter")
-            await until(pilot, lambda: wiz.step == 1, "the method step")
-            await pilot.press("down", "enter")  # zero fill
-            await until(pilot, lambda: wiz.step == 2, "the confirm step")
-            await pilot.press(*loop, "enter")
-            await until(pilot, lambda: wiz.report is not None, "the wipe", timeout=60)
-            assert wiz.report is not None
-            assert wiz.report.ok and wiz.report.verified, wiz.report.message
-            assert [s.type for s in wiz.report.found] == ["ext4"]
-            assert [s.type for s in wiz.report.removed] == ["ext4"]
-            # the wipe's progress events reached the panel: its start, then the end
-            panel = wiz.query_one("#wizard-progress", ProgressPanel)
-            assert panel.started.what == loop and panel.started.verb == "zeroed"
-            assert wiz.query_one("#wizard-progress-bar", ProgressBar).percentage == 1.0
-        dev = disks.find(disks.inventory(Runner("localhost"), {}), loop)
-        assert dev is not None and dev.signatures == []
+async def test_wipe_wizard_wipes_and_verifies(ext4_loop: str, local_host: LocalHost) -> None:
+    loop = ext4_loop
+    app = TvirtApp(uris=[LAB])
+    async with app.run_test(size=(130, 40)) as pilot:
+        wiz = WipeWizard(local_host())
+        await app.push_screen(wiz)
+        await until(pilot, lambda: wiz.devices, "the device list")
+        table = wiz.query_one("#wizard-table", DataTable)
+        table.move_cursor(row=table.get_row_index(loop))
+        await pilot.press("enter")
+        await until(pilot, lambda: wiz.step == 1, "the method step")
+        await pilot.press("down", "enter")  # zero fill
+        await until(pilot, lambda: wiz.step == 2, "the confirm step")
+        await pilot.press(*loop, "enter")
+        await until(pilot, lambda: wiz.report is not None, "the wipe", timeout=60)
+        assert wiz.report is not None
+        assert wiz.report.ok and wiz.report.verified, wiz.report.message
+        assert [s.type for s in wiz.report.found] == ["ext4"]
+        assert [s.type for s in wiz.report.removed] == ["ext4"]
+        # the wipe's progress events reached the panel: its start, then the end
+        panel = wiz.query_one("#wizard-progress", ProgressPanel)
+        assert panel.started.what == loop and panel.started.verb == "zeroed"
+        assert wiz.query_one("#wizard-progress-bar", ProgressBar).percentage == 1.0
+    dev = disks.find(disks.inventory(Runner("localhost"), {}), loop)
+    assert dev is not None and dev.signatures == []
 
 
-async def test_brick_wizard_failure_then_undo(tmp_path: Path, testbed) -> None:  # type: ignore[no-untyped-def]
+async def test_brick_wizard_failure_then_undo(
+    tmp_path: Path, testbed, local_host: LocalHost  # type: ignore[no-untyped-def]
+) -> None:
     with loop_devices(tmp_path, 3, size=TOO_SMALL_FOR_THIN_POOL) as loops:
         app = TvirtApp(uris=[LAB])
         async with app.run_test(size=(130, 50)) as pilot:
-            wiz = BrickWizard(ops(), volume="tvirt-test-tui")
+            wiz = BrickWizard(local_host(), volume="tvirt-test-tui")
             await app.push_screen(wiz)
             await until(pilot, lambda: wiz.devices, "the device list")
             table = wiz.query_one("#wizard-table", DataTable)

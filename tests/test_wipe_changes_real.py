@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import uuid as uuidlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import libvirt
 import pytest
@@ -22,13 +20,12 @@ from loopdevs import have, loop_devices, sh
 from pty_term import Terminal
 from textual.widgets import DataTable, Static
 
-from conftest import need
+from conftest import LocalHost, need
 from tui_helpers import until
 from tvirt import disks, wipe
 from tvirt.remote import Runner, runner_for
 from tvirt.screens.app import TvirtApp
 from tvirt.screens.brick_wizard import BrickWizard
-from tvirt.screens.gluster_view import HostOps
 from tvirt.screens.wipe_wizard import WipeWizard
 
 pytestmark = pytest.mark.real
@@ -143,48 +140,48 @@ def held_by_another_program(path: str) -> Iterator[None]:
         os.close(fd)
 
 
-def test_locally_a_device_held_elsewhere_is_refused(tmp_path: Path) -> None:
-    with loop_devices(tmp_path) as (loop,):
-        sh("mkfs.ext4", "-q", loop)
-        confirmed = device(loop)
-        assert confirmed is not None and confirmed.safety is disks.Safety.SAFE
-        with held_by_another_program(loop):
-            with pytest.raises(wipe.WipeRefused, match="cannot be opened exclusively"):
-                wipe.wipe(
-                    LOCAL,
-                    confirmed,
-                    loop,
-                    wipe.Method.SIGNATURES,
-                    loop,
-                    current=lambda: device(loop),
-                    log=tmp_path / "w.log",
-                )
-        assert signatures(loop) == ["ext4"]
-
-
-def test_over_ssh_a_failed_wipefs_reports_nothing_removed(testbed, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    """Over ssh nothing is held, so wipefs's own exclusive open meets the other holder and
-    fails: the report must say so and claim no removed signature."""
-    runner = runner_for(testbed.ssh_uri)
-    with loop_devices(tmp_path) as (loop,):
-        sh("mkfs.ext4", "-q", loop)
-        confirmed = device(loop, runner)
-        assert confirmed is not None and confirmed.safety is disks.Safety.SAFE
-        with held_by_another_program(loop):
-            report = wipe.wipe(
-                runner,
+def test_locally_a_device_held_elsewhere_is_refused(tmp_path: Path, ext4_loop: str) -> None:
+    loop = ext4_loop
+    confirmed = device(loop)
+    assert confirmed is not None and confirmed.safety is disks.Safety.SAFE
+    with held_by_another_program(loop):
+        with pytest.raises(wipe.WipeRefused, match="cannot be opened exclusively"):
+            wipe.wipe(
+                LOCAL,
                 confirmed,
                 loop,
                 wipe.Method.SIGNATURES,
                 loop,
-                current=lambda: device(loop, runner),
+                current=lambda: device(loop),
                 log=tmp_path / "w.log",
             )
-        assert not report.ok and not report.verified and not report.held
-        assert f"wipefs --all {loop} failed" in report.message
-        assert [s.type for s in report.found] == ["ext4"]
-        assert report.removed == []
-        assert signatures(loop) == ["ext4"]
+    assert signatures(loop) == ["ext4"]
+
+
+def test_over_ssh_a_failed_wipefs_reports_nothing_removed(  # type: ignore[no-untyped-def]
+    testbed, tmp_path: Path, ext4_loop: str
+) -> None:
+    """Over ssh nothing is held, so wipefs's own exclusive open meets the other holder and
+    fails: the report must say so and claim no removed signature."""
+    runner = runner_for(testbed.ssh_uri)
+    loop = ext4_loop
+    confirmed = device(loop, runner)
+    assert confirmed is not None and confirmed.safety is disks.Safety.SAFE
+    with held_by_another_program(loop):
+        report = wipe.wipe(
+            runner,
+            confirmed,
+            loop,
+            wipe.Method.SIGNATURES,
+            loop,
+            current=lambda: device(loop, runner),
+            log=tmp_path / "w.log",
+        )
+    assert not report.ok and not report.verified and not report.held
+    assert f"wipefs --all {loop} failed" in report.message
+    assert [s.type for s in report.found] == ["ext4"]
+    assert report.removed == []
+    assert signatures(loop) == ["ext4"]
 
 
 # ----- the same seam in the wizards and the command ---------------------------------------
@@ -192,50 +189,41 @@ def test_over_ssh_a_failed_wipefs_reports_nothing_removed(testbed, tmp_path: Pat
 LAB = f"test://{Path(__file__).parent / 'fixtures' / 'lab.xml'}"
 
 
-def _call(fn: Callable[[Any], Any]) -> Any:
-    conn = libvirt.open("qemu:///system")
-    try:
-        return fn(conn)
-    finally:
-        conn.close()
-
-
-def ops() -> HostOps:
-    return HostOps("localhost", LOCAL, _call, gluster_host=socket.gethostname())
-
-
-async def test_wipe_wizard_refuses_a_device_that_became_a_pv_while_typing(tmp_path: Path) -> None:
+async def test_wipe_wizard_refuses_a_device_that_became_a_pv_while_typing(
+    tmp_path: Path, ext4_loop: str, local_host: LocalHost
+) -> None:
     """The reported case: safe at step 1, pvcreate + vgcreate from another shell while step 3
     waits for the path; typing it must not wipe the new PV."""
-    with loop_devices(tmp_path) as (loop,):
-        sh("mkfs.ext4", "-q", loop)
-        app = TvirtApp(uris=[LAB])
-        async with app.run_test(size=(130, 40)) as pilot:
-            wiz = WipeWizard(ops())
-            await app.push_screen(wiz)
-            await until(pilot, lambda: wiz.devices, "the device list")
-            table = wiz.query_one("#wizard-table", DataTable)
-            table.move_cursor(row=table.get_row_index(loop))
-            await pilot.press("enter")
-            await until(pilot, lambda: wiz.step == 1, "the method step")
-            await pilot.press("enter")  # signatures only
-            await until(pilot, lambda: wiz.step == 2, "the confirm step")
-            with physical_volume(loop, tmp_path):
-                await pilot.press(*loop, "enter")
-                await until(pilot, lambda: wiz.report is not None, "the wipe", timeout=60)
-                body = str(wiz.query_one("#wizard-body", Static).render())
-                assert "Signatures removed: none" in body
-                assert f"{loop} changed since it was confirmed" in body
-                assert "new: signature LVM2_member" in body
-                assert "Result: failed." in body
-                assert "LVM2_member" in signatures(loop)
+    loop = ext4_loop
+    app = TvirtApp(uris=[LAB])
+    async with app.run_test(size=(130, 40)) as pilot:
+        wiz = WipeWizard(local_host())
+        await app.push_screen(wiz)
+        await until(pilot, lambda: wiz.devices, "the device list")
+        table = wiz.query_one("#wizard-table", DataTable)
+        table.move_cursor(row=table.get_row_index(loop))
+        await pilot.press("enter")
+        await until(pilot, lambda: wiz.step == 1, "the method step")
+        await pilot.press("enter")  # signatures only
+        await until(pilot, lambda: wiz.step == 2, "the confirm step")
+        with physical_volume(loop, tmp_path):
+            await pilot.press(*loop, "enter")
+            await until(pilot, lambda: wiz.report is not None, "the wipe", timeout=60)
+            body = str(wiz.query_one("#wizard-body", Static).render())
+            assert "Signatures removed: none" in body
+            assert f"{loop} changed since it was confirmed" in body
+            assert "new: signature LVM2_member" in body
+            assert "Result: failed." in body
+            assert "LVM2_member" in signatures(loop)
 
 
-async def test_brick_wizard_stops_before_any_step_when_a_disk_changed(tmp_path: Path) -> None:
+async def test_brick_wizard_stops_before_any_step_when_a_disk_changed(
+    tmp_path: Path, local_host: LocalHost
+) -> None:
     with loop_devices(tmp_path, 3, partscan=True) as loops:
         app = TvirtApp(uris=[LAB])
         async with app.run_test(size=(130, 50)) as pilot:
-            wiz = BrickWizard(ops(), volume="tvirt-test-changed")
+            wiz = BrickWizard(local_host(), volume="tvirt-test-changed")
             await app.push_screen(wiz)
             await until(pilot, lambda: wiz.devices, "the device list")
             table = wiz.query_one("#wizard-table", DataTable)
@@ -262,23 +250,24 @@ async def test_brick_wizard_stops_before_any_step_when_a_disk_changed(tmp_path: 
                 assert signatures(loops[0]) == [] and signatures(loops[2]) == []
 
 
-def test_wipe_command_refuses_a_device_swapped_on_at_the_prompt(tmp_path: Path) -> None:
-    with loop_devices(tmp_path) as (loop,):
-        sh("mkfs.ext4", "-q", loop)
-        term = Terminal(
-            [str(Path(sys.executable).with_name("tvirt")), "wipe", "localhost", loop,
-             "--method", "zero"],
-            env={"XDG_STATE_HOME": str(tmp_path / "state"), "NO_COLOR": "1"},
-        )
-        try:
-            term.wait_for(lambda: f"Type {loop} to wipe it" in term.text(), what="the prompt")
-            with swap(loop, tmp_path):
-                term.send(loop + "\r")
-                code = term.proc.wait(120)
-                text = term.text()
-                assert code == 1, text
-                assert f"{loop} changed since it was confirmed" in text
-                assert "in use as swap" in text and "nothing was wiped." in text
-                assert signatures(loop) == ["swap"]
-        finally:
-            term.close()
+def test_wipe_command_refuses_a_device_swapped_on_at_the_prompt(
+    tmp_path: Path, ext4_loop: str
+) -> None:
+    loop = ext4_loop
+    term = Terminal(
+        [str(Path(sys.executable).with_name("tvirt")), "wipe", "localhost", loop,
+         "--method", "zero"],
+        env={"XDG_STATE_HOME": str(tmp_path / "state"), "NO_COLOR": "1"},
+    )
+    try:
+        term.wait_for(lambda: f"Type {loop} to wipe it" in term.text(), what="the prompt")
+        with swap(loop, tmp_path):
+            term.send(loop + "\r")
+            code = term.proc.wait(120)
+            text = term.text()
+            assert code == 1, text
+            assert f"{loop} changed since it was confirmed" in text
+            assert "in use as swap" in text and "nothing was wiped." in text
+            assert signatures(loop) == ["swap"]
+    finally:
+        term.close()

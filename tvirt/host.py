@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import libvirt
 
@@ -494,7 +494,10 @@ def _delete(conn: libvirt.virConnect, dom: libvirt.virDomain, remove_storage: bo
             raise
         dom.undefine()
     removed, kept = [], []
-    for pool, path in disks:
+    for pool, path, removable in disks:
+        if not removable:
+            kept.append(f"{path} (a network disk; tvirt removes only pool volumes and files)")
+            continue
         try:
             if pool:
                 vol = conn.storagePoolLookupByName(pool).storageVolLookupByName(path)
@@ -504,7 +507,12 @@ def _delete(conn: libvirt.virConnect, dom: libvirt.virDomain, remove_storage: bo
             vol.delete(0)
             removed.append(path)
         except libvirt.libvirtError as exc:
-            kept.append(f"{path} ({explain(exc)})")
+            if path.startswith("gluster://") and (
+                exc.get_error_code() == libvirt.VIR_ERR_NO_STORAGE_VOL
+            ):
+                kept.append(f"{path} (no libvirt pool holds it, so it stays on the volume)")
+            else:
+                kept.append(f"{path} ({explain(exc)})")
     words = ""
     if removed:
         words += f" Removed storage: {', '.join(removed)}."
@@ -513,9 +521,18 @@ def _delete(conn: libvirt.virConnect, dom: libvirt.virDomain, remove_storage: bo
     return words
 
 
-def _disk_sources(xml: str) -> list[tuple[str, str]]:
+class _Storage(NamedTuple):
+    pool: str  # "" for a path
+    path: str  # a volume name in the pool, a path, or words for what cannot be removed
+    removable: bool = True
+
+
+def _disk_sources(xml: str) -> list[_Storage]:
     """The storage behind the VM's disks (not CD-ROMs, which are usually shared): (pool,
-    volume) for a disk given by pool and volume name, ("", path) for a file or device."""
+    volume) for a disk given by pool and volume name, ("", path) for a file or device,
+    and for a Gluster network disk ("", its gluster:// URL), the path a libvirt gluster
+    pool gives the volume, so a pool that knows it removes it. Other network disks are
+    not removable: named as not removed, never skipped in silence."""
     found = []
     for disk in ET.fromstring(xml).iter("disk"):
         if disk.get("device", "disk") != "disk":
@@ -524,9 +541,18 @@ def _disk_sources(xml: str) -> list[tuple[str, str]]:
         if source is None:
             continue
         if disk.get("type") == "volume" and source.get("pool") and source.get("volume"):
-            found.append((source.get("pool", ""), source.get("volume", "")))
+            found.append(_Storage(source.get("pool", ""), source.get("volume", "")))
         elif path := source.get("file") or source.get("dev"):
-            found.append(("", path))
+            found.append(_Storage("", path))
+        elif disk.get("type") == "network":
+            protocol, name = source.get("protocol", ""), source.get("name", "")
+            host = source.find("host")
+            server = host.get("name", "") if host is not None else ""
+            if protocol == "gluster" and server and name:
+                found.append(_Storage("", f"gluster://{server}/{name.lstrip('/')}"))
+            else:
+                what = f"{protocol or 'network'} disk {name or '(unnamed)'}"
+                found.append(_Storage("", what, removable=False))
     return found
 
 

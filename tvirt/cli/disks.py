@@ -16,15 +16,16 @@ from tvirt.cli.plumbing import (
     EXIT_FAILED,
     EXIT_OK,
     EXIT_USAGE,
+    LONG_TIMEOUT,
     CLIError,
+    command_host,
     json_option,
-    libvirt_facts,
-    readonly,
     resolve_host,
+    wait,
 )
 from tvirt.cli.progress_term import TerminalProgress
-from tvirt.remote import Runner, runner_for
-from tvirt.uri import ParsedURI
+from tvirt.ops import disks as disk_ops
+from tvirt.ops.hostcmd import CommandHost
 
 YES_PREFIX = "--yes-i-mean-"
 
@@ -70,21 +71,21 @@ class _YesWords(argparse.ArgumentParser):
         return parsed, extra
 
 
-def host_devices(args: argparse.Namespace, uri: ParsedURI) -> tuple[Runner, list[disks.Device]]:
-    runner = runner_for(uri)
-    vm_sources, why = libvirt_facts(args, uri, disks.vm_disks)
-    nodedevs, _ = libvirt_facts(args, uri, disks.node_devices) if not why else ({}, "")
-    if why:
+def host_devices(host: CommandHost) -> list[disks.Device]:
+    """The host's devices, classified; a line on stderr when its VM disks are unknown."""
+    listing = wait(disk_ops.listing(host), LONG_TIMEOUT, host.label)
+    if listing.vm_disks_unknown:
         print(
-            f"tvirt: VM disks on {uri.label} unknown ({why}); every device counts as unknown.",
+            f"tvirt: VM disks on {host.label} unknown ({listing.vm_disks_unknown}); "
+            "every device counts as unknown.",
             file=sys.stderr,
         )
-    return runner, disks.inventory(runner, vm_sources, nodedevs or {})
+    return listing.devices
 
 
 def run_disks(args: argparse.Namespace) -> int:
-    uri = resolve_host(args, args.host)
-    _, devices = host_devices(args, uri)
+    with command_host(args, resolve_host(args, args.host)) as host:
+        devices = host_devices(host)
     if getattr(args, "json", False):
         print(json.dumps([d.as_dict() for d in devices], indent=2))
         return EXIT_OK
@@ -95,25 +96,31 @@ def run_disks(args: argparse.Namespace) -> int:
 
 
 def run_wipe(args: argparse.Namespace) -> int:
-    uri = resolve_host(args, args.host)
-    runner, devices = host_devices(args, uri)
-    device = disks.find(devices, args.device)
+    with command_host(args, resolve_host(args, args.host)) as host:
+        return _wipe(args, host)
+
+
+def _wipe(args: argparse.Namespace, host: CommandHost) -> int:
     method = wipe.Method(args.method)
     as_json = getattr(args, "json", False)
-    # A refused wipe (WipeRefused) or a failed command on the host (RemoteError) ends the
-    # command through plumbing.report: one sentence, exit status 1.
+    # A refused wipe (WipeRefused, read-only) or a failed command on the host (RemoteError)
+    # ends the command through plumbing.report: one sentence, exit status 1.
+    if not args.dry_run and (refusal := disk_ops.refuse_wipe(host, args.device)) is not None:
+        raise refusal  # read-only refuses before reading the disks or asking anything
+    devices = host_devices(host)
+    device = disks.find(devices, args.device)
     if args.dry_run:
-        report = wipe.wipe(runner, device, args.device, method, "", dry_run=True)
+        report = disk_ops.dry_run(host, device, args.device, method)
         if device is not None and device.safety is not disks.Safety.SAFE:
             print(
                 f"tvirt: {device.path} is {device.safety.value}: {device.reason}; "
                 "a real wipe is refused.",
                 file=sys.stderr,
             )
-        _print_report(report, as_json)
+        _print_report(report, as_json, host)
         return EXIT_OK
     confirm = args.yes_i_mean
-    wipe.check(device, args.device, device.path if device else "", readonly(args))
+    wipe.check(device, args.device, device.path if device else "")
     assert device is not None
     if not confirm:
         if not sys.stdin.isatty():
@@ -121,31 +128,27 @@ def run_wipe(args: argparse.Namespace) -> int:
                 f"Wiping needs {YES_PREFIX}{device.path} when there is no terminal to ask.",
                 EXIT_USAGE,
             )
-        print(f"{device.path} on {runner.host}: {size_text(device.size)}, {device.reason}.")
+        print(f"{device.path} on {host.commands().host}: {size_text(device.size)}, "
+              f"{device.reason}.")
         confirm = input(f"Type {device.path} to wipe it ({method.value}): ").strip()
-
-    report = wipe.wipe(
-        runner,
-        device,
-        args.device,
-        method,
-        confirm,
-        current=lambda: disks.find(host_devices(args, uri)[1], device.path),
-        readonly=readonly(args),
-        on_progress=TerminalProgress(quiet=as_json),
+    future = disk_ops.wipe_device(
+        host, device, args.device, method, confirm, TerminalProgress(quiet=as_json)
     )
-    _print_report(report, as_json)
+    report = wait(future, LONG_TIMEOUT, host.label)
+    _print_report(report, as_json, host)
     return EXIT_OK if report.ok and report.verified else EXIT_FAILED
 
 
-def _print_report(report: wipe.WipeReport, as_json: bool) -> None:
+def _print_report(report: wipe.WipeReport, as_json: bool, host: CommandHost) -> None:
     if as_json:
         print(
             json.dumps(
                 {
                     "name": report.device,
                     "state": _state(report),
-                    "host": report.host,
+                    # the label, as in every JSON output; report.host is the runner's name
+                    "host": host.label,
+                    "uri": host.uri,
                     "method": report.method.value,
                     "commands": report.commands,
                     "signatures_found": [s.type for s in report.found],

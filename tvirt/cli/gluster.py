@@ -8,9 +8,9 @@ HOST:DEVICE disks that `tvirt disks` calls safe.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
-from collections.abc import Callable
 from typing import Any
 
 from tvirt import bricks, config, disks, gluster
@@ -19,14 +19,20 @@ from tvirt.cli.plumbing import (
     EXIT_FAILED,
     EXIT_OK,
     EXIT_USAGE,
+    LONG_TIMEOUT,
     CLIError,
+    command_host,
     json_option,
-    libvirt_facts,
     readonly,
     resolve_host,
+    wait,
 )
 from tvirt.manager import choose_uris
-from tvirt.remote import Runner, runner_for
+from tvirt.ops import bricks as brick_ops
+from tvirt.ops import gluster as gluster_ops
+from tvirt.ops.hostcmd import CommandHost
+from tvirt.ops.run import refused
+from tvirt.remote import Runner
 from tvirt.uri import SYSTEM_URI, ParsedURI, parse_uri
 from tvirt.words import plural
 
@@ -79,17 +85,14 @@ def run_gluster(args: argparse.Namespace) -> int:
     lines: list[str] = []
     failed = False
     for uri in _gluster_hosts(args):
-        state = gluster.collect(runner_for(uri), heal=what == "heal")
+        # Only `volumes` shows the libvirt pools on each volume: the others need no libvirt.
+        with command_host(args, uri, libvirt_too=what == "volumes") as host:
+            future = gluster_ops.collect(host, heal=what == "heal", pools=what == "volumes")
+            state = wait(future, LONG_TIMEOUT, host.label)
         if state.error:
             print(f"tvirt: {state.error}", file=sys.stderr)
             failed = True
             continue
-        pools: dict[str, list[str]] = {}
-        if what == "volumes":
-            got, _why = libvirt_facts(args, uri, gluster.pools_by_volume)
-            pools = got or {}
-        for vol in state.volumes:
-            vol.pools = pools.get(vol.name, [])
         recs, text = _records(what, state)
         # "host" means the same in all JSON: the label screens show, with the URI beside it.
         records += [{**rec, "host": uri.label, "uri": uri.uri} for rec in recs]
@@ -180,31 +183,39 @@ def _count(value: int | None) -> str:
 
 
 def run_create(args: argparse.Namespace) -> int:
-    hosts: dict[str, tuple[ParsedURI, Runner, list[disks.Device]]] = {}
-    specs = []
-    for item in args.bricks:
-        host, sep, path = item.rpartition(":")
-        if not sep or not host or not path:
-            raise CLIError(f"'{item}' is not HOST:DEVICE.", EXIT_USAGE)
-        if host not in hosts:
-            uri = resolve_host(args, host)
-            hosts[host] = (uri, *host_devices(args, uri))
-        uri, runner, devices = hosts[host]
-        device = disks.find(devices, path)
-        if device is None:
-            raise CLIError(f"{path} is not a whole block device on {host}.")
-        gluster_host = uri.host or _hostname(runner)
-        specs.append(bricks.BrickSpec(runner, device, gluster_host))
-    wizard = bricks.Wizard(
-        args.volume,
-        specs,
-        layout=bricks.Layout(args.layout),
-        arbiter=args.arbiter,
-        pool=bricks.PoolType(args.pool),
-        pool_name=args.pool_name,
-        readonly=readonly(args),
-    )
-    steps = wizard.plan()  # a PlanError ends the command through plumbing.report (1)
+    with contextlib.ExitStack() as stack:
+        hosts: dict[str, tuple[CommandHost, list[disks.Device]]] = {}
+        specs = []
+        for item in args.bricks:
+            name, sep, path = item.rpartition(":")
+            if not sep or not name or not path:
+                raise CLIError(f"'{item}' is not HOST:DEVICE.", EXIT_USAGE)
+            if name not in hosts:
+                host = stack.enter_context(command_host(args, resolve_host(args, name)))
+                # read-only mode refuses before any disk is read (a dry run too, as plan())
+                if refusal := refused(host, f"create the bricks and volume {args.volume}"):
+                    raise refusal
+                hosts[name] = (host, host_devices(host))
+            host, devices = hosts[name]
+            device = disks.find(devices, path)
+            if device is None:
+                raise CLIError(f"{path} is not a whole block device on {name}.")
+            runner = host.commands()
+            specs.append(bricks.BrickSpec(runner, device, host.gluster_host or _hostname(runner)))
+        wizard = bricks.Wizard(
+            args.volume,
+            specs,
+            layout=bricks.Layout(args.layout),
+            arbiter=args.arbiter,
+            pool=bricks.PoolType(args.pool),
+            pool_name=args.pool_name,
+            readonly=readonly(args),
+        )
+        return _create(args, [h for h, _ in hosts.values()], wizard)
+
+
+def _create(args: argparse.Namespace, hosts: list[CommandHost], wizard: bricks.Wizard) -> int:
+    steps = brick_ops.plan(wizard)  # a PlanError ends the command through plumbing.report (1)
     if args.dry_run:
         for step in steps:
             print(f"{step.host}: would run {step.command}")
@@ -218,32 +229,15 @@ def run_create(args: argparse.Namespace) -> int:
         answer = input(f"Create volume {args.volume} ({count})? Type its name: ")
         if answer.strip() != args.volume:
             raise CLIError("Nothing was created.")
-    first_uri = hosts[next(iter(hosts))][0]
-
-    def call(fn: Callable[[Any], Any]) -> Any:
-        result, why = libvirt_facts(args, first_uri, fn)
-        if why:
-            raise RuntimeError(why)
-        return result
-
-    def fresh(runner: Runner) -> list[disks.Device]:
-        host = next(h for h, (_, r, _) in hosts.items() if r is runner)
-        return host_devices(args, hosts[host][0])[1]
-
-    outcome = bricks.execute(
-        steps,
-        call,
-        on_step=_say,
-        subject=args.volume,
-        recheck=lambda: bricks.changed(wizard.bricks, fresh),
-    )
+    run = brick_ops.execute(hosts, wizard, steps, on_step=_say)
+    outcome = wait(run, LONG_TIMEOUT, hosts[0].label)
     if outcome.ok:
         print(f"{args.volume}: started, {plural(len(steps), 'step')} done")
         return EXIT_OK
     for line in outcome.summary():
         print(line, file=sys.stderr)
     if args.undo_on_failure:
-        bricks.undo(outcome, call, subject=args.volume)
+        wait(brick_ops.undo(hosts, outcome, args.volume), LONG_TIMEOUT, hosts[0].label)
         for line in outcome.undone:
             print(f"undone: {line}", file=sys.stderr)
         for line in outcome.undo_errors:

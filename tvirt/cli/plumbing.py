@@ -10,10 +10,11 @@ nothing else of tvirt.cli, so the package has no import circle.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, TypeVar
@@ -31,7 +32,9 @@ from tvirt.host import HostWorker
 from tvirt.inventory import Inventory
 from tvirt.manager import HostManager, choose_uris
 from tvirt.model import HostInfo, HostState, VMInfo
+from tvirt.ops.hostcmd import CommandHost
 from tvirt.readonly import refusal
+from tvirt.remote import runner_for
 from tvirt.uri import SYSTEM_URI, ParsedURI, URIError, parse_uri
 
 T = TypeVar("T")
@@ -167,22 +170,35 @@ def resolve_host(args: argparse.Namespace, text: str) -> ParsedURI:
     )
 
 
-def libvirt_facts(
-    args: argparse.Namespace, uri: ParsedURI, fn: Callable[[Any], Any]
-) -> tuple[Any, str]:
-    """Run fn(conn) on a connection to uri; the result, or None and why it failed."""
-    sub_args = argparse.Namespace(**{**vars(args), "connect": [uri.uri]})
-    manager, inventory = connect(sub_args)
+@contextlib.contextmanager
+def command_host(
+    args: argparse.Namespace, uri: ParsedURI, libvirt_too: bool = True
+) -> Iterator[CommandHost]:
+    """The host behind uri for commands run on it (disks, wipe, gluster), with its libvirt
+    connection open for the command's length (libvirt_too); without one, why_no_libvirt
+    says why."""
+    runner = runner_for(uri)  # a RemoteError before connecting: no ssh, nothing to ask
+    if not libvirt_too:
+        yield CommandHost(uri.label, runner, None, readonly=readonly(args),
+                          gluster_host=uri.host, timeout=args.timeout, uri=uri.uri)
+        return
+    manager, inventory = connect(argparse.Namespace(**{**vars(args), "connect": [uri.uri]}))
     try:
-        worker = manager.get(uri.uri)
-        host = inventory.hosts.get(uri.uri)
-        if host is None or host.state.word != "connected":
-            return None, (host.error if host else "") or f"no libvirt connection to {uri.label}"
-        return worker.call(fn).result(timeout=args.timeout), ""
-    except FutureTimeout:
-        return None, f"no answer from {uri.label} within {args.timeout:g} s"
-    except Exception as exc:
-        return None, str(exc).strip()
+        info = inventory.hosts.get(uri.uri)
+        connected = info is not None and info.state is HostState.CONNECTED
+        why = "" if connected else (info.error if info else "") or (
+            f"no libvirt connection to {uri.label}"
+        )
+        yield CommandHost(
+            uri.label,
+            runner,
+            manager.get(uri.uri) if connected else None,
+            readonly=readonly(args),
+            gluster_host=uri.host,
+            why_no_libvirt=why,
+            timeout=args.timeout,
+            uri=uri.uri,
+        )
     finally:
         manager.stop()
 

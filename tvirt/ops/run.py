@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Protocol, TypeVar
@@ -22,6 +23,16 @@ class Failed(TvirtError):
     """The host refused or failed the operation; str() is libvirt's reason as a sentence."""
 
 
+class Place(Protocol):
+    """What a refusal needs of a host: its label and whether it is read-only."""
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def readonly(self) -> bool: ...
+
+
 class Host(Protocol):
     """What an operation needs of a host: tvirt.host.HostWorker is one."""
 
@@ -37,12 +48,21 @@ class Host(Protocol):
     def call(self, fn: Callable[[libvirt.virConnect], T]) -> Future[T]: ...
 
 
-def refused(host: Host, what: str) -> Refused | None:
+def refused(host: Place, what: str) -> Refused | None:
     """The refusal a change would meet, or None: a screen or command asks this before
     any question or form, so read-only mode never asks first and refuses after."""
     if host.readonly:
         return Refused(refusal(what, host.label), host=host.label)
     return None
+
+
+def _refused_future(host: Place, change: str) -> Future[T] | None:
+    refusal_error = refused(host, change) if change else None
+    if refusal_error is None:
+        return None
+    failed: Future[T] = Future()
+    failed.set_exception(refusal_error)
+    return failed
 
 
 def on_host(
@@ -55,12 +75,9 @@ def on_host(
     """Run job(conn) on the host's worker. `change` names a change ("start network
     default"): read-only mode refuses it. `explained`: a libvirt failure is explained for
     the host (what to check), not quoted in libvirt's own words."""
-    if change:
-        refusal_error = refused(host, change)
-        if refusal_error is not None:
-            failed: Future[T] = Future()
-            failed.set_exception(refusal_error)
-            return failed
+    failed: Future[T] | None = _refused_future(host, change)
+    if failed is not None:
+        return failed
     label, far = host.label, host.far_name
 
     def translated(conn: libvirt.virConnect) -> T:
@@ -89,3 +106,31 @@ def on_vm(
         change=change,
         explained=explained,
     )
+
+
+def in_thread(host: Place, job: Callable[[], T], *, change: str = "") -> Future[T]:
+    """Run a blocking job that is not a libvirt call (external commands through a
+    tvirt.remote.Runner, which may wait minutes on ssh or dd) on a thread of its own, so
+    neither the event loop nor the host's libvirt worker waits for it. `change` is refused
+    in read-only mode as for on_host. The job's TvirtError (RemoteError, GlusterError, a
+    refusal) is the future's exception as it is; a libvirt failure of a libvirt call the
+    job makes becomes a Failed sentence naming the host."""
+    failed: Future[T] | None = _refused_future(host, change)
+    if failed is not None:
+        return failed
+    future: Future[T] = Future()
+    label = host.label
+
+    def run() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(job())
+        except libvirt.libvirtError as exc:
+            future.set_exception(Failed(libvirt_sentence(exc), host=label))
+        except BaseException as exc:
+            future.set_exception(exc)
+
+    # A daemon thread: a command still waiting on ssh must not keep tvirt from exiting.
+    threading.Thread(target=run, name=f"tvirt-run {label}", daemon=True).start()
+    return future

@@ -1,0 +1,64 @@
+"""The brick and volume wizard's operations: plan, run, undo (tvirt.bricks does the work).
+
+The bricks may sit on several hosts (a hostcmd.CommandHost each); libvirt steps (the pool)
+run on the first host's worker. A run and an undo go on a thread of their own, since each
+step is an external command that may take minutes; both are refused in read-only mode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+
+from tvirt import bricks, disks
+from tvirt.ops.hostcmd import CommandHost
+from tvirt.ops.run import in_thread
+from tvirt.remote import Runner
+
+OnStep = Callable[[bricks.Step, str], object]
+
+
+def plan(wizard: bricks.Wizard) -> list[bricks.Step]:
+    """Every step, checked first (a PlanError says what is refused). Runs nothing."""
+    return wizard.plan()
+
+
+def _host_of(hosts: Sequence[CommandHost], runner: Runner) -> CommandHost:
+    return next(h for h in hosts if h.runner == runner)
+
+
+def execute(
+    hosts: Sequence[CommandHost],
+    wizard: bricks.Wizard,
+    steps: list[bricks.Step],
+    on_step: OnStep | None = None,
+) -> Future[bricks.Outcome]:
+    """Run the confirmed plan: every chosen disk is read again first (a change stops the
+    run before anything is made), then the steps in order up to the first failure."""
+    specs = wizard.bricks  # the disks as they were when the plan was confirmed
+
+    def fresh(runner: Runner) -> list[disks.Device]:
+        return _host_of(hosts, runner).devices()
+
+    return in_thread(
+        hosts[0],
+        lambda: bricks.execute(
+            steps,
+            hosts[0].libvirt_call,
+            on_step=on_step,
+            subject=wizard.volume,
+            recheck=lambda: bricks.changed(specs, fresh),
+        ),
+        change=f"create the bricks and volume {wizard.volume}",
+    )
+
+
+def undo(
+    hosts: Sequence[CommandHost], outcome: bricks.Outcome, volume: str
+) -> Future[bricks.Outcome]:
+    """Reverse the done steps of a failed run, newest first (going on past failures)."""
+    return in_thread(
+        hosts[0],
+        lambda: bricks.undo(outcome, hosts[0].libvirt_call, subject=volume),
+        change=f"undo the bricks and volume {volume}",
+    )
