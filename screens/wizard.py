@@ -7,7 +7,7 @@ focused (form.FormMixin); Enter advances through the fields, and from the last o
 step's check runs: a refusal is one sentence, the input stays and the focus goes to the
 field at fault; otherwise the next step shows. Back returns a step, keeping the answers.
 The last step (a summary) finishes: either at once (`finish`), or by a run phase in a
-thread worker (`run_job`) whose progress goes through the one progress protocol
+tvirt/ops operation awaited (`run_job`), whose progress goes through the one progress protocol
 (tvirt.progress, shown in a ProgressPanel), ending in `show_result`. Where the core can
 undo what a failed run made (the brick plan), `undo_job` does it, again in a thread.
 
@@ -17,7 +17,9 @@ a summary showing the XML that goes to libvirt: the volume and pool wizards.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -104,12 +106,13 @@ class Wizard(FormMixin, _Screen):
         """Enter on the last step, its check passed: create, or start the run phase."""
         self.run()
 
-    def run_job(self, report: progress.Report) -> object:
-        """The run phase, in a thread worker: the core's work, reporting its progress."""
+    def run_job(self, report: progress.Report) -> Future[Any]:
+        """The run phase: an operation of tvirt/ops, started on its own thread and
+        reporting its progress to `report`; the wizard awaits it."""
         raise NotImplementedError
 
-    def undo_job(self) -> object:
-        """Undo what the run phase made, in a thread worker (only where the core can)."""
+    def undo_job(self) -> Future[Any]:
+        """The operation that undoes what the run phase made (only where the core can)."""
         raise NotImplementedError
 
     def can_undo(self) -> bool:
@@ -186,9 +189,9 @@ class Wizard(FormMixin, _Screen):
         """The progress callback handed to the core (any thread)."""
         self.post_message(ProgressEvent(event))
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="wizard-run")
-    def _run(self) -> None:
-        self.post_message(_finished(lambda: self.run_job(self.tell)))
+    @work(exclusive=True, exit_on_error=False, group="wizard-run")
+    async def _run(self) -> None:
+        self.post_message(await _finished(lambda: self.run_job(self.tell)))
 
     def on_progress_event(self, message: ProgressEvent) -> None:
         try:
@@ -204,9 +207,9 @@ class Wizard(FormMixin, _Screen):
         self.running = True
         self._undo()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="wizard-run")
-    def _undo(self) -> None:
-        self.post_message(_finished(self.undo_job, undo=True))
+    @work(exclusive=True, exit_on_error=False, group="wizard-run")
+    async def _undo(self) -> None:
+        self.post_message(await _finished(self.undo_job, undo=True))
 
     def on_run_finished(self, message: RunFinished) -> None:
         self.running = False
@@ -216,10 +219,10 @@ class Wizard(FormMixin, _Screen):
             self.show_result(message.result, message.error)
 
 
-def _finished(job: Callable[[], object], *, undo: bool = False) -> RunFinished:
-    """Run `job`; a core failure is its sentence, never a traceback."""
+async def _finished(job: Callable[[], Future[Any]], *, undo: bool = False) -> RunFinished:
+    """Start the operation and await it; a failure is its sentence, never a traceback."""
     try:
-        return RunFinished(job(), undo=undo)
+        return RunFinished(await asyncio.wrap_future(job()), undo=undo)
     except (TvirtError, SizeError) as exc:
         return RunFinished(None, str(exc), undo=undo)
 

@@ -5,6 +5,7 @@ shows, and undo runs the core's undo."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import ClassVar
 
 from textual.app import App, ComposeResult
@@ -23,6 +24,7 @@ from tvirt.screens.progress import ProgressPanel
 from tvirt.screens.wizard import Wizard
 
 TITLES = ("name", "size", "summary")
+POOL = ThreadPoolExecutor(max_workers=1)
 
 
 class Tiny(Wizard, TvirtScreen[str]):
@@ -68,20 +70,26 @@ class Tiny(Wizard, TvirtScreen[str]):
             self.name_given = field.value
         return None
 
-    def run_job(self, report: progress.Report) -> object:
-        report(progress.Started("the thing", "made", 4))
-        report(progress.Advanced(3, 4, "bytes"))
-        self.ran.append(self.name_given)
-        if self.fail:
-            raise TvirtError("The second half failed.")
-        return "made"
+    def run_job(self, report: progress.Report) -> Future[str]:
+        def job() -> str:
+            report(progress.Started("the thing", "made", 4))
+            report(progress.Advanced(3, 4, "bytes"))
+            self.ran.append(self.name_given)
+            if self.fail:
+                raise TvirtError("The second half failed.")
+            return "made"
+
+        return POOL.submit(job)  # off the event loop, as an operation of tvirt/ops runs
 
     def can_undo(self) -> bool:
         return bool(self.ran)
 
-    def undo_job(self) -> object:
-        self.undone += 1
-        return "undone"
+    def undo_job(self) -> Future[str]:
+        def job() -> str:
+            self.undone += 1
+            return "undone"
+
+        return POOL.submit(job)
 
     def show_result(self, result: object, error: str) -> None:
         self.result = error or str(result)
