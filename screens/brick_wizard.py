@@ -6,6 +6,7 @@ what was made.
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from typing import ClassVar
 
 from textual import on
@@ -17,6 +18,7 @@ from textual.widgets.option_list import Option
 
 from tvirt import bricks, disks
 from tvirt.keys import WIZARD_KEYS
+from tvirt.ops import bricks as ops_bricks
 from tvirt.ops.hostcmd import CommandHost
 from tvirt.progress import Report
 from tvirt.readonly import refusal
@@ -212,7 +214,7 @@ class BrickWizard(DiskWizard):
         if self.step == 1:
             self.volume = typed
             try:
-                self.steps = self._wizard().plan()
+                self.steps = ops_bricks.plan(self._wizard())
             except bricks.PlanError as exc:
                 return str(exc), None
             return None
@@ -244,17 +246,15 @@ class BrickWizard(DiskWizard):
         self.query_one("#wizard-body", Static).update("")
         self.run()
 
-    def run_job(self, report: Report) -> bricks.Outcome:
-        """The plan, step by step, in the framework's thread worker; each step's state
-        goes to the table."""
+    def run_job(self, report: Report) -> Future[bricks.Outcome]:
+        """The plan, step by step (tvirt.ops.bricks, on a thread of its own); each step's
+        state goes to the table. The disks are read again before the first step."""
         index = {id(s): i for i, s in enumerate(self.steps)}
-        specs = self._wizard().bricks  # the disks as they were when the plan was confirmed
-        return bricks.execute(
+        return ops_bricks.execute(
+            [self.ops],
+            self._wizard(),
             self.steps,
-            self.ops.libvirt_call,
             on_step=lambda s, state: self.post_message(StepChanged(index[id(s)], state)),
-            subject=self.volume,
-            recheck=lambda: bricks.changed(specs, lambda _runner: self.ops.devices()),
         )
 
     def on_step_changed(self, message: StepChanged) -> None:
@@ -264,13 +264,15 @@ class BrickWizard(DiskWizard):
         )
 
     def show_undone(self, result: object, error: str) -> None:
-        self.show_outcome(result, undo=True)
+        self.show_outcome(result, error, undo=True)
 
     def show_result(self, result: object, error: str) -> None:
-        self.show_outcome(result, undo=False)
+        self.show_outcome(result, error, undo=False)
 
-    def show_outcome(self, result: object, *, undo: bool) -> None:
-        assert isinstance(result, bricks.Outcome)  # bricks.execute and undo never raise
+    def show_outcome(self, result: object, error: str, *, undo: bool) -> None:
+        if not isinstance(result, bricks.Outcome):  # refused before any step: read-only
+            self.say(f"Stopped: {error}")
+            return
         self.outcome = o = result
         self.undo_finished = undo
         body = self.query_one("#wizard-body", Static)
@@ -303,7 +305,7 @@ class BrickWizard(DiskWizard):
     def can_undo(self) -> bool:
         return self.outcome is not None and not self.outcome.ok
 
-    def undo_job(self) -> bricks.Outcome:
+    def undo_job(self) -> Future[bricks.Outcome]:
         """The done steps reversed, newest first (the core plan's undo)."""
         assert self.outcome is not None
-        return bricks.undo(self.outcome, self.ops.libvirt_call, subject=self.volume)
+        return ops_bricks.undo([self.ops], self.outcome, self.volume)

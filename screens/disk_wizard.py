@@ -1,9 +1,10 @@
 """The page layout the wipe and brick wizards share on the wizard framework
 (screens/wizard.py): a step line, a device table, a list of choices, a body, an input and a
-message line; and loading the host's devices in a thread worker."""
+message line; and loading the host's devices (tvirt.ops.disks, awaited)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import ClassVar
 
 from textual import work
@@ -13,8 +14,9 @@ from textual.widget import Widget
 from textual.widgets import Footer, Header, Input, OptionList, Static
 
 from tvirt import disks
+from tvirt.errors import TvirtError
+from tvirt.ops import disks as ops_disks
 from tvirt.ops.hostcmd import CommandHost
-from tvirt.remote import RemoteError
 
 from .base import TvirtScreen
 from .table import Table
@@ -65,9 +67,11 @@ class DiskWizard(Wizard, TvirtScreen[None]):
     def _show_step(self, step: int) -> None:
         self.go_to(step)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="disk-inventory")
-    def _load(self) -> None:
+    @work(exclusive=True, exit_on_error=False, group="disk-inventory")
+    async def _load(self) -> None:
         try:
-            self.post_message(DevicesArrived(self.ops.devices()))
-        except RemoteError as exc:
+            found = await asyncio.wrap_future(ops_disks.listing(self.ops))
+        except TvirtError as exc:
             self.post_message(DevicesArrived([], str(exc)))
+            return
+        self.post_message(DevicesArrived(found.devices))

@@ -7,6 +7,7 @@ host work (inventory, wipe) runs in thread workers; results come back as message
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from typing import ClassVar
 
 from textual import on
@@ -17,6 +18,7 @@ from textual.widgets.option_list import Option
 
 from tvirt import disks, wipe
 from tvirt.keys import WIZARD_KEYS
+from tvirt.ops import disks as ops_disks
 from tvirt.ops.hostcmd import CommandHost
 from tvirt.progress import Report
 from tvirt.remote import Runner
@@ -178,19 +180,13 @@ class WipeWizard(DiskWizard):
         self.say("Running; progress follows.")
         self.run()
 
-    def run_job(self, report: Report) -> wipe.WipeReport:
-        """The wipe, in the framework's thread worker; its progress goes to the panel."""
+    def run_job(self, report: Report) -> Future[wipe.WipeReport]:
+        """The wipe (tvirt.ops.disks, on a thread of its own); its progress goes to the
+        panel. The device is read again just before the first destructive command."""
         dev = self.device
-        assert dev is not None and self.ops.runner is not None
-        return wipe.wipe(
-            self.ops.runner,
-            dev,
-            dev.path,
-            self.method,
-            self.typed,
-            current=lambda: disks.find(self.ops.devices(), dev.path),
-            readonly=self.ops.readonly,
-            on_progress=report,
+        assert dev is not None
+        return ops_disks.wipe_device(
+            self.ops, dev, dev.path, self.method, self.typed, on_progress=report
         )
 
     def show_result(self, result: object, error: str) -> None:
