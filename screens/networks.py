@@ -1,29 +1,32 @@
 """Virtual networks of one host: state, autostart, bridge, forward mode, range, leases.
 
-Reads and changes run in thread workers on the host's worker thread (HostWorker.call).
+Reads and changes are operations of tvirt.ops.networks (run on the host's worker), awaited
+in async workers, so the screen never blocks.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from concurrent.futures import Future
 from typing import TYPE_CHECKING, ClassVar, cast
 
-import libvirt
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Header, Static
 
 from tvirt import networks
+from tvirt.errors import sentence
+from tvirt.host import HostWorker
 from tvirt.keys import NETWORK_KEYS
-from tvirt.readonly import refusal
+from tvirt.ops import networks as ops
+from tvirt.ops.run import Refused, refused
 
 from .base import TvirtScreen
 from .dialogs import ConfirmDialog, Confirmed
 from .form import Field, FormDialog
 from .table import Table
-from .threads import deliver
+from .threads import alive
 from .words import plural
 
 if TYPE_CHECKING:
@@ -36,7 +39,6 @@ _FOOTER = {
     "define": "Define",
     "dismiss": "Back",
 }
-Job = Callable[[libvirt.virConnect], str]
 MODES = (("nat", "nat: guests reach out through the host"), ("isolated", "isolated: guests only"))
 
 
@@ -73,14 +75,20 @@ class NetworksScreen(TvirtScreen[None]):
         self.query_one(DataTable).focus()
         self.reload()
 
-    @work(thread=True, exit_on_error=False, group="networks")
-    def reload(self) -> None:
+    @property
+    def host(self) -> HostWorker:
+        return self.tvirt.manager.workers[self.host_id]
+
+    @work(exit_on_error=False, group="networks")
+    async def reload(self) -> None:
         try:
-            nets = self.tvirt.manager.workers[self.host_id].call(networks.list_networks).result(30)
+            nets = await asyncio.wrap_future(ops.list_all(self.host))
         except Exception as exc:
-            deliver(self, self.status, _sentence(exc), False)
+            if alive(self):
+                self.status(sentence(exc), False)
             return
-        deliver(self, self.show, nets)
+        if alive(self):  # not closed (escape) while the host answered
+            self.show(nets)
 
     def show(self, nets: list[networks.NetInfo]) -> None:
         self.nets = nets
@@ -112,46 +120,45 @@ class NetworksScreen(TvirtScreen[None]):
 
     def refused(self, what: str) -> bool:
         """In read-only mode say the one sentence, before any question or form."""
-        if self.tvirt.readonly:
-            self.status(refusal(what, self.host_label), False)
-            return True
-        return False
+        refusal = refused(self.host, what)
+        if refusal is not None:
+            self.status(str(refusal), False)
+        return refusal is not None
 
-    def change(self, what: str, job: Job) -> None:
-        if not self.refused(what):
-            self._run(job)
-
-    @work(thread=True, exit_on_error=False, group="networks")
-    def _run(self, job: Job) -> None:
+    @work(exit_on_error=False, group="networks")
+    async def change(self, future: Future[str]) -> None:
+        """Say how the operation ended; after a change, show the networks as they are now."""
         try:
-            message = self.tvirt.manager.workers[self.host_id].call(job).result(60)
+            message, ok = await asyncio.wrap_future(future), True
+        except Refused as exc:
+            self.status(str(exc), False)  # nothing changed, nothing to read again
+            return
         except Exception as exc:
-            deliver(self, self.status, _sentence(exc), False)
-        else:
-            deliver(self, self.status, message, True)
-        deliver(self, self.reload)
+            message, ok = sentence(exc), False
+        if alive(self):
+            self.status(message, ok)
+            self.reload()
 
     def action_start(self) -> None:
         net = self.selected()
         if net is None:
             self.status("No network is selected to start.", False)
             return
-        self.change(f"start the network {net.name}", lambda c: networks.start_network(c, net.name))
+        self.change(ops.start(self.host, net.name))
 
     def action_stop(self) -> None:
         net = self.selected()
         if net is None:
             self.status("No network is selected to stop.", False)
             return
-        what = f"stop the network {net.name}"
-        if self.refused(what):
+        if self.refused(f"stop the network {net.name}"):
             return
 
         def answered(answer: Confirmed | None) -> None:
             if answer is None:
                 self.status(f"Cancelled: {net.name} keeps running.")
                 return
-            self.change(what, lambda c: networks.stop_network(c, net.name))
+            self.change(ops.stop(self.host, net.name))
 
         self.app.push_screen(
             ConfirmDialog(
@@ -165,10 +172,7 @@ class NetworksScreen(TvirtScreen[None]):
         if net is None:
             self.status("No network is selected.", False)
             return
-        self.change(
-            f"change the autostart of the network {net.name}",
-            lambda c: networks.set_autostart(c, net.name, not net.autostart),
-        )
+        self.change(ops.autostart(self.host, net.name, not net.autostart))
 
     def action_define(self) -> None:
         if self.refused("define a network"):
@@ -187,12 +191,9 @@ class NetworksScreen(TvirtScreen[None]):
         async def apply(values: list[str]) -> str:
             spec = networks.NetSpec(values[0], values[1], values[2])
             try:
-                future = self.tvirt.manager.workers[self.host_id].call(
-                    lambda c: networks.define_network(c, spec)
-                )
-                message = await asyncio.wrap_future(future)
+                message = await asyncio.wrap_future(ops.define(self.host, spec))
             except Exception as exc:
-                return _sentence(exc)
+                return sentence(exc)
             self.status(message, True)
             self.reload()
             return ""
@@ -214,12 +215,6 @@ class NetworksScreen(TvirtScreen[None]):
             ),
             answered,
         )
-
-
-def _sentence(exc: BaseException) -> str:
-    from .vm_hardware import _sentence as sentence
-
-    return sentence(exc)
 
 
 def open_networks(app: TvirtApp, host_id: str | None) -> None:

@@ -1,31 +1,32 @@
 """The storage view of one host: its pools, the volumes of the highlighted pool, and actions.
 
-Every libvirt call goes through the host's HostWorker (worker.call -> Future), awaited
-here with asyncio.wrap_future, so the screen never blocks. Results and refusals are
-sentences in the message log below the tables (and the app's notifications).
+Every read and change is an operation of tvirt.ops.storage (a Future, run on the host's
+worker; an upload or download on a thread of its own), awaited here with
+asyncio.wrap_future, so the screen never blocks. Results and refusals are sentences in the
+message log below the tables (and the app's notifications).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar, cast
+from typing import TYPE_CHECKING, cast
 
-import libvirt
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.widgets import DataTable, Footer, Header, Log, Static
 
-from tvirt import storage, transfers
-from tvirt.errors import explain
+from tvirt import storage
+from tvirt.errors import sentence
 from tvirt.host import HostWorker
 from tvirt.keys import STORAGE_KEYS
+from tvirt.ops import storage as ops
+from tvirt.ops.run import refused
 from tvirt.progress import CancelToken, Event
-from tvirt.readonly import refusal
 from tvirt.sizes import SizeError, format_size, parse_size
 
 from .base import TvirtScreen
@@ -34,15 +35,15 @@ from .form import Field, FormDialog
 from .pool_wizard import PoolWizard
 from .progress import ProgressEvent, ProgressPanel
 from .table import Table
-from .threads import deliver
+from .threads import alive
 from .volume_wizard import VolumeWizard
 from .words import plural
 
 if TYPE_CHECKING:
     from .app import TvirtApp
 
-T = TypeVar("T")
-
+# One transfer at a time: the panel shows one, and Ctrl+C cancels the one.
+BUSY = "An upload or download is running; wait for it to end, or press Ctrl+C to cancel it."
 FOOTER_LABELS = {
     "pool('start')": "Start pool",
     "pool('stop')": "Stop pool",
@@ -168,16 +169,13 @@ class StorageScreen(TvirtScreen[None]):
         if say is not None:
             say(sentence, ok=ok)
 
-    async def call(self, fn: Callable[[libvirt.virConnect], T]) -> T:
-        return await asyncio.wrap_future(self.worker.call(fn))
-
     # -- loading ------------------------------------------------------------
     @work(exclusive=True, group="storage-load")
     async def reload(self, keep_volume: str = "") -> None:
         try:
-            pools = await self.call(storage.list_pools)
-        except (storage.StorageError, libvirt.libvirtError, Exception) as exc:
-            self.say(f"Could not list the pools of {self.label}: {_why(exc)}", ok=False)
+            pools = await asyncio.wrap_future(ops.list_pools(self.worker))
+        except Exception as exc:
+            self.say(f"Could not list the pools of {self.label}: {sentence(exc)}", ok=False)
             return
         chosen = self.selected_pool()
         table = self.pool_table
@@ -211,9 +209,9 @@ class StorageScreen(TvirtScreen[None]):
         volumes: list[storage.VolumeInfo] = []
         if pool is not None and pool.active:
             try:
-                volumes = await self.call(lambda c: storage.list_volumes(c, pool.name))
+                volumes = await asyncio.wrap_future(ops.list_volumes(self.worker, pool.name))
             except Exception as exc:
-                self.say(_why(exc), ok=False)
+                self.say(sentence(exc), ok=False)
         if self._shown_pool != (pool.name if pool else ""):
             return  # the highlight moved on meanwhile; that load fills the table
         table.border_title = f"Volumes of {pool.name}" if pool else "Volumes"
@@ -257,21 +255,22 @@ class StorageScreen(TvirtScreen[None]):
 
     # -- guards -------------------------------------------------------------
     def _may_change(self, what: str) -> bool:
-        if self.worker.readonly:
-            self.say(refusal(what, self.label), ok=False)
+        """Read-only mode refuses before any question; so does a wipe under way."""
+        refusal = refused(self.worker, what)
+        if refusal is not None:
+            self.say(str(refusal), ok=False)
             return False
         if self.busy_text:
             self.say(f"Wait: {self.busy_text}", ok=False)
             return False
         return True
 
-    async def _run(
-        self, what: str, fn: Callable[[libvirt.virConnect], str], keep: str = ""
-    ) -> None:
+    async def _run(self, result: Awaitable[str], keep: str = "") -> None:
+        """Say how an operation ended, then show the pools and volumes as they are now."""
         try:
-            message = await self.call(fn)
+            message = await result
         except Exception as exc:
-            self.say(_why(exc), ok=False)
+            self.say(sentence(exc), ok=False)
         else:
             self.say(message)
         self.reload(keep)
@@ -284,16 +283,15 @@ class StorageScreen(TvirtScreen[None]):
             return
         if not self._may_change(f"{name} pool {pool.name}"):
             return
-        p = pool.name
+        p, host = pool.name, self.worker
         if name == "start":
-            await self._run(name, lambda c: storage.pool_start(c, p))
+            await self._run(asyncio.wrap_future(ops.pool_start(host, p)))
         elif name == "stop":
-            await self._run(name, lambda c: storage.pool_stop(c, p))
+            await self._run(asyncio.wrap_future(ops.pool_stop(host, p)))
         elif name == "refresh":
-            await self._run(name, lambda c: storage.pool_refresh(c, p))
+            await self._run(asyncio.wrap_future(ops.pool_refresh(host, p)))
         elif name == "autostart":
-            on_ = not pool.autostart
-            await self._run(name, lambda c: storage.pool_autostart(c, p, on_))
+            await self._run(asyncio.wrap_future(ops.pool_autostart(host, p, not pool.autostart)))
         elif name == "delete":
             dialog = ConfirmDialog(
                 f"Delete storage pool {p}?",
@@ -311,8 +309,8 @@ class StorageScreen(TvirtScreen[None]):
                 if answer is None:
                     self.say(f"Cancelled: kept pool {p}.")
                     return
-                remove = answer.remove_storage
-                await self._run("delete", lambda c: storage.pool_delete(c, p, remove))
+                future = ops.pool_delete(host, p, delete_storage=answer.remove_storage)
+                await self._run(asyncio.wrap_future(future))
 
             self.app.push_screen(dialog, answered)
 
@@ -353,6 +351,9 @@ class StorageScreen(TvirtScreen[None]):
         if vol is None:
             self.say("No volume is selected.", ok=False)
             return
+        if name in ("upload", "download") and self._transfer is not None:
+            self.say(BUSY, ok=False)
+            return
         if name != "download" and not self._may_change(f"{name} volume {vol.name}"):
             return
         handler = getattr(self, f"_{name}")
@@ -380,9 +381,8 @@ class StorageScreen(TvirtScreen[None]):
             if answer is None:
                 self.say(f"Cancelled: kept volume {vol.name}.")
                 return
-            await self._run(
-                "delete", lambda c: storage.volume_delete(c, vol.pool, vol.name, force=force)
-            )
+            future = ops.volume_delete(self.worker, vol.pool, vol.name, force=force)
+            await self._run(asyncio.wrap_future(future))
 
         self.app.push_screen(dialog, answered)
 
@@ -418,11 +418,11 @@ class StorageScreen(TvirtScreen[None]):
 
     @work(group="storage-long")
     async def _wipe_now(self, vol: storage.VolumeInfo, algorithm: str) -> None:
-        future = self.worker.call(lambda c: storage.volume_wipe(c, vol.pool, vol.name, algorithm))
+        wiping = asyncio.wrap_future(ops.volume_wipe(self.worker, vol.pool, vol.name, algorithm))
         started = time.monotonic()
         self.busy_text = f"Wiping {vol.name} ({algorithm}): still working, 0 s."
         self._status()
-        while not future.done():
+        while not wiping.done():
             await asyncio.sleep(0.5)
             self.busy_text = (
                 f"Wiping {vol.name} ({algorithm}): still working, "
@@ -430,11 +430,7 @@ class StorageScreen(TvirtScreen[None]):
             )
             self._status()
         self.busy_text = ""
-        try:
-            self.say(future.result())
-        except Exception as exc:
-            self.say(_why(exc), ok=False)
-        self.reload(vol.name)
+        await self._run(wiping, vol.name)
 
     async def _resize(self, vol: storage.VolumeInfo) -> None:
         def check(text: str) -> str:
@@ -451,11 +447,8 @@ class StorageScreen(TvirtScreen[None]):
                 return
             size = parse_size(text)
             if size >= vol.capacity:
-                await self._run(
-                    "resize",
-                    lambda c: storage.volume_resize(c, vol.pool, vol.name, size),
-                    vol.name,
-                )
+                future = ops.volume_resize(self.worker, vol.pool, vol.name, size)
+                await self._run(asyncio.wrap_future(future), vol.name)
                 return
             dialog = ConfirmDialog(
                 f"Shrink volume {vol.name} from {format_size(vol.capacity)} to "
@@ -470,11 +463,8 @@ class StorageScreen(TvirtScreen[None]):
                 if answer is None:
                     self.say(f"Cancelled: volume {vol.name} keeps its size.")
                     return
-                await self._run(
-                    "resize",
-                    lambda c: storage.volume_resize(c, vol.pool, vol.name, size, shrink=True),
-                    vol.name,
-                )
+                future = ops.volume_resize(self.worker, vol.pool, vol.name, size, shrink=True)
+                await self._run(asyncio.wrap_future(future), vol.name)
 
             self.app.push_screen(dialog, shrink)
 
@@ -504,11 +494,12 @@ class StorageScreen(TvirtScreen[None]):
                 self.say(f"Cancelled: volume {vol.name} was not cloned.")
                 return
 
-            def clone(c: libvirt.virConnect) -> str:
-                new = storage.volume_clone(c, vol.pool, vol.name, name)
+            async def clone() -> str:
+                future = ops.volume_clone(self.worker, vol.pool, vol.name, name)
+                new = await asyncio.wrap_future(future)
                 return f"Cloned volume {vol.name} into {new.name}."
 
-            await self._run("clone", clone, name)
+            await self._run(clone(), name)
 
         self.app.push_screen(
             ask_dialog(
@@ -525,7 +516,7 @@ class StorageScreen(TvirtScreen[None]):
         def answered(values: list[str] | None) -> None:
             text = first(values)
             if text is not None:
-                self._transfer_now(vol, Path(text).expanduser(), upload=True)
+                self._start_transfer(vol, Path(text).expanduser(), upload=True)
 
         self.app.push_screen(
             ask_dialog(
@@ -540,13 +531,23 @@ class StorageScreen(TvirtScreen[None]):
 
     async def _download(self, vol: storage.VolumeInfo) -> None:
         def check(text: str) -> str:
+            # As `tvirt vol download` refuses them: a file name, in a directory that exists.
             path = Path(text.strip()).expanduser()
-            return "" if path.parent.is_dir() else f"{path.parent} is not a directory."
+            if not path.parent.is_dir():
+                return f"{path.parent} is not a directory."
+            if path.is_dir():
+                return f"{path} is a directory; give a file name."
+            return ""
 
         def answered(values: list[str] | None) -> None:
             text = first(values)
-            if text is not None:
-                self._transfer_now(vol, Path(text).expanduser(), upload=False)
+            if text is None:
+                return
+            path = Path(text).expanduser()
+            if path.exists():
+                self._overwrite(vol, path)
+            else:
+                self._start_transfer(vol, path, upload=False)
 
         self.app.push_screen(
             ask_dialog(
@@ -559,34 +560,65 @@ class StorageScreen(TvirtScreen[None]):
             answered,
         )
 
-    @work(thread=True, group="storage-transfer")
-    def _transfer_now(self, vol: storage.VolumeInfo, path: Path, upload: bool) -> None:
-        """The transfer loop runs on a Textual worker thread; each chunk is a HostWorker job."""
-        transfer = CancelToken()
-        self._transfer = transfer
-        verb = "Uploaded" if upload else "Downloaded"
-        deliver(self, self._show_transfer, True)
+    def _overwrite(self, vol: storage.VolumeInfo, path: Path) -> None:
+        """A download never replaces a file without asking (the command's --force)."""
+
+        def answered(answer: Confirmed | None) -> None:
+            if answer is None:
+                self.say(f"Nothing was downloaded; {path} was left as it was.")
+            else:
+                self._start_transfer(vol, path, upload=False)
+
+        self.app.push_screen(
+            ConfirmDialog(
+                f"{path} exists. Overwrite it?",
+                [f"{path}, {format_size(path.stat().st_size)}"],
+                f"It is replaced by volume {vol.name} once the whole volume has arrived; a "
+                "cancelled or failed download leaves it as it is.",
+                "Yes, overwrite",
+            ),
+            answered,
+        )
+
+    def _start_transfer(self, vol: storage.VolumeInfo, path: Path, upload: bool) -> None:
+        if self._transfer is not None:
+            self.say(BUSY, ok=False)
+            return
+        # Taken at once, on the event loop: a second start is refused from here on.
+        self._transfer = CancelToken()
+        self._show_transfer(True)
+        self._transfer_now(vol, path, upload, self._transfer)
+
+    @work(group="storage-transfer")
+    async def _transfer_now(
+        self, vol: storage.VolumeInfo, path: Path, upload: bool, token: CancelToken
+    ) -> None:
+        """The operation runs the transfer on its own thread, one chunk per worker job."""
 
         def progress(event: Event) -> None:
             self.post_message(ProgressEvent(event))
 
+        host = self.worker
+        if upload:
+            future = ops.upload(host, vol.pool, vol.name, path, progress=progress, transfer=token)
+        else:
+            future = ops.download(host, vol.pool, vol.name, path, progress=progress,
+                                  transfer=token)
         try:
-            if upload:
-                done = transfers.upload(
-                    self.worker, vol.pool, vol.name, path, progress=progress, transfer=transfer
-                )
-                message = f"{verb} {format_size(done.done)} from {path} into {vol.name}."
-            else:
-                done = transfers.download(
-                    self.worker, vol.pool, vol.name, path, progress=progress, transfer=transfer
-                )
-                message = f"{verb} {format_size(done.done)} of {vol.name} into {path}."
-            ok = True
+            size = format_size((await asyncio.wrap_future(future)).done)
+        except asyncio.CancelledError:
+            token.cancel()  # the app is quitting: the transfer stops and undoes too
+            raise
         except Exception as exc:
-            message, ok = _why(exc), False
+            message, ok = sentence(exc), False
+        else:
+            ok = True
+            message = (f"Uploaded {size} from {path} into {vol.name}." if upload
+                       else f"Downloaded {size} of {vol.name} into {path}.")
         self._transfer = None
-        deliver(self, self._show_transfer, False)
-        deliver(self, self.say, message, ok)
+        if alive(self):
+            self._show_transfer(False)
+            self.say(message, ok)
 
     def _show_transfer(self, on_: bool) -> None:
         self.query_one("#transfer").set_class(on_, "busy")
@@ -606,9 +638,3 @@ class StorageScreen(TvirtScreen[None]):
             self.say("A transfer is running; press Ctrl+C to cancel it first.", ok=False)
             return
         self.dismiss(None)
-
-
-def _why(exc: BaseException) -> str:
-    if isinstance(exc, storage.StorageError):
-        return str(exc)
-    return explain(exc)

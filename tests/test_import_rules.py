@@ -23,10 +23,6 @@ PACKAGES = {"tvirt": ROOT / "tvirt", "tvirt.screens": ROOT / "screens",
 # core operations; never add one.
 SCREENS_WITH_LIBVIRT = {
     "tvirt.screens.create_wizard",
-    "tvirt.screens.networks",
-    "tvirt.screens.storage",
-    "tvirt.screens.volume_wizard",
-    "tvirt.screens.pool_wizard",
     "tvirt.screens.vm_hardware",
 }
 

@@ -394,6 +394,43 @@ def test_plain_commands(dir_pool: Pool, tmp_path: Path, capsys: pytest.CaptureFi
     assert pool not in {p["name"] for p in json.loads(capsys.readouterr().out)}
 
 
+def test_pool_delete_with_its_storage_is_all_or_nothing(
+    dir_pool: Pool, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--delete-storage on a pool that still holds volumes is refused before the pool is
+    stopped; storage libvirt cannot remove all the same (a FIFO, which is no volume) leaves
+    the pool running again. Only an empty pool goes, storage and all."""
+    base, pool = ["-c", dir_pool.uri], dir_pool.name
+    target = tmp_path / "pool"
+    assert main([*base, "vol", "create", pool, "a.img", "1M"]) == 0
+    capsys.readouterr()
+    assert main([*base, "pool", "delete", pool, "--delete-storage", "--yes"]) == 1
+    assert capsys.readouterr().err == (
+        f"tvirt: Refused to delete the storage of pool {pool}: it still holds 1 volume "
+        "(a.img). Delete them first, or delete the pool and keep its storage; nothing was "
+        "changed.\n")
+    assert main([*base, "--json", "pools"]) == 0
+    states = {p["name"]: p["state"] for p in json.loads(capsys.readouterr().out)}
+    assert states[pool] == "running"
+    assert (target / "a.img").exists()
+
+    assert main([*base, "vol", "delete", pool, "a.img", "--yes"]) == 0
+    os.mkfifo(target / "fifo")
+    capsys.readouterr()
+    assert main([*base, "pool", "delete", pool, "--delete-storage", "--yes"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"tvirt: Could not delete the storage of pool {pool}: "), err
+    assert err.endswith(f"Pool {pool} was started again and is kept as it was.\n"), err
+    assert main([*base, "--json", "pools"]) == 0
+    states = {p["name"]: p["state"] for p in json.loads(capsys.readouterr().out)}
+    assert states[pool] == "running"
+
+    (target / "fifo").unlink()
+    assert main([*base, "pool", "delete", pool, "--delete-storage", "--yes"]) == 0
+    assert capsys.readouterr().out == f"Deleted pool {pool} and its storage.\n"
+    assert not target.exists()
+
+
 def test_define_pool_refuses_bad_fields(testbed: Testbed) -> None:
     conn = libvirt.open(testbed.qemu_uri)
     try:

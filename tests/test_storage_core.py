@@ -75,3 +75,30 @@ def test_libvirt_refusal_is_a_sentence() -> None:
         assert "not supported" in message
     finally:
         conn.close()
+
+
+class VanishingPools:
+    """A real test-driver connection whose pool listing is followed, before any pool is
+    read, by another client's undefine of one of them. That race cannot be timed into a
+    real run, so this stands between list_pools and the connection for that one call."""
+
+    def __init__(self, conn: libvirt.virConnect, vanishing: str) -> None:
+        self.conn, self.vanishing = conn, vanishing
+
+    def listAllStoragePools(self, flags: int) -> list[libvirt.virStoragePool]:
+        pools: list[libvirt.virStoragePool] = self.conn.listAllStoragePools(flags)
+        gone = self.conn.storagePoolLookupByName(self.vanishing)
+        gone.destroy()
+        gone.undefine()
+        return pools
+
+
+def test_a_pool_removed_while_listing_is_left_out() -> None:
+    conn = libvirt.open(LAB)
+    try:
+        storage.pool_define(conn, storage.PoolSpec("dir", "brief", target="/brief"))
+        racing = VanishingPools(conn, "brief")
+        listed = storage.list_pools(racing)  # type: ignore[arg-type]
+        assert [p.name for p in listed] == ["lab-pool"]
+    finally:
+        conn.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from test_tui_snapshots import LAB, SIZE, loaded, until
@@ -20,6 +21,7 @@ from tui_helpers import settled
 from tvirt import storage
 from tvirt.screens.app import TvirtApp
 from tvirt.screens.dialogs import ConfirmDialog
+from tvirt.screens.form import FormDialog
 from tvirt.screens.pool_wizard import PoolWizard
 from tvirt.screens.storage import StorageScreen
 from tvirt.screens.wizard import FieldWizard as Wizard
@@ -285,3 +287,52 @@ async def test_readonly_refuses_changes() -> None:
         assert isinstance(app.screen, StorageScreen)
         assert any("Read-only mode refused to create a volume" in m for m in app.messages)
 
+
+
+async def test_download_refuses_a_directory_and_asks_before_overwriting(tmp_path: Path) -> None:
+    kept = tmp_path / "kept.img"
+    kept.write_bytes(b"mine")
+    app = TvirtApp(uris=[LAB])
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_storage(pilot)
+        screen.volume_table.focus()
+
+        async def download(text: str) -> FormDialog:
+            await pilot.press("d")
+            await until(pilot, lambda: isinstance(app.screen, FormDialog), "the dialog")
+            dialog = app.screen
+            assert isinstance(dialog, FormDialog)
+            dialog.query_one("#field-0", Input).value = text
+            await pilot.press("enter")
+            return dialog
+
+        # A directory is refused on the dialog, in the command's words ("." was accepted
+        # and failed with "Could not write .: Device or resource busy").
+        for folder in (".", str(tmp_path)):
+            dialog = await download(folder)
+            await until(pilot, lambda d=dialog: "is a directory" in str(
+                d.query_one("#form-error", Static).render()), "the refusal")
+            assert str(dialog.query_one("#form-error", Static).render()) == (
+                f"{folder} is a directory; give a file name.")
+            assert app.screen is dialog
+            await pilot.press("escape")
+            await until(pilot, lambda: app.screen is screen, "the storage view")
+
+        # An existing file: asked first; no keeps it.
+        await download(str(kept))
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the question")
+        question = app.screen
+        assert isinstance(question, ConfirmDialog)
+        assert question.question == f"{kept} exists. Overwrite it?"
+        await pilot.press("n")
+        await until(pilot, lambda: f"Nothing was downloaded; {kept} was left as it was." in
+                    app.messages, "the answer taken")
+        # Yes goes ahead: the test driver has no volume streams, so the download fails,
+        # and the file is still as it was (the copy would replace it only when complete).
+        await download(str(kept))
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the question again")
+        await pilot.press("y")
+        await until(pilot, lambda: any(m.startswith("Could not download volume db01.qcow2: ")
+                                       for m in app.messages), "the download tried")
+        assert kept.read_bytes() == b"mine"
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.img"]

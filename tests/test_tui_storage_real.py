@@ -23,7 +23,7 @@ from tvirt.model import HostState
 from tvirt.screens.app import TvirtApp
 from tvirt.screens.dialogs import ConfirmDialog
 from tvirt.screens.form import Choice, FormDialog
-from tvirt.screens.storage import StorageScreen
+from tvirt.screens.storage import BUSY, StorageScreen
 from tvirt.screens.wizard import FieldWizard as Wizard
 from tvirt.sizes import MIB
 
@@ -119,6 +119,15 @@ async def test_volume_actions_from_their_keys(testbed: Testbed, pool: str, tmp_p
         await said(pilot, app, "Downloaded 8 MiB of vol.img")
         assert hashlib.sha256(dest.read_bytes()).digest() == hashlib.sha256(
             source.read_bytes()).digest()
+        # Onto an existing file only after yes; then it is replaced whole.
+        dest.write_bytes(b"old")
+        before = len(app.messages)
+        await ask(pilot, app, "d", str(dest))
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the question")
+        await pilot.press("y")
+        await until(pilot, lambda: any(m.startswith("Downloaded 8 MiB of vol.img") for m in
+                                       app.messages[before:]), "the second download")
+        assert dest.read_bytes() == source.read_bytes()
 
         await ask(pilot, app, "C", None)  # the name offered: vol.img-clone
         await said(pilot, app, "Cloned volume vol.img into vol.img-clone")
@@ -185,6 +194,12 @@ async def test_ctrl_c_cancels_an_upload_and_a_download(
 
         await ask(pilot, app, "U", str(source))
         await until(pilot, lambda: progress("uploaded"), "the upload under way", 60)
+        # One transfer at a time: a second is refused before any dialog opens.
+        for key in ("d", "U"):
+            before = len(app.messages)
+            await pilot.press(key)
+            await until(pilot, lambda b=before: BUSY in app.messages[b:], f"{key} refused")
+            assert app.screen is screen
         await pilot.press("ctrl+c")
         await said(pilot, app, "Upload to big.img cancelled. Volume big.img was partly "
                    "overwritten, so it was wiped with zeros.")

@@ -124,7 +124,15 @@ def _pool_info(pool: libvirt.virStoragePool) -> PoolInfo:
 
 
 def list_pools(conn: libvirt.virConnect) -> list[PoolInfo]:
-    return sorted((_pool_info(p) for p in conn.listAllStoragePools(0)), key=lambda p: p.name)
+    """Every pool, by name; one another client removes while it is read is left out."""
+    found = []
+    for pool in conn.listAllStoragePools(0):
+        try:
+            found.append(_pool_info(pool))
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() != libvirt.VIR_ERR_NO_STORAGE_POOL:
+                raise
+    return sorted(found, key=lambda p: p.name)
 
 
 def pool_info(conn: libvirt.virConnect, name: str) -> PoolInfo:
@@ -249,17 +257,48 @@ def pool_autostart(conn: libvirt.virConnect, name: str, on: bool) -> str:
 
 
 def pool_delete(conn: libvirt.virConnect, name: str, delete_storage: bool = False) -> str:
-    """Stop and undefine a pool; with delete_storage, also remove its directory or VG."""
+    """Stop and undefine a pool; with delete_storage, also remove its directory or VG.
+
+    All or nothing: storage that still holds volumes is refused before anything changes,
+    and if removing it fails all the same, a pool that was running is started again."""
     pool = find_pool(conn, name)
-    if pool.isActive():
+    running = bool(pool.isActive())
+    if delete_storage and running:
+        _refuse_holding(pool, name)
+    if running:
         guarded(f"stop pool {name}", pool.destroy)
     extra = ""
     if delete_storage:
-        guarded(f"delete the storage of pool {name}", lambda: pool.delete(0))
+        try:
+            guarded(f"delete the storage of pool {name}", lambda: pool.delete(0))
+        except StorageError as exc:
+            raise StorageError(f"{str(exc).rstrip('.')}. {_kept(pool, name, running)}") from None
         extra = " and its storage"
     if pool.isPersistent():
         guarded(f"undefine pool {name}", pool.undefine)
     return f"Deleted pool {name}{extra}."
+
+
+def _refuse_holding(pool: libvirt.virStoragePool, name: str) -> None:
+    guarded(f"refresh pool {name}", lambda: pool.refresh(0))
+    held = sorted(pool.listVolumes())
+    if held:
+        shown = ", ".join(held[:3]) + (f" and {len(held) - 3} more" if len(held) > 3 else "")
+        raise StorageError(
+            f"Refused to delete the storage of pool {name}: it still holds {len(held)} "
+            f"volume{'s' if len(held) != 1 else ''} ({shown}). Delete them first, or delete "
+            "the pool and keep its storage; nothing was changed.")
+
+
+def _kept(pool: libvirt.virStoragePool, name: str, running: bool) -> str:
+    """After a failed delete of the storage: the pool as it was, in words."""
+    if not running:
+        return f"Pool {name} is kept as it was."
+    try:
+        pool.create(0)
+    except libvirt.libvirtError as exc:
+        return f"Pool {name} is kept but stopped; starting it again failed: {explain(exc)}"
+    return f"Pool {name} was started again and is kept as it was."
 
 
 def pool_define(

@@ -6,7 +6,8 @@ import argparse
 from dataclasses import asdict
 
 from tvirt import networks
-from tvirt.cli.plumbing import EXIT_OK, EXIT_USAGE, CLIError, confirm, emit, on_host
+from tvirt.cli.plumbing import EXIT_OK, EXIT_USAGE, CLIError, chosen_host, confirm, emit, wait
+from tvirt.ops import networks as ops
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -40,30 +41,33 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     action = args.net_command
     if action == "list":
-        nets = on_host(args, networks.list_networks)
+        with chosen_host(args) as host:
+            nets = wait(ops.list_all(host), args.timeout, host.label)
         emit(args, [asdict(n) for n in nets], [line(n) for n in nets])
         return EXIT_OK
     name = args.name
-    if action == "start":
-        message = on_host(args, lambda c: networks.start_network(c, name), "start a network")
-    elif action == "stop":
+    # Asked before connecting, as read-only mode refuses before asking (plumbing.confirm).
+    if action == "stop":
         confirm(args, f"Stop network {name}? VMs on it lose their link.", name)
-        message = on_host(args, lambda c: networks.stop_network(c, name), "stop a network")
-    elif action == "autostart":
-        on = args.setting == "on"
-        message = on_host(args, lambda c: networks.set_autostart(c, name, on),
-                          "change a network's autostart")
     elif action == "undefine":
         confirm(args, f"Remove network {name}?", name)
-        message = on_host(args, lambda c: networks.undefine_network(c, name),
-                          "remove a network")
-    else:
+    elif action == "define":
         spec = networks.NetSpec(name, args.mode, args.subnet, args.bridge, not args.no_dhcp)
         found = networks.spec_problems(spec)
         if found:
             raise CLIError(" ".join(found), EXIT_USAGE)
-        message = on_host(args, lambda c: networks.define_network(c, spec, args.start),
-                          "define a network")
+    with chosen_host(args) as host:
+        if action == "start":
+            future = ops.start(host, name)
+        elif action == "stop":
+            future = ops.stop(host, name)
+        elif action == "autostart":
+            future = ops.autostart(host, name, args.setting == "on")
+        elif action == "undefine":
+            future = ops.undefine(host, name)
+        else:
+            future = ops.define(host, spec, start=args.start)
+        message = wait(future, args.timeout, host.label)
     emit(args, [{"name": name, "message": message}], [f"{name}: {message}"], single=True)
     return EXIT_OK
 

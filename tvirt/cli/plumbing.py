@@ -17,6 +17,8 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import wait as settled
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import libvirt
@@ -27,12 +29,13 @@ from tvirt.errors import EXIT_FAILED as EXIT_FAILED
 from tvirt.errors import EXIT_INTERRUPTED as EXIT_INTERRUPTED
 from tvirt.errors import EXIT_OK as EXIT_OK
 from tvirt.errors import EXIT_USAGE as EXIT_USAGE
-from tvirt.errors import TvirtError, explain, libvirt_sentence
+from tvirt.errors import TvirtError, libvirt_sentence
 from tvirt.host import HostWorker
 from tvirt.inventory import Inventory
 from tvirt.manager import HostManager, choose_uris
 from tvirt.model import HostInfo, HostState, VMInfo
 from tvirt.ops.hostcmd import CommandHost
+from tvirt.ops.run import Host, refused
 from tvirt.readonly import refusal
 from tvirt.remote import runner_for
 from tvirt.uri import SYSTEM_URI, ParsedURI, URIError, parse_uri
@@ -136,22 +139,6 @@ def connected_workers(manager: HostManager, inventory: Inventory) -> list[HostWo
     return [manager.get(h.host_id) for h in hosts if h.state is HostState.CONNECTED]
 
 
-def pick_worker(args: argparse.Namespace, workers: list[HostWorker]) -> HostWorker:
-    """The one worker --host names among the connected ones (or the only one)."""
-    wanted = getattr(args, "host", None)
-    if wanted:
-        chosen = [w for w in workers if w.info.matches(wanted)]
-        if len(chosen) == 1:
-            return chosen[0]
-        if not chosen:
-            raise CLIError(f"No connected host matches {wanted!r}.", EXIT_USAGE)
-        names = ", ".join(w.uri.label for w in chosen)
-        raise CLIError(f"'{wanted}' names several hosts ({names}); give a URI.", EXIT_USAGE)
-    if len(workers) > 1:
-        raise CLIError("Several hosts are open; say which with --host.", EXIT_USAGE)
-    return workers[0]
-
-
 def resolve_host(args: argparse.Namespace, text: str) -> ParsedURI:
     """A HOST argument (a URI, localhost, or a chosen connection's host name or label)
     as the connection URI whose host runs the commands. A bad URI is a URIError (2)."""
@@ -204,31 +191,42 @@ def command_host(
 
 
 # -- running a job on a host's worker and waiting ----------------------------
+def one_host(args: argparse.Namespace, manager: HostManager, inventory: Inventory) -> HostWorker:
+    """The one connected host --host names (or the only one connected)."""
+    hosts = [h for h in inventory.host_list() if h.state is HostState.CONNECTED]
+    wanted = getattr(args, "host", None)
+    if wanted:
+        hosts = [h for h in hosts if h.matches(wanted)]
+    if not hosts:
+        failed = [h for h in inventory.host_list() if h.state is not HostState.CONNECTED]
+        why = f": {failed[0].error}" if failed and failed[0].error else "."
+        raise CLIError(f"No connected host{f' called {wanted}' if wanted else ''}{why}",
+                       EXIT_CONNECT)
+    if len(hosts) > 1:
+        names = ", ".join(h.label for h in hosts)
+        raise CLIError(f"Several hosts are connected ({names}); pick one with --host.",
+                       EXIT_USAGE)
+    return manager.get(hosts[0].host_id)
+
+
+@contextmanager
+def chosen_host(args: argparse.Namespace) -> Iterator[HostWorker]:
+    """Connect, and the one host an operation runs on (one_host); closed afterwards."""
+    manager, inventory = connect(args)
+    try:
+        yield one_host(args, manager, inventory)
+    finally:
+        manager.stop()
+
+
 def on_host(
     args: argparse.Namespace, fn: Callable[[libvirt.virConnect], T], change: str = ""
 ) -> T:
     """Run fn(conn) on the one chosen host (--host, or the only one connected)."""
-    manager, inventory = connect(args)
-    try:
-        hosts = [h for h in inventory.host_list() if h.state is HostState.CONNECTED]
-        wanted = getattr(args, "host", None)
-        if wanted:
-            hosts = [h for h in hosts if h.matches(wanted)]
-        if not hosts:
-            failed = [h for h in inventory.host_list() if h.state is not HostState.CONNECTED]
-            why = f": {failed[0].error}" if failed and failed[0].error else "."
-            raise CLIError(f"No connected host{f' called {wanted}' if wanted else ''}{why}",
-                           EXIT_CONNECT)
-        if len(hosts) > 1:
-            names = ", ".join(h.label for h in hosts)
-            raise CLIError(f"Several hosts are connected ({names}); pick one with --host.",
-                           EXIT_USAGE)
-        worker = manager.get(hosts[0].host_id)
+    with chosen_host(args) as worker:
         if change:
             refuse_readonly(args, worker.readonly, change)
-        return wait(worker.call(fn), args.timeout, hosts[0].label)
-    finally:
-        manager.stop()
+        return wait(worker.call(fn), args.timeout, worker.label)
 
 
 def on_vm(
@@ -268,31 +266,16 @@ def wait(future: Future[T], timeout: float, label: str) -> T:
         raise CLIError(str(exc)) from None
 
 
-def call(worker: HostWorker, fn: Callable[[libvirt.virConnect], T], timeout: float) -> T:
-    """A storage job's result; a libvirt failure explained for that host. The job's own
-    TvirtError (a StorageError) goes on to report() with its exit status."""
-    try:
-        return worker.call(fn).result(timeout)
-    except FutureTimeout:
-        raise CLIError(f"No answer from {worker.uri.label} within {timeout:g} s.") from None
-    except libvirt.libvirtError as exc:
-        raise CLIError(explain(exc, worker.uri.host or "the host")) from None
-
-
-def call_long(worker: HostWorker, fn: Callable[[libvirt.virConnect], T], doing: str) -> T:
-    """A call with no progress of its own: say "still working, N s" on stderr meanwhile."""
-    future = worker.call(fn)
+def wait_long(future: Future[T], doing: str) -> T:
+    """A long job with no progress of its own (a wipe, a big preallocated create): "still
+    working, N s" on stderr every 5 s meanwhile; gives up after LONG_TIMEOUT."""
     waited = 0
-    while True:
-        try:
-            return future.result(5.0)
-        except FutureTimeout:
-            waited += 5
-            if waited >= LONG_TIMEOUT:
-                raise CLIError(f"{doing}: no answer within {LONG_TIMEOUT:g} s.") from None
-            print(
-                f"{doing}: still working, {waited} s (libvirt reports no progress)", file=sys.stderr
-            )
+    while not settled([future], timeout=5.0).done:
+        waited += 5
+        if waited >= LONG_TIMEOUT:
+            raise CLIError(f"{doing}: no answer within {LONG_TIMEOUT:g} s.")
+        print(f"{doing}: still working, {waited} s (libvirt reports no progress)", file=sys.stderr)
+    return wait(future, 0, doing)
 
 
 # -- read-only refusal and confirmation -------------------------------------
@@ -308,10 +291,12 @@ def refuse_readonly(args: argparse.Namespace, readonly: bool, what: str) -> None
         raise CLIError(refusal(what), EXIT_FAILED)
 
 
-def writable(worker: HostWorker, what: str) -> None:
-    """Refuse a change on a read-only connection, naming the host."""
-    if worker.readonly:
-        raise CLIError(refusal(what, worker.uri.label))
+def writable(host: Host, what: str) -> None:
+    """Refuse a change on a read-only connection, naming the host, before any question,
+    warning or check: the same refusal the operation itself would give."""
+    refusal_error = refused(host, what)
+    if refusal_error is not None:
+        raise refusal_error
 
 
 def confirm(args: argparse.Namespace, question: str, answer: str) -> None:

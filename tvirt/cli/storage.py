@@ -9,27 +9,30 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from concurrent.futures import Future
 from dataclasses import asdict
 from pathlib import Path
 
-from tvirt import storage, transfers
+from tvirt import storage
 from tvirt.cli.plumbing import (
     EXIT_CONNECT,
     EXIT_OK,
     EXIT_USAGE,
     LONG_TIMEOUT,
     CLIError,
-    call,
-    call_long,
     confirm_typed,
     connect,
     connected_workers,
-    pick_worker,
+    one_host,
     say,
+    wait,
+    wait_long,
     writable,
 )
 from tvirt.cli.progress_term import TerminalProgress
 from tvirt.host import HostWorker
+from tvirt.ops import storage as ops
+from tvirt.progress import Advanced, CancelToken
 from tvirt.sizes import format_size, parse_size
 
 
@@ -141,7 +144,11 @@ def _run(args: argparse.Namespace) -> int:
             return EXIT_CONNECT
         # A StorageError (1), a cancelled transfer (130) or a bad size (2) ends the command
         # through plumbing.report, with the exit status its class carries.
-        return _dispatch(args, workers)
+        if args.storage_cmd == "pools":
+            if getattr(args, "host", None):
+                workers = [one_host(args, manager, inventory)]
+            return _pools(args, workers)
+        return _dispatch(args, one_host(args, manager, inventory))
     finally:
         manager.stop()
 
@@ -155,13 +162,10 @@ def _overwrite(path: Path) -> None:
         raise CLIError(f"Nothing was downloaded; {path} was left as it was.")
 
 
-def _dispatch(args: argparse.Namespace, workers: list[HostWorker]) -> int:
+def _dispatch(args: argparse.Namespace, host: HostWorker) -> int:
     cmd = args.storage_cmd
-    if cmd == "pools":
-        return _pools(args, workers)
-    worker = pick_worker(args, workers)
     if cmd == "vols":
-        vols = call(worker, lambda c: storage.list_volumes(c, args.pool), args.timeout)
+        vols = wait(ops.list_volumes(host, args.pool), args.timeout, host.label)
         if args.json:
             print(json.dumps([asdict(v) for v in vols], indent=2))
         else:
@@ -173,24 +177,22 @@ def _dispatch(args: argparse.Namespace, workers: list[HostWorker]) -> int:
                 )
         return EXIT_OK
     if cmd == "pool":
-        return _pool(args, worker)
-    return _vol(args, worker)
+        return _pool(args, host)
+    return _vol(args, host)
 
 
 def _pools(args: argparse.Namespace, workers: list[HostWorker]) -> int:
-    if getattr(args, "host", None):
-        workers = [pick_worker(args, workers)]
     rows = []
     for worker in workers:
-        for pool in call(worker, storage.list_pools, args.timeout):
+        for pool in wait(ops.list_pools(worker), args.timeout, worker.label):
             rows.append((worker, pool))
     if args.json:
         print(json.dumps(
-            [{"host": w.uri.label, "uri": w.host_id, **asdict(p)} for w, p in rows], indent=2
+            [{"host": w.label, "uri": w.host_id, **asdict(p)} for w, p in rows], indent=2
         ))
         return EXIT_OK
     for worker, p in rows:
-        where = f" on {worker.uri.label}" if len(workers) > 1 else ""
+        where = f" on {worker.label}" if len(workers) > 1 else ""
         print(
             f"{p.name}{where}: {p.type}, {p.state}, autostart {'on' if p.autostart else 'off'}, "
             f"{p.usage_text}, {format_size(p.available)} available"
@@ -198,7 +200,7 @@ def _pools(args: argparse.Namespace, workers: list[HostWorker]) -> int:
     return EXIT_OK
 
 
-def _pool(args: argparse.Namespace, worker: HostWorker) -> int:
+def _pool(args: argparse.Namespace, host: HostWorker) -> int:
     sub = args.pool_cmd
     if sub == "define":
         spec = storage.PoolSpec(
@@ -217,82 +219,60 @@ def _pool(args: argparse.Namespace, worker: HostWorker) -> int:
         if args.print_xml:
             print(storage.pool_xml(spec))
             return EXIT_OK
-        writable(worker, f"define pool {args.name}")
-        message = call(
-            worker,
-            lambda c: storage.pool_define(c, spec, build=args.build, start=not args.no_start),
-            LONG_TIMEOUT,
-        )
-        return say(args, message, pool=args.name)
+        future = ops.pool_define(host, spec, build=args.build, start=not args.no_start)
+        return say(args, wait(future, LONG_TIMEOUT, host.label), pool=args.name)
     name = args.pool
-    writable(worker, f"{sub} pool {name}")
+    writable(host, f"{sub} pool {name}")
     if sub == "delete":
         if not args.yes:
             what = " and all its storage" if args.delete_storage else ""
             confirm_typed(f"Delete pool {name}{what}?", name)
-        message = call(
-            worker, lambda c: storage.pool_delete(c, name, args.delete_storage), LONG_TIMEOUT
-        )
+        future = ops.pool_delete(host, name, delete_storage=args.delete_storage)
+        timeout = LONG_TIMEOUT
     elif sub == "autostart":
-        message = call(
-            worker, lambda c: storage.pool_autostart(c, name, args.setting == "on"), args.timeout
-        )
+        future, timeout = ops.pool_autostart(host, name, args.setting == "on"), args.timeout
     else:
-        fn = {
-            "start": storage.pool_start,
-            "stop": storage.pool_stop,
-            "refresh": storage.pool_refresh,
-        }[sub]
-        message = call(worker, lambda c: fn(c, name), LONG_TIMEOUT)
-    return say(args, message, pool=name)
+        act = {"start": ops.pool_start, "stop": ops.pool_stop, "refresh": ops.pool_refresh}[sub]
+        future, timeout = act(host, name), LONG_TIMEOUT
+    return say(args, wait(future, timeout, host.label), pool=name)
 
 
-def _vol(args: argparse.Namespace, worker: HostWorker) -> int:
+def _vol(args: argparse.Namespace, host: HostWorker) -> int:
     sub, pool, name = args.vol_cmd, args.pool, args.name
     if sub == "create":
-        return _create(args, worker)
+        return _create(args, host)
     if sub in ("upload", "download"):
-        return _transfer(args, worker)
-    writable(worker, f"{sub} volume {name}")
+        return _transfer(args, host)
+    writable(host, f"{sub} volume {name}")
     if sub == "delete":
         if not args.yes:
             confirm_typed(f"Delete volume {name} of pool {pool}?", name)
-        message = call(
-            worker, lambda c: storage.volume_delete(c, pool, name, force=args.force), args.timeout
-        )
+        future = ops.volume_delete(host, pool, name, force=args.force)
+        message = wait(future, args.timeout, host.label)
     elif sub == "resize":
-        size = parse_size(args.size)
-        message = call(
-            worker,
-            lambda c: storage.volume_resize(c, pool, name, size, shrink=args.shrink),
-            LONG_TIMEOUT,
-        )
+        future = ops.volume_resize(host, pool, name, parse_size(args.size), shrink=args.shrink)
+        message = wait(future, LONG_TIMEOUT, host.label)
     elif sub == "clone":
-        vol = call(
-            worker, lambda c: storage.volume_clone(c, pool, name, args.new_name), LONG_TIMEOUT
-        )
+        vol = wait(ops.volume_clone(host, pool, name, args.new_name), LONG_TIMEOUT, host.label)
         return say(args, f"Cloned volume {name} into {vol.name} ({vol.path}).", volume=asdict(vol))
     else:  # wipe
         if not args.yes:
             confirm_typed(f"Wipe volume {name} of pool {pool} ({args.algorithm})?", name)
-        message = call_long(
-            worker,
-            lambda c: storage.volume_wipe(c, pool, name, args.algorithm, force=args.force),
-            f"Wiping {name}",
-        )
+        future = ops.volume_wipe(host, pool, name, args.algorithm, force=args.force)
+        message = wait_long(future, f"Wiping {name}")
     return say(args, message, pool=pool, volume=name)
 
 
-def _create(args: argparse.Namespace, worker: HostWorker) -> int:
+def _create(args: argparse.Namespace, host: HostWorker) -> int:
     pool_name = args.pool
     size = parse_size(args.size)
-    info = call(worker, lambda c: storage.pool_info(c, pool_name), args.timeout)
+    info = wait(ops.pool_info(host, pool_name), args.timeout, host.label)
     formats = storage.formats_for(info.type)
     fmt = args.format or formats[0]
     allocation = args.allocation or storage.allocations_for(info.type)[0]
     backing, backing_format = "", ""
     if args.backing:
-        src = call(worker, lambda c: storage.volume_info(c, pool_name, args.backing), args.timeout)
+        src = wait(ops.volume_info(host, pool_name, args.backing), args.timeout, host.label)
         backing, backing_format = src.path, src.format or "raw"
     spec = storage.VolumeSpec(args.name, size, fmt, allocation, backing, backing_format)
     try:
@@ -303,13 +283,11 @@ def _create(args: argparse.Namespace, worker: HostWorker) -> int:
     if args.print_xml:
         print(storage.volume_xml(spec))
         return EXIT_OK
-    writable(worker, f"create volume {args.name}")
+    writable(host, f"create volume {args.name}")
     warning = storage.check_capacity(size, info.available, allocation)
     if warning:
         print(f"tvirt: {warning}", file=sys.stderr)
-    vol = call_long(
-        worker, lambda c: storage.volume_create(c, pool_name, spec), f"Creating {args.name}"
-    )
+    vol = wait_long(ops.volume_create(host, pool_name, spec), f"Creating {args.name}")
     return say(
         args,
         f"Created volume {vol.name} ({vol.format}, {format_size(vol.capacity)}) at {vol.path}.",
@@ -317,15 +295,15 @@ def _create(args: argparse.Namespace, worker: HostWorker) -> int:
     )
 
 
-def _transfer(args: argparse.Namespace, worker: HostWorker) -> int:
+def _transfer(args: argparse.Namespace, host: HostWorker) -> int:
     path = Path(args.file)
     show = TerminalProgress()
-
+    token = CancelToken()
     if args.vol_cmd == "upload":
         if not path.is_file():
             raise CLIError(f"{path} is not a file.", EXIT_USAGE)
-        writable(worker, f"upload to volume {args.name}")
-        done = transfers.upload(worker, args.pool, args.name, path, progress=show)
+        future = ops.upload(host, args.pool, args.name, path, progress=show, transfer=token)
+        done = _finish(future, token)
         message = f"Uploaded {format_size(done.done)} from {path} into volume {args.name}."
     else:
         if not path.parent.is_dir():
@@ -334,7 +312,17 @@ def _transfer(args: argparse.Namespace, worker: HostWorker) -> int:
             raise CLIError(f"{path} is a directory; give a file name.", EXIT_USAGE)
         if path.exists() and not args.force:
             _overwrite(path)
-        done = transfers.download(worker, args.pool, args.name, path, progress=show)
+        future = ops.download(host, args.pool, args.name, path, progress=show, transfer=token)
+        done = _finish(future, token)
         message = f"Downloaded {format_size(done.done)} of volume {args.name} into {path}."
     return say(args, message, bytes=done.done, seconds=round(done.elapsed, 3))
 
+
+def _finish(future: Future[Advanced], token: CancelToken) -> Advanced:
+    """The transfer's last progress. Ctrl-C cancels it at its next chunk, and the command
+    waits for the undo, so it ends with the transfer's own sentence (exit status 130)."""
+    try:
+        return future.result()
+    except KeyboardInterrupt:
+        token.cancel()
+        return future.result()
