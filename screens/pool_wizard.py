@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 
 from tvirt import storage
 from tvirt.host import HostWorker
+from tvirt.ops import storage as ops_storage
 
 from .wizard import FieldWizard, Step
 
@@ -278,5 +279,5 @@ class PoolWizard(FieldWizard[str | None]):
     async def create(self) -> str | None:
         spec, build = self.spec, self.build
         return await asyncio.wrap_future(
-            self.worker.call(lambda c: storage.pool_define(c, spec, build=build, start=True))
+            ops_storage.pool_define(self.worker, spec, build=build, start=True)
         )

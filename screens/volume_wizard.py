@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 
 from tvirt import storage
 from tvirt.host import HostWorker
+from tvirt.ops import storage as ops_storage
 from tvirt.sizes import format_size, parse_size
 
 from .wizard import FieldWizard, Step
@@ -131,9 +132,7 @@ class VolumeWizard(FieldWizard[storage.VolumeInfo | None]):
         pool = next((p for p in self.pools if p.name == answer), None)
         if pool is None:
             raise storage.StorageError("Choose one of the listed pools.")
-        volumes = await asyncio.wrap_future(
-            self.worker.call(lambda c: storage.list_volumes(c, pool.name))
-        )
+        volumes = await asyncio.wrap_future(ops_storage.list_volumes(self.worker, pool.name))
         d = self.draft
         if d.pool is None or d.pool.name != pool.name:
             fmt = storage.formats_for(pool.type)[0]
@@ -226,6 +225,4 @@ class VolumeWizard(FieldWizard[storage.VolumeInfo | None]):
     async def create(self) -> storage.VolumeInfo | None:
         pool = self._pool_name()
         spec = self.draft.spec
-        return await asyncio.wrap_future(
-            self.worker.call(lambda c: storage.volume_create(c, pool, spec))
-        )
+        return await asyncio.wrap_future(ops_storage.volume_create(self.worker, pool, spec))
