@@ -25,6 +25,7 @@ from tvirt.history import StatsHistory
 from tvirt.keys import APP_KEYS, STATS_STEPS
 from tvirt.manager import HostManager, choose_uris, local_default
 from tvirt.model import HostInfo, HostState, VMInfo
+from tvirt.ops import vms as vm_ops
 from tvirt.readonly import refusal
 from tvirt.stats import StatsSnapshot
 from tvirt.themes import DEFAULT_THEME, STYLESHEET, register_themes, resolve, user_themes
@@ -542,7 +543,8 @@ class TvirtApp(App[int]):
             if worker is None:
                 self.say(f"Could not {action.verb} {vm.name}: its host is not connected.", ok=False)
                 continue
-            worker.act(action, vm.uuid, remove_storage=remove_storage)
+            # Not awaited: the worker reports the result (ActionDone) to every screen.
+            vm_ops.act(worker, action, vm.uuid, remove_storage=remove_storage)
 
     def is_connected(self, uri: str) -> bool:
         return uri in self.manager.workers

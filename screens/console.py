@@ -35,11 +35,11 @@ from tvirt.console import (
     escape_label,
     graphics_of,
     half_blocks,
-    take_screenshot,
 )
-from tvirt.errors import explain
+from tvirt.errors import explain, sentence
 from tvirt.keys import CONSOLE_KEYS
 from tvirt.model import VMInfo
+from tvirt.ops import console as console_ops
 from tvirt.vmcreate import stall_hint
 
 from .base import TvirtModal, TvirtScreen
@@ -222,10 +222,7 @@ class ConsolePane(Vertical):
         worker = self.tvirt.manager.workers.get(self.vm.host_id)
         if worker is None:
             return
-        uuid = self.vm.uuid
-        xml = await asyncio.wrap_future(
-            worker.call(lambda conn: str(conn.lookupByUUIDString(uuid).XMLDesc(0)))
-        )
+        xml = await asyncio.wrap_future(console_ops.domain_xml(worker, self.vm.uuid))
         uri = worker.uri
         target = ""
         if uri.host:
@@ -337,14 +334,11 @@ class ConsolePane(Vertical):
         if worker is None:
             self.tvirt.say(f"{self.host_label} is not connected.", ok=False)
             return
-        uuid = self.vm.uuid
         try:
-            picture = await asyncio.wrap_future(
-                worker.call(lambda conn: take_screenshot(conn, uuid))
-            )
-        except Exception as exc:
+            picture = await asyncio.wrap_future(console_ops.screenshot(worker, self.vm.uuid))
+        except Exception as exc:  # the operation's sentence; a picture it could not decode
             self.tvirt.say(
-                f"No screenshot of {self.vm.name}: {explain(exc).rstrip('.')} "
+                f"No screenshot of {self.vm.name}: {sentence(exc).rstrip('.')} "
                 "(only VMs with a graphical display have one).",
                 ok=False,
             )

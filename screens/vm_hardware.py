@@ -1,16 +1,17 @@
 """VM details for changing things: overview, hardware list, snapshot tree, and their keys.
 
-Reads and changes run in thread workers on the host's worker thread (HostWorker.call);
-every result or refusal is one sentence in the status line and the message log.
+Reads and changes are operations (tvirt.ops: hardware, snapshots, vms.clone) awaited in
+async workers; every result or refusal is one sentence in the status line and the
+message log.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from typing import TYPE_CHECKING, ClassVar, cast
 
-import libvirt
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -19,18 +20,18 @@ from textual.widgets import DataTable, Footer, Header, Static, TextArea
 
 from tvirt import snapshots, validate
 from tvirt import vmhardware as hw
-from tvirt.clone import clone_vm
-from tvirt.errors import sentence
+from tvirt.errors import TvirtError
 from tvirt.host import HostWorker
 from tvirt.keys import HARDWARE_KEYS, XML_KEYS
 from tvirt.model import VMInfo
-from tvirt.readonly import refusal
+from tvirt.ops import hardware, vms
+from tvirt.ops import snapshots as snapshot_ops
+from tvirt.ops.run import refused
 
 from .base import TvirtScreen
 from .dialogs import ConfirmDialog, Confirmed
 from .form import Field, FormDialog
 from .table import Table
-from .threads import deliver
 
 if TYPE_CHECKING:
     from .app import TvirtApp
@@ -46,7 +47,8 @@ _FOOTER = {
     "dismiss": "Back",
 }
 _XML_FOOTER = {"save": "Define this XML", "back": "Back"}
-Change = Callable[[libvirt.virConnect, libvirt.virDomain], str]
+# A change of this VM on its host: one of the operations, its sentence the result.
+Change = Callable[[HostWorker, VMInfo], "Future[str]"]
 WHERE = (
     ("live", "now and in the config (live where possible)"),
     ("config", "in the config only: from the next start"),
@@ -124,20 +126,22 @@ class VMHardwareScreen(TvirtScreen[None]):
         self.reload()
 
     # -- reading ----------------------------------------------------------------
-    @work(thread=True, exit_on_error=False, group="hardware")
-    def reload(self) -> None:
-        uuid = self.vm.uuid
-
-        def read(conn: libvirt.virConnect) -> tuple[hw.Overview, list[snapshots.SnapshotInfo]]:
-            dom = conn.lookupByUUIDString(uuid)
-            return hw.overview(conn, dom), snapshots.snapshot_tree(dom)
-
-        try:
-            ov, snaps = self._worker().call(read).result(30)
-        except Exception as exc:
-            deliver(self, self.status, _sentence(exc), False)
+    @work(exit_on_error=False, group="hardware")
+    async def reload(self) -> None:
+        host = self._worker()
+        if host is None:
+            self.status(self._gone(), False)
             return
-        deliver(self, self.show, ov, snaps)
+        try:
+            # Queued one after the other on the host's worker: the same moment's VM.
+            ov, snaps = await asyncio.gather(
+                asyncio.wrap_future(hardware.overview(host, self.vm)),
+                asyncio.wrap_future(snapshot_ops.tree(host, self.vm)),
+            )
+        except TvirtError as exc:
+            self.status(str(exc), False)
+            return
+        self.show(ov, snaps)
 
     def show(self, ov: hw.Overview, snaps: list[snapshots.SnapshotInfo]) -> None:
         self.overview, self.snaps = ov, snaps
@@ -162,8 +166,20 @@ class VMHardwareScreen(TvirtScreen[None]):
         self.query_one("#hw-status", Static).update(sentence if ok else f"Error: {sentence}")
         self.tvirt.say(sentence, ok=ok)
 
-    def _worker(self) -> HostWorker:
-        return self.tvirt.manager.workers[self.vm.host_id]
+    def _worker(self) -> HostWorker | None:
+        """The VM's host, or None once it was removed from the app."""
+        return self.tvirt.manager.workers.get(self.vm.host_id)
+
+    def _gone(self) -> str:
+        return f"The host of {self.vm.name} is not connected."
+
+    def _refused(self, what: str) -> str:
+        """Why `what` cannot be done now (read-only mode, no host), or ""."""
+        host = self._worker()
+        if host is None:
+            return self._gone()
+        refusal = refused(host, what)
+        return str(refusal) if refusal is not None else ""
 
     def selected_device(self) -> hw.Device | None:
         if self.overview is None or not self.overview.devices:
@@ -176,46 +192,49 @@ class VMHardwareScreen(TvirtScreen[None]):
         return self.snaps[row] if 0 <= row < len(self.snaps) else None
 
     # -- changing ----------------------------------------------------------------
-    def change(self, what: str, fn: Change) -> None:
-        if self.tvirt.readonly:
-            self.status(refusal(what), False)
+    def change(self, doing: str, fn: Change) -> None:
+        """`doing` names the change as its operation does ("remove a NIC from"): read-only
+        mode refuses it, naming this VM, before anything is asked or sent."""
+        if why := self._refused(f"{doing} {self.vm.name}"):
+            self.status(why, False)
             return
         self._run_change(fn)
 
-    @work(thread=True, exit_on_error=False, group="hardware")
-    def _run_change(self, fn: Change) -> None:
-        uuid = self.vm.uuid
+    @work(exit_on_error=False, group="hardware")
+    async def _run_change(self, fn: Change) -> None:
+        host = self._worker()
+        if host is None:
+            self.status(self._gone(), False)
+            return
         try:
-            message = (
-                self._worker()
-                .call(lambda conn: fn(conn, conn.lookupByUUIDString(uuid)))
-                .result(120)
-            )
-        except Exception as exc:
-            deliver(self, self.status, _sentence(exc), False)
+            message = await asyncio.wrap_future(fn(host, self.vm))
+        except TvirtError as exc:
+            self.status(str(exc), False)
         else:
-            deliver(self, self.status, str(message), True)
-        deliver(self, self.reload)
+            self.status(message, True)
+        self.reload()
 
     def ask(
-        self, title: str, fields: Sequence[Field], change: Callable[[list[str]], Change]
+        self, title: str, doing: str, fields: Sequence[Field],
+        change: Callable[[list[str]], Change],
     ) -> None:
         """A form whose answers become a change. The change runs while the form waits, so
-        a refusal (ours or libvirt's) is shown there with the answers kept."""
+        a refusal (ours or libvirt's) is shown there with the answers kept. Read-only mode
+        refuses `doing` (as in change) before the form opens."""
         what = f"{title[0].lower()}{title[1:].rstrip('.')}"
-        if self.tvirt.readonly:
-            self.status(refusal(what), False)
+        if why := self._refused(f"{doing} {self.vm.name}"):
+            self.status(why, False)
             return
-        uuid = self.vm.uuid
 
         async def apply(values: list[str]) -> str:
+            host = self._worker()
+            if host is None:
+                return self._gone()
             try:
-                fn = change(values)
-                future = self._worker().call(lambda conn: fn(conn, conn.lookupByUUIDString(uuid)))
-                message = await asyncio.wrap_future(future)
-            except Exception as exc:
-                return _sentence(exc)
-            self.status(str(message), True)
+                message = await asyncio.wrap_future(change(values)(host, self.vm))
+            except TvirtError as exc:
+                return str(exc)
+            self.status(message, True)
             self.reload()
             return ""
 
@@ -226,18 +245,23 @@ class VMHardwareScreen(TvirtScreen[None]):
         self.app.push_screen(FormDialog(title, fields, apply=apply), answered)
 
     def confirm(
-        self, question: str, target: str, warning: str, yes: str, then: Callable[[], None]
+        self, question: str, target: str, warning: str, yes: str, doing: str, fn: Change
     ) -> None:
+        """Ask first, then make the change; read-only mode refuses before asking."""
+        if why := self._refused(f"{doing} {self.vm.name}"):
+            self.status(why, False)
+            return
+
         def answered(answer: Confirmed | None) -> None:
             if answer is None:
                 self.status(f"Cancelled: {question.rstrip('?')} was not done.")
                 return
-            then()
+            self.change(doing, fn)
 
         self.app.push_screen(ConfirmDialog(question, [target], warning, yes), answered)
 
     def ask_memory(
-        self, title: str, label: str, current: str, extra: Sequence[Field],
+        self, title: str, doing: str, label: str, current: str, extra: Sequence[Field],
         change: Callable[[int, list[str]], Change],
     ) -> None:
         """The memory and maximum-memory forms: one field checked and parsed by the same
@@ -246,29 +270,30 @@ class VMHardwareScreen(TvirtScreen[None]):
         def parsed(values: list[str]) -> Change:
             return change(validate.memory_mib(values[0]), values[1:])
 
-        self.ask(title, [Field(label, current, check=_check(validate.memory_mib)), *extra], parsed)
+        fields = [Field(label, current, check=_check(validate.memory_mib)), *extra]
+        self.ask(title, doing, fields, parsed)
 
     def action_memory(self) -> None:
         current = f"{self.overview.memory_mib}M" if self.overview else "512M"
 
         def change(mib: int, rest: list[str]) -> Change:
             live = rest[0] == "live"
-            return lambda c, d: hw.set_memory(c, d, mib, live=live)
+            return lambda host, vm: hardware.set_memory(host, vm, mib, live=live)
 
         self.ask_memory(
-            "Change the memory", "Memory (e.g. 256M, 2G)", current, [Field("Where", "live", WHERE)],
-            change,
+            "Change the memory", "change the memory of", "Memory (e.g. 256M, 2G)", current,
+            [Field("Where", "live", WHERE)], change,
         )
 
     def action_max_memory(self) -> None:
         current = f"{self.overview.next_max_memory_mib}M" if self.overview else "512M"
 
         def change(mib: int, _rest: list[str]) -> Change:
-            return lambda c, d: hw.set_max_memory(c, d, mib)
+            return lambda host, vm: hardware.set_max_memory(host, vm, mib)
 
         self.ask_memory(
             "Change the maximum memory (in the config; below the memory, both come down)",
-            "Maximum memory (e.g. 1G)", current, [], change,
+            "change the maximum memory of", "Maximum memory (e.g. 1G)", current, [], change,
         )
 
     def action_vcpus(self) -> None:
@@ -276,20 +301,22 @@ class VMHardwareScreen(TvirtScreen[None]):
 
         def change(values: list[str]) -> Change:
             count = validate.vcpus(values[0])
-            return lambda c, d: hw.set_vcpus(c, d, count)
+            return lambda host, vm: hardware.set_vcpus(host, vm, count)
 
         self.ask(
-            "Change the vCPUs", [Field("vCPUs", current, check=_check(validate.vcpus))], change
+            "Change the vCPUs", "change the vCPUs of",
+            [Field("vCPUs", current, check=_check(validate.vcpus))], change,
         )
 
     def action_add_disk(self) -> None:
         def change(values: list[str]) -> Change:
             path, bus = values
             cdrom = bus == "cdrom"
-            return lambda c, d: hw.add_disk(c, d, path, "sata" if cdrom else bus, cdrom)
+            bus = "sata" if cdrom else bus
+            return lambda host, vm: hardware.add_disk(host, vm, path, bus, cdrom=cdrom)
 
         self.ask(
-            "Add a disk",
+            "Add a disk", "add a disk to",
             [
                 Field("Path of a volume or file (empty: an empty CD drive)"),
                 Field("Bus", "virtio", tuple((b, b) for b in (*hw.DISK_BUSES, "cdrom"))),
@@ -308,7 +335,8 @@ class VMHardwareScreen(TvirtScreen[None]):
                 dev.summary,
                 "The guest loses this network link.",
                 "Yes, remove",
-                lambda: self.change("remove a NIC", lambda _c, d: hw.remove_nic(d, dev.key)),
+                "remove a NIC from",
+                lambda host, vm: hardware.remove_nic(host, vm, dev.key),
             )
             return
         self.confirm(
@@ -316,7 +344,8 @@ class VMHardwareScreen(TvirtScreen[None]):
             dev.summary,
             "The guest loses this disk; its storage is kept.",
             "Yes, detach",
-            lambda: self.change("remove a disk", lambda _c, d: hw.remove_disk(d, dev.key)),
+            "remove a disk from",
+            lambda host, vm: hardware.remove_disk(host, vm, dev.key),
         )
 
     def action_media(self) -> None:
@@ -326,17 +355,21 @@ class VMHardwareScreen(TvirtScreen[None]):
             return
 
         def change(values: list[str]) -> Change:
-            return lambda c, d: hw.change_media(c, d, dev.key, values[0])
+            path = values[0]
+            return lambda host, vm: hardware.change_media(host, vm, dev.key, path)
 
-        self.ask(f"Media for {dev.key}", [Field("Image path (empty ejects)")], change)
+        self.ask(
+            f"Media for {dev.key}", "change the CD media of", [Field("Image path (empty ejects)")],
+            change,
+        )
 
     def action_add_nic(self) -> None:
         def change(values: list[str]) -> Change:
             kind, source, model = values
-            return lambda c, d: hw.add_nic(c, d, kind, source, model)
+            return lambda host, vm: hardware.add_nic(host, vm, kind, source, model)
 
         self.ask(
-            "Add a NIC",
+            "Add a NIC", "add a NIC to",
             [
                 Field("Connect to", "network", (("network", "a libvirt network"),
                                                 ("bridge", "a host bridge"))),
@@ -358,10 +391,10 @@ class VMHardwareScreen(TvirtScreen[None]):
 
         def change(values: list[str]) -> Change:
             order = values[0].split()
-            return lambda c, d: hw.set_boot_order(c, d, order)
+            return lambda host, vm: hardware.set_boot_order(host, vm, order)
 
         self.ask(
-            "Boot order",
+            "Boot order", "change the boot order of",
             [Field(f"Devices in order, from {' '.join(hw.BOOT_DEVICES)}", current)],
             change,
         )
@@ -369,20 +402,23 @@ class VMHardwareScreen(TvirtScreen[None]):
     def action_clone(self) -> None:
         def change(values: list[str]) -> Change:
             name = values[0]
-            return lambda c, d: clone_vm(c, d, name)
+            return lambda host, vm: vms.clone(host, vm, name)
 
         self.ask(
-            f"Clone {self.vm.name}", [Field("Name of the clone", f"{self.vm.name}-clone")], change
+            f"Clone {self.vm.name}", "clone", [Field("Name of the clone", f"{self.vm.name}-clone")],
+            change,
         )
 
     def action_snapshot(self) -> None:
         def change(values: list[str]) -> Change:
             name, description, kind = values
             disk_only = kind == "disk-only"
-            return lambda _c, d: snapshots.create_snapshot(d, name, description, disk_only)
+            return lambda host, vm: snapshot_ops.create(
+                host, vm, name, description, disk_only=disk_only
+            )
 
         self.ask(
-            "Take a snapshot",
+            "Take a snapshot", "snapshot",
             [
                 Field("Name", check=_check(lambda v: validate.name(v, "snapshot"))),
                 Field("Description (optional)"),
@@ -401,7 +437,8 @@ class VMHardwareScreen(TvirtScreen[None]):
             f"{snap.name}: {snap.state}",
             "Everything since this snapshot is lost.",
             "Yes, revert",
-            lambda: self.change("revert", lambda _c, d: snapshots.revert_snapshot(d, snap.name)),
+            "revert",
+            lambda host, vm: snapshot_ops.revert(host, vm, snap.name),
         )
 
     def action_delete_snapshot(self) -> None:
@@ -414,9 +451,8 @@ class VMHardwareScreen(TvirtScreen[None]):
             f"{snap.name}: {snap.state}",
             "The VM stays as it is; this point to return to is gone.",
             "Yes, delete",
-            lambda: self.change(
-                "delete a snapshot", lambda _c, d: snapshots.delete_snapshot(d, snap.name)
-            ),
+            "delete a snapshot of",
+            lambda host, vm: snapshot_ops.delete(host, vm, snap.name),
         )
 
     def action_xml(self) -> None:
@@ -466,18 +502,18 @@ class XMLScreen(TvirtScreen[None]):
     def unsaved(self) -> bool:
         return self.saved is not None and self.editor.text != self.saved
 
-    @work(thread=True, exit_on_error=False)
-    def _load(self) -> None:
-        uuid = self.owner.vm.uuid
-        worker = self.owner._worker()
-        try:
-            xml = worker.call(
-                lambda conn: conn.lookupByUUIDString(uuid).XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
-            ).result(30)
-        except Exception as exc:
-            deliver(self, self._say, _sentence(exc))
+    @work(exit_on_error=False)
+    async def _load(self) -> None:
+        host = self.owner._worker()
+        if host is None:
+            self._say(self.owner._gone())
             return
-        deliver(self, self._loaded, str(xml))
+        try:
+            xml = await asyncio.wrap_future(hardware.config_xml(host, self.owner.vm))
+        except TvirtError as exc:
+            self._say(str(exc))
+            return
+        self._loaded(xml)
 
     def _loaded(self, xml: str) -> None:
         self.editor.text = xml
@@ -488,8 +524,8 @@ class XMLScreen(TvirtScreen[None]):
         self.query_one("#xml-status", Static).update(text)
 
     def action_save(self) -> None:
-        if self.owner.tvirt.readonly:
-            self._say(refusal("save the XML"))
+        if why := self.owner._refused(f"change the XML of {self.owner.vm.name}"):
+            self._say(why)
             return
         self._save(self.editor.text)
 
@@ -515,19 +551,19 @@ class XMLScreen(TvirtScreen[None]):
             answered,
         )
 
-    @work(thread=True, exit_on_error=False)
-    def _save(self, text: str) -> None:
-        uuid = self.owner.vm.uuid
-        worker = self.owner._worker()
-        try:
-            message = worker.call(
-                lambda conn: hw.define_edited_xml(conn, conn.lookupByUUIDString(uuid), text)
-            ).result(30)
-        except Exception as exc:
-            deliver(self, self._say, f"Not saved: {_sentence(exc)}")
+    @work(exit_on_error=False)
+    async def _save(self, text: str) -> None:
+        host = self.owner._worker()
+        if host is None:
+            self._say(f"Not saved: {self.owner._gone()}")
             return
-        deliver(self, self._saved, text, str(message))
-        deliver(self.owner, self.owner.reload)
+        try:
+            message = await asyncio.wrap_future(hardware.define_xml(host, self.owner.vm, text))
+        except TvirtError as exc:
+            self._say(f"Not saved: {exc}")
+            return
+        self._saved(text, message)
+        self.owner.reload()
 
     def _saved(self, text: str, message: str) -> None:
         self.saved = text
@@ -545,11 +581,6 @@ def _check(valid: Callable[[str], object]) -> Callable[[str], str]:
         return ""
 
     return check
-
-
-def _sentence(exc: BaseException) -> str:
-    """libvirt's own words for a refused change; our refusals as they are."""
-    return sentence(exc)
 
 
 def open_hardware(app: TvirtApp, vm: VMInfo | None) -> None:

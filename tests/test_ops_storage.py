@@ -66,7 +66,7 @@ def test_pool_and_volume_operations_run_on_the_host(host: HostWorker) -> None:
     assert ops.pool_info(host, "labpool").result(10).state == "inactive"
     assert ops.pool_start(host, "labpool").result(10) == "Started pool labpool."
     assert ops.pool_refresh(host, "labpool").result(10) == "Refreshed pool labpool."
-    spec = storage.PoolSpec("dir", "p2", target="/p2")
+    spec = storage.PoolSpec("dir", "p2", target="/pool/p2")
     assert ops.pool_define(host, spec, build=True).result(10) == (
         "Defined pool p2, built it, started it.")
     assert [p.name for p in ops.list_pools(host).result(10)] == ["labpool", "p2"]
@@ -86,7 +86,7 @@ def test_read_only_refuses_every_change_before_the_host_is_asked(
         (ops.volume_resize(host, "labpool", "x", MIB), "resize volume x"),
         (ops.volume_clone(host, "labpool", "x", "y"), "clone volume x"),
         (ops.volume_wipe(host, "labpool", "x"), "wipe volume x"),
-        (ops.pool_define(host, storage.PoolSpec("dir", "p3", target="/p3")), "define pool p3"),
+        (ops.pool_define(host, storage.PoolSpec("dir", "p3", target="/pool/p3")), "define pool p3"),
         (ops.pool_start(host, "labpool"), "start pool labpool"),
         (ops.pool_stop(host, "labpool"), "stop pool labpool"),
         (ops.pool_refresh(host, "labpool"), "refresh pool labpool"),

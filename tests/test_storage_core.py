@@ -96,7 +96,7 @@ class VanishingPools:
 def test_a_pool_removed_while_listing_is_left_out() -> None:
     conn = libvirt.open(LAB)
     try:
-        storage.pool_define(conn, storage.PoolSpec("dir", "brief", target="/brief"))
+        storage.pool_define(conn, storage.PoolSpec("dir", "brief", target="/pool/brief"))
         racing = VanishingPools(conn, "brief")
         listed = storage.list_pools(racing)  # type: ignore[arg-type]
         assert [p.name for p in listed] == ["lab-pool"]

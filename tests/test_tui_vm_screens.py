@@ -347,6 +347,32 @@ async def test_hardware_refused_in_readonly_mode() -> None:
         assert screen.overview is not None and screen.overview.vcpus == 2
 
 
+async def test_hardware_refuses_before_asking_in_readonly_mode() -> None:
+    """Each refusal names the change, the VM and the host, and comes before any form or
+    question: a confirmation whose answer cannot matter is never shown."""
+    app = lab_app(readonly=True)
+    after = "; restart tvirt without --readonly to make changes."
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await hardware(pilot)
+        assert screen.overview is not None
+        nic = [d.kind for d in screen.overview.devices].index("nic")
+        screen.query_one("#devices", DataTable).move_cursor(row=nic)
+        for key, what in (("d", "remove a NIC from db01"), ("m", "change the memory of db01"),
+                          ("S", "snapshot db01")):
+            sentence = f"Read-only mode refused to {what} on demo vmlab.xml{after}"
+            await pilot.press(key)
+            await until(pilot, lambda s=sentence: status(screen) == f"Error: {s}", what)
+            assert app.screen is screen  # no form and no question opened
+        await pilot.press("x")
+        await until(pilot, lambda: isinstance(app.screen, XMLScreen), "the XML screen")
+        xml = app.screen
+        await until(pilot, lambda: "<domain" in xml.query_one(TextArea).text, "the XML")
+        await pilot.press("ctrl+s")
+        sentence = f"Read-only mode refused to change the XML of db01 on demo vmlab.xml{after}"
+        await until(pilot, lambda: str(xml.query_one("#xml-status", Static).render())
+                    == sentence, "the XML refusal")
+
+
 async def test_networks_define_start_stop_on_the_test_driver() -> None:
     app = lab_app()
     async with app.run_test(size=SIZE) as pilot:

@@ -5,19 +5,19 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import libvirt
-
 from tvirt import validate
-from tvirt.cli.plumbing import EXIT_OK, EXIT_USAGE, CLIError, emit, on_host, on_vm
-from tvirt.clone import clone_vm
-from tvirt.vmcreate import (
-    Created,
-    choose_domain_type,
-    create,
-    host_limits,
-    path_problems,
-    planned_disk_path,
+from tvirt.cli.plumbing import (
+    EXIT_OK,
+    EXIT_USAGE,
+    CLIError,
+    chosen_host,
+    chosen_vm,
+    emit,
+    refuse_readonly,
+    wait,
 )
+from tvirt.ops import create as ops
+from tvirt.ops import vms
 from tvirt.vmspec import (
     DISK_FORMATS,
     OS_HINTS,
@@ -25,9 +25,7 @@ from tvirt.vmspec import (
     NetKind,
     Source,
     VMSpec,
-    build_xml,
     parse_size_mib,
-    problems,
 )
 
 
@@ -138,12 +136,13 @@ def run_create(args: argparse.Namespace) -> int:
             edited = Path(args.xml_file).read_text()
         except OSError as exc:
             raise CLIError(f"Could not read {args.xml_file}: {exc.strerror}.") from None
-    if args.print_xml:
-        text = on_host(args, lambda conn: _preview(conn, spec))
-        print(text)
-        return EXIT_OK
-    done = on_host(args, lambda conn: _create(conn, spec, edited, args.start),
-                   change=f"create {spec.name}")
+    with chosen_host(args) as worker:
+        label = worker.label
+        if args.print_xml:
+            print(wait(ops.preview(worker, spec), args.timeout, label))
+            return EXIT_OK
+        refuse_readonly(args, worker.readonly, f"create {spec.name}")
+        done = wait(ops.create(worker, spec, xml=edited, start=args.start), args.timeout, label)
     record: dict[str, object] = {
         "name": done.name,
         "state": done.state,
@@ -157,40 +156,10 @@ def run_create(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _with_type(conn: libvirt.virConnect, spec: VMSpec) -> tuple[VMSpec, str]:
-    """The spec with a virtualization type, and why that one when tvirt chose it."""
-    if spec.domain_type:
-        return spec, ""
-    from dataclasses import replace
-
-    kind, why = choose_domain_type(host_limits(conn))
-    return replace(spec, domain_type=kind), why
-
-
-def _preview(conn: libvirt.virConnect, spec: VMSpec) -> str:
-    from tvirt.vmcreate import CreateError
-
-    spec, _why = _with_type(conn, spec)
-    found = problems(spec, host_limits(conn)) or path_problems(conn, spec)
-    if found:
-        raise CreateError(" ".join(found))
-    fmt = spec.disk_format if spec.disk is DiskKind.NEW else ""
-    return build_xml(spec, planned_disk_path(conn, spec), fmt)
-
-
-def _create(conn: libvirt.virConnect, spec: VMSpec, xml: str, start: bool) -> Created:
-    from dataclasses import replace
-
-    spec, why = _with_type(conn, spec)
-    done = create(conn, spec, xml=xml, start=start)
-    if not why:
-        return done
-    return replace(done, message=f"{done.message} Virtualization type {why}".strip())
-
-
 def run_clone(args: argparse.Namespace) -> int:
-    message = on_vm(args, lambda conn, dom: clone_vm(conn, dom, args.new_name),
-                    change="clone")
+    with chosen_vm(args) as (worker, vm):
+        refuse_readonly(args, worker.readonly, f"clone {vm.name}")
+        message = wait(vms.clone(worker, vm, args.new_name), args.timeout, vm.host_id)
     emit(args, [{"name": args.new_name, "state": "shut off", "message": message}],
          [f"{args.new_name}: shut off. {message}"], single=True)
     return EXIT_OK

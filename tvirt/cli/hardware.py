@@ -4,16 +4,28 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import asdict
 from pathlib import Path
 
-import libvirt
-
 from tvirt import validate
 from tvirt import vmhardware as hw
-from tvirt.cli.plumbing import EXIT_OK, EXIT_USAGE, CLIError, confirm, emit, on_vm, vm_subcommand
+from tvirt.cli.plumbing import (
+    EXIT_OK,
+    EXIT_USAGE,
+    CLIError,
+    chosen_vm,
+    confirm,
+    emit,
+    refuse_readonly,
+    vm_subcommand,
+    wait,
+)
+from tvirt.host import HostWorker
+from tvirt.model import VMInfo
+from tvirt.ops import hardware
 
-Job = Callable[[libvirt.virConnect, libvirt.virDomain], str]
+Change = Callable[[HostWorker, VMInfo], Future[str]]
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -64,7 +76,10 @@ def run(args: argparse.Namespace) -> int:
         return _show(args)
     if action == "xml":
         return _xml(args)
-    message = on_vm(args, _change(args), change=_verb(args))
+    change = _change(args)
+    with chosen_vm(args) as (worker, vm):
+        refuse_readonly(args, worker.readonly, f"{_verb(args)} {vm.name}")
+        message = wait(change(worker, vm), args.timeout, vm.host_id)
     emit(args, [{"name": args.vm, "message": message}], [f"{args.vm}: {message}"], single=True)
     return EXIT_OK
 
@@ -83,38 +98,41 @@ def _verb(args: argparse.Namespace) -> str:
     }[args.hw_command]
 
 
-def _change(args: argparse.Namespace) -> Job:
+def _change(args: argparse.Namespace) -> Change:
+    """The operation the action asks for; a bad value or a "no" ends the command first."""
     action = args.hw_command
     try:
         mib = validate.memory_mib(args.size) if action in ("memory", "max-memory") else 0
         count = validate.vcpus(args.count) if action == "vcpus" else 0
     except validate.Invalid as exc:
         raise CLIError(str(exc), EXIT_USAGE) from None
+    live = not getattr(args, "config_only", False)
     if action == "memory":
-        return lambda conn, dom: hw.set_memory(conn, dom, mib, live=not args.config_only)
+        return lambda host, vm: hardware.set_memory(host, vm, mib, live=live)
     if action == "max-memory":
-        return lambda conn, dom: hw.set_max_memory(conn, dom, mib)
+        return lambda host, vm: hardware.set_max_memory(host, vm, mib)
     if action == "vcpus":
-        return lambda conn, dom: hw.set_vcpus(conn, dom, count, live=not args.config_only)
+        return lambda host, vm: hardware.set_vcpus(host, vm, count, live=live)
     if action == "disk-add":
-        return lambda conn, dom: hw.add_disk(conn, dom, args.path, args.bus, args.cdrom)
+        return lambda host, vm: hardware.add_disk(host, vm, args.path, args.bus, cdrom=args.cdrom)
     if action == "disk-remove":
         confirm(args, f"Detach disk {args.target} from {args.vm}?", args.target)
-        return lambda _conn, dom: hw.remove_disk(dom, args.target)
+        return lambda host, vm: hardware.remove_disk(host, vm, args.target)
     if action == "media":
-        return lambda conn, dom: hw.change_media(conn, dom, args.target, args.path)
+        return lambda host, vm: hardware.change_media(host, vm, args.target, args.path)
     if action == "nic-add":
         kind = "network" if args.network else "bridge"
         source = args.network or args.bridge
-        return lambda conn, dom: hw.add_nic(conn, dom, kind, source, args.model, args.mac)
+        return lambda host, vm: hardware.add_nic(host, vm, kind, source, args.model, args.mac)
     if action == "nic-remove":
         confirm(args, f"Remove NIC {args.mac} from {args.vm}?", args.mac)
-        return lambda _conn, dom: hw.remove_nic(dom, args.mac)
-    return lambda conn, dom: hw.set_boot_order(conn, dom, list(args.devices))
+        return lambda host, vm: hardware.remove_nic(host, vm, args.mac)
+    return lambda host, vm: hardware.set_boot_order(host, vm, list(args.devices))
 
 
 def _show(args: argparse.Namespace) -> int:
-    info = on_vm(args, hw.overview)
+    with chosen_vm(args) as (worker, vm):
+        info = wait(hardware.overview(worker, vm), args.timeout, vm.host_id)
     if args.json:
         emit(args, [asdict(info)], [], single=True)
         return EXIT_OK
@@ -134,15 +152,15 @@ def _show(args: argparse.Namespace) -> int:
 
 def _xml(args: argparse.Namespace) -> int:
     if not args.define:
-        flags = libvirt.VIR_DOMAIN_XML_INACTIVE
-        print(on_vm(args, lambda _conn, dom: dom.XMLDesc(flags)).rstrip())
+        with chosen_vm(args) as (worker, vm):
+            print(wait(hardware.config_xml(worker, vm), args.timeout, vm.host_id).rstrip())
         return EXIT_OK
     try:
         text = Path(args.define).read_text()
     except OSError as exc:
         raise CLIError(f"Could not read {args.define}: {exc.strerror}.") from None
-    message = on_vm(args, lambda conn, dom: hw.define_edited_xml(conn, dom, text),
-                    change="change the XML of")
+    with chosen_vm(args) as (worker, vm):
+        refuse_readonly(args, worker.readonly, f"change the XML of {vm.name}")
+        message = wait(hardware.define_xml(worker, vm, text), args.timeout, vm.host_id)
     emit(args, [{"name": args.vm, "message": message}], [f"{args.vm}: {message}"], single=True)
     return EXIT_OK
-

@@ -5,13 +5,11 @@ from __future__ import annotations
 import argparse
 from concurrent.futures import TimeoutError as FutureTimeout
 
-import libvirt
-
 from tvirt.cli.plumbing import EXIT_OK, EXIT_USAGE, CLIError, connect, emit, one_vm, refuse_readonly
 from tvirt.cli.progress_term import TerminalProgress
-from tvirt.errors import libvirt_sentence
 from tvirt.host import HostWorker
-from tvirt.migrate import migrate, progress
+from tvirt.ops import migrate as ops
+from tvirt.ops.run import Failed
 from tvirt.progress import Started
 from tvirt.uri import URIError, parse_uri
 
@@ -45,10 +43,8 @@ def run(args: argparse.Namespace) -> int:
         refuse_readonly(args, worker.readonly, f"migrate {vm.name}")
         if dest == vm.host_id:
             raise CLIError(f"{vm.name} is already on {dest}.", EXIT_USAGE)
-        uuid = vm.uuid
-        job = worker.call(lambda conn: migrate(conn.lookupByUUIDString(uuid), dest,
-                                               live=not args.offline,
-                                               copy_storage=args.copy_storage))
+        job = ops.migrate(worker, vm, dest, live=not args.offline,
+                          copy_storage=args.copy_storage)
         # A second connection to the source reads the progress: the first is busy.
         watcher = HostWorker(worker.uri, lambda _update: None, reconnect=False)
         watcher.start()
@@ -60,13 +56,13 @@ def run(args: argparse.Namespace) -> int:
                 break
             except FutureTimeout:
                 try:
-                    now = watcher.call(lambda conn: progress(conn, uuid)).result(5)
+                    now = ops.progress(watcher, vm.uuid).result(5)
                 except Exception:  # progress is best effort: the migration goes on
                     now = None
                 if now is not None:
                     show(now)
-            except libvirt.libvirtError as exc:
-                raise CLIError(f"Could not migrate {vm.name}: {libvirt_sentence(exc)}") from None
+            except Failed as exc:
+                raise CLIError(f"Could not migrate {vm.name}: {exc}") from None
         emit(args, [{"name": vm.name, "state": "migrated", "destination": dest,
                      "message": message}], [f"{vm.name}: migrated. {message}"], single=True)
         return EXIT_OK

@@ -229,25 +229,14 @@ def on_host(
         return wait(worker.call(fn), args.timeout, worker.label)
 
 
-def on_vm(
-    args: argparse.Namespace,
-    fn: Callable[[libvirt.virConnect, libvirt.virDomain], T],
-    change: str = "",
-) -> T:
-    """Run fn(conn, dom) for args.vm on its host's worker."""
+@contextmanager
+def chosen_vm(args: argparse.Namespace) -> Iterator[tuple[HostWorker, VMInfo]]:
+    """args.vm (on --host when names clash) and its host, while the command runs."""
     manager, inventory = connect(args)
     try:
         require_connected(inventory)
         vm = one_vm(inventory, args.vm, getattr(args, "host", None))
-        worker = manager.get(vm.host_id)
-        if change:
-            refuse_readonly(args, worker.readonly, f"{change} {vm.name}")
-        uuid = vm.uuid
-        return wait(
-            worker.call(lambda conn: fn(conn, conn.lookupByUUIDString(uuid))),
-            args.timeout,
-            vm.host_id,
-        )
+        yield manager.get(vm.host_id), vm
     finally:
         manager.stop()
 

@@ -6,7 +6,16 @@ import argparse
 from dataclasses import asdict
 
 from tvirt import snapshots
-from tvirt.cli.plumbing import EXIT_OK, confirm, emit, on_vm, vm_subcommand
+from tvirt.cli.plumbing import (
+    EXIT_OK,
+    chosen_vm,
+    confirm,
+    emit,
+    refuse_readonly,
+    vm_subcommand,
+    wait,
+)
+from tvirt.ops import snapshots as ops
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -35,31 +44,27 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     action = args.snapshot_command
     if action == "list":
-        tree = on_vm(args, lambda _conn, dom: snapshots.snapshot_tree(dom))
+        with chosen_vm(args) as (worker, vm):
+            tree = wait(ops.tree(worker, vm), args.timeout, vm.host_id)
         emit(args, [asdict(s) for s in tree], [line(s) for s in tree])
         if not tree and not args.json:
             print(f"{args.vm}: no snapshots")
         return EXIT_OK
-    if action == "create":
-        message = on_vm(
-            args,
-            lambda _conn, dom: snapshots.create_snapshot(
-                dom, args.name, args.description, args.disk_only
-            ),
-            change="snapshot",
-        )
-    elif action == "revert":
+    if action == "revert":
         confirm(args, f"Revert {args.vm} to {args.name}? Changes since then are lost.",
                 args.name)
-        message = on_vm(args, lambda _conn, dom: snapshots.revert_snapshot(dom, args.name),
-                        change="revert")
-    else:
+    elif action == "delete":
         confirm(args, f"Delete snapshot {args.name} of {args.vm}?", args.name)
-        message = on_vm(
-            args,
-            lambda _conn, dom: snapshots.delete_snapshot(dom, args.name, args.children),
-            change="delete a snapshot of",
-        )
+    with chosen_vm(args) as (worker, vm):
+        what = {"create": "snapshot", "revert": "revert"}.get(action, "delete a snapshot of")
+        refuse_readonly(args, worker.readonly, f"{what} {vm.name}")
+        if action == "create":
+            job = ops.create(worker, vm, args.name, args.description, disk_only=args.disk_only)
+        elif action == "revert":
+            job = ops.revert(worker, vm, args.name)
+        else:
+            job = ops.delete(worker, vm, args.name, children=args.children)
+        message = wait(job, args.timeout, vm.host_id)
     emit(args, [{"name": args.name, "vm": args.vm, "message": message}],
          [f"{args.name}: {message}"], single=True)
     return EXIT_OK

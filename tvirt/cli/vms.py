@@ -23,6 +23,7 @@ from tvirt.cli.plumbing import (
 from tvirt.inventory import Inventory
 from tvirt.manager import HostManager
 from tvirt.model import HostInfo, HostState, VMInfo, VMState
+from tvirt.ops import vms
 from tvirt.readonly import refusal
 from tvirt.words import plural
 
@@ -107,7 +108,7 @@ def _drain(manager: HostManager, timeout: float) -> None:
     for worker in manager.workers.values():
         if worker.info.state is HostState.CONNECTED:
             with contextlib.suppress(Exception):
-                worker.call(lambda _conn: None).result(timeout)
+                vms.settled(worker).result(timeout)
 
 
 def _act(args: argparse.Namespace, manager: HostManager, inventory: Inventory) -> int:
@@ -125,8 +126,9 @@ def _act(args: argparse.Namespace, manager: HostManager, inventory: Inventory) -
     targets = [(action, one_vm(inventory, name, args.host)) for action, name in jobs]
     code, results = EXIT_OK, []
     for action, vm in targets:
-        future = manager.get(vm.host_id).act(
-            action, vm.uuid, remove_storage=getattr(args, "remove_storage", False)
+        future = vms.act(
+            manager.get(vm.host_id), action, vm.uuid,
+            remove_storage=getattr(args, "remove_storage", False),
         )
         try:
             result = future.result(timeout=args.timeout)
