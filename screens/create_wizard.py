@@ -3,8 +3,8 @@
 It behaves as every form does (screens/form.py): the step's first field has the focus,
 Enter goes to the next field and from the last one to the next step, a refusal keeps
 what was typed, and every choice is a list. Only the fields the choices so far need are
-shown. Every libvirt call (host limits, the XML preview, creating) runs in a thread
-worker on the host's worker thread (`HostWorker.call`); the screen only reads its fields.
+shown. It is a screens/wizard.py Wizard. Every host call (host limits, the files a step
+names, the XML preview, creating) is a tvirt.ops.create operation, awaited.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import asyncio
 from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar, cast
 
-import libvirt
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
@@ -23,17 +22,14 @@ from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Footer, Header, Input, Label, Static, TextArea
 
 from tvirt import validate
+from tvirt.errors import TvirtError
+from tvirt.ops import create as ops_create
 from tvirt.readonly import refusal
 from tvirt.sizes import format_size
 from tvirt.vmcreate import (
-    CreateError,
     choose_domain_type,
-    create,
     default_domain_type,
-    host_limits,
-    path_problems,
 )
-from tvirt.vmcreate import planned_disk_path as _planned
 from tvirt.vmspec import (
     DISK_FORMATS,
     OS_HINTS,
@@ -43,7 +39,6 @@ from tvirt.vmspec import (
     NetKind,
     Source,
     VMSpec,
-    build_xml,
     disk_space_warning,
     parse_size_mib,
     spec_paths,
@@ -52,7 +47,6 @@ from tvirt.vmspec import (
 
 from .base import TvirtScreen
 from .form import ERROR_ID, Choice, form_bindings
-from .threads import deliver
 from .wizard import Wizard
 from .words import plural
 
@@ -206,17 +200,17 @@ class CreateWizard(Wizard, TvirtScreen[None]):
         self._load_limits()
 
     # -- host limits --------------------------------------------------------
-    @work(thread=True, exit_on_error=False, group="wizard")
-    def _load_limits(self) -> None:
+    @work(exit_on_error=False, group="wizard")
+    async def _load_limits(self) -> None:
         worker = self.tvirt.manager.workers.get(self.host_id)
         if worker is None:
             return
         try:
-            limits = worker.call(host_limits).result(30)
-        except Exception as exc:
-            deliver(self, self.refuse, f"Could not read the host: {exc}")
+            limits = await asyncio.wrap_future(ops_create.limits(worker))
+        except TvirtError as exc:
+            self.refuse(f"Could not read the host: {exc}")
             return
-        deliver(self, self._got_limits, limits)
+        self._got_limits(limits)
 
     def _got_limits(self, limits: HostLimits) -> None:
         self.limits = limits
@@ -368,10 +362,8 @@ class CreateWizard(Wizard, TvirtScreen[None]):
         step = STEPS[self.step]
         worker = self.tvirt.manager.workers[self.host_id]
         try:
-            found = await asyncio.wrap_future(
-                worker.call(lambda conn: path_problems(conn, spec, step))
-            )
-        except Exception as exc:
+            found = await asyncio.wrap_future(ops_create.path_problems(worker, spec, step))
+        except TvirtError as exc:
             found = [f"Could not check the files: {exc}"]
         if found:
             return " ".join(found), self.field_at_fault(found[0])
@@ -404,22 +396,14 @@ class CreateWizard(Wizard, TvirtScreen[None]):
         self.tvirt.say(f"Cancelled: no VM was created on {self.host_label}.")
         self.leave(None)
 
-    @work(thread=True, exit_on_error=False, group="wizard")
-    def _preview(self, spec: VMSpec) -> None:
+    @work(exit_on_error=False, group="wizard")
+    async def _preview(self, spec: VMSpec) -> None:
         worker = self.tvirt.manager.workers[self.host_id]
-
-        def build(conn: libvirt.virConnect) -> str:
-            fmt = spec.disk_format if spec.disk is DiskKind.NEW else ""
-            return build_xml(spec, _planned(conn, spec), fmt)
-
         try:
-            xml = worker.call(build).result(30)
-        except Exception as exc:
-            deliver(self, self.refuse, f"Could not build the XML: {exc}")
+            xml = await asyncio.wrap_future(ops_create.build(worker, spec))
+        except TvirtError as exc:
+            self.refuse(f"Could not build the XML: {exc}")
             return
-        deliver(self, self._show_xml, xml)
-
-    def _show_xml(self, xml: str) -> None:
         self.query_one("#xml", TextArea).text = xml
 
     # -- creating -------------------------------------------------------------
@@ -440,19 +424,18 @@ class CreateWizard(Wizard, TvirtScreen[None]):
         self.refuse(f"Creating {spec.name}...")
         self._create(spec, self.query_one("#xml", TextArea).text, self._value("start") == "yes")
 
-    @work(thread=True, exit_on_error=False, group="wizard")
-    def _create(self, spec: VMSpec, xml: str, start: bool) -> None:
+    @work(exit_on_error=False, group="wizard")
+    async def _create(self, spec: VMSpec, xml: str, start: bool) -> None:
         worker = self.tvirt.manager.workers[self.host_id]
         try:
-            done = worker.call(lambda conn: create(conn, spec, xml=xml, start=start)).result(120)
-        except CreateError as exc:
-            deliver(self, self.refuse, str(exc))
+            done = await asyncio.wrap_future(
+                ops_create.create(worker, spec, xml=xml, start=start)
+            )
+        except TvirtError as exc:
+            # A CreateError, or libvirt's own words: the XML stays in the editor to fix.
+            self.refuse(str(exc))
             return
-        except libvirt.libvirtError as exc:
-            # libvirt's own words: the XML stays in the editor to fix.
-            deliver(self, self.refuse, str(exc.get_error_message() or exc))
-            return
-        deliver(self, self._finished, done.message, done.uuid, done.state == "running")
+        self._finished(done.message, done.uuid, done.state == "running")
 
     def _finished(self, message: str, uuid: str, started: bool) -> None:
         self.created = uuid
