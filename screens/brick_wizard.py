@@ -6,17 +6,21 @@ what was made.
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from typing import ClassVar
 
-from textual import on, work
+from textual import on
 from textual.binding import Binding, BindingType
 from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import DataTable, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tvirt import bricks, disks
 from tvirt.keys import WIZARD_KEYS
+from tvirt.ops import bricks as ops_bricks
 from tvirt.ops.hostcmd import CommandHost
+from tvirt.progress import Report
 from tvirt.readonly import refusal
 from tvirt.remote import Runner
 
@@ -31,12 +35,6 @@ class StepChanged(Message):
     def __init__(self, index: int, state: str) -> None:
         super().__init__()
         self.index, self.state = index, state
-
-
-class RunFinished(Message):
-    def __init__(self, outcome: bricks.Outcome, undo: bool = False) -> None:
-        super().__init__()
-        self.outcome, self.undo = outcome, undo
 
 
 class BrickWizard(DiskWizard):
@@ -57,7 +55,6 @@ class BrickWizard(DiskWizard):
         self.pool = bricks.PoolType.NONE
         self.steps: list[bricks.Step] = []
         self.outcome: bricks.Outcome | None = None
-        self.running = False
         self.undo_finished = False
 
     def on_mount(self) -> None:
@@ -87,8 +84,8 @@ class BrickWizard(DiskWizard):
             readonly=self.ops.readonly,
         )
 
-    def _show_step(self, step: int) -> None:
-        self._enter_step(step)
+    def show_page(self) -> None:
+        step = self.step
         table = self.query_one("#wizard-table", DataTable)
         options = self.query_one("#wizard-options", OptionList)
         body = self.query_one("#wizard-body", Static)
@@ -111,19 +108,17 @@ class BrickWizard(DiskWizard):
             entry.focus()
 
     def action_back(self) -> None:
-        if self.running:
-            self._say("Steps are running; wait for them to finish.")
-        elif self.step in (1, 2):
-            self._show_step(self.step - 1)
+        if self.running or self.step in (1, 2):
+            super().action_back()
         else:
-            self.dismiss(None)
+            self.leave(None)
 
     # ----- step 1: disks ------------------------------------------------------------------
 
     def on_devices_arrived(self, message: DevicesArrived) -> None:
         self.devices = message.devices
         self._fill_disks()
-        self._say(message.error or "Space marks a safe disk; Enter goes on with three marked.")
+        self.say(message.error or "Space marks a safe disk; Enter goes on with three marked.")
 
     def _fill_disks(self) -> None:
         table = self.query_one("#wizard-table", DataTable)
@@ -152,10 +147,10 @@ class BrickWizard(DiskWizard):
         if dev.path in self.marked:
             self.marked.remove(dev.path)
         elif dev.safety is not disks.Safety.SAFE:
-            self._say(f"Refused: {dev.path} is {dev.safety.value}: {dev.reason}.")
+            self.say(f"Refused: {dev.path} is {dev.safety.value}: {dev.reason}.")
             return
         elif len(self.marked) >= 3:
-            self._say("Three disks are marked already; unmark one first.")
+            self.say("Three disks are marked already; unmark one first.")
             return
         else:
             self.marked.append(dev.path)
@@ -164,14 +159,14 @@ class BrickWizard(DiskWizard):
             self.query_one("#wizard-table", DataTable).ordered_columns[0].key,
             "marked" if dev.path in self.marked else "",
         )
-        self._say(f"{len(self.marked)} of 3 disks marked: {', '.join(self.marked) or 'none'}.")
+        self.say(f"{len(self.marked)} of 3 disks marked: {', '.join(self.marked) or 'none'}.")
 
     @on(DataTable.RowSelected, "#wizard-table")
     def _go_on(self) -> None:
         if self.step != 0:
             return
         if len(self.marked) != 3:
-            self._say(f"Mark exactly three safe disks with Space; {len(self.marked)} marked.")
+            self.say(f"Mark exactly three safe disks with Space; {len(self.marked)} marked.")
             return
         self._show_step(1)
 
@@ -194,7 +189,7 @@ class BrickWizard(DiskWizard):
         options.highlighted = keep
 
     @on(OptionList.OptionSelected, "#wizard-options")
-    def _setting(self, event: OptionList.OptionSelected) -> None:
+    async def _setting(self, event: OptionList.OptionSelected) -> None:
         which = event.option.id
         if which == "layout":
             kinds = list(bricks.Layout)
@@ -205,19 +200,29 @@ class BrickWizard(DiskWizard):
             pools = list(bricks.PoolType)
             self.pool = pools[(pools.index(self.pool) + 1) % len(pools)]
         else:
-            self._to_plan(self.query_one("#wizard-input", Input).value.strip())
+            await self.submit_page()
             return
         self._settings()
 
-    def _to_plan(self, name: str) -> None:
-        self.volume = name
-        try:
-            self.steps = self._wizard().plan()
-        except bricks.PlanError as exc:
-            self._say(str(exc))
-            return
-        self._say("")
-        self._show_step(2)
+    # Enter in the input is the framework's: the step's check, then the next step or finish.
+    def is_last(self) -> bool:
+        return self.step == 2  # the typed name is the last answer; then the plan runs
+
+    async def check_page(self) -> tuple[str, Widget | None] | None:
+        raw = self.query_one("#wizard-input", Input).value
+        typed = raw.strip()
+        if self.step == 1:
+            self.volume = typed
+            try:
+                self.steps = ops_bricks.plan(self._wizard())
+            except bricks.PlanError as exc:
+                return str(exc), None
+            return None
+        if typed != self.volume:
+            return f"'{raw}' is not {self.volume}; nothing was created.", None
+        if self.ops.readonly:
+            return refusal(f"create the volume {self.volume}"), None
+        return None
 
     def _plan_lines(self) -> list[str]:
         lines = [
@@ -231,17 +236,7 @@ class BrickWizard(DiskWizard):
 
     # ----- step 3: confirm and run -------------------------------------------------------
 
-    @on(Input.Submitted, "#wizard-input")
-    def _typed(self, event: Input.Submitted) -> None:
-        if self.step == 1:
-            self._to_plan(event.value.strip())
-            return
-        if event.value.strip() != self.volume:
-            self._say(f"'{event.value}' is not {self.volume}; nothing was created.")
-            return
-        if self.ops.readonly:
-            self._say(refusal(f"create the volume {self.volume}"))
-            return
+    async def finish(self) -> None:
         table = self.query_one("#wizard-table", DataTable)
         table.clear(columns=True)
         table.add_columns("Step", "State", "Host", "What")
@@ -249,21 +244,18 @@ class BrickWizard(DiskWizard):
             table.add_row(str(i + 1), "waiting", s.host, s.what, key=str(i))
         self._show_step(3)
         self.query_one("#wizard-body", Static).update("")
-        self.running = True
-        self._run()
+        self.run()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="bricks")
-    def _run(self) -> None:
+    def run_job(self, report: Report) -> Future[bricks.Outcome]:
+        """The plan, step by step (tvirt.ops.bricks, on a thread of its own); each step's
+        state goes to the table. The disks are read again before the first step."""
         index = {id(s): i for i, s in enumerate(self.steps)}
-        specs = self._wizard().bricks  # the disks as they were when the plan was confirmed
-        outcome = bricks.execute(
+        return ops_bricks.execute(
+            [self.ops],
+            self._wizard(),
             self.steps,
-            self.ops.libvirt_call,
             on_step=lambda s, state: self.post_message(StepChanged(index[id(s)], state)),
-            subject=self.volume,
-            recheck=lambda: bricks.changed(specs, lambda _runner: self.ops.devices()),
         )
-        self.post_message(RunFinished(outcome))
 
     def on_step_changed(self, message: StepChanged) -> None:
         table = self.query_one("#wizard-table", DataTable)
@@ -271,29 +263,36 @@ class BrickWizard(DiskWizard):
             str(message.index), table.ordered_columns[1].key, message.state, update_width=True
         )
 
-    def on_run_finished(self, message: RunFinished) -> None:
-        self.running = False
-        self.outcome = message.outcome
-        self.undo_finished = message.undo
+    def show_undone(self, result: object, error: str) -> None:
+        self.show_outcome(result, error, undo=True)
+
+    def show_result(self, result: object, error: str) -> None:
+        self.show_outcome(result, error, undo=False)
+
+    def show_outcome(self, result: object, error: str, *, undo: bool) -> None:
+        if not isinstance(result, bricks.Outcome):  # refused before any step: read-only
+            self.say(f"Stopped: {error}")
+            return
+        self.outcome = o = result
+        self.undo_finished = undo
         body = self.query_one("#wizard-body", Static)
-        o = message.outcome
-        if message.undo:
+        if undo:
             lines = [f"Undone: {u}" for u in o.undone]
             lines += [f"Could not undo: {e}" for e in o.undo_errors]
             lines.append("Undo finished" + (" with errors." if o.undo_errors else "."))
             body.update("\n".join(lines))
-            self._say(lines[-1] + " Escape closes the wizard.")
+            self.say(lines[-1] + " Escape closes the wizard.")
             return
         if o.ok:
             body.update(f"Volume {self.volume} is created and started. Escape closes.")
-            self._say(f"done: {plural(len(o.done), 'step')}")
+            self.say(f"done: {plural(len(o.done), 'step')}")
             return
         table = self.query_one("#wizard-table", DataTable)
         if not o.done and o.failed is None:  # stopped before the first step
             for i in range(len(self.steps)):
                 table.update_cell(str(i), table.ordered_columns[1].key, "not done")
             body.update(f"Nothing was run: {o.error}.\nEscape closes the wizard.")
-            self._say(f"Stopped: {o.error}")
+            self.say(f"Stopped: {o.error}")
             return
         for i in range(len(o.done) + 1, len(self.steps)):
             table.update_cell(str(i), table.ordered_columns[1].key, "not done", update_width=True)
@@ -301,17 +300,12 @@ class BrickWizard(DiskWizard):
         lines.append(f"not done: {plural(len(o.not_done), 'step')} (marked in the table above)")
         lines.append("U undoes the done steps, newest first; Escape leaves them as they are.")
         body.update("\n".join(lines))
-        self._say(f"Stopped: {o.error}")
+        self.say(f"Stopped: {o.error}")
 
-    def action_undo(self) -> None:
-        if self.outcome is None or self.outcome.ok or self.running:
-            self._say("There is nothing to undo: no run has failed.")
-            return
-        self.running = True
-        self._undo(self.outcome)
+    def can_undo(self) -> bool:
+        return self.outcome is not None and not self.outcome.ok
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="bricks")
-    def _undo(self, outcome: bricks.Outcome) -> None:
-        self.post_message(
-            RunFinished(bricks.undo(outcome, self.ops.libvirt_call, subject=self.volume), True)
-        )
+    def undo_job(self) -> Future[bricks.Outcome]:
+        """The done steps reversed, newest first (the core plan's undo)."""
+        assert self.outcome is not None
+        return ops_bricks.undo([self.ops], self.outcome, self.volume)

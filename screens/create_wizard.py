@@ -3,16 +3,16 @@
 It behaves as every form does (screens/form.py): the step's first field has the focus,
 Enter goes to the next field and from the last one to the next step, a refusal keeps
 what was typed, and every choice is a list. Only the fields the choices so far need are
-shown. Every libvirt call (host limits, the XML preview, creating) runs in a thread
-worker on the host's worker thread (`HostWorker.call`); the screen only reads its fields.
+shown. It is a screens/wizard.py Wizard. Every host call (host limits, the files a step
+names, the XML preview, creating) is a tvirt.ops.create operation, awaited.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar, cast
 
-import libvirt
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
@@ -22,17 +22,14 @@ from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Footer, Header, Input, Label, Static, TextArea
 
 from tvirt import validate
+from tvirt.errors import TvirtError
+from tvirt.ops import create as ops_create
 from tvirt.readonly import refusal
 from tvirt.sizes import format_size
 from tvirt.vmcreate import (
-    CreateError,
     choose_domain_type,
-    create,
     default_domain_type,
-    host_limits,
-    path_problems,
 )
-from tvirt.vmcreate import planned_disk_path as _planned
 from tvirt.vmspec import (
     DISK_FORMATS,
     OS_HINTS,
@@ -42,7 +39,6 @@ from tvirt.vmspec import (
     NetKind,
     Source,
     VMSpec,
-    build_xml,
     disk_space_warning,
     parse_size_mib,
     spec_paths,
@@ -50,8 +46,8 @@ from tvirt.vmspec import (
 )
 
 from .base import TvirtScreen
-from .form import ERROR_ID, Choice, FormMixin, form_bindings, step_words
-from .threads import deliver
+from .form import ERROR_ID, Choice, form_bindings
+from .wizard import Wizard
 from .words import plural
 
 if TYPE_CHECKING:
@@ -118,7 +114,7 @@ def _field(label: str, widget: Widget) -> ComposeResult:
     yield widget
 
 
-class CreateWizard(FormMixin, TvirtScreen[None]):
+class CreateWizard(Wizard, TvirtScreen[None]):
     """New VM on one host. Enter: next field or step; ctrl+b: back; ctrl+s: create."""
 
     BINDINGS: ClassVar[list[BindingType]] = form_bindings(
@@ -134,15 +130,16 @@ class CreateWizard(FormMixin, TvirtScreen[None]):
     CreateWizard #xml { height: 1fr; min-height: 10; }
     """
 
+    what = "New VM"
+
     def __init__(self, host_id: str, host_label: str) -> None:
         super().__init__()
         self.host_id = host_id
         self.host_label = host_label
-        self.step = 0
         self.limits: HostLimits | None = None
         self.created: str = ""
-        self.attempts = 0  # Enter presses that tried a step (tests wait on it)
         self._warned: tuple[str, int] | None = None  # the disk the user was warned about
+        self._warning = ""
 
     @property
     def tvirt(self) -> TvirtApp:
@@ -199,21 +196,21 @@ class CreateWizard(FormMixin, TvirtScreen[None]):
     def on_mount(self) -> None:
         self.sub_title = f"New VM on {self.host_label}"
         self._show_only_needed()
-        self._show_step()
+        self.go_to(0)
         self._load_limits()
 
     # -- host limits --------------------------------------------------------
-    @work(thread=True, exit_on_error=False, group="wizard")
-    def _load_limits(self) -> None:
+    @work(exit_on_error=False, group="wizard")
+    async def _load_limits(self) -> None:
         worker = self.tvirt.manager.workers.get(self.host_id)
         if worker is None:
             return
         try:
-            limits = worker.call(host_limits).result(30)
-        except Exception as exc:
-            deliver(self, self.refuse, f"Could not read the host: {exc}")
+            limits = await asyncio.wrap_future(ops_create.limits(worker))
+        except TvirtError as exc:
+            self.refuse(f"Could not read the host: {exc}")
             return
-        deliver(self, self._got_limits, limits)
+        self._got_limits(limits)
 
     def _got_limits(self, limits: HostLimits) -> None:
         self.limits = limits
@@ -320,11 +317,11 @@ class CreateWizard(FormMixin, TvirtScreen[None]):
         self.query_one(f"#{ERROR_ID}", Static).update("")
 
     # -- moving between steps -------------------------------------------------
-    def _show_step(self) -> None:
+    def step_titles(self) -> tuple[str, ...]:
+        return TITLES
+
+    def show_page(self) -> None:
         self.query_one(ContentSwitcher).current = f"step-{self.step}"
-        self.query_one("#wizard-step", Static).update(
-            Content(step_words("New VM", self.step, len(TITLES), TITLES[self.step]))
-        )
         last = self.step == len(STEPS)
         self.query_one("#wizard-keys", Static).update(
             Content(
@@ -344,58 +341,45 @@ class CreateWizard(FormMixin, TvirtScreen[None]):
             fields[0].focus(scroll_visible=False)
         self.query_one(f"#step-{self.step}", VerticalScroll).scroll_home(animate=False)
 
-    async def submit_page(self) -> None:
+    async def check_page(self) -> tuple[str, Widget | None] | None:
+        """The step's own checks, the disk-space warning (once), then the files it names,
+        asked on the host's worker."""
         if self.step == len(STEPS):
-            self.action_create()
-        else:
-            self.next_step()
-
-    def next_step(self) -> None:
-        self.attempts += 1
+            return None
         found = self.check_step(self.step)
         if found:
-            self.refuse(" ".join(found), self.field_at_fault(found[0]))
-            return
+            return " ".join(found), self.field_at_fault(found[0])
         if self.step == 2 and not self._disk_acknowledged():
-            return
+            # The focus stays where Enter was pressed, so Enter again goes on.
+            return f"{self._warning} Press Enter again to go on anyway.", None
         try:
             spec: VMSpec | None = self.spec()
         except ValueError:
             spec = None  # a later step's field is wrong; that step says so
-        if spec is not None and spec_paths(spec, STEPS[self.step]):
-            self.refuse(f"Checking the files on {self.host_label}...")
-            self._check_paths(self.step, spec)
-            return
-        self._advance()
-
-    @work(thread=True, exit_on_error=False, group="wizard")
-    def _check_paths(self, step: int, spec: VMSpec) -> None:
-        """The files a step names must exist on the host: asked on its worker."""
+        if spec is None or not spec_paths(spec, STEPS[self.step]):
+            return None
+        self.refuse(f"Checking the files on {self.host_label}...")
+        step = STEPS[self.step]
         worker = self.tvirt.manager.workers[self.host_id]
         try:
-            found = worker.call(lambda conn: path_problems(conn, spec, STEPS[step])).result(60)
-        except Exception as exc:
+            found = await asyncio.wrap_future(ops_create.path_problems(worker, spec, step))
+        except TvirtError as exc:
             found = [f"Could not check the files: {exc}"]
-        deliver(self, self._paths_checked, step, found)
-
-    def _paths_checked(self, step: int, found: list[str]) -> None:
-        if self.step != step:
-            return  # the user went back meanwhile
         if found:
-            self.refuse(" ".join(found), self.field_at_fault(found[0]))
-            return
-        self._advance()
+            return " ".join(found), self.field_at_fault(found[0])
+        return None
 
-    def _advance(self) -> None:
-        self.query_one(f"#{ERROR_ID}", Static).update("")
-        self.step += 1
-        self._show_step()
-        if self.step == len(STEPS):
+    def go_to(self, step: int) -> None:
+        super().go_to(step)
+        if step == len(STEPS):
             spec = self.spec()
             self.query_one("#summary-warning", Static).update(
                 Content(disk_space_warning(spec, self.limits))
             )
             self._preview(spec)
+
+    async def finish(self) -> None:
+        self.action_create()
 
     def _disk_acknowledged(self) -> bool:
         """A disk larger than its pool's free space is warned about once; Enter again
@@ -405,37 +389,21 @@ class CreateWizard(FormMixin, TvirtScreen[None]):
         disk = (spec.disk_pool, spec.disk_size_mib)
         if not warning or self._warned == disk:
             return True
-        self._warned = disk
-        # The focus stays where Enter was pressed, so Enter again goes on.
-        self.refuse(f"{warning} Press Enter again to go on anyway.")
+        self._warned, self._warning = disk, warning
         return False
-
-    def action_back(self) -> None:
-        if self.step > 0:
-            self.step -= 1
-            self.query_one(f"#{ERROR_ID}", Static).update("")
-            self._show_step()
 
     def action_cancel(self) -> None:
         self.tvirt.say(f"Cancelled: no VM was created on {self.host_label}.")
-        self.dismiss()
+        self.leave(None)
 
-    @work(thread=True, exit_on_error=False, group="wizard")
-    def _preview(self, spec: VMSpec) -> None:
+    @work(exit_on_error=False, group="wizard")
+    async def _preview(self, spec: VMSpec) -> None:
         worker = self.tvirt.manager.workers[self.host_id]
-
-        def build(conn: libvirt.virConnect) -> str:
-            fmt = spec.disk_format if spec.disk is DiskKind.NEW else ""
-            return build_xml(spec, _planned(conn, spec), fmt)
-
         try:
-            xml = worker.call(build).result(30)
-        except Exception as exc:
-            deliver(self, self.refuse, f"Could not build the XML: {exc}")
+            xml = await asyncio.wrap_future(ops_create.build(worker, spec))
+        except TvirtError as exc:
+            self.refuse(f"Could not build the XML: {exc}")
             return
-        deliver(self, self._show_xml, xml)
-
-    def _show_xml(self, xml: str) -> None:
         self.query_one("#xml", TextArea).text = xml
 
     # -- creating -------------------------------------------------------------
@@ -456,19 +424,18 @@ class CreateWizard(FormMixin, TvirtScreen[None]):
         self.refuse(f"Creating {spec.name}...")
         self._create(spec, self.query_one("#xml", TextArea).text, self._value("start") == "yes")
 
-    @work(thread=True, exit_on_error=False, group="wizard")
-    def _create(self, spec: VMSpec, xml: str, start: bool) -> None:
+    @work(exit_on_error=False, group="wizard")
+    async def _create(self, spec: VMSpec, xml: str, start: bool) -> None:
         worker = self.tvirt.manager.workers[self.host_id]
         try:
-            done = worker.call(lambda conn: create(conn, spec, xml=xml, start=start)).result(120)
-        except CreateError as exc:
-            deliver(self, self.refuse, str(exc))
+            done = await asyncio.wrap_future(
+                ops_create.create(worker, spec, xml=xml, start=start)
+            )
+        except TvirtError as exc:
+            # A CreateError, or libvirt's own words: the XML stays in the editor to fix.
+            self.refuse(str(exc))
             return
-        except libvirt.libvirtError as exc:
-            # libvirt's own words: the XML stays in the editor to fix.
-            deliver(self, self.refuse, str(exc.get_error_message() or exc))
-            return
-        deliver(self, self._finished, done.message, done.uuid, done.state == "running")
+        self._finished(done.message, done.uuid, done.state == "running")
 
     def _finished(self, message: str, uuid: str, started: bool) -> None:
         self.created = uuid

@@ -1,9 +1,10 @@
-"""What the wipe and brick wizards share: the layout (a step line, a device table, a list
-of choices, a body, an input and a message line), the step line's words, and loading
-the host's devices in a thread worker."""
+"""The page layout the wipe and brick wizards share on the wizard framework
+(screens/wizard.py): a step line, a device table, a list of choices, a body, an input and a
+message line; and loading the host's devices (tvirt.ops.disks, awaited)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import ClassVar
 
 from textual import work
@@ -13,11 +14,13 @@ from textual.widget import Widget
 from textual.widgets import Footer, Header, Input, OptionList, Static
 
 from tvirt import disks
+from tvirt.errors import TvirtError
+from tvirt.ops import disks as ops_disks
 from tvirt.ops.hostcmd import CommandHost
-from tvirt.remote import RemoteError
 
 from .base import TvirtScreen
 from .table import Table
+from .wizard import Wizard
 
 
 class DevicesArrived(Message):
@@ -26,7 +29,7 @@ class DevicesArrived(Message):
         self.devices, self.error = devices, error
 
 
-class DiskWizard(TvirtScreen[None]):
+class DiskWizard(Wizard, TvirtScreen[None]):
     # Type selectors match subclasses too, so both wizards get this layout.
     DEFAULT_CSS = """
     DiskWizard #wizard-table { height: auto; max-height: 60%; }
@@ -35,11 +38,12 @@ class DiskWizard(TvirtScreen[None]):
     """
     WHAT: ClassVar[str] = ""  # "Disk wipe": the step line starts with it
     STEPS: ClassVar[tuple[str, ...]] = ()
+    MESSAGE = "wizard-message"
 
     def __init__(self, ops: CommandHost) -> None:
         super().__init__()
         self.ops = ops
-        self.step = 0
+        self.what = f"{self.WHAT} on {ops.label}"
         self.devices: list[disks.Device] = []
 
     def compose(self) -> ComposeResult:
@@ -57,19 +61,17 @@ class DiskWizard(TvirtScreen[None]):
         """Widgets between the input and the message line (a progress bar, say)."""
         return []
 
-    def _enter_step(self, step: int) -> None:
-        self.step = step
-        self.query_one("#wizard-step", Static).update(
-            f"{self.WHAT} on {self.ops.label}, step {step + 1} of {len(self.STEPS)}: "
-            f"{self.STEPS[step]}"
-        )
+    def step_titles(self) -> tuple[str, ...]:
+        return self.STEPS
 
-    def _say(self, text: str) -> None:
-        self.query_one("#wizard-message", Static).update(text)
+    def _show_step(self, step: int) -> None:
+        self.go_to(step)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="disk-inventory")
-    def _load(self) -> None:
+    @work(exclusive=True, exit_on_error=False, group="disk-inventory")
+    async def _load(self) -> None:
         try:
-            self.post_message(DevicesArrived(self.ops.devices()))
-        except RemoteError as exc:
+            found = await asyncio.wrap_future(ops_disks.listing(self.ops))
+        except TvirtError as exc:
             self.post_message(DevicesArrived([], str(exc)))
+            return
+        self.post_message(DevicesArrived(found.devices))

@@ -32,10 +32,11 @@ from tvirt.sizes import SizeError, format_size, parse_size
 from .base import TvirtScreen
 from .dialogs import ConfirmDialog, Confirmed
 from .form import Field, FormDialog
+from .pool_wizard import PoolWizard
 from .progress import ProgressEvent, ProgressPanel
-from .storage_wizards import PoolWizard, VolumeWizard
 from .table import Table
 from .threads import alive
+from .volume_wizard import VolumeWizard
 from .words import plural
 
 if TYPE_CHECKING:

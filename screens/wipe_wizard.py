@@ -7,23 +7,25 @@ host work (inventory, wipe) runs in thread workers; results come back as message
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from typing import ClassVar
 
-from textual import on, work
+from textual import on
 from textual.binding import Binding, BindingType
-from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tvirt import disks, wipe
 from tvirt.keys import WIZARD_KEYS
+from tvirt.ops import disks as ops_disks
 from tvirt.ops.hostcmd import CommandHost
-from tvirt.remote import RemoteError, Runner
+from tvirt.progress import Report
+from tvirt.remote import Runner
 
 from .disk_wizard import DevicesArrived, DiskWizard
 from .gluster_view import sync_rows
-from .progress import ProgressEvent, ProgressPanel
+from .progress import ProgressPanel
 from .words import plural, size
 
 METHOD_TEXT = {
@@ -32,12 +34,6 @@ METHOD_TEXT = {
     wipe.Method.DISCARD: "discard: blkdiscard (fast on SSDs and thin storage)",
 }
 STEPS = ("Choose a device", "Choose a method", "Check and confirm", "Wiping")
-
-
-class WipeDone(Message):
-    def __init__(self, report: wipe.WipeReport | None, error: str = "") -> None:
-        super().__init__()
-        self.report, self.error = report, error
 
 
 class WipeWizard(DiskWizard):
@@ -54,6 +50,7 @@ class WipeWizard(DiskWizard):
         self.device: disks.Device | None = None
         self.method = wipe.Method.SIGNATURES
         self.report: wipe.WipeReport | None = None
+        self.typed = ""
 
     def extra_widgets(self) -> list[Widget]:
         return [ProgressPanel(id="wizard-progress")]
@@ -66,8 +63,8 @@ class WipeWizard(DiskWizard):
 
     # ----- steps -----------------------------------------------------------------------
 
-    def _show_step(self, step: int) -> None:
-        self._enter_step(step)
+    def show_page(self) -> None:
+        step = self.step
         table = self.query_one("#wizard-table", DataTable)
         options = self.query_one("#wizard-options", OptionList)
         body = self.query_one("#wizard-body", Static)
@@ -113,11 +110,11 @@ class WipeWizard(DiskWizard):
 
     def action_back(self) -> None:
         if self.step in (1, 2):
-            self._show_step(self.step - 1)
+            super().action_back()
         elif self.step == 3 and self.report is None:
-            self._say("The wipe is running; it cannot be stopped halfway safely.")
+            self.say("The wipe is running; it cannot be stopped halfway safely.")
         else:
-            self.dismiss(None)
+            self.leave(None)
 
     # ----- step 1: the device ------------------------------------------------------------
 
@@ -134,7 +131,7 @@ class WipeWizard(DiskWizard):
             for d in message.devices
         }
         sync_rows(self.query_one("#wizard-table", DataTable), rows)
-        self._say(
+        self.say(
             message.error
             or f"{plural(len(message.devices), 'device')}; only safe ones can be chosen (Enter)."
         )
@@ -145,10 +142,10 @@ class WipeWizard(DiskWizard):
         if dev is None:
             return
         if dev.safety is not disks.Safety.SAFE:
-            self._say(f"Refused: {dev.path} is {dev.safety.value}: {dev.reason}.")
+            self.say(f"Refused: {dev.path} is {dev.safety.value}: {dev.reason}.")
             return
         self.device = dev
-        self._say("")
+        self.say("")
         self._show_step(1)
 
     # ----- step 2: the method ------------------------------------------------------------
@@ -160,44 +157,43 @@ class WipeWizard(DiskWizard):
 
     # ----- step 3: typed confirmation ------------------------------------------------------
 
-    @on(Input.Submitted, "#wizard-input")
-    def _typed(self, event: Input.Submitted) -> None:
+    # Enter in the input is the framework's: the check, then finish.
+    def is_last(self) -> bool:
+        return self.step == 2  # the typed path is the last answer; then the wipe runs
+
+    async def check_page(self) -> tuple[str, Widget | None] | None:
         dev = self.device
         assert dev is not None
+        typed = self.query_one("#wizard-input", Input).value
         try:
-            wipe.check(dev, dev.path, event.value, self.ops.readonly)
+            wipe.check(dev, dev.path, typed, self.ops.readonly)
         except wipe.WipeRefused as exc:
-            self._say(str(exc))
-            return
+            return str(exc), None
+        self.typed = typed
+        return None
+
+    async def finish(self) -> None:
+        dev = self.device
+        assert dev is not None
         self._show_step(3)
         self.query_one("#wizard-body", Static).update(f"Wiping {dev.path} ({self.method.value})")
-        self._say("Running; progress follows.")
-        self._wipe(dev, self.method, event.value)
+        self.say("Running; progress follows.")
+        self.run()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="wipe")
-    def _wipe(self, dev: disks.Device, method: wipe.Method, typed: str) -> None:
-        try:
-            assert self.ops.runner is not None
-            report = wipe.wipe(
-                self.ops.runner,
-                dev,
-                dev.path,
-                method,
-                typed,
-                current=lambda: disks.find(self.ops.devices(), dev.path),
-                readonly=self.ops.readonly,
-                on_progress=lambda event: self.post_message(ProgressEvent(event)),
-            )
-            self.post_message(WipeDone(report))
-        except (wipe.WipeRefused, RemoteError) as exc:
-            self.post_message(WipeDone(None, str(exc)))
+    def run_job(self, report: Report) -> Future[wipe.WipeReport]:
+        """The wipe (tvirt.ops.disks, on a thread of its own); its progress goes to the
+        panel. The device is read again just before the first destructive command."""
+        dev = self.device
+        assert dev is not None
+        return ops_disks.wipe_device(
+            self.ops, dev, dev.path, self.method, self.typed, on_progress=report
+        )
 
-    def on_progress_event(self, message: ProgressEvent) -> None:
-        self.query_one("#wizard-progress", ProgressPanel).show(message.event)
-
-    def on_wipe_done(self, message: WipeDone) -> None:
-        self.report = message.report or wipe.WipeReport(
-            self.ops.label, "", self.method, [], message=message.error
+    def show_result(self, result: object, error: str) -> None:
+        self.report = (
+            result
+            if isinstance(result, wipe.WipeReport)
+            else wipe.WipeReport(self.ops.label, "", self.method, [], message=error)
         )
         r = self.report
         lines = [f"Signatures removed: {', '.join(s.type for s in r.removed) or 'none'}"]
@@ -210,4 +206,4 @@ class WipeWizard(DiskWizard):
         lines.append(f"Result: {state}. {r.message}")
         lines.append("Escape closes the wizard.")
         self.query_one("#wizard-body", Static).update("\n".join(lines))
-        self._say(f"{state}: {r.message}")
+        self.say(f"{state}: {r.message}")

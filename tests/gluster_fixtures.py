@@ -14,7 +14,7 @@ from concurrent.futures import Future
 from pathlib import Path
 
 from tvirt import disks, gluster
-from tvirt.ops.hostcmd import CommandHost
+from tvirt.ops.hostcmd import CommandHost, Listing
 from tvirt.remote import Runner
 
 HERE = Path(__file__).parent / "fixtures" / "gluster"
@@ -55,3 +55,7 @@ class RecordedOps(CommandHost):
 
     def devices(self) -> list[disks.Device]:
         return recorded_devices(self._devices)
+
+    def listing(self) -> Listing:
+        # The wizards read devices through tvirt.ops.disks.listing, which asks this.
+        return Listing(self.devices())

@@ -17,10 +17,11 @@ from tvirt import progress as pg
 from tvirt.errors import TvirtError
 from tvirt.ops.hostcmd import CommandHost
 from tvirt.screens.app import TvirtApp
-from tvirt.screens.brick_wizard import BrickWizard, RunFinished, StepChanged
+from tvirt.screens.brick_wizard import BrickWizard, StepChanged
 from tvirt.screens.gluster_view import GlusterScreen
 from tvirt.screens.progress import ProgressEvent
-from tvirt.screens.wipe_wizard import WipeDone, WipeWizard
+from tvirt.screens.wipe_wizard import WipeWizard
+from tvirt.screens.wizard import RunFinished
 
 LAB = f"test://{Path(__file__).parent / 'fixtures' / 'lab.xml'}"
 SIZE = (130, 40)
@@ -132,7 +133,7 @@ def test_wipe_step4_result_snapshot(snap_compare: Callable[..., bool]) -> None:
             pg.Finished(report.message),
         ):
             wiz.post_message(ProgressEvent(event))
-        wiz.post_message(WipeDone(report))
+        wiz.post_message(RunFinished(report))
         await settled(pilot, lambda: wiz.report is not None, "the result")
 
     assert snap_compare(TvirtApp(uris=[LAB]), terminal_size=SIZE, run_before=run)

@@ -44,7 +44,7 @@ ELSEWHERE = {
     "BrickWizard": "test_gluster_screens_can_be_left",
     "DiskWizard": "the base class of WipeWizard and BrickWizard",
     "ScreenshotScreen": "test_console_real: a VNC guest's screenshot closes with Escape",
-    "Wizard": "the base class of VolumeWizard and PoolWizard",
+    "FieldWizard": "the base class of VolumeWizard and PoolWizard",
     "TvirtScreen": "the base class of every full screen (screens/base.py)",
     "TvirtModal": "the base class of every dialog (screens/base.py)",
 }

@@ -22,8 +22,9 @@ from tvirt import storage
 from tvirt.screens.app import TvirtApp
 from tvirt.screens.dialogs import ConfirmDialog
 from tvirt.screens.form import FormDialog
+from tvirt.screens.pool_wizard import PoolWizard
 from tvirt.screens.storage import StorageScreen
-from tvirt.screens.storage_wizards import PoolWizard, Wizard
+from tvirt.screens.wizard import FieldWizard as Wizard
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

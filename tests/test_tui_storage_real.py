@@ -24,7 +24,7 @@ from tvirt.screens.app import TvirtApp
 from tvirt.screens.dialogs import ConfirmDialog
 from tvirt.screens.form import Choice, FormDialog
 from tvirt.screens.storage import BUSY, StorageScreen
-from tvirt.screens.storage_wizards import Wizard
+from tvirt.screens.wizard import FieldWizard as Wizard
 from tvirt.sizes import MIB
 
 pytestmark = pytest.mark.real
