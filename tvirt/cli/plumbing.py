@@ -14,7 +14,7 @@ import contextlib
 import json
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
@@ -216,16 +216,6 @@ def chosen_host(args: argparse.Namespace) -> Iterator[HostWorker]:
         yield one_host(args, manager, inventory)
     finally:
         manager.stop()
-
-
-def on_host(
-    args: argparse.Namespace, fn: Callable[[libvirt.virConnect], T], change: str = ""
-) -> T:
-    """Run fn(conn) on the one chosen host (--host, or the only one connected)."""
-    with chosen_host(args) as worker:
-        if change:
-            refuse_readonly(args, worker.readonly, change)
-        return wait(worker.call(fn), args.timeout, worker.label)
 
 
 @contextmanager
