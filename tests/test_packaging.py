@@ -37,6 +37,12 @@ def test_wheel_installs_screens_and_themes_inside_tvirt(tmp_path: Path) -> None:
     assert "screens" not in tops and "themes" not in tops
     assert "tvirt/screens/app.py" in names
     assert "tvirt/themes/tvirt.tcss" in names
+    # Every package of the source tree is in the wheel (a new subpackage must be listed in
+    # pyproject's packages, or the installed tvirt fails on its first import of it).
+    packages = {f"tvirt/{p.parent.relative_to(ROOT / 'tvirt').as_posix()}/__init__.py"
+                for p in (ROOT / "tvirt").rglob("__init__.py") if p.parent != ROOT / "tvirt"}
+    assert "tvirt/ops/__init__.py" in packages
+    assert packages - set(names) == set()
 
     venv = tmp_path / "venv"
     run([sys.executable, "-m", "venv", str(venv)], cwd=tmp_path)
