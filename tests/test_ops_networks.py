@@ -10,11 +10,10 @@ from pathlib import Path
 
 import libvirt
 import pytest
+from ops_hosts import opened
 
-from conftest import Testbed, wait_for
+from conftest import Testbed
 from tvirt.host import HostWorker
-from tvirt.manager import HostManager
-from tvirt.model import HostState
 from tvirt.networks import NetSpec, NetworkError
 from tvirt.ops import networks as ops
 from tvirt.ops.run import Failed, Refused
@@ -25,13 +24,8 @@ PID = os.getpid()
 
 
 def _host(uri: str, readonly: bool) -> Iterator[HostWorker]:
-    manager = HostManager(lambda _update: None, readonly=readonly, reconnect=False)
-    try:
-        worker = manager.add(uri)
-        wait_for(lambda: worker.info.state is HostState.CONNECTED, 30, f"{uri} to connect")
-        yield worker
-    finally:
-        manager.stop()
+    with opened(uri, readonly=readonly) as host:
+        yield host.worker
 
 
 @pytest.fixture

@@ -10,10 +10,9 @@ from dataclasses import dataclass
 
 import libvirt
 import pytest
+from ops_hosts import opened
 
-from conftest import Recorder, wait_for
 from tvirt.host import HostWorker
-from tvirt.manager import HostManager
 from tvirt.ops.run import Failed, Refused, in_thread, on_host, on_vm, refused
 from tvirt.remote import RemoteError
 
@@ -22,13 +21,8 @@ VM1 = "00000000-0000-0000-0000-000000000002"  # vm0001, shut off
 
 
 def _host(readonly: bool, node_xml: Callable[[int], str]) -> Iterator[HostWorker]:
-    rec = Recorder()
-    manager = HostManager(rec, readonly=readonly)
-    uri = node_xml(2)
-    worker = manager.add(uri)
-    wait_for(lambda: uri in rec.inventory.listed, 10, "the listing")
-    yield worker
-    manager.stop()
+    with opened(node_xml(2), readonly=readonly) as host:
+        yield host.worker
 
 
 @pytest.fixture
