@@ -44,6 +44,9 @@ NODE_BINDS=(
 log() { printf 'lab: %s\n' "$*"; }
 warn() { printf 'lab: WARNING: %s\n' "$*" >&2; }
 die() { printf 'lab: ERROR: %s\n' "$*" >&2; exit 1; }
+# Helpers shared with the other test-bed script.
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # ---------------------------------------------------------------- helpers
 
@@ -53,21 +56,7 @@ node_uri() { printf 'qemu+ssh://root@node%s/system?no_tty=1' "$1"; }
 node_socket() { printf '%s/run-libvirt/libvirt-sock' "$(node_dir "$1")"; }
 node_veth() { printf 'tvlab-n%s' "$1"; }
 
-read_pid() {
-    if [[ -s $1 ]]; then tr -dc '0-9' <"$1"; fi
-}
 
-wait_for() {
-    local secs=$1 deadline
-    shift
-    deadline=$((SECONDS + secs))
-    until "$@" >/dev/null 2>&1; do
-        if ((SECONDS >= deadline)); then
-            return 1
-        fi
-        sleep 0.5
-    done
-}
 
 # holder_pid N: the pid of node N's namespace holder, if it is alive and in netns nodeN.
 holder_pid() {

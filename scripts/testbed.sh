@@ -31,6 +31,9 @@ SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 log() { printf 'testbed: %s\n' "$*"; }
 warn() { printf 'testbed: WARNING: %s\n' "$*" >&2; }
 die() { printf 'testbed: ERROR: %s\n' "$*" >&2; exit 1; }
+# Helpers shared with the other test-bed script.
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # ---------------------------------------------------------------- helpers
 
@@ -47,10 +50,6 @@ pid_is() {
     [[ $(cat "/proc/$pid/comm" 2>/dev/null) == "$name" ]]
 }
 
-# read_pid FILE: print the pid in FILE (empty when missing).
-read_pid() {
-    if [[ -s $1 ]]; then tr -dc '0-9' <"$1"; fi
-}
 
 # stop_pid NAME PID: SIGTERM, wait up to 15 s, then SIGKILL. Only if PID is NAME.
 stop_pid() {
@@ -65,18 +64,6 @@ stop_pid() {
     kill -KILL "$pid" 2>/dev/null || true
 }
 
-# wait_for SECONDS CMD...: retry CMD every 0.5 s until it succeeds.
-wait_for() {
-    local secs=$1 deadline
-    shift
-    deadline=$((SECONDS + secs))
-    until "$@" >/dev/null 2>&1; do
-        if ((SECONDS >= deadline)); then
-            return 1
-        fi
-        sleep 0.5
-    done
-}
 
 virsh_local() { timeout 20 virsh -q -c "$QEMU_URI" "$@"; }
 # Cheap probe (20 ms). 'virsh version' costs about 4 s here and 'capabilities'
