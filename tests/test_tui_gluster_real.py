@@ -13,14 +13,13 @@ from loopdevs import TOO_SMALL_FOR_THIN_POOL, have, loop_devices
 from textual.widgets import DataTable, ProgressBar
 
 from conftest import LocalHost, need
-from tui_helpers import until
+from tui_helpers import until, wipe_wizard_at_confirm
 from tvirt import disks
 from tvirt.remote import Runner
 from tvirt.screens.app import TvirtApp
 from tvirt.screens.brick_wizard import BrickWizard
 from tvirt.screens.gluster_view import GlusterScreen
 from tvirt.screens.progress import ProgressPanel
-from tvirt.screens.wipe_wizard import WipeWizard
 
 pytestmark = pytest.mark.real
 LAB = f"test://{Path(__file__).parent / 'fixtures' / 'lab.xml'}"
@@ -66,15 +65,7 @@ async def test_wipe_wizard_wipes_and_verifies(ext4_loop: str, local_host: LocalH
     loop = ext4_loop
     app = TvirtApp(uris=[LAB])
     async with app.run_test(size=(130, 40)) as pilot:
-        wiz = WipeWizard(local_host())
-        await app.push_screen(wiz)
-        await until(pilot, lambda: wiz.devices, "the device list")
-        table = wiz.query_one("#wizard-table", DataTable)
-        table.move_cursor(row=table.get_row_index(loop))
-        await pilot.press("enter")
-        await until(pilot, lambda: wiz.step == 1, "the method step")
-        await pilot.press("down", "enter")  # zero fill
-        await until(pilot, lambda: wiz.step == 2, "the confirm step")
+        wiz = await wipe_wizard_at_confirm(app, pilot, local_host(), loop, ("down",))
         await pilot.press(*loop, "enter")
         await until(pilot, lambda: wiz.report is not None, "the wipe", timeout=60)
         assert wiz.report is not None

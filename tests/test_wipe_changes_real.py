@@ -21,12 +21,11 @@ from pty_term import Terminal
 from textual.widgets import DataTable, Static
 
 from conftest import LocalHost, need
-from tui_helpers import until
+from tui_helpers import until, wipe_wizard_at_confirm
 from tvirt import disks, wipe
 from tvirt.remote import Runner, runner_for
 from tvirt.screens.app import TvirtApp
 from tvirt.screens.brick_wizard import BrickWizard
-from tvirt.screens.wipe_wizard import WipeWizard
 
 pytestmark = pytest.mark.real
 
@@ -197,15 +196,7 @@ async def test_wipe_wizard_refuses_a_device_that_became_a_pv_while_typing(
     loop = ext4_loop
     app = TvirtApp(uris=[LAB])
     async with app.run_test(size=(130, 40)) as pilot:
-        wiz = WipeWizard(local_host())
-        await app.push_screen(wiz)
-        await until(pilot, lambda: wiz.devices, "the device list")
-        table = wiz.query_one("#wizard-table", DataTable)
-        table.move_cursor(row=table.get_row_index(loop))
-        await pilot.press("enter")
-        await until(pilot, lambda: wiz.step == 1, "the method step")
-        await pilot.press("enter")  # signatures only
-        await until(pilot, lambda: wiz.step == 2, "the confirm step")
+        wiz = await wipe_wizard_at_confirm(app, pilot, local_host(), loop, ())
         with physical_volume(loop, tmp_path):
             await pilot.press(*loop, "enter")
             await until(pilot, lambda: wiz.report is not None, "the wipe", timeout=60)

@@ -10,11 +10,12 @@ from typing import Any
 from rich.console import Console
 from textual.app import App
 from textual.pilot import Pilot
-from textual.widgets import Input, TextArea
+from textual.widgets import DataTable, Input, TextArea
 
 from tvirt.model import HostState
 from tvirt.screens.app import TvirtApp
 from tvirt.screens.table import Table
+from tvirt.screens.wipe_wizard import WipeWizard
 
 
 async def until(
@@ -86,3 +87,21 @@ async def host_loaded(pilot: Pilot[int], uri: str, count: int) -> TvirtApp:
     assert isinstance(app, TvirtApp)
     await settled(pilot, lambda: listed(app, uri, count), f"{uri} listed with {count} VMs")
     return app
+
+
+async def wipe_wizard_at_confirm(
+    app: TvirtApp, pilot: Pilot[int], host: Any, device: str, method: tuple[str, ...]
+) -> WipeWizard:
+    """The wipe wizard on host with device chosen and the method picked by the keys in
+    method (none: the first, signatures only), waiting at the typed confirmation."""
+    wiz = WipeWizard(host)
+    await app.push_screen(wiz)
+    await until(pilot, lambda: wiz.devices, "the device list")
+    table = wiz.query_one("#wizard-table", DataTable)
+    table.move_cursor(row=table.get_row_index(device))
+    await pilot.press("enter")
+    await until(pilot, lambda: wiz.step == 1, "the method step")
+    await pilot.press(*method, "enter")
+    await until(pilot, lambda: wiz.step == 2, "the confirm step")
+    return wiz
+
