@@ -12,6 +12,7 @@ import tempfile
 import time
 import uuid as uuidlib
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -360,3 +361,26 @@ def ext4_loop(tmp_path: Path) -> Iterator[str]:
     with loop_devices(tmp_path) as (loop,):
         sh("mkfs.ext4", "-q", loop)
         yield loop
+
+
+@contextmanager
+def dir_pool(conn: Any, name: str, directory: Path) -> Iterator[str]:
+    """A dir pool of the test's own in directory, built; stopped and undefined afterwards
+    (quietly when defining it failed halfway)."""
+    import libvirt
+
+    from tvirt import storage
+
+    try:
+        storage.pool_define(conn, storage.PoolSpec("dir", name, target=str(directory)),
+                            build=True)
+        yield name
+    finally:
+        try:
+            pool = conn.storagePoolLookupByName(name)
+            if pool.isActive():
+                pool.destroy()
+            pool.undefine()
+        except libvirt.libvirtError:
+            pass  # never defined
+

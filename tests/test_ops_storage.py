@@ -12,7 +12,7 @@ import libvirt
 import pytest
 from ops_hosts import opened
 
-from conftest import Testbed
+from conftest import Testbed, dir_pool
 from tvirt import progress, storage, transfers
 from tvirt.host import HostWorker
 from tvirt.ops import storage as ops
@@ -133,17 +133,9 @@ def real_pool(testbed: Testbed, tmp_path: Path) -> Iterator[str]:
     name = f"tvirt-test-opsst-{PID}"
     conn = libvirt.open(testbed.qemu_uri)
     try:
-        storage.pool_define(conn, storage.PoolSpec("dir", name, target=str(tmp_path / "pool")),
-                            build=True)
-        yield name
+        with dir_pool(conn, name, tmp_path / "pool"):
+            yield name
     finally:
-        try:
-            pool = conn.storagePoolLookupByName(name)
-            if pool.isActive():
-                pool.destroy()
-            pool.undefine()
-        except libvirt.libvirtError:
-            pass  # never defined
         conn.close()
 
 

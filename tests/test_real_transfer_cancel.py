@@ -19,7 +19,7 @@ from pathlib import Path
 import libvirt
 import pytest
 
-from conftest import Testbed
+from conftest import Testbed, dir_pool
 from tvirt import storage
 from tvirt.sizes import GIB, MIB
 
@@ -69,20 +69,12 @@ def volume(testbed: Testbed, tmp_path: Path) -> Iterator[Volume]:
     name = f"tvirt-test-cancel-{PID}"
     conn = libvirt.open(testbed.qemu_uri)
     try:
-        storage.pool_define(conn, storage.PoolSpec("dir", name, target=str(tmp_path / "pool")),
-                            build=True)
-        vol = storage.volume_create(conn, name, storage.VolumeSpec("big.img", SIZE, "raw"))
-        with open(vol.path, "r+b") as f:
-            f.write(os.urandom(HEAD))
-        yield Volume(name, vol.name, Path(vol.path))
+        with dir_pool(conn, name, tmp_path / "pool"):
+            vol = storage.volume_create(conn, name, storage.VolumeSpec("big.img", SIZE, "raw"))
+            with open(vol.path, "r+b") as f:
+                f.write(os.urandom(HEAD))
+            yield Volume(name, vol.name, Path(vol.path))
     finally:
-        try:
-            pool = conn.storagePoolLookupByName(name)
-            if pool.isActive():
-                pool.destroy()
-            pool.undefine()
-        except libvirt.libvirtError:
-            pass  # never defined
         conn.close()
 
 

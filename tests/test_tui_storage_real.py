@@ -17,7 +17,7 @@ from test_tui_snapshots import until
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
-from conftest import Testbed
+from conftest import Testbed, dir_pool
 from tvirt import storage
 from tvirt.model import HostState
 from tvirt.screens.app import TvirtApp
@@ -36,17 +36,9 @@ def pool(testbed: Testbed, tmp_path: Path) -> Iterator[str]:
     name = f"tvirt-test-tui-{PID}"
     conn = libvirt.open(testbed.qemu_uri)
     try:
-        storage.pool_define(conn, storage.PoolSpec("dir", name, target=str(tmp_path / "pool")),
-                            build=True)
-        yield name
+        with dir_pool(conn, name, tmp_path / "pool"):
+            yield name
     finally:
-        try:
-            p = conn.storagePoolLookupByName(name)
-            if p.isActive():
-                p.destroy()
-            p.undefine()
-        except libvirt.libvirtError:
-            pass  # already gone
         conn.close()
 
 
