@@ -85,22 +85,25 @@ ssh_virsh_answers() {
 
 port_in_use() { [[ -n $(ss -Hltn "sport = :$1" 2>/dev/null) ]]; }
 
-# remove_networks ALL: destroy and undefine the tests' libvirt networks (tvirt-test-*). A
-# test that dies leaves its network behind, autostarted, and its bridge then holds the
-# subnet the next run needs. With ALL=no only those whose test process (the number in the
-# name) is gone, so a run going on beside this one keeps its network.
-remove_networks() {
-    local all=$1 name pid
+# remove_leftovers KIND ALL: destroy and undefine the tests' libvirt networks or storage
+# pools (KIND net or pool, named tvirt-test-*). A test that dies leaves its network behind,
+# autostarted, and its bridge then holds the subnet the next run needs; a transient pool
+# outlives a daemon restart (libvirt keeps its state in /run). With ALL=no only those whose
+# test process (the number in the name) is gone, so a run going on beside this one keeps
+# its own. The pools' files are left where the test put them (its temporary directory).
+remove_leftovers() {
+    local kind=$1 all=$2 name pid word
+    word=$([[ $kind == net ]] && echo network || echo pool)
     while read -r name; do
         [[ $name == "$DOMAIN_PREFIX"* ]] || continue
         if [[ $all == no ]]; then
             pid=$(grep -oE -- '-[0-9]+-' <<<"$name" | tail -n 1 | tr -d -- -)
             [[ -n $pid && -d /proc/$pid ]] && continue
         fi
-        virsh_local net-destroy "$name" >/dev/null 2>&1 || true
-        virsh_local net-undefine "$name" >/dev/null 2>&1 || true
-        log "  removed network $name"
-    done < <(virsh_local net-list --all --name 2>/dev/null)
+        virsh_local "$kind-destroy" "$name" >/dev/null 2>&1 || true
+        virsh_local "$kind-undefine" "$name" >/dev/null 2>&1 || true
+        log "  removed $word $name"
+    done < <(virsh_local "$kind-list" --all --name 2>/dev/null)
 }
 
 # ---------------------------------------------------------------- up steps
@@ -167,7 +170,8 @@ up_libvirt() {
     local version
     version=$(timeout 30 virsh -c "$QEMU_URI" version) || die "virsh -c $QEMU_URI version fails"
     log "libvirtd: 'virsh -c $QEMU_URI version' answers ($(awk '/Running hypervisor/ {print $3, $4}' <<<"$version"))"
-    remove_networks no
+    remove_leftovers net no
+    remove_leftovers pool no
     local stale
     stale=$(virsh_local list --all --name | grep -c "^$DOMAIN_PREFIX" || true)
     if ((stale > 0)); then
@@ -419,7 +423,7 @@ cmd_down() {
     [[ $(id -u) -eq 0 ]] || die "must run as root"
     local pid name
 
-    log "step 1/6: libvirt domains and networks ${DOMAIN_PREFIX}*"
+    log "step 1/6: libvirt domains, networks and pools ${DOMAIN_PREFIX}*"
     if libvirt_answers >/dev/null 2>&1; then
         while read -r name; do
             [[ $name == "$DOMAIN_PREFIX"* ]] || continue
@@ -428,7 +432,8 @@ cmd_down() {
                 || virsh_local undefine "$name" >/dev/null 2>&1 || true
             log "  removed domain $name"
         done < <(virsh_local list --all --name 2>/dev/null)
-        remove_networks yes
+        remove_leftovers net yes
+        remove_leftovers pool yes
     else
         log "  libvirtd does not answer; skipped"
     fi
