@@ -63,6 +63,18 @@ def step_words(what: str, index: int, total: int | None, title: str) -> str:
     return f"{what}, {count}: {title}"
 
 
+class _ChoiceMessage(Message):
+    """What a Choice posts: the list and its answer."""
+
+    def __init__(self, choice: Choice, value: str) -> None:
+        super().__init__()
+        self.choice, self.value = choice, value
+
+    @property
+    def control(self) -> Choice:
+        return self.choice
+
+
 class Choice(OptionList):
     """A short list of choices. The highlighted entry is the answer (arrows choose) and
     is marked "(*)" in words as well, so the choice does not depend on colour.
@@ -72,23 +84,11 @@ class Choice(OptionList):
     Choice { height: auto; max-height: 10; }
     """
 
-    class Changed(Message):
-        def __init__(self, choice: Choice, value: str) -> None:
-            super().__init__()
-            self.choice, self.value = choice, value
+    class Changed(_ChoiceMessage):
+        """The highlighted entry, so the answer, changed."""
 
-        @property
-        def control(self) -> Choice:
-            return self.choice
-
-    class Submitted(Message):
-        def __init__(self, choice: Choice, value: str) -> None:
-            super().__init__()
-            self.choice, self.value = choice, value
-
-        @property
-        def control(self) -> Choice:
-            return self.choice
+    class Submitted(_ChoiceMessage):
+        """Enter on the list: a form takes it as "advance"."""
 
     def __init__(
         self,
