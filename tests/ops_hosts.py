@@ -34,3 +34,16 @@ def opened(uri: str, *, readonly: bool = False) -> Iterator[Opened]:
         yield Opened(worker, recorder)
     finally:
         manager.stop()
+
+
+def undefine_if_present(uri: str, name: str) -> None:
+    """A test's own VM removed from the host, if the test got as far as defining it."""
+    import libvirt
+
+    conn = libvirt.open(uri)
+    try:
+        if name in [d.name() for d in conn.listAllDomains(0)]:
+            conn.lookupByName(name).undefine()
+    finally:
+        conn.close()
+

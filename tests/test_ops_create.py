@@ -9,9 +9,8 @@ import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import libvirt
 import pytest
-from ops_hosts import opened
+from ops_hosts import opened, undefine_if_present
 
 from conftest import Testbed
 from tvirt.ops import create
@@ -90,9 +89,4 @@ def test_kernel_boot_vm_on_the_real_host(testbed: Testbed) -> None:
                 create.create(w, spec).result(60)
             assert str(twice.value) == f"A VM named {name} already exists."
         finally:
-            conn = libvirt.open(testbed.qemu_uri)
-            try:
-                if name in [d.name() for d in conn.listAllDomains(0)]:
-                    conn.lookupByName(name).undefine()
-            finally:
-                conn.close()
+            undefine_if_present(testbed.qemu_uri, name)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import libvirt
 import pytest
-from ops_hosts import opened
+from ops_hosts import opened, undefine_if_present
 
 from conftest import Testbed
 from tvirt.actions import Action
@@ -96,12 +96,7 @@ def test_clone_and_delete_on_the_real_host(testbed: Testbed, guest: str) -> None
             result = vms.delete(host.worker, copy.uuid).result(60)
             assert result.ok, result.message
         finally:
-            conn = libvirt.open(testbed.qemu_uri)
-            try:
-                if name in [d.name() for d in conn.listAllDomains(0)]:
-                    conn.lookupByName(name).undefine()
-            finally:
-                conn.close()
+            undefine_if_present(testbed.qemu_uri, name)
         conn = libvirt.open(testbed.qemu_uri)
         try:
             assert name not in [d.name() for d in conn.listAllDomains(0)]
