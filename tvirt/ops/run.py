@@ -65,6 +65,15 @@ def _refused_future(host: Place, change: str) -> Future[T] | None:
     return failed
 
 
+def _failed(exc: libvirt.libvirtError, label: str, far: str, explained: bool) -> Failed:
+    """A libvirt failure as one sentence naming the host: explained for the host (what to
+    check there) or in libvirt's own words."""
+    words = explain(exc, far) if explained else libvirt_sentence(exc)
+    failure = Failed(words, host=label)
+    failure.__cause__ = exc
+    return failure
+
+
 def on_host(
     host: Host,
     job: Callable[[libvirt.virConnect], T],
@@ -84,8 +93,7 @@ def on_host(
         try:
             return job(conn)
         except libvirt.libvirtError as exc:
-            words = explain(exc, far) if explained else libvirt_sentence(exc)
-            raise Failed(words, host=label) from exc
+            raise _failed(exc, label, far, explained) from exc
 
     return host.call(translated)
 
@@ -131,8 +139,7 @@ def in_thread(
         try:
             future.set_result(job())
         except libvirt.libvirtError as exc:
-            words = explain(exc, far) if explained else libvirt_sentence(exc)
-            future.set_exception(Failed(words, host=label))
+            future.set_exception(_failed(exc, label, far, explained))
         except BaseException as exc:
             future.set_exception(exc)
 
