@@ -45,12 +45,16 @@ class ParsedURI:
 
     @property
     def label(self) -> str:
-        """Short name for tables: host (or 'localhost') plus the driver path."""
-        where = self.host or "localhost"
+        """The URI's own short name: host (or 'localhost') plus the driver path. What
+        screens and commands show is `tvirt.labels.host_labels`, which starts from it."""
+        return self.label_at(self.host)
+
+    def label_at(self, where: str) -> str:
+        """The short name with `where` as the host's name ('' for the local host)."""
         if self.driver == "test":
             source = "default" if self.path == "/default" else self.path.rsplit("/", 1)[-1]
-            return f"demo {source}" if not self.host else f"{where} demo {source}"
-        return f"{where} {self.driver}{self.path}"
+            return f"{where} demo {source}" if where else f"demo {source}"
+        return f"{where or 'localhost'} {self.driver}{self.path}"
 
 
 def parse_uri(text: str) -> ParsedURI:
