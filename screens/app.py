@@ -356,6 +356,9 @@ class TvirtApp(App[int]):
         if not self._wanted(host.host_id):
             return
         before = self.hosts.get(host.host_id)
+        if before is not None and before.label != host.label:
+            # Another host came or went, or this one told its hostname (tvirt.labels).
+            self.note(f"Host {before.label} is now called {host.label}.")
         if before is not None and before.state is not host.state:
             why = f" ({host.error})" if host.error else ""
             self.note(f"Host {host.label}: {before.state.word} -> {host.state.word}{why}")

@@ -118,6 +118,13 @@ class LabNode:
     address: str
     uri: str
     loops: tuple[str, ...]
+    # The node's libvirtd socket, reachable from the main namespace.
+    socket: str
+
+    @property
+    def local_uri(self) -> str:
+        """The node's daemon through its socket: no ssh, and the URI names no host."""
+        return f"qemu:///system?socket={self.socket}"
 
 
 @dataclass(frozen=True)
@@ -148,6 +155,7 @@ def lab() -> Lab:
                 address=values[prefix + "ADDR"],
                 uri=values[prefix + "URI"],
                 loops=tuple(d for d in values[prefix + "LOOPS"].split(",") if d),
+                socket=values[prefix + "SOCKET"],
             )
         )
     return Lab(

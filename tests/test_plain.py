@@ -161,7 +161,7 @@ def test_watch_lists_then_stops_cleanly_on_ctrl_c() -> None:
 WATCH_VM_KEYS = {"time", "kind", "event", "name", "host", "uri", "uuid", "state",
                  "previous_state", "autostart"}
 WATCH_HOST_KEYS = {"time", "kind", "event", "name", "host", "uri", "state",
-                   "previous_state", "error"}
+                   "previous_state", "previous_name", "error"}
 
 
 def test_watch_json_is_one_object_per_line_with_the_documented_keys() -> None:

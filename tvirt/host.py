@@ -103,7 +103,10 @@ class HostWorker:
         self._drop_lock = threading.Lock()
         self._drop_listeners: dict[int, Callable[[str], object]] = {}
         self._drop_ids = itertools.count()
-        self.info = HostInfo(
+        # The name screens and commands show: HostManager sets it from tvirt.labels, which
+        # sees every host (a worker alone cannot tell that another shares its URI's name).
+        self.label = uri.label
+        self._info = HostInfo(
             host_id=self.host_id,
             uri=uri.uri,
             label=uri.label,
@@ -115,9 +118,14 @@ class HostWorker:
 
     # -- public, thread-safe ------------------------------------------------
     @property
-    def label(self) -> str:
-        """The host's name as every screen and command shows it."""
-        return self.uri.label
+    def info(self) -> HostInfo:
+        """What is known of the host, under its current label."""
+        info = self._info
+        return info if info.label == self.label else replace(info, label=self.label)
+
+    @info.setter
+    def info(self, info: HostInfo) -> None:
+        self._info = info
 
     @property
     def far_name(self) -> str:
@@ -209,7 +217,7 @@ class HostWorker:
                 job()
             except Exception:
                 # A dying connection fails jobs; its close callback reports that.
-                log.exception("job failed on %s", self.uri.label)
+                log.exception("job failed on %s", self.label)
         self._close()
 
     def _connect(self) -> None:
@@ -330,7 +338,7 @@ class HostWorker:
 
     def _require_conn(self) -> libvirt.virConnect:
         if self._conn is None:
-            raise Disconnected(f"{self.uri.label} is disconnected.")
+            raise Disconnected(f"{self.label} is disconnected.")
         return self._conn
 
     # -- callbacks from the libvirt event thread: hand off, never block -----
@@ -390,7 +398,7 @@ class HostWorker:
     def _lost(self, generation: int, why: str) -> None:
         if generation != self._generation or self._conn is None:
             return
-        self._drop_conn(f"the connection to {self.uri.label} was lost ({why})")
+        self._drop_conn(f"the connection to {self.label} was lost ({why})")
         # The first retry waits BACKOFF[0]; count it, so a failure after it waits the next
         # step (1, 2, 4, ... s) rather than repeating the first.
         self._failures = 1
@@ -407,7 +415,7 @@ class HostWorker:
             self._drop_listeners.clear()
         for listener in listeners:  # before close(), so their streams end cleanly
             try:
-                listener(clause or f"the connection to {self.uri.label} was closed")
+                listener(clause or f"the connection to {self.label} was closed")
             except Exception:
                 log.exception("drop listener failed")
         for callback_id in self._callback_ids:
@@ -430,7 +438,7 @@ class HostWorker:
 
     def _do_action(self, action: Action, uuid: str, remove_storage: bool) -> ActionResult:
         name = uuid
-        host = self.uri.label
+        host = self.label
         try:
             conn = self._require_conn()
             dom = conn.lookupByUUIDString(uuid)

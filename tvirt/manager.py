@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from tvirt.config import Config
 from tvirt.host import HostWorker
+from tvirt.labels import host_labels
+from tvirt.model import HostInfo
 from tvirt.ticker import DEFAULT_INTERVAL, OnSample, StatsTicker
-from tvirt.updates import Sink
+from tvirt.updates import HostChanged, Sink, Update
 from tvirt.uri import DEMO_URI, SYSTEM_URI, ParsedURI, URIError, parse_uri
 
 SYSTEM_SOCKETS = (
@@ -40,6 +44,11 @@ def local_default() -> list[str]:
 
 
 class HostManager:
+    """The hosts of one session. It alone sees them all, so it names them: every
+    HostChanged passes through it and leaves with the label `tvirt.labels` gives, and a
+    host whose label changes because another came, went or reported its hostname is
+    reported again under its new label."""
+
     def __init__(
         self,
         sink: Sink,
@@ -57,22 +66,79 @@ class HostManager:
         # At most one stats ticker per host. A ticker outlives disconnects: its ticks fail
         # fast (counted in .errors) while the host is away and resume after reconnecting.
         self.tickers: dict[str, StatsTicker] = {}
+        # Labels: the hostnames ever reported (kept across disconnects, so a label does
+        # not flip when a host drops) and the last HostChanged passed on for each host.
+        # The lock orders relabelling against the workers' own reports.
+        self._label_lock = threading.RLock()
+        self._hostnames: dict[str, str] = {}
+        self._reported: dict[str, HostInfo] = {}
 
     def add(self, uri: str) -> HostWorker:
         """Validate and open a URI; raises URIError with a sentence for bad input."""
-        parsed: ParsedURI = parse_uri(uri)
-        if parsed.uri in self.workers:
-            raise URIError(f"{parsed.uri} is already connected.")
-        worker = HostWorker(
-            parsed,
-            self._sink,
-            readonly=self.readonly,
-            reconnect=self._reconnect,
-            progressive=self._progressive,
-        )
-        self.workers[worker.host_id] = worker
-        worker.start()
-        return worker
+        return self.add_all([uri])[0]
+
+    def add_all(self, uris: Sequence[str]) -> list[HostWorker]:
+        """Open several URIs, all labelled before any reports, so a command's hosts are
+        not first shown under a label that the next URI makes ambiguous. Every URI is
+        checked before any opens (URIError for the first bad one)."""
+        parsed: list[ParsedURI] = []
+        for uri in uris:
+            one = parse_uri(uri)
+            if one.uri in self.workers or any(p.uri == one.uri for p in parsed):
+                raise URIError(f"{one.uri} is already connected.")
+            parsed.append(one)
+        workers = [
+            HostWorker(
+                one,
+                self._relay,
+                readonly=self.readonly,
+                reconnect=self._reconnect,
+                progressive=self._progressive,
+            )
+            for one in parsed
+        ]
+        with self._label_lock:
+            self.workers.update((w.host_id, w) for w in workers)
+            self._report_again(self._relabel())
+        for worker in workers:
+            worker.start()
+        return workers
+
+    def _relay(self, update: Update) -> None:
+        """The workers' sink: a host's report leaves under the label the rule gives."""
+        if not isinstance(update, HostChanged):
+            self._sink(update)
+            return
+        with self._label_lock:
+            host = update.host
+            worker = self.workers.get(host.host_id)
+            if worker is None:  # a removed host's late report: its receivers drop it
+                self._sink(update)
+                return
+            if host.hostname:
+                self._hostnames[host.host_id] = host.hostname
+            others = self._relabel() - {host.host_id}
+            self._report(replace(host, label=worker.label))
+            self._report_again(others)
+
+    def _report(self, host: HostInfo) -> None:
+        self._reported[host.host_id] = host
+        self._sink(HostChanged(host))
+
+    def _report_again(self, host_ids: set[str]) -> None:
+        """Hosts already reported, again under their new labels."""
+        for host_id in sorted(host_ids):
+            last = self._reported.get(host_id)
+            if last is not None:
+                self._report(replace(last, label=self.workers[host_id].label))
+
+    def _relabel(self) -> set[str]:
+        """Give every worker the rule's label; the hosts whose label changed."""
+        labels = host_labels({h: self._hostnames.get(h, "") for h in self.workers})
+        changed = {h for h, label in labels.items() if self.workers[h].label != label}
+        for host_id in changed:
+            self.workers[host_id].label = labels[host_id]
+        return changed
 
     def watch_stats(
         self,
@@ -102,7 +168,12 @@ class HostManager:
         ticker = self.tickers.pop(host_id, None)
         if ticker is not None:
             ticker.stop()
-        worker = self.workers.pop(host_id, None)
+        with self._label_lock:
+            worker = self.workers.pop(host_id, None)
+            self._hostnames.pop(host_id, None)
+            self._reported.pop(host_id, None)
+            self._report_again(self._relabel())
+        # Outside the lock: the worker may be waiting for it to pass on a last report.
         if worker is not None:
             worker.stop(timeout)
 

@@ -31,6 +31,7 @@ from tvirt.errors import EXIT_USAGE as EXIT_USAGE
 from tvirt.errors import TvirtError, libvirt_sentence
 from tvirt.host import HostWorker
 from tvirt.inventory import Inventory
+from tvirt.labels import host_labels
 from tvirt.manager import HostManager, choose_uris
 from tvirt.model import HostInfo, HostState, VMInfo
 from tvirt.ops.hostcmd import CommandHost
@@ -71,8 +72,7 @@ def connect(args: argparse.Namespace) -> tuple[HostManager, Inventory]:
     inventory = Inventory()
     manager = HostManager(inventory.apply, readonly=args.readonly or cfg.readonly, reconnect=False)
     try:
-        for uri in uris:
-            manager.add(uri)
+        manager.add_all(uris)
     except URIError as exc:
         manager.stop()
         raise CLIError(str(exc), EXIT_USAGE) from None
@@ -146,9 +146,12 @@ def resolve_host(args: argparse.Namespace, text: str) -> ParsedURI:
     if text in {"localhost", "local"}:
         return parse_uri(SYSTEM_URI)
     uris, _ = choose_uris(args.connect, config.load())
-    for uri in [*uris, *config.load().uris]:
-        parsed = parse_uri(uri)
-        if text in {parsed.host, parsed.label, parsed.uri} and parsed.driver != "test":
+    known = {parsed.uri: parsed for parsed in map(parse_uri, [*uris, *config.load().uris])}
+    # Without connecting no hostname is known: the labels the URIs alone give.
+    labels = host_labels(dict.fromkeys(known, ""))
+    for parsed in known.values():
+        names = {parsed.host, parsed.label, labels[parsed.uri], parsed.uri}
+        if text in names and parsed.driver != "test":
             return parsed
     raise CLIError(
         f"No connection to '{text}'; give a URI such as qemu+ssh://root@{text}/system.",

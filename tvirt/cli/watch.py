@@ -72,7 +72,7 @@ class Watcher:
             before = inv.hosts.get(update.host.host_id)
             inv.apply(update)
             host = update.host
-            if before is not None and before.state is host.state:
+            if before is not None and (before.state, before.label) == (host.state, host.label):
                 return []
             return [_host_record(host, before)]
         if isinstance(update, DomainsListed):
@@ -125,15 +125,22 @@ class Watcher:
 
 
 def _host_record(host: HostInfo, before: HostInfo | None) -> Record:
+    # A host's label changes when another host makes it ambiguous or its hostname comes
+    # (tvirt.labels): "renamed" says so when nothing else changed.
+    renamed = before is not None and before.label != host.label
+    event = "added" if before is None else "changed"
+    if before is not None and before.state is host.state:
+        event = "renamed"
     return {
         "time": _now(),
         "kind": "host",
-        "event": "changed" if before else "added",
+        "event": event,
         "name": host.label,
         "host": host.label,
         "uri": host.uri,
         "state": host.state.word,
-        "previous_state": before.state.word if before else None,
+        "previous_state": before.state.word if before and event == "changed" else None,
+        "previous_name": before.label if before and renamed else None,
         "error": host.error,
     }
 
@@ -146,7 +153,10 @@ def line(record: Record) -> str:
     """One record as a sentence-like line: name first, then what happened."""
     state = str(record["state"])
     if record["kind"] == "host":
-        text = f"host {record['name']}: "
+        if record["event"] == "renamed":
+            return f"host {record['name']}: renamed from {record['previous_name']}"
+        was = f" (was {record['previous_name']})" if record.get("previous_name") else ""
+        text = f"host {record['name']}{was}: "
         text += f"{record['previous_state']} -> {state}" if record["previous_state"] else state
         return text + (f" ({record['error']})" if record.get("error") else "")
     where = f"{record['name']} on {record['host']}"
@@ -169,12 +179,11 @@ def run(args: argparse.Namespace) -> int:
     manager = HostManager(updates.put, readonly=True, reconnect=True)
     watcher = Watcher(initial=not args.changes_only)
     try:
-        for uri in uris:
-            try:
-                manager.add(uri)
-            except URIError as exc:
-                print(f"tvirt: {exc}", file=sys.stderr)
-                return EXIT_USAGE
+        try:
+            manager.add_all(uris)
+        except URIError as exc:
+            print(f"tvirt: {exc}", file=sys.stderr)
+            return EXIT_USAGE
         while True:
             try:
                 update = updates.get(timeout=0.5)

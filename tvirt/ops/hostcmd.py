@@ -99,7 +99,7 @@ def for_uri(
     """The CommandHost behind a connection URI (RemoteError if commands cannot run there:
     a remote URI without ssh)."""
     return CommandHost(
-        uri.label,
+        worker.label if worker else uri.label,
         runner_for(uri),
         worker,
         readonly=readonly,
