@@ -6,12 +6,17 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tvirt.cli.watch import Watcher, line
 from tvirt.labels import differing_parts, host_labels
+from tvirt.model import HostInfo, HostState
+from tvirt.updates import HostChanged
 from tvirt.uri import parse_uri
+
+LAB = "/srv/lab"
 
 
 def _sock(node: str) -> str:
-    return parse_uri(f"qemu:///system?socket=/srv/lab/{node}/run-libvirt/libvirt-sock").uri
+    return parse_uri(f"qemu:///system?socket={LAB}/{node}/run-libvirt/libvirt-sock").uri
 
 
 def _ssh(text: str) -> str:
@@ -37,6 +42,14 @@ def test_before_the_hostnames_are_known_the_differing_part_of_the_uri_tells_them
     labels = host_labels({_sock("node1"): "", _sock("node2"): ""})
     assert labels == {
         _sock("node1"): "localhost qemu/system (node1)",
+        _sock("node2"): "localhost qemu/system (node2)",
+    }
+
+
+def test_a_host_whose_hostname_is_not_known_yet_keeps_its_distinguished_uri_label() -> None:
+    labels = host_labels({_sock("node1"): "node1", _sock("node2"): ""})
+    assert labels == {
+        _sock("node1"): "node1 qemu/system",
         _sock("node2"): "localhost qemu/system (node2)",
     }
 
@@ -107,10 +120,10 @@ def test_labels_stay_unique_when_a_hostname_reads_like_another_label() -> None:
     # label; the parts that differ cannot tell these apart, so they are numbered.
     odd = "h qemu/system (s1) h"
     hosts = {
-        parse_uri("qemu:///system?socket=/s/s1)%20h%20qemu/system%20(q").uri: "h",
-        parse_uri("qemu:///system?socket=/s/zz").uri: "h",
-        parse_uri("qemu:///system?socket=/t/q").uri: odd,
-        parse_uri("qemu:///system?socket=/t/r").uri: odd,
+        parse_uri(f"qemu:///system?socket={LAB}/s/s1)%20h%20qemu/system%20(q").uri: "h",
+        parse_uri(f"qemu:///system?socket={LAB}/s/zz").uri: "h",
+        parse_uri(f"qemu:///system?socket={LAB}/t/q").uri: odd,
+        parse_uri(f"qemu:///system?socket={LAB}/t/r").uri: odd,
     }
     labels = host_labels(hosts)
     assert len(set(labels.values())) == 4
@@ -118,3 +131,20 @@ def test_labels_stay_unique_when_a_hostname_reads_like_another_label() -> None:
         "h qemu/system (s1) h qemu/system (q) #1",
         "h qemu/system (s1) h qemu/system (q) #2",
     ]
+
+
+def test_watch_says_when_a_hosts_label_changes() -> None:
+    def host(label: str, state: HostState) -> HostChanged:
+        return HostChanged(HostInfo(_sock("node1"), _sock("node1"), label, state))
+
+    watcher = Watcher()
+    watcher.records(host("localhost qemu/system (node1)", HostState.CONNECTING))
+    (connected,) = watcher.records(host("node1 qemu/system", HostState.CONNECTED))
+    assert connected["previous_name"] == "localhost qemu/system (node1)"
+    assert line(connected) == (
+        "host node1 qemu/system (was localhost qemu/system (node1)): connecting -> connected"
+    )
+    (renamed,) = watcher.records(host("node1 qemu/system (a)", HostState.CONNECTED))
+    assert (renamed["event"], renamed["previous_state"]) == ("renamed", None)
+    assert line(renamed) == "host node1 qemu/system (a): renamed from node1 qemu/system"
+    assert watcher.records(host("node1 qemu/system (a)", HostState.CONNECTED)) == []

@@ -25,19 +25,25 @@ def host_labels(hosts: Mapping[str, str]) -> dict[str, str]:
     parsed = {uri: parse_uri(uri) for uri in hosts}
     labels = {uri: p.label for uri, p in parsed.items()}
     for group in _clashes(labels):
-        for uri in group:
-            # The test driver reports the machine's hostname, which names no demo.
+        for uri, part in differing_parts(group).items():
+            # The test driver reports the machine's hostname, which names no demo. A
+            # host whose hostname is not known yet keeps the URI's words, told apart.
             if hosts[uri] and not parsed[uri].demo:
                 labels[uri] = parsed[uri].label_at(hosts[uri])
+            else:
+                labels[uri] = _with(labels[uri], part)
     for group in _clashes(labels):
         for uri, part in differing_parts(group).items():
-            if part:
-                labels[uri] += f" ({part})"
+            labels[uri] = _with(labels[uri], part)
     for group in _clashes(labels):
         # Only parts that differ in a separator alone are left: number them by URI.
         for number, uri in enumerate(sorted(group), 1):
             labels[uri] += f" #{number}"
     return labels
+
+
+def _with(label: str, part: str) -> str:
+    return f"{label} ({part})" if part else label
 
 
 def _clashes(labels: Mapping[str, str]) -> list[list[str]]:
