@@ -356,8 +356,11 @@ class TvirtApp(App[int]):
         if not self._wanted(host.host_id):
             return
         before = self.hosts.get(host.host_id)
-        if before is not None and before.label != host.label:
-            # Another host came or went, or this one told its hostname (tvirt.labels).
+        if before is not None and before.label != host.label and before.state is not (
+            HostState.CONNECTING
+        ):
+            # Another host came or went, or this one told its hostname (tvirt.labels);
+            # a host's first connect is no news: nothing was said under its old label.
             self.note(f"Host {before.label} is now called {host.label}.")
         if before is not None and before.state is not host.state:
             why = f" ({host.error})" if host.error else ""

@@ -99,7 +99,9 @@ class HostManager:
         ]
         with self._label_lock:
             self.workers.update((w.host_id, w) for w in workers)
-            self._report_again(self._relabel())
+            # The new ones report under their label once started; others may have
+            # been shown already (the app shows a host as soon as it is added).
+            self._report_again(self._relabel() - {w.host_id for w in workers})
         for worker in workers:
             worker.start()
         return workers
@@ -126,11 +128,13 @@ class HostManager:
         self._sink(HostChanged(host))
 
     def _report_again(self, host_ids: set[str]) -> None:
-        """Hosts already reported, again under their new labels."""
+        """Hosts again, under their new labels. One that has not reported yet is told as
+        its worker stands (read under the lock its own reports wait for, so it cannot
+        overtake a newer one)."""
         for host_id in sorted(host_ids):
-            last = self._reported.get(host_id)
-            if last is not None:
-                self._report(replace(last, label=self.workers[host_id].label))
+            worker = self.workers[host_id]
+            last = self._reported.get(host_id) or worker.info
+            self._report(replace(last, label=worker.label))
 
     def _relabel(self) -> set[str]:
         """Give every worker the rule's label; the hosts whose label changed."""
