@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tvirt.config import Config
-from tvirt.host import HostWorker
+from tvirt.host import CONNECT_TIMEOUT, HostWorker
 from tvirt.ticker import DEFAULT_INTERVAL, OnSample, StatsTicker
 from tvirt.updates import Sink
 from tvirt.uri import DEMO_URI, SYSTEM_URI, ParsedURI, URIError, parse_uri
@@ -47,8 +47,10 @@ class HostManager:
         readonly: bool = False,
         reconnect: bool = True,
         progressive: bool = False,
+        connect_timeout: float = CONNECT_TIMEOUT,
     ) -> None:
         self._sink = sink
+        self._connect_timeout = connect_timeout
         self.readonly = readonly
         self._reconnect = reconnect
         # Interactive views list first and fill details after; commands wait for all.
@@ -69,6 +71,7 @@ class HostManager:
             readonly=self.readonly,
             reconnect=self._reconnect,
             progressive=self._progressive,
+            connect_timeout=self._connect_timeout,
         )
         self.workers[worker.host_id] = worker
         worker.start()
