@@ -577,6 +577,7 @@ write_env() {
             printf 'TVIRT_LAB_NODE%s_URI=%s\n' "$n" "$(node_uri "$n")"
             printf 'TVIRT_LAB_NODE%s_SOCKET=%s\n' "$n" "$(node_socket "$n")"
             printf 'TVIRT_LAB_NODE%s_HOLDER=%s\n' "$n" "$(holder_pid "$n")"
+            printf 'TVIRT_LAB_NODE%s_VETH=%s\n' "$n" "$(node_veth "$n")"
             printf 'TVIRT_LAB_NODE%s_LOOPS=%s\n' "$n" "$(node_loops "$n" | paste -sd,)"
         done
     } >"$tmp"

@@ -118,6 +118,8 @@ class LabNode:
     address: str
     uri: str
     loops: tuple[str, ...]
+    holder: int  # the pid holding the node's namespaces: /proc/HOLDER/root is its files
+    veth: str  # the main namespace's end of the node's link to the lab's bridge
     # The node's libvirtd socket, reachable from the main namespace.
     socket: str
 
@@ -156,6 +158,9 @@ def lab() -> Lab:
                 uri=values[prefix + "URI"],
                 loops=tuple(d for d in values[prefix + "LOOPS"].split(",") if d),
                 socket=values[prefix + "SOCKET"],
+                holder=int(values[prefix + "HOLDER"]),
+                # "" in an env file written before lab.sh wrote this key.
+                veth=values.get(prefix + "VETH", ""),
             )
         )
     return Lab(

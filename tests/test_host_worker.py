@@ -228,6 +228,8 @@ def test_reconnect_backoff_steps_then_connects(rec: Recorder, tmp_path: Path) ->
         # jobs has run, it has looked at the clock as it is now at least once.
         for _ in range(2):
             worker.call(lambda _conn: None).exception(10)
+        # An attempt it started runs on a thread of its own: wait for its result taken.
+        wait_for(lambda: not worker.opening, 10, "the attempt to end")
 
     worker.start()
     try:

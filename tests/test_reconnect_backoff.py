@@ -54,6 +54,8 @@ class Bench:
         compared the clock with its next attempt at least once since the clock moved."""
         for _ in range(2):
             self.worker.call(lambda _conn: None).exception(30)
+        # An attempt started runs on a thread of its own: wait until its result is taken.
+        wait_for(lambda: not self.worker.opening, 30, "the attempt to end")
 
     def step_until_attempt(self, limit: float = 30.0) -> float:
         """Move the clock in steps until the worker tries to connect; the time it tried."""

@@ -20,6 +20,7 @@ from tvirt.actions import Action, ActionRefused, ActionResult
 from tvirt.errors import TvirtError, explain, permanent
 from tvirt.events import ensure_event_loop
 from tvirt.model import HostInfo, HostState, VMInfo, format_version
+from tvirt.opening import KEEPALIVE_COUNT, KEEPALIVE_INTERVAL, Opening, close_quietly
 from tvirt.readonly import refusal
 from tvirt.updates import (
     ActionDone,
@@ -35,9 +36,11 @@ from tvirt.uri import ParsedURI
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-KEEPALIVE_INTERVAL = 2
-KEEPALIVE_COUNT = 2
+__all__ = ["BACKOFF", "CONNECT_TIMEOUT", "KEEPALIVE_COUNT", "KEEPALIVE_INTERVAL", "HostWorker"]
 BACKOFF = (1.0, 2.0, 4.0, 8.0, 10.0)
+# Seconds an opening may go unanswered before the host is shown disconnected, with that
+# reason in words (the attempt goes on: a frozen host that wakes up is taken back at once).
+CONNECT_TIMEOUT = 15.0
 # Seconds one fill job may hold the worker: a time, not a count, so a slow host's
 # stats ticks and actions wait no longer than a fast host's (a 500 ms round trip
 # reads one domain per job, a 20 ms one about 25).
@@ -59,6 +62,16 @@ class Disconnected(TvirtError):
     """The host's connection is down; the job was not run."""
 
 
+class _AttemptEnded:
+    """The job that hands a connection attempt's outcome to the worker: never held."""
+
+    def __init__(self, fn: Callable[[], None]) -> None:
+        self._fn = fn
+
+    def __call__(self) -> None:
+        self._fn()
+
+
 class HostWorker:
     """Owns one connection: connects, keeps it alive, reconnects, runs jobs in order."""
 
@@ -72,8 +85,14 @@ class HostWorker:
         progressive: bool = False,
         recheck_interval: float | None = RECHECK_INTERVAL,
         clock: Callable[[], float] = time.monotonic,
+        connect_timeout: float = CONNECT_TIMEOUT,
     ) -> None:
         self.uri = uri
+        self.connect_timeout = connect_timeout
+        # The attempt to open the connection, while one runs on its own thread.
+        self._opening: Opening | None = None
+        self._opening_lock = threading.Lock()
+        self._held: list[Callable[[], None]] = []
         # When to retry a connection is decided on this clock; a test passes a fake one to
         # step through the backoff without waiting it out.
         self._clock = clock
@@ -136,8 +155,14 @@ class HostWorker:
         ensure_event_loop()
         self._thread.start()
 
+    @property
+    def opening(self) -> bool:
+        """Whether an attempt to connect is under way (its result not yet taken)."""
+        return self._opening is not None
+
     def stop(self, timeout: float = 5.0) -> None:
-        self._stopping = True
+        with self._opening_lock:  # an attempt ending now closes its connection itself
+            self._stopping = True
         self._jobs.put(None)
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
             self._thread.join(timeout)
@@ -192,16 +217,24 @@ class HostWorker:
     # -- worker thread ------------------------------------------------------
     def _run(self) -> None:
         while not self._stopping:
-            waiting = self._conn is None and not self._given_up
+            waiting = self._conn is None and not self._given_up and self._opening is None
             if waiting and self._clock() >= self._next_attempt:
                 self._connect()
+            opening = self._opening
+            if opening is not None and not opening.overdue and self._clock() >= opening.deadline:
+                self._overdue(opening)
+                self._release()
             # Checked before waiting, so a queue that is never empty cannot postpone it.
             if self._conn is not None and self.recheck_interval is not None:
                 if self._clock() >= self._next_recheck:
                     self._recheck()
             timeout = None
             retrying = self._reconnect and not self._given_up
-            if self._conn is None and retrying and not self._stopping:
+            if opening is not None:
+                # Its end is a job; until then only its deadline needs a look.
+                timeout = 3600.0 if opening.overdue else opening.deadline - self._clock()
+                timeout = max(0.05, timeout)
+            elif self._conn is None and retrying and not self._stopping:
                 timeout = max(0.05, self._next_attempt - self._clock())
             elif self._conn is None:
                 timeout = 3600.0
@@ -213,25 +246,91 @@ class HostWorker:
                 continue
             if job is None:
                 break
-            try:
-                job()
-            except Exception:
-                # A dying connection fails jobs; its close callback reports that.
-                log.exception("job failed on %s", self.label)
+            if self._holding() and not isinstance(job, _AttemptEnded):
+                self._held.append(job)
+                continue
+            self._run_job(job)
+        if self._opening is not None:
+            self._opening.abandoned = True
+        self._release()
         self._close()
 
+    def _holding(self) -> bool:
+        """Jobs wait for the first attempt (they were sent to a host being opened), up to
+        its deadline; once a host was lost they fail at once with the reason instead."""
+        opening = self._opening
+        return opening is not None and not opening.overdue and self._failures == 0
+
+    def _release(self) -> None:
+        held, self._held = self._held, []
+        for job in held:
+            self._run_job(job)
+
+    def _run_job(self, job: Callable[[], None]) -> None:
+        try:
+            job()
+        except Exception:
+            # A dying connection fails jobs; its close callback reports that.
+            log.exception("job failed on %s", self.label)
+        if self._held and not self._holding():
+            self._release()
+
     def _connect(self) -> None:
+        """Start an attempt on its own thread: jobs meanwhile fail at once (Disconnected)
+        instead of waiting behind an ssh that waits for a frozen or cut-off host."""
         # Keep the last failure's sentence on screen while we retry.
         self._set_state(HostState.CONNECTING, error=self.info.error)
-        try:
+        opening = self._opening = Opening(self._clock() + self.connect_timeout)
+        uri = self.uri.uri
+
+        def open_conn() -> libvirt.virConnect:
             if self.readonly:
-                conn = libvirt.openReadOnly(self.uri.uri)
-            else:
-                conn = libvirt.openAuth(self.uri.uri, [[], _no_auth, None], 0)
-        except libvirt.libvirtError as exc:
-            self._given_up = permanent(exc)
-            self._connect_failed(explain(exc, self.uri.host or "the local host"))
+                return libvirt.openReadOnly(uri)
+            return libvirt.openAuth(uri, [[], _no_auth, None], 0)
+
+        opening.start(open_conn, self._post_opened, f"connect {self.label}")
+
+    def _post_opened(self, opening: Opening) -> bool:
+        with self._opening_lock:
+            if self._stopping:
+                return False
+            self._jobs.put(_AttemptEnded(lambda: self._opened(opening)))
+            return True
+
+    def _overdue(self, opening: Opening) -> None:
+        opening.overdue = True
+        seconds = f"{self.connect_timeout:g} s"
+        if self._reconnect:
+            self._set_state(
+                HostState.DISCONNECTED,
+                error=f"No answer from {self.far_name} within {seconds}; still trying.",
+            )
             return
+        # Nobody waits for a late answer: the attempt's connection is closed when it ends,
+        # and a worker that does not reconnect makes no other.
+        opening.abandoned = True
+        self._opening = None
+        self._given_up = True
+        self._set_state(HostState.FAILED, error=f"No answer from {self.far_name} within {seconds}.")
+
+    def _opened(self, opening: Opening) -> None:
+        if opening is not self._opening or opening.abandoned:
+            if opening.conn is not None:
+                close_quietly(opening.conn)
+            return
+        try:
+            self._take(opening)
+        finally:
+            # Cleared only now, so whoever sees no attempt under way sees its outcome too.
+            self._opening = None
+
+    def _take(self, opening: Opening) -> None:
+        if opening.error is not None:
+            self._given_up = permanent(opening.error)
+            self._connect_failed(explain(opening.error, self.uri.host or "the local host"))
+            return
+        conn = opening.conn
+        assert conn is not None  # an attempt ends with a connection or an error
         self._conn = conn
         self._generation += 1
         try:
@@ -287,10 +386,6 @@ class HostWorker:
     def _watch(self, conn: libvirt.virConnect) -> None:
         generation = self._generation
         try:
-            conn.setKeepAlive(KEEPALIVE_INTERVAL, KEEPALIVE_COUNT)
-        except libvirt.libvirtError:
-            pass  # Local drivers have no keepalive; they cannot drop either.
-        try:
             conn.registerCloseCallback(self._on_close, generation)
         except libvirt.libvirtError:
             pass
@@ -338,7 +433,9 @@ class HostWorker:
 
     def _require_conn(self) -> libvirt.virConnect:
         if self._conn is None:
-            raise Disconnected(f"{self.label} is disconnected.")
+            why = self.info.error.rstrip(".")
+            why = f" ({why[:1].lower()}{why[1:]})" if why else ""
+            raise Disconnected(f"{self.label} is disconnected{why}.")
         return self._conn
 
     # -- callbacks from the libvirt event thread: hand off, never block -----

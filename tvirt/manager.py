@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from tvirt.config import Config
-from tvirt.host import HostWorker
+from tvirt.host import CONNECT_TIMEOUT, HostWorker
 from tvirt.labels import host_labels
 from tvirt.model import HostInfo
 from tvirt.ticker import DEFAULT_INTERVAL, OnSample, StatsTicker
@@ -56,8 +56,10 @@ class HostManager:
         readonly: bool = False,
         reconnect: bool = True,
         progressive: bool = False,
+        connect_timeout: float = CONNECT_TIMEOUT,
     ) -> None:
         self._sink = sink
+        self._connect_timeout = connect_timeout
         self.readonly = readonly
         self._reconnect = reconnect
         # Interactive views list first and fill details after; commands wait for all.
@@ -94,6 +96,7 @@ class HostManager:
                 readonly=self.readonly,
                 reconnect=self._reconnect,
                 progressive=self._progressive,
+                connect_timeout=self._connect_timeout,
             )
             for one in parsed
         ]

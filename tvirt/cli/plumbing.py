@@ -62,6 +62,9 @@ def report(exc: TvirtError) -> int:
 
 
 # -- hosts: connecting and choosing one --------------------------------------
+SETTLE = 2.0
+
+
 def connect(args: argparse.Namespace) -> tuple[HostManager, Inventory]:
     """Open the chosen URIs and wait until each host is listed or has failed.
 
@@ -70,13 +73,17 @@ def connect(args: argparse.Namespace) -> tuple[HostManager, Inventory]:
     cfg = config.load()
     uris, _source = choose_uris(args.connect, cfg)
     inventory = Inventory()
-    manager = HostManager(inventory.apply, readonly=args.readonly or cfg.readonly, reconnect=False)
+    # A host that does not answer within the timeout is failed with that reason, so the
+    # command can say why (a frozen host's ssh would wait for as long as it is frozen).
+    manager = HostManager(inventory.apply, readonly=args.readonly or cfg.readonly,
+                          reconnect=False, connect_timeout=args.timeout)
     try:
         manager.add_all(uris)
     except URIError as exc:
         manager.stop()
         raise CLIError(str(exc), EXIT_USAGE) from None
-    deadline = time.monotonic() + args.timeout
+    # A moment past the workers' own timeout, for the failure they report at it.
+    deadline = time.monotonic() + args.timeout + SETTLE
     while time.monotonic() < deadline:
         hosts = {h.host_id: h for h in inventory.host_list()}
         settled = [

@@ -1,0 +1,64 @@
+"""A connection being opened on a thread of its own, so its host's worker never waits.
+
+Opening a qemu+ssh connection to a host that is frozen (its sshd stopped) or cut off
+waits for as long as ssh does: without a ConnectTimeout, which a libvirt URI cannot set,
+that is until the host answers again. A worker that opened connections itself would hold
+every job of that host meanwhile: actions would hang instead of failing with a sentence.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import libvirt
+
+KEEPALIVE_INTERVAL = 2
+KEEPALIVE_COUNT = 2
+
+
+class Opening:
+    """One attempt: open(uri) on a daemon thread, then done(self) is handed to post."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self.overdue = False  # the worker has said that it does not answer
+        self.abandoned = False  # the worker no longer wants the connection
+        self.conn: libvirt.virConnect | None = None
+        self.error: libvirt.libvirtError | None = None
+
+    def start(
+        self,
+        open_conn: Callable[[], libvirt.virConnect],
+        post: Callable[[Opening], bool],
+        name: str,
+    ) -> None:
+        """post(self) runs on this thread when the attempt ends; False means nobody will
+        take the connection (the worker is stopping), so it is closed here."""
+
+        def run() -> None:
+            try:
+                conn = open_conn()
+            except libvirt.libvirtError as exc:
+                self.error = exc
+                post(self)
+                return
+            try:
+                # Before anything else is asked: a host lost during the rest of the
+                # connect is then noticed by keepalive instead of hanging a call.
+                conn.setKeepAlive(KEEPALIVE_INTERVAL, KEEPALIVE_COUNT)
+            except libvirt.libvirtError:
+                pass  # Local drivers have no keepalive; they cannot drop either.
+            self.conn = conn
+            if not post(self):
+                close_quietly(conn)
+
+        threading.Thread(target=run, name=name, daemon=True).start()
+
+
+def close_quietly(conn: Any) -> None:
+    try:
+        conn.close()
+    except libvirt.libvirtError:
+        pass
