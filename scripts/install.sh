@@ -21,4 +21,13 @@ if [ "$mode" != app ]; then
 else
     .venv/bin/python -m pip install --quiet -e .
 fi
+# Shell completion (tvirt completion bash|zsh prints the same scripts): bash-completion
+# loads it on the first TAB after `tvirt`, zsh finds _tvirt on its default fpath.
+bash_dir=/usr/share/bash-completion/completions
+zsh_dir=/usr/local/share/zsh/site-functions
+install -d -m 0755 "$bash_dir" "$zsh_dir"
+.venv/bin/tvirt completion bash > "$bash_dir/tvirt"
+.venv/bin/tvirt completion zsh > "$zsh_dir/_tvirt"
+chmod 0644 "$bash_dir/tvirt" "$zsh_dir/_tvirt"
+echo "install: completion for bash ($bash_dir/tvirt) and zsh ($zsh_dir/_tvirt)"
 echo "install: done ($(.venv/bin/tvirt --version))"

@@ -53,6 +53,10 @@ ALLOWED_PLACES = (
     "/run/netns",
     "/etc/netns",
     "/run/lock",
+    # Where Debian's bash-completion and zsh look for completion scripts (install.sh
+    # puts tvirt's there).
+    "/usr/share/bash-completion/completions",
+    "/usr/local/share/zsh/site-functions",
     # root's ssh directory: scripts/testbed.sh adds (and removes) the test bed's key there.
     "/root/.ssh",
     # tvirt's own brick mount root (tvirt/bricks.py); the real brick test makes and undoes

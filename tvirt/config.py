@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
-
-import platformdirs
-import tomli_w
 
 from tvirt.errors import UsageError
 
@@ -56,7 +52,11 @@ class Config:
     path: Path | None = None
 
 
+# platformdirs, tomllib and tomli_w are imported where used: `tvirt --version` and the
+# parser's help read this module's constants, and should not pay for them.
 def config_dir() -> Path:
+    import platformdirs
+
     return Path(platformdirs.user_config_dir(APP_NAME))
 
 
@@ -74,6 +74,8 @@ def load(path: Path | None = None) -> Config:
         return Config(path=path)
     except OSError as exc:
         raise ConfigError(f"Cannot read the config file {path}: {exc.strerror}.") from None
+    import tomllib
+
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -144,6 +146,8 @@ def save(config: Config, path: Path | None = None) -> Path:
         },
         "console": {"escape": config.console_escape},
     }
+    import tomli_w
+
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+import sys
+from typing import TYPE_CHECKING, Any, TypeGuard
 
-import libvirt
+if TYPE_CHECKING:
+    import libvirt
 
 # Exit statuses of the plain commands (docs/user-guide.md lists them).
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONNECT = 0, 1, 2, 3
@@ -118,13 +121,14 @@ def explain(exc: BaseException, host: str = "the host") -> str:
             f"libvirt on {host} has no driver for this URI ({_sentence(text).rstrip('.')}), "
             "so it is not retried; install that driver or correct the URI."
         )
-    if isinstance(exc, libvirt.libvirtError):
+    lv = _libvirt_of(exc)
+    if lv is not None and _is_libvirt_error(exc):
         code = exc.get_error_code()
-        if code == libvirt.VIR_ERR_OPERATION_INVALID:
+        if code == lv.VIR_ERR_OPERATION_INVALID:
             return _sentence(_libvirt_message(exc) or text)
-        if code == libvirt.VIR_ERR_NO_DOMAIN:
+        if code == lv.VIR_ERR_NO_DOMAIN:
             return "That virtual machine no longer exists."
-        if code == libvirt.VIR_ERR_OPERATION_DENIED or "read-only" in lowered:
+        if code == lv.VIR_ERR_OPERATION_DENIED or "read-only" in lowered:
             return "The connection is read-only, so the change was refused."
         missing = _missing_program(text, host)
         if missing:
@@ -132,9 +136,23 @@ def explain(exc: BaseException, host: str = "the host") -> str:
     for fragments, template in _SSH_PATTERNS:
         if any(fragment in lowered for fragment in fragments):
             return template.format(host=host)
-    if isinstance(exc, libvirt.libvirtError):
+    if lv is not None:
         return _sentence(_libvirt_message(exc) or text)
     return _sentence(text or type(exc).__name__)
+
+
+def _libvirt_of(exc: BaseException) -> Any:
+    """libvirt's module when exc is a libvirt error, else None. Looked up, not imported:
+    a libvirt error exists only once libvirt is loaded, and the commands that never need
+    libvirt (`tvirt --version`, completion) start faster without it."""
+    module = sys.modules.get("libvirt")
+    if module is not None and isinstance(exc, module.libvirtError):
+        return module
+    return None
+
+
+def _is_libvirt_error(exc: BaseException) -> TypeGuard[libvirt.libvirtError]:
+    return _libvirt_of(exc) is not None
 
 
 def _missing_program(text: str, host: str) -> str:
@@ -163,7 +181,8 @@ def _sentence(text: str) -> str:
 def libvirt_sentence(exc: libvirt.libvirtError) -> str:
     """libvirt's own words for a refused change (verbatim, as one line); connection
     failures still get the explained sentence, which says what to check."""
-    if exc.get_error_domain() in (libvirt.VIR_FROM_RPC, libvirt.VIR_FROM_REMOTE):
+    lv = _libvirt_of(exc)
+    if lv is None or exc.get_error_domain() in (lv.VIR_FROM_RPC, lv.VIR_FROM_REMOTE):
         return explain(exc)
     text = " ".join(str(exc.get_error_message() or exc).split())
     return text if text.endswith((".", "!", "?")) else f"{text}."
@@ -172,7 +191,7 @@ def libvirt_sentence(exc: libvirt.libvirtError) -> str:
 def sentence(exc: BaseException) -> str:
     """One sentence for any failure a change can end in: libvirt's own words for a
     refused change, tvirt's own errors as they are, anything else explained."""
-    if isinstance(exc, libvirt.libvirtError):
+    if _libvirt_of(exc) is not None:
         return libvirt_sentence(exc)
     if isinstance(exc, TvirtError | ValueError):
         return str(exc)

@@ -7,14 +7,19 @@ import threading
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tvirt.config import Config
 from tvirt.host import CONNECT_TIMEOUT, HostWorker
 from tvirt.labels import host_labels
 from tvirt.model import HostInfo
-from tvirt.ticker import DEFAULT_INTERVAL, OnSample, StatsTicker
 from tvirt.updates import HostChanged, Sink, Update
 from tvirt.uri import DEMO_URI, SYSTEM_URI, ParsedURI, URIError, parse_uri
+
+if TYPE_CHECKING:
+    # Imported when a host is first watched: the plain commands never tick, and the
+    # ticker brings psutil and the stats arithmetic.
+    from tvirt.ticker import OnSample, StatsTicker
 
 SYSTEM_SOCKETS = (
     Path("/run/libvirt/libvirt-sock"),
@@ -151,7 +156,7 @@ class HostManager:
         self,
         host_id: str,
         on_sample: OnSample,
-        interval: float = DEFAULT_INTERVAL,
+        interval: float | None = None,
         *,
         paused: bool = False,
     ) -> StatsTicker:
@@ -160,9 +165,15 @@ class HostManager:
         on_sample runs on the host's worker thread. Watching a host that already has a
         ticker returns that ticker unchanged.
         """
+        from tvirt.ticker import DEFAULT_INTERVAL, StatsTicker
+
         ticker = self.tickers.get(host_id)
         if ticker is None:
-            ticker = StatsTicker.for_host(self.workers[host_id], on_sample, interval=interval)
+            ticker = StatsTicker.for_host(
+                self.workers[host_id],
+                on_sample,
+                interval=DEFAULT_INTERVAL if interval is None else interval,
+            )
             if paused:
                 ticker.pause()
             self.tickers[host_id] = ticker

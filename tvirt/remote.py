@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
+from tvirt import sshmux
 from tvirt.errors import TvirtError
 from tvirt.uri import ParsedURI, parse_uri
 
@@ -68,6 +69,8 @@ class Runner:
             raise ValueError("empty command")
         if not self.ssh_prefix:
             return list(argv)
+        if sshmux.shared(self.ssh_prefix):
+            sshmux.remember(self.ssh_prefix)  # this command may start the host's master
         # ssh joins its trailing arguments with spaces and hands them to the remote shell,
         # so one quoted string is the only safe form.
         return [*self.ssh_prefix, "--", shlex.join(argv)]
@@ -144,13 +147,15 @@ class Runner:
 
 def ssh_prefix(uri: ParsedURI) -> tuple[str, ...]:
     """ssh options for the connection's user, host, port and keyfile. BatchMode so ssh never
-    prompts; host-key checking is left as the user's ssh config has it."""
+    prompts; host-key checking is left as the user's ssh config has it. One connection per
+    host is shared by every command (tvirt.sshmux)."""
     argv = ["ssh", "-o", "BatchMode=yes", "-T"]
     if uri.port:
         argv += ["-p", str(uri.port)]
     keyfile = parse_qs(urlsplit(uri.uri).query).get("keyfile")
     if keyfile:
         argv += ["-i", keyfile[0]]
+    argv += sshmux.options()
     argv.append(f"{uri.user}@{uri.host}" if uri.user else uri.host)
     return tuple(argv)
 

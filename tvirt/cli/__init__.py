@@ -9,52 +9,49 @@ groups, to build the parser; nothing in the core or the screens imports tvirt.cl
 from __future__ import annotations
 
 import argparse
-import json
+import importlib
+import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
-from typing import NoReturn, Protocol
+from typing import NoReturn
 
 from tvirt import __version__, config
-from tvirt.cli import (
-    console,
-    create,
-    disks,
-    gluster,
-    hardware,
-    migrate,
-    net,
-    pipes,
-    plain,
-    shell,
-    snapshots,
-    storage,
-    vms,
-    watch,
-)
-from tvirt.cli.plumbing import EXIT_FAILED, EXIT_OK, EXIT_USAGE, report
-from tvirt.errors import TvirtError, os_sentence
-from tvirt.keys import all_keys, display
+from tvirt.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, TvirtError, os_sentence
 
-
-class CommandModule(Protocol):
-    def register(self, sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None: ...
-
-
-# The command groups after the VM commands and `keys`, in the order `tvirt --help` lists
-# them. The shell is registered apart: it runs every command through main().
-GROUPS: tuple[CommandModule, ...] = (
-    watch,
-    console,
-    create,
-    hardware,
-    snapshots,
-    net,
-    gluster,
-    disks,
-    storage,
-    migrate,
-)
+# Every command and the module of tvirt.cli that registers it. The parser imports only
+# the module of the command on the line (a plain command starts without loading every
+# group's core modules); `tvirt --help`, a command it does not know, completion of the
+# command word and the shell load them all. tests/test_cli_lazy.py checks this table
+# against what the modules register.
+COMMANDS: dict[str, str] = {
+    **dict.fromkeys(
+        ("hosts", "list", "info", "start", "shutdown", "reboot", "destroy", "suspend",
+         "resume", "autostart", "delete"),
+        "vms",
+    ),
+    "keys": "",  # registered here
+    "watch": "watch",
+    "shell": "shell",
+    "console": "console",
+    "create": "create",
+    "clone": "create",
+    "hw": "hardware",
+    "snapshot": "snapshots",
+    "net": "net",
+    "gluster": "gluster",
+    "disks": "disks",
+    "wipe": "disks",
+    "pools": "storage",
+    "vols": "storage",
+    "pool": "storage",
+    "vol": "storage",
+    "migrate": "migrate",
+    "version": "version",
+    "completion": "completion",
+}
+# The groups in the order `tvirt --help` lists them (`keys` comes after vms).
+GROUPS: tuple[str, ...] = tuple(dict.fromkeys(m for m in COMMANDS.values() if m))
+_HELP = {"-h", "--help"}
 
 
 class SentenceParser(argparse.ArgumentParser):
@@ -65,7 +62,12 @@ class SentenceParser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"tvirt: {sentence}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(
+    argv: Sequence[str] | None = None, *, all_without_command: bool = False
+) -> argparse.ArgumentParser:
+    """The whole parser, or (given the command line) one with only the groups it needs.
+    all_without_command: every group when argv has no command yet (completing the
+    command word shows each command's help beside it in zsh)."""
     # Typed as the base class so the command groups share one register() signature;
     # subparsers are SentenceParsers too (argparse uses type(parser)).
     parser: argparse.ArgumentParser = SentenceParser(
@@ -110,16 +112,54 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout", type=float, default=30.0, help="seconds to wait for hosts (default 30)"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    vms.register(sub)
-    sub.add_parser("keys", help="list every key binding of the full-screen app").set_defaults(
-        run=_keys
-    )
-    GROUPS[0].register(sub)
-    shell.register(sub, runner=main, parser=build_parser)
-    for module in GROUPS[1:]:
-        module.register(sub)
+    needed = _groups_needed(parser, argv) or (set(GROUPS) if all_without_command else set())
+    for group in GROUPS:
+        if group == "watch":
+            sub.add_parser(
+                "keys", help="list every key binding of the full-screen app"
+            ).set_defaults(run=_keys)
+        if group in needed:
+            _register_group(sub, group)
+    # The commands of groups not loaded: names only, never reached by this command line.
+    for name in COMMANDS:
+        if name not in sub.choices:
+            sub.add_parser(name)
     _globals_after_command(parser)
     return parser
+
+
+def _groups_needed(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> set[str]:
+    """The groups a command line needs: its command's, or all of them (no command line,
+    help asked before the command, or a command word that is not one of ours)."""
+    if argv is None:
+        return set(GROUPS)
+    words = list(argv)
+    index = 0
+    while index < len(words):
+        word = words[index]
+        if word in _HELP:
+            return set(GROUPS)
+        if word == "--" or not word.startswith("-"):
+            break
+        action = parser._option_string_actions.get(word)
+        # an option's value in the next word (`-c URI`), not in this one (`-cURI`, `--x=1`)
+        if action is not None and action.nargs != 0 and "=" not in word:
+            index += 1
+        index += 1
+    if index >= len(words) or words[index] == "--":
+        return set()  # no command: the full-screen app, the shell or --version
+    group = COMMANDS.get(words[index])
+    if group is None:
+        return set(GROUPS)  # argparse names the commands it knows in its error
+    return {group} if group else set()
+
+
+def _register_group(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str) -> None:
+    module = importlib.import_module(f"tvirt.cli.{name}")
+    if name == "shell":  # it runs every command through main(), handed in
+        module.register(sub, runner=main, parser=build_parser)
+    else:
+        module.register(sub)
 
 
 def _globals_after_command(parser: argparse.ArgumentParser) -> None:
@@ -165,9 +205,17 @@ def _interval(text: str) -> float:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    if argv is None and "_ARGCOMPLETE" in os.environ:
+        from tvirt.cli import completion
+
+        words = completion.words_before_cursor()
+        completion.complete(build_parser(words, all_without_command=True))  # exits
+    words = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(words)
+    args = parser.parse_args(words)
     args.connect = [*args.connect, *getattr(args, "late_connect", [])]
+    from tvirt.cli import pipes, plain
+
     # raw_output: a command that must pass a terminal stream through (a serial console)
     # sets it with set_defaults(raw_output=True) and takes care of plain mode itself.
     if args.command is None and not plain.reason():
@@ -180,14 +228,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             with plain.filtered():
                 return _main(args)
     except pipes.OutputError as exc:  # the last flush of the output failed (a full disk)
+        from tvirt.cli.plumbing import report
+
         return report(exc)
 
 
 def _main(args: argparse.Namespace) -> int:
+    from tvirt.cli import pipes, plain
+
     try:
         if args.command is None:
             why = plain.reason()
             if why:
+                from tvirt.cli import shell
+
                 # No full-screen app without a real terminal: the line shell instead.
                 print(f"Plain mode ({why}): starting the line shell, tvirt shell.")
                 return shell.run_shell(args, runner=main, parser=build_parser)
@@ -196,6 +250,8 @@ def _main(args: argparse.Namespace) -> int:
         run: Callable[[argparse.Namespace], int] = args.run
         return run(args)
     except TvirtError as exc:  # the output's own failure (OutputError) included
+        from tvirt.cli.plumbing import report
+
         return report(exc)
     except KeyboardInterrupt:
         return 130
@@ -223,6 +279,11 @@ def _run_tui(args: argparse.Namespace) -> int:
 
 
 def _keys(args: argparse.Namespace) -> int:
+    import json
+    from dataclasses import asdict
+
+    from tvirt.keys import all_keys, display
+
     keys = all_keys()
     if args.json:
         print(json.dumps([{**asdict(k), "key": display(k.key)} for k in keys], indent=2))

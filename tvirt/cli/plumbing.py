@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import libvirt
 
@@ -34,11 +34,12 @@ from tvirt.inventory import Inventory
 from tvirt.labels import host_labels
 from tvirt.manager import HostManager, choose_uris
 from tvirt.model import HostInfo, HostState, VMInfo
-from tvirt.ops.hostcmd import CommandHost
 from tvirt.ops.run import Host, refused
 from tvirt.readonly import refusal
-from tvirt.remote import runner_for
 from tvirt.uri import SYSTEM_URI, ParsedURI, URIError, parse_uri
+
+if TYPE_CHECKING:  # imported by command_host: only the commands run on hosts need them
+    from tvirt.ops.hostcmd import CommandHost
 
 T = TypeVar("T")
 
@@ -173,6 +174,9 @@ def command_host(
     """The host behind uri for commands run on it (disks, wipe, gluster), with its libvirt
     connection open for the command's length (libvirt_too); without one, why_no_libvirt
     says why."""
+    from tvirt.ops.hostcmd import CommandHost
+    from tvirt.remote import runner_for
+
     runner = runner_for(uri)  # a RemoteError before connecting: no ssh, nothing to ask
     if not libvirt_too:
         yield CommandHost(uri.label, runner, None, readonly=readonly(args),

@@ -10,7 +10,6 @@ import libvirt
 
 from tvirt import domains
 from tvirt.actions import Action, ActionResult
-from tvirt.clone import clone_vm
 from tvirt.model import VMInfo
 from tvirt.ops.run import Host, on_host, on_vm
 
@@ -51,6 +50,8 @@ def xml(host: Host, uuid: str, *, inactive: bool = False) -> Future[str]:
 
 def clone(host: Host, vm: VMInfo, new_name: str) -> Future[str]:
     """Copy a shut-off VM and its disk volumes under a new name (see tvirt.clone)."""
+    from tvirt.clone import clone_vm  # here: clone brings the VM spec and its checks
+
     return on_vm(
         host, vm.uuid, lambda conn, dom: clone_vm(conn, dom, new_name), change=f"clone {vm.name}"
     )
