@@ -1,9 +1,17 @@
 """Moving a VM to another host with libvirt's peer-to-peer migration, with progress.
 
-The migration call blocks its host's worker thread until it ends, so progress is read on
-a second connection to the same host, owned by its own worker (`progress_worker`), never
-from the busy one. Not exercised end to end in the tests: this machine has a single
-libvirtd, and libvirt refuses to migrate a VM to the host it runs on.
+The migration call blocks its host's worker thread until it ends, so progress is read,
+and a cancel sent (`abort`), on a second connection to the same host, owned by its own
+worker, never on the busy one. Proven on the lab's two hosts (tests/test_lab_migrate.py).
+
+Where the memory goes: with no migration URI, the destination's libvirtd names the
+address the source's QEMU connects to, its own hostname (or `migration_address` /
+`migration_host` in its qemu.conf). That is the sound default: only the destination
+knows which of its addresses the source can reach, and the name it reports is the one
+its administrator set. The lab's nodes resolve each other's hostnames, so the default
+works there; a host whose hostname does not resolve from the others needs
+`migration_host` in its qemu.conf, not a guess from the connection URI here (an ssh URI
+may name a jump host or an ssh alias, which QEMU cannot connect to).
 """
 
 from __future__ import annotations
@@ -28,22 +36,61 @@ class MigrateError(TvirtError):
     """One sentence: why the VM was not moved."""
 
 
+def flags_for(active: bool, *, live: bool, copy_storage: bool) -> int:
+    """Live only for a running VM that is to keep running; a shut-off VM moves offline
+    (its definition only: libvirt copies no disks then, so copy_storage is refused)."""
+    flags: int = FLAGS
+    if not active:
+        if copy_storage:
+            raise MigrateError(
+                "Copying storage needs the VM running; a shut-off VM moves its definition only."
+            )
+        return flags | int(libvirt.VIR_MIGRATE_OFFLINE)
+    if live:
+        flags |= libvirt.VIR_MIGRATE_LIVE
+    if copy_storage:
+        flags |= libvirt.VIR_MIGRATE_NON_SHARED_DISK
+    return flags
+
+
 def migrate(
-    dom: libvirt.virDomain, dest_uri: str, *, live: bool = True, copy_storage: bool = False
+    dom: libvirt.virDomain,
+    dest_uri: str,
+    *,
+    live: bool = True,
+    copy_storage: bool = False,
+    dest_label: str = "",
 ) -> str:
     """Runs on the source host's worker; returns when libvirt has finished or failed.
 
-    copy_storage: the disks are not on storage both hosts share, so libvirt copies them
-    (the destination needs the same pools; libvirt creates the volumes there)."""
-    if name_problem(dom.name()):
-        raise MigrateError(f"{dom.name()!r} is not a name tvirt can migrate.")
-    flags = FLAGS | (libvirt.VIR_MIGRATE_LIVE if live and dom.isActive() else 0)
-    if not dom.isActive():
-        flags |= libvirt.VIR_MIGRATE_OFFLINE
-    if copy_storage:
-        flags |= libvirt.VIR_MIGRATE_NON_SHARED_DISK
-    dom.migrateToURI3(dest_uri, {}, flags)
-    return f"Migrated {dom.name()} to {dest_uri}."
+    live=False pauses a running VM while its memory is copied (faster, no dirty pages
+    sent again). copy_storage: the disks are not on storage both hosts share, so libvirt
+    copies them; the destination needs a pool with the same target path (libvirt
+    creates the volumes in it)."""
+    name = dom.name()
+    if name_problem(name):
+        raise MigrateError(f"{name!r} is not a name tvirt can migrate.")
+    flags = flags_for(bool(dom.isActive()), live=live, copy_storage=copy_storage)
+    where = dest_label or dest_uri
+    try:
+        dom.migrateToURI3(dest_uri, {}, flags)
+    except libvirt.libvirtError as exc:
+        if exc.get_error_code() == libvirt.VIR_ERR_NO_STORAGE_POOL and copy_storage:
+            raise MigrateError(
+                f"{where} has no storage pool for {name}'s disks ({_pool_words(exc)}); "
+                f"define the same pool on {where} to copy them there."
+            ) from exc
+        if exc.get_error_code() == libvirt.VIR_ERR_OPERATION_ABORTED:
+            raise MigrateError(f"Cancelled: {name} was not migrated and stays here.") from exc
+        raise
+    return f"Migrated {name} to {where}."
+
+
+def _pool_words(exc: libvirt.libvirtError) -> str:
+    """libvirt's 'no storage pool with matching target path '/x'' as 'none at /x'."""
+    text = str(exc.get_error_message() or exc)
+    path = text.rsplit("'", 2)[-2] if text.count("'") >= 2 else ""
+    return f"none at {path}" if path else text.rstrip(".")
 
 
 def progress(conn: libvirt.virConnect, uuid: str) -> Advanced | None:
@@ -53,6 +100,20 @@ def progress(conn: libvirt.virConnect, uuid: str) -> Advanced | None:
     except libvirt.libvirtError:
         return None
     return job_progress(stats)
+
+
+def abort(conn: libvirt.virConnect, uuid: str) -> bool:
+    """Ask libvirt to abort the VM's running job, on a second connection (the first is
+    inside the migration call); the migration call then fails as aborted and the VM
+    keeps running here. False when no job was running (it had just ended)."""
+    dom = conn.lookupByUUIDString(uuid)
+    try:
+        dom.abortJob()
+    except libvirt.libvirtError as exc:
+        if exc.get_error_code() == libvirt.VIR_ERR_OPERATION_INVALID:
+            return False  # "no job is active on the domain"
+        raise
+    return True
 
 
 def job_progress(stats: dict[str, Any]) -> Advanced | None:
