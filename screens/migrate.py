@@ -170,6 +170,12 @@ class Migration:
         app.moves.begin(vm, self.dest)
         ok, sentence = False, ""
         try:
+            dest = app.manager.workers.get(self.dest)
+            if self.copy and dest is not None:
+                problem = await asyncio.to_thread(
+                    ops.storage_problem, self.worker, vm, dest, self.label)
+                if problem:
+                    raise TvirtError(problem)
             self.watcher = await asyncio.to_thread(ops.watcher, self.worker)
             if self.cancelled:  # before it began: nothing to abort
                 raise TvirtError("cancelled")

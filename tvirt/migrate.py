@@ -16,6 +16,8 @@ may name a jump host or an ssh alias, which QEMU cannot connect to).
 
 from __future__ import annotations
 
+import posixpath
+import xml.etree.ElementTree as ET
 from typing import Any
 
 import libvirt
@@ -76,21 +78,56 @@ def migrate(
         dom.migrateToURI3(dest_uri, {}, flags)
     except libvirt.libvirtError as exc:
         if exc.get_error_code() == libvirt.VIR_ERR_NO_STORAGE_POOL and copy_storage:
-            raise MigrateError(
-                f"{where} has no storage pool for {name}'s disks ({_pool_words(exc)}); "
-                f"define the same pool on {where} to copy them there."
-            ) from exc
+            raise MigrateError(no_pool(name, where, [_pool_words(exc)])) from exc
         if exc.get_error_code() == libvirt.VIR_ERR_OPERATION_ABORTED:
             raise MigrateError(f"Cancelled: {name} was not migrated and stays here.") from exc
         raise
     return f"Migrated {name} to {where}."
 
 
+def disk_places(dom: libvirt.virDomain) -> list[str]:
+    """Where copy_storage puts each disk on the destination: the directory of a file
+    disk (libvirt looks for a pool with that target path) or the pool of a volume disk
+    ("pool NAME")."""
+    places: list[str] = []
+    for disk in ET.fromstring(dom.XMLDesc(0)).iterfind("./devices/disk[@device='disk']"):
+        source = disk.find("source")
+        if source is None:
+            continue
+        if disk.get("type") == "file" and source.get("file"):
+            place = posixpath.dirname(source.get("file", ""))
+        elif disk.get("type") == "volume" and source.get("pool"):
+            place = f"pool {source.get('pool')}"
+        else:
+            continue
+        if place not in places:
+            places.append(place)
+    return places
+
+
+def missing_places(conn: libvirt.virConnect, places: list[str]) -> list[str]:
+    """The places of `disk_places` that no storage pool on this (destination) host
+    provides. Asked before the migration: libvirt's own refusal, when the destination
+    lacks the pool, sometimes arrives as a closed connection instead of its sentence."""
+    names, paths = set(), set()
+    for pool in conn.listAllStoragePools(0):
+        names.add(pool.name())
+        path = ET.fromstring(pool.XMLDesc(0)).findtext("./target/path")
+        if path:
+            paths.add(posixpath.normpath(path))
+    return [p for p in places
+            if p.removeprefix("pool ") not in names and posixpath.normpath(p) not in paths]
+
+
+def no_pool(name: str, where: str, missing: list[str]) -> str:
+    return (f"{where} has no storage pool for {name}'s disks (none at {', '.join(missing)}); "
+            f"define the same pool on {where} to copy them there.")
+
+
 def _pool_words(exc: libvirt.libvirtError) -> str:
-    """libvirt's 'no storage pool with matching target path '/x'' as 'none at /x'."""
+    """libvirt's 'no storage pool with matching target path '/x'' as '/x'."""
     text = str(exc.get_error_message() or exc)
-    path = text.rsplit("'", 2)[-2] if text.count("'") >= 2 else ""
-    return f"none at {path}" if path else text.rstrip(".")
+    return text.rsplit("'", 2)[-2] if text.count("'") >= 2 else text.rstrip(".")
 
 
 def progress(conn: libvirt.virConnect, uuid: str) -> Advanced | None:

@@ -90,6 +90,13 @@ def run(args: argparse.Namespace) -> int:
         dest, label = destination(inventory, args.dest, vm)
         if dest == vm.host_id:
             raise CLIError(f"{vm.name} is already on {label}.", EXIT_USAGE)
+        if args.copy_storage and dest in manager.workers:
+            try:
+                problem = ops.storage_problem(worker, vm, manager.get(dest), label)
+            except Failed as exc:
+                raise CLIError(f"Could not migrate {vm.name}: {exc}") from None
+            if problem:
+                raise CLIError(problem)
         # The second connection first: once the migration holds the first, a Ctrl-C
         # needs it at once.
         watcher = ops.watcher(worker)

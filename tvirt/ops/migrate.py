@@ -32,6 +32,14 @@ def migrate(
     )
 
 
+def storage_problem(source: Host, vm: VMInfo, dest: Host, dest_label: str) -> str:
+    """Before copying storage: the sentence saying which pools the destination lacks,
+    or "". Blocks: call it off any event loop (a thread, or the command's main thread)."""
+    places = on_vm(source, vm.uuid, lambda _conn, dom: core.disk_places(dom)).result()
+    missing = on_host(dest, lambda conn: core.missing_places(conn, places)).result()
+    return core.no_pool(vm.name, dest_label, missing) if missing else ""
+
+
 def watcher(source: HostWorker) -> HostWorker:
     """A second, started worker on the source host, for progress and cancel; it reports
     to no one (the first worker already tells the VM's changes). Stop it afterwards, off
