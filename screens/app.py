@@ -49,6 +49,7 @@ from .messages import (
     StatsArrived,
     message_for,
 )
+from .moves import Move, Moves
 from .vm_detail import VMDetailScreen
 from .words import plural
 
@@ -142,6 +143,8 @@ class TvirtApp(App[int]):
         self._held: list[events.Key] = []
         self._sent_to: WeakKeyDictionary[events.Key, Screen[object]] = WeakKeyDictionary()
         self.manager = HostManager(self._sink, readonly=readonly, progressive=True)
+        # Migrations this app started, so the VM's row changes host in place.
+        self.moves = Moves()
         self.dashboard = DashboardScreen()
         register_themes(self, extra_themes)
         wanted = resolve(theme)
@@ -476,13 +479,19 @@ class TvirtApp(App[int]):
         if not self._wanted(message.host_id):
             return
         table = self.dashboard.table
-        for vm in message.vms:
+        vms = self.moves.listed(message.host_id, message.vms)
+        for vm in vms:
             self._note_change(table.vms.get(vm.key), vm)
-        table.replace_host(message.host_id, message.vms)
+        table.replace_host(message.host_id, vms)
+        for vm in message.vms:
+            self._settle_move(vm.uuid)
         self.dashboard.refresh_status()
 
     def on_domain_changed(self, message: DomainChanged) -> None:
         if not self._wanted(message.vm.host_id):
+            return
+        if self.moves.changed(message.vm) is not None:
+            self._settle_move(message.vm.uuid)  # held until the source lets it go
             return
         self._note_change(self.dashboard.table.vms.get(message.vm.key), message.vm)
         self.dashboard.table.upsert(message.vm)
@@ -497,9 +506,37 @@ class TvirtApp(App[int]):
     def on_domain_removed(self, message: DomainRemoved) -> None:
         if not self._wanted(message.host_id):
             return
+        if self.moves.removed(message.host_id, message.uuid) is not None:
+            self._settle_move(message.uuid)  # it moves: its row stays until it arrives
+            return
         if message.key in self.dashboard.table.vms:
             self.note(f"{message.name} on {self._label(message.host_id)}: removed")
         self.dashboard.table.remove_vm(message.key)
+        self.dashboard.refresh_status()
+
+    def _settle_move(self, uuid: str) -> None:
+        """Both hosts have told of a migration: the row changes host in one frame."""
+        move = self.moves.settle(uuid)
+        if move is None or move.arrived is None:
+            return
+        table = self.dashboard.table
+        before = table.vms.get(move.source_key)
+        table.move_vm(move.source_key, move.arrived)
+        if before is not None:
+            self.note(f"{before.name}: moved from {self._label(move.source)} to "
+                      f"{self._label(move.dest)}")
+        self.dashboard.refresh_status()
+
+    def move_dropped(self, move: Move) -> None:
+        """A migration failed or was cancelled: the row stays on the source. The
+        destination's incoming copy is not shown: libvirt tears it down, and its removal
+        may come after this. Only if the source let go of the VM meanwhile (a failure
+        after its end) is its row removed."""
+        if move.left:
+            before = self.dashboard.table.vms.get(move.source_key)
+            if before is not None:
+                self.note(f"{before.name} on {self._label(move.source)}: removed")
+            self.dashboard.table.remove_vm(move.source_key)
         self.dashboard.refresh_status()
 
     def on_action_done(self, message: ActionDone) -> None:

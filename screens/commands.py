@@ -26,6 +26,7 @@ _NOT_OFFERED_IN = {
     "VM hardware",
     "XML editor",
     "networks",
+    "migration",
 }
 
 

@@ -203,6 +203,11 @@ class DashboardScreen(TvirtScreen[None]):
 
         open_hardware(self.tvirt, self.table.vm_at_cursor())
 
+    def action_migrate(self) -> None:
+        from .migrate import ask_migration
+
+        ask_migration(self.tvirt, self.table.vm_at_cursor())
+
     def action_networks(self) -> None:
         from .networks import open_networks
 

@@ -28,6 +28,7 @@ _WHERE = {
     "Gluster view": "In the Gluster view (G on the dashboard)",
     "disk wizards": "In the Gluster disk wizards (wipe, bricks)",
     "confirmations": "When asked to confirm",
+    "migration": "While a migration runs (m on the dashboard)",
 }
 
 

@@ -201,6 +201,21 @@ class VMTable(Table[Cell]):
             if moved:
                 self._sort()
 
+    def move_vm(self, old_key: str, vm: VMInfo) -> None:
+        """A VM that changed host (a migration): its row takes the new host's key and
+        Host cell in the same frame, keeping its mark and, if it had it, the cursor."""
+        follow = (at := self.vm_at_cursor()) is not None and at.key == old_key
+        marked = old_key in self.marks
+        with self._cursor_kept():
+            self._forget(old_key)
+            if marked:
+                self.marks.add(vm.key)
+            self.vms[vm.key] = vm
+            self._sync(vm)
+            self._sort()
+        if follow and vm.key in self.rows:
+            self.move_cursor(row=self.get_row_index(vm.key))
+
     def remove_vm(self, key: str) -> None:
         with self._cursor_kept():
             self._forget(key)

@@ -1,7 +1,7 @@
 """The migration operations (tvirt.ops.migrate): read-only mode refuses before the host
 is asked; libvirt's refusal is one sentence and the VM stays; progress reads None when no
-job runs. This machine has one libvirtd, so a migration cannot succeed here (the ssh URI
-reaches the same daemon): only the way there and back is tested."""
+job runs. The test bed has one libvirtd (the ssh URI reaches the same daemon), so moves
+that succeed are tests/test_lab_migrate.py's, on the lab's two nodes."""
 
 from __future__ import annotations
 
@@ -13,10 +13,25 @@ import pytest
 from ops_hosts import opened
 
 from conftest import Testbed, guest_xml
+from tvirt.migrate import MigrateError, flags_for
 from tvirt.ops import migrate
 from tvirt.ops.run import Failed, Refused
 
 AFTER = "; restart tvirt without --readonly to make changes."
+
+
+def test_flags_follow_the_vms_state_and_the_choices() -> None:
+    p2p = libvirt.VIR_MIGRATE_PEER2PEER | libvirt.VIR_MIGRATE_PERSIST_DEST \
+        | libvirt.VIR_MIGRATE_UNDEFINE_SOURCE
+    assert flags_for(True, live=True, copy_storage=False) == p2p | libvirt.VIR_MIGRATE_LIVE
+    assert flags_for(True, live=False, copy_storage=True) == (
+        p2p | libvirt.VIR_MIGRATE_NON_SHARED_DISK)
+    # Shut off: the definition only, live or not.
+    assert flags_for(False, live=True, copy_storage=False) == p2p | libvirt.VIR_MIGRATE_OFFLINE
+    with pytest.raises(MigrateError) as caught:
+        flags_for(False, live=True, copy_storage=True)
+    assert str(caught.value) == (
+        "Copying storage needs the VM running; a shut-off VM moves its definition only.")
 
 
 def test_read_only_refuses_before_the_host_is_asked(node_xml: Callable[[int], str]) -> None:

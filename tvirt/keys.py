@@ -38,6 +38,7 @@ DASHBOARD_KEYS: tuple[Key, ...] = (
     Key("S", "storage", "Storage pools and volumes of the selected host"),
     Key("tab", "focus_next", "Move focus to the next pane"),
     Key("G", "gluster", "Gluster view of the selected host: volumes, bricks, heal, peers"),
+    Key("m", "migrate", "Migrate the selected VM to another connected host"),
 )
 
 APP_KEYS: tuple[Key, ...] = (
@@ -91,6 +92,14 @@ CONSOLE_KEYS: tuple[Key, ...] = (
     Key("x", "close_tab", "Close this console tab", "detached console"),
     Key("pageup", "scroll_back", "Scroll back", "detached console"),
     Key("pagedown", "scroll_forward", "Scroll forward", "detached console"),
+)
+
+
+# A running migration's progress screen (m on the dashboard, then its form).
+MIGRATION_KEYS: tuple[Key, ...] = (
+    Key("escape", "cancel", "Cancel the migration: libvirt aborts it and the VM stays",
+        "migration"),
+    Key("c", "cancel", "Cancel the migration, as Escape does", "migration"),
 )
 
 
@@ -182,8 +191,9 @@ STORAGE_KEYS: tuple[Key, ...] = (
 
 def all_keys() -> tuple[Key, ...]:
     return (
-        APP_KEYS + DASHBOARD_KEYS + DETAIL_KEYS + CONFIRM_KEYS + CONSOLE_KEYS + GLUSTER_KEYS
-        + WIZARD_KEYS + FORM_KEYS + HARDWARE_KEYS + XML_KEYS + NETWORK_KEYS + STORAGE_KEYS
+        APP_KEYS + DASHBOARD_KEYS + DETAIL_KEYS + CONFIRM_KEYS + CONSOLE_KEYS + MIGRATION_KEYS
+        + GLUSTER_KEYS + WIZARD_KEYS + FORM_KEYS + HARDWARE_KEYS + XML_KEYS + NETWORK_KEYS
+        + STORAGE_KEYS
     )
 
 
@@ -213,6 +223,7 @@ READ_WRITE_ACTIONS: frozenset[str] = frozenset(
         "toggle_autostart",
         "new_vm",
         "console",
+        "migrate",
     }
 )
 READ_ONLY_MARK = "(not available read-only)"
