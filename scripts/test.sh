@@ -24,4 +24,5 @@ echo "test: ruff"
 echo "test: mypy"
 bash scripts/typecheck.sh
 echo "test: pytest"
-.venv/bin/pytest -p no:cacheprovider "$@"
+# The report (per-test times, e.g. what the lab tests add) stays in the checkout.
+.venv/bin/pytest -p no:cacheprovider --junitxml=test-report.xml --durations=15 "$@"
