@@ -52,9 +52,11 @@ if TYPE_CHECKING:
 SCREEN_NAME = "consoles"
 # Seconds of silence on a just-attached text console before the pane says what to try.
 STALL_AFTER = 20.0
-# Bytes of guest output fed to the emulator per event-loop turn: a few milliseconds of
-# pyte, so a key typed during a flood waits for one slice at most, never for the backlog.
-SLICE = 4096
+# Guest output is fed to the emulator in pieces of SLICE bytes (about 40 lines, a few
+# milliseconds of pyte), for at most TURN seconds per event-loop turn: a key typed during
+# a flood waits for one turn at most, never for the backlog.
+SLICE = 512
+TURN = 0.008
 _ids = count(1)
 
 
@@ -263,16 +265,19 @@ class ConsolePane(Vertical):
         self.post_message(self.Output())
 
     async def on_console_pane_output(self, _message: Output) -> None:
-        """Feed one slice, in arrival order; the rest waits behind whatever was queued
-        meanwhile (a key's detach), and the loop gets a turn between slices."""
-        with self._inbox_lock:
-            chunk = bytes(self._inbox[:SLICE])
-            del self._inbox[:SLICE]
-            more = bool(self._inbox)
-            self._woken = more
-        if chunk:
-            self.received += len(chunk)
-            self.terminal.feed(chunk)
+        """Feed slices for one turn, in arrival order; the rest waits behind whatever was
+        queued meanwhile (a key's detach), and the loop gets a turn in between."""
+        end = time.monotonic() + TURN
+        more = True
+        while more and time.monotonic() < end:
+            with self._inbox_lock:
+                chunk = bytes(self._inbox[:SLICE])
+                del self._inbox[:SLICE]
+                more = bool(self._inbox)
+                self._woken = more
+            if chunk:
+                self.received += len(chunk)
+                self.terminal.feed(chunk)
         if more:
             self.post_message(self.Output())
             await asyncio.sleep(0)

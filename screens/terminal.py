@@ -90,11 +90,32 @@ def encode_key(key: str, character: str | None, *, app_cursor: bool = False) -> 
 
 
 class _Screen(pyte.HistoryScreen):
-    """pyte's screen, with its answers (cursor position, device attributes) sent back."""
+    """pyte's screen, with its answers (cursor position, device attributes) sent back.
+
+    HistoryScreen wraps every event by a Python ``__getattribute__`` that runs on every
+    attribute read, which made it half of a flood's cost (a million calls for 5,000
+    lines). Plain attribute access is restored here; the wrapper's two jobs are done
+    where they matter: ``feed`` returns to the bottom before output (``to_bottom``), and
+    paging hides the cursor away from the bottom (``after_event``)."""
+
+    __getattribute__ = object.__getattribute__
 
     def __init__(self, columns: int, lines: int, reply: Callable[[bytes], object]) -> None:
         super().__init__(columns, lines, history=HISTORY_LINES, ratio=0.5)
         self._reply = reply
+
+    def to_bottom(self) -> None:
+        """Out of the history, back to the live screen (what output does)."""
+        while self.history.position < self.history.size:
+            self.next_page()
+
+    def prev_page(self) -> None:
+        super().prev_page()
+        self.after_event("prev_page")
+
+    def next_page(self) -> None:
+        super().next_page()
+        self.after_event("next_page")
 
     def write_process_input(self, data: str) -> None:
         self._reply(data.encode())
@@ -177,6 +198,7 @@ class TerminalView(Widget, can_focus=True):
 
     # -- output ---------------------------------------------------------------
     def feed(self, data: bytes) -> None:
+        self.term.to_bottom()
         cursor_before = self.term.cursor.y
         self.stream.feed(data)
         # Redraw only the rows pyte marked as changed (and the cursor's old and new rows):
