@@ -244,10 +244,10 @@ def wrap(text: str) -> str:
     return textwrap.fill(text, width=90, break_on_hyphens=False, break_long_words=False)
 
 
-def write_section(text: str) -> None:
-    """Replace (or append) this benchmark's section only; other sections stay as they are."""
+def write_section(text: str, heading: str = HEADING) -> None:
+    """Replace (or append) one benchmark's section only; other sections stay as they are."""
     doc = DOC.read_text() if DOC.exists() else "# tvirt performance notes\n"
-    pattern = re.compile(re.escape(HEADING) + r"\n.*?(?=\n## |\Z)", re.S)
+    pattern = re.compile(re.escape(heading) + r"\n.*?(?=\n## |\Z)", re.S)
     if pattern.search(doc):
         doc = pattern.sub(lambda _m: text.rstrip("\n"), doc)
     else:

@@ -10,6 +10,7 @@ transcript, special keys, close the tab, and Escape back to the dashboard.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 import xml.etree.ElementTree as ET
 from itertools import count
@@ -51,6 +52,11 @@ if TYPE_CHECKING:
 SCREEN_NAME = "consoles"
 # Seconds of silence on a just-attached text console before the pane says what to try.
 STALL_AFTER = 20.0
+# Guest output is fed to the emulator in pieces of SLICE bytes (about 40 lines, a few
+# milliseconds of pyte), for at most TURN seconds per event-loop turn: a key typed during
+# a flood waits for one turn at most, never for the backlog.
+SLICE = 512
+TURN = 0.008
 _ids = count(1)
 
 
@@ -68,9 +74,7 @@ class ConsolePane(Vertical):
     ]
 
     class Output(Message):
-        def __init__(self, data: bytes) -> None:
-            super().__init__()
-            self.data = data
+        """Guest output waits in the pane's inbox (at most one of these is queued)."""
 
     class Ended(Message):
         def __init__(self, reason: str) -> None:
@@ -91,6 +95,10 @@ class ConsolePane(Vertical):
         self.displays: list[str] = []  # the VM's graphical displays, described
         self._described = False  # the displays have been read
         self.session: ConsoleSession | None = None
+        # Filled on libvirt's event thread, emptied a slice at a time on the event loop.
+        self._inbox = bytearray()
+        self._inbox_lock = threading.Lock()
+        self._woken = False  # an Output message is queued or being handled
         self.terminal = TerminalView(self._send, escape_key_name(escape), id=f"{pane_id}-term")
 
     def compose(self) -> ComposeResult:
@@ -114,7 +122,7 @@ class ConsolePane(Vertical):
                 self.vm.uuid,
                 self.vm.name,
                 self.host_label,
-                lambda data: self.post_message(self.Output(data)),
+                self._arrived,
                 lambda reason: self.post_message(self.Ended(reason)),
             )
         self._show_status()
@@ -246,9 +254,33 @@ class ConsolePane(Vertical):
         self._show_status(sentence)
 
     # -- from the session's threads -------------------------------------------
-    def on_console_pane_output(self, message: Output) -> None:
-        self.received += len(message.data)
-        self.terminal.feed(message.data)
+    def _arrived(self, data: bytes) -> None:
+        """On libvirt's event thread: keep the bytes, and wake the pane unless it is
+        awake already (a flood costs one message per slice, not one per read)."""
+        with self._inbox_lock:
+            self._inbox += data
+            if self._woken:
+                return
+            self._woken = True
+        self.post_message(self.Output())
+
+    async def on_console_pane_output(self, _message: Output) -> None:
+        """Feed slices for one turn, in arrival order; the rest waits behind whatever was
+        queued meanwhile (a key's detach), and the loop gets a turn in between."""
+        end = time.monotonic() + TURN
+        more = True
+        while more and time.monotonic() < end:
+            with self._inbox_lock:
+                chunk = bytes(self._inbox[:SLICE])
+                del self._inbox[:SLICE]
+                more = bool(self._inbox)
+                self._woken = more
+            if chunk:
+                self.received += len(chunk)
+                self.terminal.feed(chunk)
+        if more:
+            self.post_message(self.Output())
+            await asyncio.sleep(0)
 
     def check_stalled(self) -> None:
         """STALL_AFTER seconds after attaching: if the guest has said nothing, say what to
@@ -265,7 +297,8 @@ class ConsolePane(Vertical):
     def on_console_pane_ended(self, message: Ended) -> None:
         if self.state != "attached":
             return
-        self.terminal.feed(f"\r\n[tvirt] {message.reason}\r\n".encode())
+        # Through the inbox, so the line comes after every byte the guest sent before it.
+        self._arrived(f"\r\n[tvirt] {message.reason}\r\n".encode())
         self._detached(message.reason)
 
     def on_terminal_view_escape_pressed(self) -> None:

@@ -6,6 +6,7 @@ It knows nothing of libvirt. Bytes come in through ``feed``; keys go out through
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,10 +18,14 @@ from textual import events
 from textual.geometry import Offset, Region
 from textual.message import Message
 from textual.strip import Strip
+from textual.timer import Timer
 from textual.widget import Widget
 
 DEFAULT_SIZE = (80, 24)
 HISTORY_LINES = 5000
+# A screen that scrolls as a whole is redrawn at most this often: frames in between
+# would show lines no one can read, and a full redraw is the widget's dearest work.
+SCROLL_FRAME = 1 / 30
 
 # Keys with a fixed encoding (xterm, as a Linux console or busybox expects).
 _KEYS: dict[str, bytes] = {
@@ -85,11 +90,32 @@ def encode_key(key: str, character: str | None, *, app_cursor: bool = False) -> 
 
 
 class _Screen(pyte.HistoryScreen):
-    """pyte's screen, with its answers (cursor position, device attributes) sent back."""
+    """pyte's screen, with its answers (cursor position, device attributes) sent back.
+
+    HistoryScreen wraps every event by a Python ``__getattribute__`` that runs on every
+    attribute read, which made it half of a flood's cost (a million calls for 5,000
+    lines). Plain attribute access is restored here; the wrapper's two jobs are done
+    where they matter: ``feed`` returns to the bottom before output (``to_bottom``), and
+    paging hides the cursor away from the bottom (``after_event``)."""
+
+    __getattribute__ = object.__getattribute__
 
     def __init__(self, columns: int, lines: int, reply: Callable[[bytes], object]) -> None:
         super().__init__(columns, lines, history=HISTORY_LINES, ratio=0.5)
         self._reply = reply
+
+    def to_bottom(self) -> None:
+        """Out of the history, back to the live screen (what output does)."""
+        while self.history.position < self.history.size:
+            self.next_page()
+
+    def prev_page(self) -> None:
+        super().prev_page()
+        self.after_event("prev_page")
+
+    def next_page(self) -> None:
+        super().next_page()
+        self.after_event("next_page")
 
     def write_process_input(self, data: str) -> None:
         self._reply(data.encode())
@@ -167,9 +193,12 @@ class TerminalView(Widget, can_focus=True):
         self.stream = pyte.ByteStream(self.term)
         self.attached = False
         self.cursor_visible = True
+        self._last_full = 0.0  # when the last whole-screen redraw was asked for
+        self._full_timer: Timer | None = None  # a whole-screen redraw that is due
 
     # -- output ---------------------------------------------------------------
     def feed(self, data: bytes) -> None:
+        self.term.to_bottom()
         cursor_before = self.term.cursor.y
         self.stream.feed(data)
         # Redraw only the rows pyte marked as changed (and the cursor's old and new rows):
@@ -177,13 +206,39 @@ class TerminalView(Widget, can_focus=True):
         dirty = self.term.dirty
         dirty.update((cursor_before, self.term.cursor.y))
         width = self.size.width
-        if len(dirty) >= self.term.lines // 2 or not width:
-            self.refresh()
-        else:
+        if not self.shown:
+            pass  # nothing to draw: on_show redraws it whole
+        elif len(dirty) >= self.term.lines // 2 or not width:
+            self._redraw_soon()
+        elif self._full_timer is None:  # a due whole redraw covers these rows too
             for y in dirty:
                 self.refresh(Region(0, y, width, 1))
         dirty.clear()
         self._place_terminal_cursor()
+
+    @property
+    def shown(self) -> bool:
+        """On the current screen and in the active tab (a hidden tab is not composed)."""
+        return self.screen.is_current and self.is_on_screen
+
+    def _redraw_soon(self) -> None:
+        """A whole redraw now, or at the next SCROLL_FRAME if one was just drawn: a flood
+        skips the frames in between, and the last one always shows what came last."""
+        if self._full_timer is not None:
+            return
+        wait = self._last_full + SCROLL_FRAME - time.monotonic()
+        if wait <= 0:
+            self._redraw()
+        else:
+            self._full_timer = self.set_timer(wait, self._redraw)
+
+    def _redraw(self) -> None:
+        self._full_timer = None
+        self._last_full = time.monotonic()
+        self.refresh()
+
+    def on_show(self) -> None:
+        self.refresh()
 
     def _place_terminal_cursor(self) -> None:
         """In screen-reader mode the real terminal cursor sits on the guest's cursor, which
@@ -277,6 +332,9 @@ class TerminalView(Widget, can_focus=True):
         if event.key == self.escape_key:
             event.stop()
             event.prevent_default()
+            # Stop sending now: a key typed right after (Escape) must not reach the guest
+            # while the detach waits in the console's queue behind its output.
+            self.attached = False
             self.post_message(self.EscapePressed())
             return
         if event.key in (SCROLL_UP, SCROLL_DOWN):

@@ -2,8 +2,9 @@
 # The benchmarks of docs/performance.md: installs everything (with virt-manager and Xvfb
 # as peers), starts the test bed, runs the scale benchmark (tvirt against virsh and
 # virt-manager on a 1000-VM host at a 20 ms round trip, RPC calls per tick, eight hosts
-# with one slow), the console echo benchmark, the command start-up times against virsh and
-# the real-host benchmarks on the lab of scripts/lab.sh (launch, RPC per tick, live
+# with one slow), the console echo and console flood benchmarks (tvirt and virsh console
+# under a guest printing as fast as it can), the command start-up times against virsh
+# and the real-host benchmarks on the lab of scripts/lab.sh (launch, RPC per tick, live
 # migration, eight hosts), then stops what it started.
 # Tables go to stdout; extra arguments go to benchmarks.scale (e.g. --runs 5).
 set -euo pipefail
@@ -14,5 +15,6 @@ trap 'bash scripts/lab.sh down; bash scripts/testbed.sh down' EXIT
 bash scripts/lab.sh up
 .venv/bin/python -m benchmarks.scale "$@"
 .venv/bin/python -m benchmarks.console_latency
+.venv/bin/python -m benchmarks.console_flood
 .venv/bin/python -m benchmarks.cli_start
 .venv/bin/python -m benchmarks.lab_hosts

@@ -287,21 +287,27 @@ class ConsoleSession:
             self._ended(stream, "")
 
     def _read(self, stream: libvirt.virStream) -> bool:
-        for _ in range(16):  # bounded, so a chatty guest cannot starve the loop
+        # Bounded, so a chatty guest cannot starve the loop; what one event brings goes out
+        # in one on_output call, so a flood costs the UI one hand-over per event.
+        received = bytearray()
+        ended: str | None = None  # why the stream ended, if it did
+        for _ in range(16):
             try:
                 data = stream.recv(CHUNK)
             except libvirt.libvirtError as exc:
-                self._ended(stream, explain(exc))
-                return False
+                ended = explain(exc)
+                break
             if data == -2:
-                return True
-            if data == -1:
-                self._ended(stream, "")
-                return False
-            if not data:
-                self._ended(stream, "")
-                return False
-            self._on_output(bytes(data))
+                break
+            if data == -1 or not data:
+                ended = ""
+                break
+            received += data
+        if received:
+            self._on_output(bytes(received))
+        if ended is not None:
+            self._ended(stream, ended)
+            return False
         return True
 
     def _write(self, stream: libvirt.virStream) -> None:
