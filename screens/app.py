@@ -231,9 +231,17 @@ class TvirtApp(App[int]):
     def on_ready(self) -> None:
         for note in self.startup_notes:
             self.note(note)
-        # Connect once the dashboard exists, so every update has somewhere to go.
-        for uri in self.uris:
-            self.add_connection(uri, quiet=True)
+        # Connect once the dashboard exists, so every update has somewhere to go. All
+        # at once where every URI is good: labelled together, fifty hosts to one name
+        # are not relabelled (and the table re-sorted) as each one arrives.
+        try:
+            workers = self.manager.add_all(self.uris)
+        except URIError:
+            for uri in self.uris:
+                self.add_connection(uri, quiet=True)
+            return
+        for worker in workers:
+            self._show_host(worker.info)
 
     def exit(
         self,

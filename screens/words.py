@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 
 import humanize
@@ -38,11 +39,11 @@ def on_off(flag: bool) -> str:
 
 def vm_counts(vms: Iterable[VMInfo]) -> str:
     """'3 VMs, 1 running, 2 shut off': running always, other groups when present."""
-    vms = list(vms)
+    states = Counter(vm.state for vm in vms)  # per state, then grouped: 10000 VMs add up fast
     groups = {name: 0 for name in STATE_FILTERS[1:]}
-    for vm in vms:
-        groups[state_group(vm.state)] += 1
-    parts = [plural(len(vms), "VM"), f"{groups['running']} running"]
+    for state, count in states.items():
+        groups[state_group(state)] += count
+    parts = [plural(states.total(), "VM"), f"{groups['running']} running"]
     parts += [f"{count} {name}" for name, count in groups.items() if count and name != "running"]
     return ", ".join(parts)
 

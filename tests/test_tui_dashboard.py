@@ -706,6 +706,7 @@ async def test_unread_details_say_reading_until_filled_and_removed_rows_stay_gon
         await until(pilot, lambda: len(table(app).vms) == 6, "the listing")
         assert cell(app, "db01", "memory") == "reading"
         assert cell(app, "db01", "vcpus") == "reading"
+        await pilot.pause()  # the status line follows once the queued updates are handled
         assert "reading vCPUs and memory, 0 of 6" in status(app)
         undefined = app.manager.get(LAB).call(undefine)  # queued behind the held fill
         gate.set()
@@ -811,8 +812,10 @@ async def test_many_vms_load_and_filter_without_stalling(
         f"<mhz>2000</mhz></cpu><memory>8388608</memory>{domains}</node>"
     )
     async with running(f"test://{node}", vms=400) as (app, pilot):
-        # The listing sorts once and the host's label once; details never move a row.
-        assert calls == Counter(add_row=400, update_cell=2 * 400, sort=2), calls
+        # The listing sorts once and the host's label once, or both together when they
+        # arrive in one turn of the queue (VMTable.sort_soon); details never move a row.
+        sorts = calls.pop("sort", 0)
+        assert calls == Counter(add_row=400, update_cell=2 * 400) and 1 <= sorts <= 2, calls
         calls.clear()
         await pilot.press("f")  # running only
         assert len(names(app)) == 200

@@ -240,6 +240,12 @@ class StatsHistory:
             rings = self._vm(key)
             return [] if rings is None else rings.values(metric, last)
 
+    def has_values(self, key: str) -> bool:
+        """Whether the VM ever reported a number (a state-only VM keeps no array)."""
+        with self._lock:
+            rings = self._vm(key)
+            return rings is not None and rings.nbytes > 0
+
     def vm_summary(self, key: str, metric: Metric) -> Summary | None:
         with self._lock:
             rings = self._vm(key)

@@ -1,0 +1,342 @@
+"""Fifty hosts, ten thousand VMs (issue 20). Needs the test bed: `bash scripts/testbed.sh up`.
+
+    .venv/bin/python -m benchmarks.fifty_hosts [--hosts 50] [--vms 200] [--skip-virt-manager]
+
+Each host is its own test-driver node file of `--vms` VMs (half running) served by the
+local libvirtd over `test+ssh://` through the local sshd: most directly, five behind the
+delay proxy at a 20 ms round trip and two at 500 ms. Two runs of the full app:
+
+1. In a pty, as a person runs it: launch to the status line's "N VMs" (every row in the
+   table), idle CPU at the default 2 s tick once every fast host's details are read (the
+   app and its ssh children; the children apart too), and peak RSS.
+2. Headless (Textual's run_test, in this process): event-loop lag and ticks per second
+   per host while idle and while a filter is typed, and the time the Hosts panel, the
+   filter, a sort and a batch action over 200 marked VMs take, each until its effect is
+   on the widgets.
+
+virt-manager runs on the same URIs where it can (its saved connection list in a private
+settings file, autoconnected), with a time cap; what it reached by then is reported.
+Prints markdown tables for docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from benchmarks.harness import (
+    RTT_DELAY,
+    TVIRT,
+    PtyApp,
+    cpu_seconds,
+    peak_rss_mib,
+    proxied,
+    scale_node,
+    ssh_test_uri,
+    testbed,
+)
+
+SLOW_DELAY = 0.250  # each way: a 500 ms round trip
+READING = "reading vCPUs and memory"
+LAG_STEP = 0.05
+
+
+@contextlib.contextmanager
+def fifty_uris(hosts: int, vms: int, near: int = 5, far: int = 2) -> Iterator[list[str]]:
+    """`hosts` URIs, each its own node file: `near` at 20 ms, then `far` at 500 ms last."""
+    port = int(testbed()["TVIRT_TEST_SSH_PORT"])
+    with ExitStack() as stack:
+        nodes = [stack.enter_context(scale_node(vms)) for _ in range(hosts)]
+        near_port = stack.enter_context(proxied(RTT_DELAY))
+        far_port = stack.enter_context(proxied(SLOW_DELAY))
+        direct = hosts - near - far
+        ports = [port] * direct + [near_port] * near + [far_port] * far
+        yield [ssh_test_uri(p, node) for p, node in zip(ports, nodes, strict=True)]
+
+
+def _config(tmp: Path) -> Path:
+    path = tmp / "config.toml"
+    path.write_text("")  # defaults: the 2 s tick; no saved hosts
+    return path
+
+
+def _ssh_children(proc: psutil.Process) -> list[psutil.Process]:
+    with contextlib.suppress(psutil.Error):
+        return [p for p in proc.children(recursive=True) if p.name() == "ssh"]
+    return []
+
+
+def pty_run(uris: list[str], vms: int, idle_seconds: float) -> dict[str, float]:
+    """Launch to every row; idle CPU (app, ssh children) once the fast hosts are read."""
+    fast = len(uris) - 2
+    total = len(uris) * vms
+    with tempfile.TemporaryDirectory() as tmp:
+        args = [TVIRT]
+        for uri in uris:
+            args += ["-c", uri]
+        app = PtyApp(args, cols=160, rows=50, env={"TVIRT_CONFIG": str(_config(Path(tmp)))})
+        try:
+            shown = app.wait_for(f"{total} VMs", 300)
+            # Idle: every fast host's details read (the two far hosts read one VM per
+            # 0.5 s job for minutes; their reads are a job every 0.5 s on their workers).
+            deadline = time.monotonic() + 300
+            read = shown
+            while time.monotonic() < deadline:
+                app.pump(0.2)
+                text = app.text()
+                if READING not in text:
+                    read = time.perf_counter() - app.started
+                    break
+                count = _read_count(text)
+                if count is not None and count >= fast * vms:
+                    read = time.perf_counter() - app.started
+                    break
+            proc = app.process
+            settle = time.monotonic() + 5
+            while time.monotonic() < settle:
+                app.pump(0.1)
+            children = _ssh_children(proc)
+            start_all, start_app = cpu_seconds(proc), _own_cpu(proc)
+            start_kids = sum(_own_cpu(c) for c in children)
+            start = time.monotonic()
+            while time.monotonic() - start < idle_seconds:
+                app.pump(0.1)
+            elapsed = time.monotonic() - start
+            return {
+                "shown_s": shown,
+                "fast_read_s": read,
+                "cpu_all_pct": 100 * (cpu_seconds(proc) - start_all) / elapsed,
+                "cpu_app_pct": 100 * (_own_cpu(proc) - start_app) / elapsed,
+                "cpu_ssh_pct": 100 * (sum(_own_cpu(c) for c in children) - start_kids) / elapsed,
+                "ssh_children": float(len(children)),
+                "rss_mib": peak_rss_mib(proc),
+            }
+        finally:
+            app.close()
+
+
+def _own_cpu(proc: psutil.Process) -> float:
+    with contextlib.suppress(psutil.Error):
+        times = proc.cpu_times()
+        return float(times.user + times.system)
+    return 0.0
+
+
+def _read_count(text: str) -> int | None:
+    """N of 'reading vCPUs and memory, N of M' on the status line."""
+    _, found, rest = text.partition(READING + ", ")
+    if not found:
+        return None
+    number = rest.split(" ", 1)[0]
+    return int(number) if number.isdigit() else None
+
+
+# -- headless: lag, ticks per host, and the time of each interaction ----------------------
+
+
+async def _lag_while(work: Awaitable[object] | None, seconds: float) -> list[float]:
+    """Event-loop lag samples (s) over `seconds`, while `work` runs on the same loop."""
+    task = asyncio.ensure_future(work) if work is not None else None
+    lags: list[float] = []
+    end = time.monotonic() + seconds
+    while time.monotonic() < end or (task is not None and not task.done()):
+        asked = time.monotonic()
+        await asyncio.sleep(LAG_STEP)
+        lags.append(time.monotonic() - asked - LAG_STEP)
+    if task is not None:
+        await task
+    return lags
+
+
+def _lag_figures(lags: list[float]) -> str:
+    ordered = sorted(lags)
+    p99 = ordered[max(int(len(ordered) * 0.99) - 1, 0)]
+    return (f"{1000 * statistics.median(ordered):.1f} / {1000 * p99:.1f} / "
+            f"{1000 * ordered[-1]:.1f}")
+
+
+async def _until(predicate: Callable[[], bool], timeout: float) -> float:
+    start = time.monotonic()
+    while not predicate():
+        if time.monotonic() - start > timeout:
+            raise TimeoutError("the app never got there")
+        await asyncio.sleep(0.01)
+    return time.monotonic() - start
+
+
+def _tick_rates(app: Any, before: dict[str, int], seconds: float, uris: list[str]
+                ) -> tuple[list[float], list[float]]:
+    rates = {h: (t.samples - before.get(h, 0)) / seconds for h, t in app.manager.tickers.items()}
+    far = set(uris[-2:])
+    return ([rates.get(u, 0.0) for u in uris if u not in far],
+            [rates.get(u, 0.0) for u in uris if u in far])
+
+
+def _rate_words(rates: list[float]) -> str:
+    return f"{min(rates):.2f} to {max(rates):.2f} (median {statistics.median(rates):.2f})"
+
+
+async def headless(uris: list[str], vms: int, window: float) -> dict[str, str]:
+    from textual.widgets import Input
+
+    from tvirt.screens.app import TvirtApp
+
+    total = len(uris) * vms
+    fast = len(uris) - 2
+    out: dict[str, str] = {}
+    app = TvirtApp(uris=uris)
+    async with app.run_test(size=(160, 50)) as pilot:
+        table = app.dashboard.table
+        listed = await _until(lambda: len(table.vms) == total == table.row_count, 300)
+        out["launch to every row in the table (headless), s"] = f"{listed:.2f}"
+
+        def fast_read() -> bool:
+            unread = [vm for vm in table.vms.values() if vm.vcpus is None]
+            return len(table.vms) - len(unread) >= fast * vms
+
+        await _until(fast_read, 300)
+        await asyncio.sleep(5)
+        before = {h: t.samples for h, t in app.manager.tickers.items()}
+        lags = await _lag_while(None, window)
+        near, far = _tick_rates(app, before, window, uris)
+        out["lag idle, median / p99 / max, ms"] = _lag_figures(lags)
+        out["ticks per second, 48 near hosts (idle)"] = _rate_words(near)
+        out["ticks per second, 2 far hosts (idle)"] = _rate_words(far)
+
+        async def type_filter() -> None:
+            await pilot.press("slash")
+            for key in "vm01":
+                await pilot.press(key)
+                await asyncio.sleep(0.3)  # a person's typing speed
+            await pilot.press("escape")
+
+        before = {h: t.samples for h, t in app.manager.tickers.items()}
+        start = time.monotonic()
+        lags = await _lag_while(type_filter(), 0)
+        typed = time.monotonic() - start
+        out["lag while a filter is typed, median / p99 / max, ms"] = _lag_figures(lags)
+        near, far = _tick_rates(app, before, typed, uris)
+        out["ticks per second, near hosts, while typing"] = _rate_words(near)
+
+        # The filter: from the last key to the table showing only its rows.
+        filt = app.dashboard.query_one("#filter", Input)
+        start = time.monotonic()
+        filt.value = ""
+        await _until(lambda: table.row_count == total, 60)
+        await pilot.pause()
+        out["clear the filter (10000 rows back), s"] = f"{time.monotonic() - start:.2f}"
+        start = time.monotonic()
+        filt.value = "vm0123"
+        await pilot.pause()
+        out["filter 'vm0123' (10000 rows to 50), s"] = f"{time.monotonic() - start:.2f}"
+        filt.value = ""
+        await pilot.pause()
+
+        start = time.monotonic()
+        await pilot.press("o")  # sort by host
+        await pilot.pause()
+        out["sort 10000 rows (o: by host), s"] = f"{time.monotonic() - start:.2f}"
+        await pilot.press("O")
+        await pilot.pause()
+        await pilot.press(*["o"] * 6)  # back to name
+        await pilot.pause()
+
+        out |= await _hosts_panel(app, pilot)
+        out |= await _batch(app, pilot, vms)
+    return out
+
+
+async def _hosts_panel(app: Any, pilot: Any) -> dict[str, str]:
+    """Focus the Hosts panel and move to its last host; the panel's own filter."""
+    out: dict[str, str] = {}
+    hosts = app.dashboard.host_list
+    start = time.monotonic()
+    hosts.focus()
+    await pilot.press("end")
+    await pilot.pause()
+    out["Hosts panel: focus, go to the last host, s"] = f"{time.monotonic() - start:.2f}"
+    await pilot.press("escape")
+    app.dashboard.table.focus()
+    await pilot.pause()
+    return out
+
+
+async def _batch(app: Any, pilot: Any, vms: int) -> dict[str, str]:
+    """Mark 200 shut-off VMs with Space and start them with s; until all 200 report."""
+    table = app.dashboard.table
+    await pilot.press("f", "f")  # state filter: shut off
+    await pilot.pause()
+    start = time.monotonic()
+    table.move_cursor(row=0)
+    for _ in range(200):
+        await pilot.press("space", "down")
+    await pilot.pause()
+    marked = time.monotonic() - start
+    targets = list(table.marks)
+    done_before = len(app.messages)
+    start = time.monotonic()
+    await pilot.press("s")
+    await _until(lambda: len(app.messages) - done_before >= len(targets), 120)
+    await _until(lambda: all(table.vms[k].state.word == "running" for k in targets), 60)
+    await pilot.pause()
+    return {
+        "mark 200 VMs (Space, Down, 200 times), s": f"{marked:.2f}",
+        f"start {len(targets)} marked VMs, until every result and row is in, s":
+            f"{time.monotonic() - start:.2f}",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--hosts", type=int, default=50)
+    parser.add_argument("--vms", type=int, default=200)
+    parser.add_argument("--idle-seconds", type=float, default=30)
+    parser.add_argument("--window", type=float, default=20)
+    parser.add_argument("--skip-virt-manager", action="store_true")
+    parser.add_argument("--peer-cap", type=float, default=180,
+                        help="seconds virt-manager gets to list the VMs")
+    parser.add_argument("--skip-pty", action="store_true")
+    parser.add_argument("--skip-headless", action="store_true")
+    args = parser.parse_args()
+    total = args.hosts * args.vms
+    print(f"## {args.hosts} hosts, {total} VMs over test+ssh "
+          f"({args.hosts - 7} direct, 5 at 20 ms, 2 at 500 ms)\n")
+    with fifty_uris(args.hosts, args.vms) as uris:
+        if not args.skip_pty:
+            pty = pty_run(uris, args.vms, args.idle_seconds)
+            print("| figure (pty, default 2 s tick) | tvirt |")
+            print("| --- | --- |")
+            print(f"| launch to the status line's \"{total} VMs\" (every row), s "
+                  f"| {pty['shown_s']:.2f} |")
+            print(f"| launch to every near host's vCPUs and memory read, s "
+                  f"| {pty['fast_read_s']:.2f} |")
+            print(f"| idle CPU % of one core, app + its {pty['ssh_children']:.0f} ssh children "
+                  f"| {pty['cpu_all_pct']:.1f} |")
+            print(f"| of which the app | {pty['cpu_app_pct']:.1f} |")
+            print(f"| of which ssh | {pty['cpu_ssh_pct']:.1f} |")
+            print(f"| peak RSS of the app, MiB | {pty['rss_mib']:.0f} |\n", flush=True)
+        if not args.skip_headless:
+            figures = asyncio.run(headless(uris, args.vms, args.window))
+            print("| figure (headless app) | tvirt |")
+            print("| --- | --- |")
+            for name, value in figures.items():
+                print(f"| {name} | {value} |")
+            print(flush=True)
+        if not args.skip_virt_manager:
+            from benchmarks import peer_fifty
+
+            print(peer_fifty.report(uris, args.vms, cap=args.peer_cap))
+
+
+if __name__ == "__main__":
+    main()
