@@ -258,7 +258,7 @@ def test_ctrl_c_cancels_and_the_vm_stays_running_on_the_source(pair: Pair) -> No
         lines = []
         for line in proc.stderr:  # a progress line with data, rate and remaining
             lines.append(line)
-            if " of " in line and "/s, " in line and "to go" in line:
+            if " of " in line and "B/s, " in line and "to go" in line:
                 break
         else:
             raise AssertionError(f"no progress line: {lines}")
@@ -350,7 +350,7 @@ async def test_app_escape_cancels_the_migration_and_the_vm_stays(pair: Pair) -> 
             await until(pilot, lambda: "to go" in str(screen.query_one(words).render()),
                         "a progress line", 60)
             line = str(screen.query_one(words).render())
-            assert f"{pair.name}: migrated " in line and " of " in line and "/s, " in line
+            assert f"{pair.name}: migrated " in line and " of " in line and "B/s, " in line
             await pilot.press("escape")
             assert app.screen is app.dashboard
             await until(pilot, lambda: any(m.startswith("Cancelled: ") for m in app.messages),
