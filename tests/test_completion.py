@@ -21,12 +21,14 @@ TVIRT = str(Path(sys.executable).parent / "tvirt")
 REFUSED = "qemu+ssh://root@127.0.0.1:1/system"
 
 
-def offered(line: str, tmp_path: Path, in_shell: str = "bash") -> list[str]:
+def offered(
+    line: str, tmp_path: Path, in_shell: str = "bash", env: dict[str, str] | None = None
+) -> list[str]:
     """What `tvirt` answers for a TAB at the end of line, through argcomplete's protocol
     (the environment the completion script sets, the answer in a file instead of fd 8)."""
     out = tmp_path / "completions"
-    env = {**os.environ, "COMP_LINE": line, "COMP_POINT": str(len(line)), "_ARGCOMPLETE": "1",
-           "_ARGCOMPLETE_SHELL": in_shell, "_ARGCOMPLETE_STDOUT_FILENAME": str(out),
+    env = {**os.environ, **(env or {}), "COMP_LINE": line, "COMP_POINT": str(len(line)),
+           "_ARGCOMPLETE": "1", "_ARGCOMPLETE_SHELL": in_shell, "_ARGCOMPLETE_STDOUT_FILENAME": str(out),
            "_ARGCOMPLETE_SUPPRESS_SPACE": "1"}
     env.pop("LIBVIRT_DEFAULT_URI", None)
     done = subprocess.run([TVIRT], env=env, capture_output=True, text=True, timeout=120)
@@ -63,6 +65,14 @@ def test_pool_volume_and_network_names(tmp_path: Path) -> None:
 def test_host_labels(tmp_path: Path) -> None:
     found = offered("tvirt -c test:///default -c test:///default list --host ", tmp_path)
     assert found and all(label.startswith("demo") for label in found)
+
+
+def test_migrate_offers_the_chosen_hosts_as_destinations(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[connections]\nuris = ["test:///default"]\n')
+    line = "tvirt -c qemu+ssh://root@node2/system migrate web01 "
+    found = offered(line, tmp_path, env={"TVIRT_CONFIG": str(config)})
+    assert found == ["node2", "test:///default"]
 
 
 def test_zsh_gets_each_command_with_its_help(tmp_path: Path) -> None:

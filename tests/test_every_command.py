@@ -54,7 +54,7 @@ SAMPLES: dict[str | tuple[str, str], list[str]] = {
     "bricks": [f"localhost:{NO_DEVICE}"] * 3,
     "host": ["localhost"],
     "device": [NO_DEVICE],
-    "dest_uri": ["test:///{tmp}/dest.xml"],
+    "dest": ["test:///{tmp}/dest.xml"],
     "file": ["{tmp}/guard.img"],
     ("vol download", "file"): ["{tmp}/downloaded.img"],
     # Options some commands require (or one of a required group).

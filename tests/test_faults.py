@@ -22,9 +22,13 @@ def _state(rec: Recorder, host_id: str) -> HostState:
 
 
 def _ssh_children() -> list[psutil.Process]:
-    """The ssh clients libvirt spawned for our qemu+ssh connections."""
+    """The ssh clients libvirt spawned for our qemu+ssh connections (not, say, a host
+    command's ssh master that an earlier test in this process left for its persist time)."""
     me = psutil.Process()
-    return [p for p in me.children(recursive=True) if p.name() == "ssh"]
+    return [
+        p for p in me.children(recursive=True)
+        if p.name() == "ssh" and "virt-ssh-helper" in " ".join(p.cmdline())
+    ]
 
 
 def test_killed_ssh_connection_disconnects_and_reconnects(testbed: Testbed) -> None:

@@ -115,8 +115,10 @@ def _completer_for(path: tuple[str, ...], action: argparse.Action) -> Completer 
         return None  # argcomplete offers the choices
     if "--host" in options or (not options and dest == "host"):
         return _host_labels
-    if "--connect" in options or dest == "dest_uri":
+    if "--connect" in options:
         return _uris
+    if path == ("migrate",) and dest == "dest":
+        return _destinations
     if options:
         return _names(_networks) if dest == "network" else None
     if dest in ("vm", "vms"):
@@ -161,6 +163,13 @@ def _host_labels(prefix: str, parsed_args: argparse.Namespace, **_kw: Any) -> li
         return [parse_uri(uri).label for uri in _chosen_uris(parsed_args)]
     except Exception:  # completion never fails aloud
         return []
+
+
+def _destinations(prefix: str, parsed_args: argparse.Namespace, **_kw: Any) -> list[str]:
+    """Where `migrate` can send a VM: a chosen host by the first word of its label (what
+    DEST matches without quoting), or a URI from the config."""
+    names = {label.split()[0] for label in _host_labels(prefix, parsed_args)}
+    return sorted(names) + [uri for uri in _uris(prefix, parsed_args) if uri not in names]
 
 
 def _uris(prefix: str, parsed_args: argparse.Namespace, **_kw: Any) -> list[str]:
