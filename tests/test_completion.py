@@ -28,8 +28,8 @@ def offered(
     (the environment the completion script sets, the answer in a file instead of fd 8)."""
     out = tmp_path / "completions"
     env = {**os.environ, **(env or {}), "COMP_LINE": line, "COMP_POINT": str(len(line)),
-           "_ARGCOMPLETE": "1", "_ARGCOMPLETE_SHELL": in_shell, "_ARGCOMPLETE_STDOUT_FILENAME": str(out),
-           "_ARGCOMPLETE_SUPPRESS_SPACE": "1"}
+           "_ARGCOMPLETE": "1", "_ARGCOMPLETE_SHELL": in_shell,
+           "_ARGCOMPLETE_STDOUT_FILENAME": str(out), "_ARGCOMPLETE_SUPPRESS_SPACE": "1"}
     env.pop("LIBVIRT_DEFAULT_URI", None)
     done = subprocess.run([TVIRT], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0
