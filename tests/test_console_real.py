@@ -566,7 +566,7 @@ async def test_graphical_display_address_tunnel_and_screenshot(
         def shown() -> str:
             return str(display.render())
 
-        await until(pilot, lambda: "VNC display" in shown(), "the display line", 20)
+        await until(pilot, lambda: "VNC display" in shown(), "the display line", 60)
         assert "127.0.0.1 port 59" in shown()
         if where == "ssh":
             assert "ssh -N -L 59" in shown() and f"-p {testbed.ssh_port} root@127.0.0.1" in shown()

@@ -6,6 +6,8 @@ test_lab_hostloss.py, which replaced freezing the shared test bed's libvirtd her
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import psutil
 import pytest
 
@@ -21,23 +23,30 @@ def _state(rec: Recorder, host_id: str) -> HostState:
     return rec.inventory.hosts[host_id].state
 
 
-def _ssh_children() -> list[psutil.Process]:
-    """The ssh clients libvirt spawned for our qemu+ssh connections (not, say, a host
-    command's ssh master that an earlier test in this process left for its persist time)."""
+def _ssh_children(besides: Collection[int] = ()) -> list[psutil.Process]:
+    """The ssh clients libvirt spawned for qemu+ssh connections of this process, less
+    those already there before (`besides`: pids seen before the test's own connection;
+    an earlier test's connection may still be closing)."""
     me = psutil.Process()
-    return [
-        p for p in me.children(recursive=True)
-        if p.name() == "ssh" and "virt-ssh-helper" in " ".join(p.cmdline())
-    ]
+    found = []
+    for proc in me.children(recursive=True):
+        try:
+            ours = proc.name() == "ssh" and "virt-ssh-helper" in " ".join(proc.cmdline())
+        except psutil.NoSuchProcess:
+            continue
+        if ours and proc.pid not in besides:
+            found.append(proc)
+    return found
 
 
 def test_killed_ssh_connection_disconnects_and_reconnects(testbed: Testbed) -> None:
     rec = Recorder()
     manager = HostManager(rec)
     try:
+        before = {p.pid for p in _ssh_children()}
         worker = manager.add(testbed.ssh_uri)
         wait_for(lambda: worker.host_id in rec.inventory.listed, 60, "listing over ssh")
-        (ssh,) = _ssh_children()
+        (ssh,) = _ssh_children(before)
         ssh.kill()
         wait_for(lambda: _state(rec, worker.host_id) is not HostState.CONNECTED, 30,
                  "the host to show disconnected")
@@ -45,6 +54,6 @@ def test_killed_ssh_connection_disconnects_and_reconnects(testbed: Testbed) -> N
         result = worker.act(Action.START, "00000000-0000-0000-0000-000000000000").result(30)
         assert not result.ok
         wait_for(lambda: _state(rec, worker.host_id) is HostState.CONNECTED, 60, "reconnect")
-        assert _ssh_children() and _ssh_children()[0].pid != ssh.pid
+        assert [p for p in _ssh_children(before) if p.pid != ssh.pid]
     finally:
         manager.stop()
