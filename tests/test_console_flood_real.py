@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from test_console_real import Guest, ask, lines, open_console, type_line
+from test_console_real import Guest, ask, lines, open_console, select_row, type_line
 from test_tui_dashboard import SIZE, until
 from textual import events
 
@@ -76,8 +76,9 @@ async def test_keys_leave_a_flooding_console_while_it_floods(
         assert pane.state == "detached"
         last = max(numbers(pane))
         # Back in: the guest's counter has gone on, so the flood never stopped meanwhile.
+        select_row(app, running.name)  # the guest's row, whatever the table did meanwhile
         await pilot.press("c")
-        await until(pilot, lambda: pane.state == "attached", "attached again", 20)
+        await until(pilot, lambda: pane.state == "attached", "attached again", 60)
         await until(pilot, lambda: max(numbers(pane)) > last, "the counter going on", 60)
         await pilot.press("ctrl+c")
         term = pane.terminal.term
