@@ -405,6 +405,9 @@ class VMTable(Table[Cell]):
         if self._sort_pending is None:
             return
         (before, row), self._sort_pending = self._sort_pending, None
+        if self.cursor_row != row:
+            # Moved meanwhile (a key, a click): the row chosen now is the one to keep.
+            before, row = self.vm_at_cursor(), self.cursor_row
         self._sort()
         self._restore_cursor(before, row)
 

@@ -822,3 +822,18 @@ async def test_many_vms_load_and_filter_without_stalling(
         await pilot.press("o", "O")
         assert table(app).row_count == 200
         assert calls == Counter(sort=3), calls  # rows were only removed, never re-added
+
+
+async def test_a_row_chosen_while_a_sort_waits_keeps_the_cursor() -> None:
+    """The table sorts once per burst of updates (VMTable.sort_soon). A row the user picks
+    between the burst and its sort is the row the cursor stays on afterwards."""
+    async with running(LAB) as (app, pilot):
+        vms = table(app)
+        first = names(app)[0]
+        select(app, first)
+        vms.sort_soon()  # a burst arrives with the cursor on the first row
+        chosen = names(app)[-1]
+        select(app, chosen)  # the user moves before the sort runs
+        await pilot.pause()
+        current = vms.vm_at_cursor()
+        assert current is not None and current.name == chosen
