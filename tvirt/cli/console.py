@@ -33,6 +33,25 @@ from tvirt.console import (
 
 # Terminal control sequences (CSI, OSC, two-byte ESC), dropped when stdout is no terminal.
 _CONTROL = re.compile(rb"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+# What a control sequence cut off at the end of a read looks like so far.
+_PARTIAL = re.compile(rb"\x1b(?:\[[0-?]*[ -/]*|\][^\x07\x1b]*\x1b?)?")
+
+
+class PlainText:
+    """Turns console output into plain lines for a stdout that is no terminal. A control
+    sequence may arrive cut in two reads, so a cut-off tail waits for the next read."""
+
+    def __init__(self) -> None:
+        self.held = b""
+
+    def __call__(self, data: bytes) -> bytes:
+        data, self.held = self.held + data, b""
+        cut = data.rfind(b"\x1b")
+        if cut != -1 and _PARTIAL.fullmatch(data, cut):
+            data, self.held = data[:cut], data[cut:]
+        return _CONTROL.sub(b"", data).replace(b"\r", b"")
+
+
 # After stdin ends in line mode, keep printing the guest's answer until it is quiet this long.
 # Shells that ask the terminal for the cursor position (ESC[6n, as busybox does) wait about
 # a second for an answer that no terminal gives here, so quiet means well over a second.
@@ -129,7 +148,9 @@ def _open(session: ConsoleSession, force: bool, timeout: float) -> None:
         raise ConsoleError(f"No answer from the host within {timeout:g} s.") from None
 
 
-def _flush_output(output: queue.Queue[bytes | None], out_fd: int, plain: bool = False) -> bool:
+def _flush_output(
+    output: queue.Queue[bytes | None], out_fd: int, plain: PlainText | None = None
+) -> bool:
     """Write what the guest printed; False once the console has closed. Plain output (not
     a terminal) drops control sequences and carriage returns, leaving lines."""
     while True:
@@ -139,8 +160,8 @@ def _flush_output(output: queue.Queue[bytes | None], out_fd: int, plain: bool = 
             return True
         if data is None:
             return False
-        if plain:
-            data = _CONTROL.sub(b"", data).replace(b"\r\n", b"\n").replace(b"\r", b"")
+        if plain is not None:
+            data = plain(data)
         _write_all(out_fd, data)
 
 
@@ -187,7 +208,7 @@ def _line_loop(
 ) -> int:
     """No terminal: forward whole lines (Enter is sent as a carriage return)."""
     in_fd, out_fd = sys.stdin.fileno(), sys.stdout.fileno()
-    plain = not os.isatty(out_fd)
+    plain = None if os.isatty(out_fd) else PlainText()
     pending = b""
     while True:
         ready, _, _ = select.select([in_fd, wake_r], [], [])
