@@ -40,7 +40,7 @@ from benchmarks.harness import (
     ssh_test_uri,
     testbed,
 )
-from benchmarks.scale import SLOW_DELAY, _many_hosts_app
+from benchmarks.scale import SLOW_DELAY, _many_hosts_app, print_windows
 
 COUNT = re.compile(r"\b(\d+) VMs, \d+ running")
 TESTS = Path(__file__).resolve().parent.parent / "tests"
@@ -268,14 +268,7 @@ def main() -> None:
         return
     print("## Eight hosts: the three nodes plus five test-driver hosts, one slow\n")
     result = eight_hosts(env, args.window)
-    windows = list(result)
-    print("| figure | " + " | ".join(windows) + " |")
-    print("| --- |" + " --- |" * len(windows))
-    first = result[windows[0]]
-    assert isinstance(first, dict)
-    for key in first:
-        values = [result[w][key] for w in windows]  # type: ignore[index]
-        print(f"| {key} | " + " | ".join(str(v) for v in values) + " |")
+    print_windows(result)
 
 
 if __name__ == "__main__":

@@ -220,6 +220,18 @@ async def _window(app: Any, uris: list[str], seconds: float) -> dict[str, object
     }
 
 
+def print_windows(result: dict[str, object]) -> None:
+    """A markdown table of _many_hosts_app's windows, one column per window."""
+    windows = list(result)
+    print("| figure | " + " | ".join(windows) + " |")
+    print("| --- |" + " --- |" * len(windows))
+    first = result[windows[0]]
+    assert isinstance(first, dict)
+    for key in first:
+        values = [result[w][key] for w in windows]  # type: ignore[index]
+        print(f"| {key} | " + " | ".join(str(v) for v in values) + " |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
@@ -273,14 +285,7 @@ def main() -> None:
     print("## Eight hosts, one behind a 500 ms round trip\n")
     with scale_node(100) as node:
         result = many_hosts(node, 20)
-    windows = list(result)
-    print("| figure | " + " | ".join(windows) + " |")
-    print("| --- |" + " --- |" * len(windows))
-    first = result[windows[0]]
-    assert isinstance(first, dict)
-    for key in first:
-        values = [result[w][key] for w in windows]  # type: ignore[index]
-        print(f"| {key} | " + " | ".join(str(v) for v in values) + " |")
+    print_windows(result)
 
 
 if __name__ == "__main__":
