@@ -19,7 +19,7 @@ import pytest
 from test_console_real import Guest
 from test_tui_dashboard import select, table
 
-from conftest import Lab, LabNode, guest_xml, tvirt_bin
+from conftest import Lab, LabNode, _remove_domain, guest_xml, tvirt_bin
 from tui_helpers import until
 from tvirt.model import HostState
 from tvirt.screens.app import TvirtApp
@@ -50,16 +50,7 @@ def where(node: LabNode, name: str) -> str:
 
 
 def remove(node: LabNode, name: str) -> None:
-    conn = libvirt.open(node.uri)
-    try:
-        dom = conn.lookupByName(name)
-        if dom.isActive():
-            dom.destroy()
-        dom.undefine()
-    except libvirt.libvirtError:
-        pass  # not there
-    finally:
-        conn.close()
+    _remove_domain(node.uri, name)
 
 
 def home(pair: Pair) -> None:
