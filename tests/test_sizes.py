@@ -94,3 +94,11 @@ def test_formatted_size_parses_back_close(size: int) -> None:
     text = format_size(size).replace(" ", "")
     back = parse_size(text)
     assert abs(back - size) <= size * 0.05 + 1
+
+
+@pytest.mark.parametrize(
+    ("size", "text"),
+    [(1048575, "1 MiB"), (1048576, "1 MiB"), (1023 * 1024, "1023 KiB"), (GIB - 1, "1 GiB")],
+)
+def test_a_size_that_rounds_up_moves_to_the_next_unit(size: int, text: str) -> None:
+    assert format_size(size) == text

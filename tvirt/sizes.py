@@ -101,7 +101,8 @@ def format_size(size: int) -> str:
     value = float(size)
     for unit in ("KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
         value /= 1024
-        if value < 1024 or unit == "EiB":
-            text = f"{value:.1f}".rstrip("0").rstrip(".")
+        # Compare after rounding: 1048575 B is "1 MiB", not "1024 KiB".
+        text = f"{value:.1f}".rstrip("0").rstrip(".")
+        if float(text) < 1024 or unit == "EiB":
             return f"{text} {unit}"
     raise AssertionError("unreachable")
