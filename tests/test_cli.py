@@ -198,3 +198,13 @@ def test_host_accepts_the_label_its_first_word_and_the_uri(
     code, _, err = run(capsys, "-c", two, "info", "vm0000", "--host", "elsewhere")
     assert code == EXIT_USAGE
     assert err == "tvirt: No host called 'elsewhere'; the hosts are: demo node2.xml.\n"
+
+
+def test_hosts_are_listed_in_the_order_given(
+    capsys: pytest.CaptureFixture[str], node_xml: Callable[[int], str]
+) -> None:
+    # The big node is given first and answers last: the list still follows the command line.
+    big, small = node_xml(400), node_xml(1)
+    code, out, _ = run(capsys, "-c", big, "-c", small, "hosts", "--json")
+    assert code == EXIT_OK
+    assert [h["label"] for h in json.loads(out)] == ["demo node400.xml", "demo node1.xml"]

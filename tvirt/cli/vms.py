@@ -82,7 +82,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"tvirt: {host.label}: {host.error or host.state.word}", file=sys.stderr)
         if args.command == "hosts":
             _drain(manager, args.timeout)
-            shown = only_host(inventory.host_list(), args.host)
+            # In the order the hosts were given (config, then -c), not the order they answered.
+            order = {host_id: i for i, host_id in enumerate(manager.workers)}
+            listed = sorted(inventory.host_list(), key=lambda h: order.get(h.host_id, len(order)))
+            shown = only_host(listed, args.host)
             _print_hosts(shown, args.json)
             return EXIT_CONNECT if any(h in failed_hosts for h in shown) else EXIT_OK
         if failed_hosts and len(failed_hosts) == len(manager.workers):
