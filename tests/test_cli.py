@@ -208,3 +208,21 @@ def test_hosts_are_listed_in_the_order_given(
     code, out, _ = run(capsys, "-c", big, "-c", small, "hosts", "--json")
     assert code == EXIT_OK
     assert [h["label"] for h in json.loads(out)] == ["demo node400.xml", "demo node1.xml"]
+
+
+def test_net_list_covers_every_connected_host(
+    capsys: pytest.CaptureFixture[str], node_xml: Callable[[int], str]
+) -> None:
+    nets = "<network><name>lan</name><bridge name='virbr9'/></network>"
+    uris = []
+    for size in (2, 3):
+        path = Path(node_xml(size).removeprefix("test://"))
+        path.write_text(path.read_text().replace("</node>", nets + "</node>"))
+        uris += ["-c", f"test://{path}"]
+    code, out, err = run(capsys, *uris, "net", "list", "--json")
+    assert code == EXIT_OK, err
+    assert sorted(n["host"] for n in json.loads(out)) == ["demo node2.xml", "demo node3.xml"]
+    code, out, _ = run(capsys, *uris, "net", "list")
+    assert sorted(out.splitlines())[0].startswith("lan on demo node2.xml: ")
+    code, out, _ = run(capsys, *uris, "net", "list", "--host", "demo node3.xml")
+    assert code == EXIT_OK and len(out.splitlines()) == 1 and out.startswith("lan: ")

@@ -6,7 +6,19 @@ import argparse
 from dataclasses import asdict
 
 from tvirt import networks
-from tvirt.cli.plumbing import EXIT_OK, EXIT_USAGE, CLIError, chosen_host, confirm, emit, wait
+from tvirt.cli.plumbing import (
+    EXIT_CONNECT,
+    EXIT_OK,
+    EXIT_USAGE,
+    CLIError,
+    chosen_host,
+    confirm,
+    connect,
+    connected_workers,
+    emit,
+    one_host,
+    wait,
+)
 from tvirt.ops import networks as ops
 
 
@@ -41,10 +53,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     action = args.net_command
     if action == "list":
-        with chosen_host(args) as host:
-            nets = wait(ops.list_all(host), args.timeout, host.label)
-        emit(args, [asdict(n) for n in nets], [line(n) for n in nets])
-        return EXIT_OK
+        return _list(args)
     name = args.name
     # Asked before connecting, as read-only mode refuses before asking (plumbing.confirm).
     if action == "stop":
@@ -72,11 +81,34 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def line(net: networks.NetInfo) -> str:
+def _list(args: argparse.Namespace) -> int:
+    """Networks on every connected host (or the one --host names), as `storage pools` does."""
+    manager, inventory = connect(args)
+    try:
+        if args.host:
+            workers = [one_host(args, manager, inventory)]
+        else:
+            workers = connected_workers(manager, inventory)
+            if not workers:
+                return EXIT_CONNECT
+        rows = [(w, n) for w in workers for n in wait(ops.list_all(w), args.timeout, w.label)]
+    finally:
+        manager.stop()
+    several = len(workers) > 1
+    emit(
+        args,
+        [{**asdict(n), "host": w.label, "uri": w.host_id} for w, n in rows],
+        [line(n, w.label if several else "") for w, n in rows],
+    )
+    return EXIT_OK
+
+
+def line(net: networks.NetInfo, host: str = "") -> str:
     bridge = net.bridge or "no bridge"
     leases = f"{len(net.leases)} DHCP leases" + (f" ({'; '.join(net.leases)})" if net.leases
                                                  else "")
+    where = f" on {host}" if host else ""
     return (
-        f"{net.name}: {net.state}, autostart {'on' if net.autostart else 'off'}, {bridge}, "
+        f"{net.name}{where}: {net.state}, autostart {'on' if net.autostart else 'off'}, {bridge}, "
         f"forward {net.forward}, {net.ip_range or 'no IP'}, {leases}"
     )
