@@ -265,6 +265,18 @@ def _read_until(fd: int, needle: bytes, seen: bytearray, timeout: float = 20) ->
                 raise AssertionError(f"pty closed before {needle!r}: {bytes(seen)!r}") from None
 
 
+def _ask_pty(fd: int, line: bytes, answer: bytes, seen: bytearray) -> None:
+    """Write line and wait for answer; retried like ask() for a guest still booting."""
+    for attempt in range(4):
+        os.write(fd, line)
+        try:
+            _read_until(fd, answer, seen, 20 if attempt == 3 else 5)
+            return
+        except AssertionError:
+            if attempt == 3:
+                raise
+
+
 def test_tvirt_console_command_in_a_pty(testbed: Testbed, running: Guest) -> None:
     running.ensure_running()
     master, slave = os.openpty()
@@ -276,15 +288,7 @@ def test_tvirt_console_command_in_a_pty(testbed: Testbed, running: Guest) -> Non
     seen = bytearray()
     try:
         _read_until(master, b"Escape key: Ctrl+]", seen)
-        # A guest still printing boot messages may scramble the first try: retry a little.
-        for attempt in range(4):
-            os.write(master, b"\recho $((6*7))\r")
-            try:
-                _read_until(master, b"\r\n42\r\n", seen, 20 if attempt == 3 else 5)
-                break
-            except AssertionError:
-                if attempt == 3:
-                    raise
+        _ask_pty(master, b"\recho $((6*7))\r", b"\r\n42\r\n", seen)
         # Raw mode while attached: no local echo from the pty; the guest echoes.
         assert not termios.tcgetattr(slave)[3] & termios.ECHO
         assert b"\x1b[?1049h" not in seen  # no alternate screen
@@ -513,14 +517,7 @@ def test_custom_escape_key_in_tvirt_console(
     try:
         _read_until(master, b"Escape key: Ctrl+A", seen)
         # Ctrl+] goes to the guest like any key; the session goes on.
-        for attempt in range(4):
-            os.write(master, b"\x1d\recho $((3*5))\r")
-            try:
-                _read_until(master, b"\r\n15\r\n", seen, 20 if attempt == 3 else 5)
-                break
-            except AssertionError:
-                if attempt == 3:
-                    raise
+        _ask_pty(master, b"\x1d\recho $((3*5))\r", b"\r\n15\r\n", seen)
         assert proc.poll() is None
         os.write(master, b"\x01")
         assert proc.wait(timeout=15) == 0

@@ -56,23 +56,28 @@ async def ask(pilot: Pilot[int], app: TvirtApp, key: str, text: str | None) -> N
     await pilot.press("enter")
 
 
+
+async def open_pool(pilot: Pilot[None], app: TvirtApp, uri: str, pool: str) -> StorageScreen:
+    """From the dashboard of a connected uri, `S`, then the pool's row chosen."""
+    await until(
+        pilot,
+        lambda: uri in app.hosts and app.hosts[uri].state is HostState.CONNECTED,
+        "the host",
+    )
+    app.dashboard.host_list.focus()
+    await pilot.pause()
+    await pilot.press("S")
+    await until(pilot, lambda: isinstance(app.screen, StorageScreen), "the storage view")
+    screen = app.screen
+    assert isinstance(screen, StorageScreen)
+    await until(pilot, lambda: any(p.name == pool for p in screen.pools), "the pool")
+    screen.pool_table.move_cursor(row=[p.name for p in screen.pools].index(pool))
+    return screen
+
 async def test_volume_actions_from_their_keys(testbed: Testbed, pool: str, tmp_path: Path) -> None:
     app = TvirtApp(uris=[testbed.qemu_uri])
     async with app.run_test(size=(140, 40)) as pilot:
-        await until(
-            pilot,
-            lambda: testbed.qemu_uri in app.hosts
-            and app.hosts[testbed.qemu_uri].state is HostState.CONNECTED,
-            "the host",
-        )
-        app.dashboard.host_list.focus()
-        await pilot.pause()
-        await pilot.press("S")
-        await until(pilot, lambda: isinstance(app.screen, StorageScreen), "the storage view")
-        screen = app.screen
-        assert isinstance(screen, StorageScreen)
-        await until(pilot, lambda: any(p.name == pool for p in screen.pools), "the pool")
-        screen.pool_table.move_cursor(row=[p.name for p in screen.pools].index(pool))
+        screen = await open_pool(pilot, app, testbed.qemu_uri, pool)
         await until(pilot, lambda: screen._shown_pool == pool, "the pool's volumes")
 
         # Create through the wizard: pool, name, format raw, 4M, sparse, no backing, summary.
@@ -163,20 +168,7 @@ async def test_ctrl_c_cancels_an_upload_and_a_download(
     folder.mkdir()
     app = TvirtApp(uris=[testbed.qemu_uri])
     async with app.run_test(size=(140, 40)) as pilot:
-        await until(
-            pilot,
-            lambda: testbed.qemu_uri in app.hosts
-            and app.hosts[testbed.qemu_uri].state is HostState.CONNECTED,
-            "the host",
-        )
-        app.dashboard.host_list.focus()
-        await pilot.pause()
-        await pilot.press("S")
-        await until(pilot, lambda: isinstance(app.screen, StorageScreen), "the storage view")
-        screen = app.screen
-        assert isinstance(screen, StorageScreen)
-        await until(pilot, lambda: any(p.name == pool for p in screen.pools), "the pool")
-        screen.pool_table.move_cursor(row=[p.name for p in screen.pools].index(pool))
+        screen = await open_pool(pilot, app, testbed.qemu_uri, pool)
         await until(pilot, lambda: [v.name for v in screen.volumes] == ["big.img"], "the volume")
         screen.volume_table.focus()
         text = screen.query_one("#transfer-text", Static)
