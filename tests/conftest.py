@@ -267,6 +267,30 @@ def node_xml(tmp_path: Path) -> Callable[[int], str]:
     return make
 
 
+def _ops_worker(
+    request: pytest.FixtureRequest, node_xml: Callable[[int], str], readonly: bool
+) -> Iterator[Any]:
+    """A connected, listed host worker for the operation tests: on the module's OPS_URI,
+    or a two-VM test node."""
+    from ops_hosts import opened  # ops_hosts imports this module
+
+    uri = getattr(request.module, "OPS_URI", "") or node_xml(2)
+    with opened(uri, readonly=readonly) as host:
+        yield host.worker
+
+
+@pytest.fixture
+def host(request: pytest.FixtureRequest, node_xml: Callable[[int], str]) -> Iterator[Any]:
+    yield from _ops_worker(request, node_xml, False)
+
+
+@pytest.fixture
+def readonly_host(
+    request: pytest.FixtureRequest, node_xml: Callable[[int], str]
+) -> Iterator[Any]:
+    yield from _ops_worker(request, node_xml, True)
+
+
 LIBVIRTD_PIDFILE = Path("/run/libvirtd.pid")
 TESTBED_LIBVIRTD_RECORD = Path("/run/tvirt-testbed/libvirtd.started")
 

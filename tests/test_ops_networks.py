@@ -20,22 +20,8 @@ from tvirt.ops.run import Failed, Refused
 from tvirt.readonly import refusal
 
 LAB = f"test://{Path(__file__).parent / 'fixtures' / 'vmlab.xml'}"
+OPS_URI = LAB  # the conftest fixtures host and readonly_host connect here
 PID = os.getpid()
-
-
-def _host(uri: str, readonly: bool) -> Iterator[HostWorker]:
-    with opened(uri, readonly=readonly) as host:
-        yield host.worker
-
-
-@pytest.fixture
-def host() -> Iterator[HostWorker]:
-    yield from _host(LAB, False)
-
-
-@pytest.fixture
-def readonly_host() -> Iterator[HostWorker]:
-    yield from _host(LAB, True)
 
 
 def states(host: HostWorker) -> dict[str, tuple[str, bool]]:
@@ -85,7 +71,8 @@ def test_a_missing_network_is_one_sentence(host: HostWorker) -> None:
 
 @pytest.fixture
 def real_host(testbed: Testbed) -> Iterator[HostWorker]:
-    yield from _host(testbed.qemu_uri, False)
+    with opened(testbed.qemu_uri) as host:
+        yield host.worker
 
 
 @pytest.mark.real

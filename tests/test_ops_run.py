@@ -5,12 +5,10 @@ a libvirt failure comes back as one sentence naming the host."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import libvirt
 import pytest
-from ops_hosts import opened
 
 from tvirt.host import HostWorker
 from tvirt.ops.run import Failed, Refused, in_thread, on_host, on_vm, refused
@@ -20,19 +18,7 @@ VM0 = "00000000-0000-0000-0000-000000000001"  # vm0000, running (conftest.node_x
 VM1 = "00000000-0000-0000-0000-000000000002"  # vm0001, shut off
 
 
-def _host(readonly: bool, node_xml: Callable[[int], str]) -> Iterator[HostWorker]:
-    with opened(node_xml(2), readonly=readonly) as host:
-        yield host.worker
-
-
-@pytest.fixture
-def host(node_xml: Callable[[int], str]) -> Iterator[HostWorker]:
-    yield from _host(False, node_xml)
-
-
-@pytest.fixture
-def readonly_host(node_xml: Callable[[int], str]) -> Iterator[HostWorker]:
-    yield from _host(True, node_xml)
+# host and readonly_host (conftest): a two-VM test node, read-only or not.
 
 
 def test_read_only_refuses_a_change_before_the_host_is_asked(

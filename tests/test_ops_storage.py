@@ -21,22 +21,8 @@ from tvirt.readonly import refusal
 from tvirt.sizes import MIB
 
 LAB = f"test://{Path(__file__).parent / 'fixtures' / 'vmlab.xml'}"
+OPS_URI = LAB  # the conftest fixtures host and readonly_host connect here
 PID = os.getpid()
-
-
-def _host(uri: str, readonly: bool) -> Iterator[HostWorker]:
-    with opened(uri, readonly=readonly) as host:
-        yield host.worker
-
-
-@pytest.fixture
-def host() -> Iterator[HostWorker]:
-    yield from _host(LAB, False)
-
-
-@pytest.fixture
-def readonly_host() -> Iterator[HostWorker]:
-    yield from _host(LAB, True)
 
 
 def names(host: HostWorker, pool: str = "labpool") -> list[str]:
@@ -125,7 +111,8 @@ def test_failures_are_one_sentence(host: HostWorker, tmp_path: Path) -> None:
 # -- uploads and downloads on the real libvirtd --------------------------------------
 @pytest.fixture
 def real_host(testbed: Testbed) -> Iterator[HostWorker]:
-    yield from _host(testbed.qemu_uri, False)
+    with opened(testbed.qemu_uri) as host:
+        yield host.worker
 
 
 @pytest.fixture
