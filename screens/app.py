@@ -50,6 +50,7 @@ from .messages import (
     message_for,
 )
 from .moves import Move, Moves
+from .quit_guard import ask_before_quitting
 from .vm_detail import VMDetailScreen
 from .words import plural
 
@@ -459,6 +460,10 @@ class TvirtApp(App[int]):
             self.dashboard.refresh_status()
         if isinstance(self.screen, VMDetailScreen):
             self.screen.refresh_status()
+
+    async def action_quit(self) -> None:
+        if not ask_before_quitting(self):
+            self.exit()
 
     def action_toggle_stats(self) -> None:
         self.set_stats_paused(not self.stats_paused)

@@ -9,6 +9,7 @@ ELSEWHERE names the test that covers it, so a new screen is covered the day it e
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import pkgutil
 from dataclasses import dataclass, field
@@ -50,6 +51,7 @@ ELSEWHERE = {
     # The migrate key refuses on a single host: two hosts are needed to reach these.
     "MigrateDialog": "test_tui_migrate: test_the_dialog_lists_the_other_host_and_escape_leaves",
     "MigrationScreen": "test_lab_migrate: test_app_escape_cancels_the_migration_and_the_vm_stays",
+    "QuitDialog": "test_quitting_while_a_change_runs_asks_and_escape_stays",
 }
 
 
@@ -237,4 +239,25 @@ async def test_the_documented_quit_key_works_where_q_is_a_letter(
         assert app.is_running and app.focused.value.endswith("q")
         await pilot.press(other)
         await until(pilot, lambda: not app.is_running, f"{other} to quit")
+    assert app.return_code == 0
+
+
+async def test_quitting_while_a_change_runs_asks_and_escape_stays() -> None:
+    """The question's Escape keeps the app; q in it quits. A stand-in worker of the
+    migrate group: the guard reads only the group, and a real migration needs the lab
+    (the upload in test_tui_storage_real asks the same with a real transfer)."""
+    app = TvirtApp(uris=[LAB], stats=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await start(pilot, [])
+        hold = asyncio.Event()
+        app.run_worker(hold.wait(), group="migrate")
+        await pilot.press("q")
+        await until(pilot, lambda: names(app)[-1] == "QuitDialog", "the question")
+        await pilot.press("escape")
+        await until(pilot, lambda: names(app)[-1] == "DashboardScreen", "the dashboard")
+        assert app.is_running
+        await pilot.press("q")
+        await until(pilot, lambda: names(app)[-1] == "QuitDialog", "the question again")
+        await pilot.press("q")
+        await until(pilot, lambda: not app.is_running, "q to quit")
     assert app.return_code == 0

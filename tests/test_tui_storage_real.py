@@ -23,6 +23,7 @@ from tvirt.model import HostState
 from tvirt.screens.app import TvirtApp
 from tvirt.screens.dialogs import ConfirmDialog
 from tvirt.screens.form import Choice, FormDialog
+from tvirt.screens.quit_guard import CHANGES, QuitDialog
 from tvirt.screens.storage import BUSY, StorageScreen
 from tvirt.screens.wizard import FieldWizard as Wizard
 from tvirt.sizes import MIB
@@ -184,6 +185,13 @@ async def test_ctrl_c_cancels_an_upload_and_a_download(
             await pilot.press(key)
             await until(pilot, lambda b=before: BUSY in app.messages[b:], f"{key} refused")
             assert app.screen is screen
+        # q during the upload asks first (it would leave the volume part written); n stays.
+        await pilot.press("q")
+        await until(pilot, lambda: isinstance(app.screen, QuitDialog), "the quit question")
+        assert app.screen.targets == [CHANGES[("storage-transfer", "")]]
+        await pilot.press("n")
+        await until(pilot, lambda: app.screen is screen, "back on the storage view")
+        assert app.is_running and not app.quitting
         await pilot.press("ctrl+c")
         await said(pilot, app, "Upload to big.img cancelled. Volume big.img was partly "
                    "overwritten, so it was wiped with zeros.")
