@@ -503,6 +503,8 @@ class TvirtApp(App[int]):
     def on_domain_changed(self, message: DomainChanged) -> None:
         if not self._wanted(message.vm.host_id):
             return
+        if message.incoming:
+            self.moves.arriving(message.vm, self.dashboard.table.vms)
         if self.moves.changed(message.vm) is not None:
             self._settle_move(message.vm.uuid)  # held until the source lets it go
             return

@@ -34,6 +34,7 @@ class DomainsListed(Message):
 @dataclass(eq=False)
 class DomainChanged(Message):
     vm: VMInfo
+    incoming: bool = False
 
 
 @dataclass(eq=False)

@@ -1,4 +1,5 @@
-"""VMs moving between hosts while the app watches: a migration the app started.
+"""VMs moving between hosts while the app watches: a migration the app started, or one
+started elsewhere that libvirt announces on the destination (`DomainChanged.incoming`).
 
 A migrating VM appears on the destination (its incoming domain, paused until the end)
 before it leaves the source, and the two hosts' workers report on their own threads, so
@@ -23,6 +24,9 @@ class Move:
     dest: str
     arrived: VMInfo | None = None  # the destination's latest record, held back
     left: bool = False  # the source reported the VM removed
+    # Started outside the app (virsh, another tvirt): no call returns to end it, so the
+    # destination's teardown of its incoming copy ends it instead.
+    outside: bool = False
 
     @property
     def source_key(self) -> str:
@@ -39,8 +43,19 @@ class Moves:
     def __init__(self) -> None:
         self._moves: dict[str, Move] = {}
 
-    def begin(self, vm: VMInfo, dest: str) -> None:
-        self._moves[vm.uuid] = Move(vm.uuid, vm.host_id, dest)
+    def begin(self, vm: VMInfo, dest: str, *, outside: bool = False) -> None:
+        self._moves[vm.uuid] = Move(vm.uuid, vm.host_id, dest, outside=outside)
+
+    def arriving(self, vm: VMInfo, shown: dict[str, VMInfo]) -> bool:
+        """vm is an incoming migration's copy (DomainChanged.incoming): if the row it comes
+        from is shown on another host, begin a move from there (True)."""
+        if vm.uuid in self._moves:
+            return False
+        for source in shown.values():
+            if source.uuid == vm.uuid and source.host_id != vm.host_id:
+                self.begin(source, vm.host_id, outside=True)
+                return True
+        return False
 
     def __contains__(self, uuid: str) -> bool:
         return uuid in self._moves
@@ -65,6 +80,8 @@ class Moves:
             return move
         if host_id == move.dest:
             move.arrived = None
+            if move.outside and not move.left:
+                del self._moves[uuid]  # the migration failed: the row stays on the source
             return move
         return None
 

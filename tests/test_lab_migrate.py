@@ -7,6 +7,7 @@ One guest boots once on node1 for the module; every test that moves it brings it
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -350,6 +351,105 @@ async def test_app_escape_cancels_the_migration_and_the_vm_stays(pair: Pair) -> 
                     f"{pair.source.name}") in app.messages[-1]
             rows = [vm for vm in table(app).vms.values() if vm.name == pair.name]
             assert [vm.host_id for vm in rows] == [pair.source.uri]
+            assert (where(pair.source, pair.name), where(pair.target, pair.name)) == (
+                "running", "absent")
+    finally:
+        dom.migrateSetMaxSpeed(speed)
+        conn.close()
+        home(pair)
+
+
+def _migrate_outside(pair: Pair, speed: int | None = None) -> None:
+    """node1 to node2 with plain libvirt, as virsh migrate --live --p2p would (not tvirt);
+    speed (MiB/s) slows it down."""
+    conn = libvirt.open(pair.source.uri)
+    try:
+        dom = conn.lookupByName(pair.name)
+        if speed is not None:
+            dom.migrateSetMaxSpeed(speed)
+        dom.migrateToURI3(
+            pair.target.uri, {},
+            libvirt.VIR_MIGRATE_PEER2PEER | libvirt.VIR_MIGRATE_LIVE
+            | libvirt.VIR_MIGRATE_PERSIST_DEST | libvirt.VIR_MIGRATE_UNDEFINE_SOURCE,
+        )
+    finally:
+        conn.close()
+
+
+class RowWatch:
+    """Every frame's rows of one VM: how many, and the hosts they showed in turn."""
+
+    def __init__(self, app: TvirtApp, uuid: str) -> None:
+        self.app, self.uuid = app, uuid
+        self.hosts: list[str] = []
+        self.counts: set[int] = set()
+
+    def sample(self) -> None:
+        rows = [key for key in table(self.app).rows if str(key.value).endswith(self.uuid)]
+        self.counts.add(len(rows))
+        if rows:
+            host = str(table(self.app).get_cell(rows[0], "host")).split()[0]
+            if not self.hosts or self.hosts[-1] != host:
+                self.hosts.append(host)
+
+
+async def test_a_migration_started_outside_moves_the_row_in_place(pair: Pair) -> None:
+    """virsh (here: libvirt itself) migrates the VM while the app watches both hosts: one
+    row throughout, node1 then node2, told as a move and not as a removal."""
+    app = TvirtApp([pair.source.uri, pair.target.uri], stats=False)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await until(pilot, lambda: ready(app, pair), "both hosts and the guest", 60)
+            uuid = next(vm.uuid for vm in table(app).vms.values() if vm.name == pair.name)
+            watch = RowWatch(app, uuid)
+            moving = asyncio.ensure_future(asyncio.to_thread(_migrate_outside, pair))
+
+            def arrived() -> bool:
+                watch.sample()
+                return moving.done() and bool(watch.hosts) and watch.hosts[-1] == pair.target.name
+
+            await until(pilot, arrived, "the row on node2", 120)
+            await moving
+            assert watch.counts == {1}
+            assert watch.hosts == [pair.source.name, pair.target.name]
+            assert any(m.startswith(f"{pair.name}: moved from {pair.source.name}")
+                       for m in app.messages), app.messages
+            assert not [m for m in app.messages if "removed" in m and pair.name in m]
+            assert pair.name not in [vm.name for vm in table(app).vms.values()
+                                     if vm.host_id == pair.source.uri]
+    finally:
+        home(pair)
+
+
+async def test_an_outside_migration_aborted_leaves_one_row_on_the_source(pair: Pair) -> None:
+    app = TvirtApp([pair.source.uri, pair.target.uri], stats=False)
+    conn = libvirt.open(pair.source.uri)
+    dom = conn.lookupByName(pair.name)
+    speed = dom.migrateGetMaxSpeed()
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await until(pilot, lambda: ready(app, pair), "both hosts and the guest", 60)
+            uuid = next(vm.uuid for vm in table(app).vms.values() if vm.name == pair.name)
+            watch = RowWatch(app, uuid)
+            moving = asyncio.ensure_future(asyncio.to_thread(_migrate_outside, pair, 1))
+
+            def begun() -> bool:
+                watch.sample()
+                return uuid in app.moves
+
+            await until(pilot, begun, "the move seen on node2", 60)
+            await asyncio.to_thread(dom.abortJob)
+            with pytest.raises(libvirt.libvirtError):
+                await moving
+
+            def ended() -> bool:
+                watch.sample()
+                return uuid not in app.moves
+
+            await until(pilot, ended, "the failed move dropped", 60)
+            await pilot.pause(1)
+            watch.sample()
+            assert watch.counts == {1} and watch.hosts == [pair.source.name]
             assert (where(pair.source, pair.name), where(pair.target, pair.name)) == (
                 "running", "absent")
     finally:

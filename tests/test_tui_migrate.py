@@ -93,6 +93,33 @@ def test_a_failed_move_is_dropped_and_its_incoming_copy_forgotten() -> None:
     assert "u-1" not in moves
 
 
+def test_an_outside_migration_begins_a_move_only_from_a_shown_row() -> None:
+    source = vm("h1")
+    incoming = VMInfo("h2", "u-1", "web01", VMState.PAUSED, 1, 1024, False)
+    moves = Moves()
+    # A VM migrated in from a host the app does not watch is simply a new row.
+    assert not moves.arriving(incoming, {})
+    assert not moves.arriving(incoming, {incoming.key: incoming})  # the same host is no move
+    assert moves.arriving(incoming, {source.key: source})
+    assert not moves.arriving(incoming, {source.key: source})  # begun once
+    assert moves.changed(incoming) is not None
+    assert moves.removed("h1", "u-1") is not None
+    done = moves.settle("u-1")
+    assert done is not None and done.outside and done.source_key == source.key
+
+
+def test_a_failed_outside_migration_ends_when_its_incoming_copy_goes() -> None:
+    source = vm("h1")
+    incoming = VMInfo("h2", "u-1", "web01", VMState.PAUSED, 1, 1024, False)
+    moves = Moves()
+    assert moves.arriving(incoming, {source.key: source})
+    moves.changed(incoming)
+    # No call returns for a migration the app did not start: the teardown ends it.
+    assert moves.removed("h2", "u-1") is not None
+    assert "u-1" not in moves
+    assert moves.changed(source) is None and moves.removed("h1", "u-1") is None
+
+
 async def test_one_host_refuses_with_a_sentence() -> None:
     async with running(LAB) as (app, pilot):
         select(app, "web01")

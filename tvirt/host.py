@@ -440,17 +440,19 @@ class HostWorker:
 
     # -- callbacks from the libvirt event thread: hand off, never block -----
     def _on_lifecycle(
-        self, _conn: Any, dom: libvirt.virDomain, event: int, _detail: int, generation: int
+        self, _conn: Any, dom: libvirt.virDomain, event: int, detail: int, generation: int
     ) -> None:
         uuid, name = dom.UUIDString(), dom.name()
-        self._jobs.put(lambda: self._refresh(uuid, name, generation))
+        incoming = (event == libvirt.VIR_DOMAIN_EVENT_STARTED
+                    and detail == libvirt.VIR_DOMAIN_EVENT_STARTED_MIGRATED)
+        self._jobs.put(lambda: self._refresh(uuid, name, generation, incoming))
 
     def _on_close(self, _conn: Any, reason: int, generation: int) -> None:
         why = _CLOSE_REASONS.get(reason, "an unknown reason")
         self._jobs.put(lambda: self._lost(generation, why))
 
     # -- jobs ---------------------------------------------------------------
-    def _refresh(self, uuid: str, name: str, generation: int) -> None:
+    def _refresh(self, uuid: str, name: str, generation: int, incoming: bool = False) -> None:
         if self._conn is None or generation != self._generation:
             return
         try:
@@ -461,7 +463,7 @@ class HostWorker:
                 self._emit(DomainRemoved(self.host_id, uuid, name))
                 return
             raise
-        self._emit(DomainChanged(vm))
+        self._emit(DomainChanged(vm, incoming))
 
     def _recheck(self) -> None:
         """List the domains again (a bounded number of calls) and report each difference

@@ -25,6 +25,9 @@ class DomainsListed:
 @dataclass(frozen=True)
 class DomainChanged:
     vm: VMInfo
+    # libvirt started the VM here to receive a migration (started, detail migrated): the
+    # app can then hold the row back until the source lets the VM go, whoever migrates it.
+    incoming: bool = False
 
 
 @dataclass(frozen=True)
