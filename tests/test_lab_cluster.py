@@ -16,23 +16,29 @@ away. Run time: about 90 s on the shared machine, node3 away about 40 s of it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import libvirt
 import pytest
 from test_console_real import Guest
 from test_lab_migrate import console_answers
+from textual.widgets import DataTable
 
 from conftest import Lab, LabNode, Recorder, guest_xml, tvirt_bin, wait_for
+from tui_helpers import until
 from tvirt import cluster
 from tvirt.manager import HostManager
 from tvirt.ops import cluster as cluster_ops
 from tvirt.ops.hostcmd import CommandHost
+from tvirt.screens.app import TvirtApp
+from tvirt.screens.cluster_view import ClusterScreen
 
 pytestmark = pytest.mark.real
 
@@ -137,73 +143,107 @@ def cut(node: LabNode) -> Iterator[None]:
         subprocess.run([*link, "up"], check=True, timeout=30)
 
 
-def test_node3_lost_the_volume_stays_usable_and_heals(setup: Setup) -> None:
-    lab, node1 = setup.lab, setup.node1
-    brick3 = "node3:"
-    # Before: every host up, all three bricks online, nothing to heal.
-    wait_for(lambda: setup.volume(setup.overview()).bricks_up == 3, 120, "three bricks up")
-    before = setup.overview()
-    assert setup.volume(before).quorum == "met"
-    assert all(h.state == "up" for h in before.hosts), before.hosts
-    assert setup.host(before, "node1").vms.get("running", 0) >= 1
-    with cut(setup.node3):
-        # Writes from node1 go through: two of three bricks are quorum.
-        for i in range(3):
-            in_node(node1, "dd", "if=/dev/urandom", f"of={MOUNT}/{TAG}-w{i}", "bs=64k",
-                    "count=4", "conv=fsync")
-        in_node(node1, "sh", "-c", f"cat {MOUNT}/{TAG}-w2 > /dev/null")
-        seen: list[cluster.Overview] = []
+def _writes(setup: Setup) -> None:
+    """Writes from node1 while node3 is away: they go through, two of three bricks being
+    quorum (the mount's client gives node3's brick up after 5 s)."""
+    for i in range(3):
+        in_node(setup.node1, "dd", "if=/dev/urandom", f"of={MOUNT}/{TAG}-w{i}", "bs=64k",
+                "count=4", "conv=fsync")
+    in_node(setup.node1, "sh", "-c", f"cat {MOUNT}/{TAG}-w2 > /dev/null")
 
-        def lost() -> bool:
-            seen.append(setup.overview())
-            return setup.host(seen[-1], "node3").state == "lost"
 
-        wait_for(lost, 120, "node3 lost in the overview")
-        view = seen[-1]
-        vol = setup.volume(view)
-        (offline,) = setup.host(view, "node3").bricks
-        assert not offline.online and offline.words.startswith("offline"), offline
-        assert offline.name.startswith(brick3)
-        assert vol.bricks_up == 2 and vol.quorum == "met", vol
-        assert vol.heal_pending and vol.heal_pending > 0, vol
-        assert setup.host(view, "node1").state == "up"
-        assert all(b.online for b in setup.host(view, "node1").bricks)
-        # The event log's lines for that change: a host lost, a brick offline, heal pending.
-        lines = cluster.changes(before, view)
-        assert any(line.startswith("node3") and "host lost" in line for line in lines), lines
-        assert any(line.startswith(f"Brick {brick3}") and "offline" in line
-                   for line in lines), lines
-        assert f"Volume {lab.gluster_volume}: heal pending {vol.heal_pending}" in lines
-        # The plain command says the same.
-        out = subprocess.run(
-            [tvirt_bin(), "--timeout", "5", "--json", "cluster"], capture_output=True,
-            text=True, timeout=180, env={**os.environ, "TVIRT_CONFIG": lab.config},
-        )
-        assert out.returncode == 0, out.stderr
-        data = json.loads(out.stdout)
-        (node3,) = [h for h in data["hosts"] if h["uri"] == setup.node3.uri]
-        assert node3["state"] == "lost" and node3["error"], node3
-        assert [b["online"] for b in node3["bricks"]] == [False]
-        (labvol,) = [v for v in data["volumes"] if v["name"] == lab.gluster_volume]
-        assert (labvol["bricks_up"], labvol["quorum"]) == (2, "met"), labvol
-        # The guest on node1 runs on, and its console answers.
-        dom = setup.hosts[0].libvirt_call(lambda conn: conn.lookupByName(setup.guest).state())
-        assert dom[0] == libvirt.VIR_DOMAIN_RUNNING
-        assert console_answers(node1, setup.guest)
-    # node3 is back: the overview shows its brick online and the heal going down to zero.
-    healed: list[cluster.Overview] = []
+def _lost(setup: Setup) -> cluster.Overview:
+    """The core's overview, asked until it shows node3 lost."""
+    seen: list[cluster.Overview] = []
 
-    def heal_done() -> bool:
-        healed.append(setup.overview())
-        vol = setup.volume(healed[-1])
-        # libvirt's reconnect (backoff up to 10 s) may come after the heal: both awaited.
-        node3_up = setup.host(healed[-1], "node3").state == "up"
-        return node3_up and vol.bricks_up == 3 and vol.heal_pending == 0
+    def lost() -> bool:
+        seen.append(setup.overview())
+        return setup.host(seen[-1], "node3").state == "lost"
 
-    wait_for(heal_done, 600, "heal pending back to zero and node3 up")
-    after = healed[-1]
-    assert [b.online for b in setup.host(after, "node3").bricks] == [True]
-    lines = cluster.changes(view, after)
-    assert f"Volume {lab.gluster_volume}: healed, heal pending 0" in lines, lines
-    assert any(line.startswith(f"Brick {brick3}") and line.endswith("online")
-               for line in lines), lines
+    wait_for(lost, 120, "node3 lost in the overview")
+    return seen[-1]
+
+
+def _command(setup: Setup) -> dict[str, Any]:
+    out = subprocess.run(
+        [tvirt_bin(), "--timeout", "5", "--json", "cluster"], capture_output=True,
+        text=True, timeout=180, env={**os.environ, "TVIRT_CONFIG": setup.lab.config},
+    )
+    assert out.returncode == 0, out.stderr
+    data: dict[str, Any] = json.loads(out.stdout)
+    return data
+
+
+def _row(screen: ClusterScreen, node: LabNode) -> list[str]:
+    table = screen.query_one("#cluster-hosts", DataTable)
+    return [str(c) for c in table.get_row(node.uri)]
+
+
+def _volume_row(screen: ClusterScreen, name: str) -> list[str]:
+    table = screen.query_one("#cluster-volumes", DataTable)
+    return [str(c) for c in table.get_row(name)]
+
+
+async def test_node3_lost_the_volume_stays_usable_and_heals(setup: Setup) -> None:
+    lab, node1, node3 = setup.lab, setup.node1, setup.node3
+    volume, brick3 = lab.gluster_volume, "node3:"
+    app = TvirtApp(uris=[n.uri for n in lab.nodes])
+    async with app.run_test(size=(180, 40)) as pilot:
+        screen = ClusterScreen(interval=2.0)
+        await app.push_screen(screen)
+        # Before: every host up, all three bricks online, nothing to heal.
+        await until(pilot, lambda: screen.view is not None and len(screen.view.hosts) == 3
+                    and all(h.state == "up" for h in screen.view.hosts)
+                    and _volume_row(screen, volume)[2] == "3 of 3", "three hosts up", 120)
+        before = await asyncio.to_thread(setup.overview)
+        assert setup.volume(before).bricks_up == 3, before.volumes
+        assert setup.volume(before).quorum == "met"
+        assert setup.host(before, "node1").vms.get("running", 0) >= 1
+        with cut(node3):
+            await asyncio.to_thread(_writes, setup)
+            view = await asyncio.to_thread(_lost, setup)
+            vol = setup.volume(view)
+            (offline,) = setup.host(view, "node3").bricks
+            assert not offline.online and offline.words.startswith("offline"), offline
+            assert offline.name.startswith(brick3)
+            assert vol.bricks_up == 2 and vol.quorum == "met", vol
+            assert vol.heal_pending and vol.heal_pending > 0, vol
+            assert setup.host(view, "node1").state == "up"
+            assert all(b.online for b in setup.host(view, "node1").bricks)
+            # The event log's lines for that change: host lost, brick offline, heal pending.
+            lines = cluster.changes(before, view)
+            assert any(line.startswith("node3") and "host lost" in line for line in lines)
+            assert any(line.startswith(f"Brick {brick3}") and "offline" in line
+                       for line in lines), lines
+            assert f"Volume {volume}: heal pending {vol.heal_pending}" in lines
+            # The plain command says the same.
+            data = await asyncio.to_thread(_command, setup)
+            (lost,) = [h for h in data["hosts"] if h["uri"] == node3.uri]
+            assert lost["state"] == "lost" and lost["error"], lost
+            assert [b["online"] for b in lost["bricks"]] == [False]
+            (labvol,) = [v for v in data["volumes"] if v["name"] == volume]
+            assert (labvol["bricks_up"], labvol["quorum"]) == (2, "met"), labvol
+            # And so does the screen, with a line each in the app's event log.
+            await until(pilot, lambda: _row(screen, node3)[1] == "lost"
+                        and "offline" in _row(screen, node3)[3], "node3 lost on screen", 120)
+            assert _volume_row(screen, volume)[2:5] == ["2 of 3", "3", "met"]
+            logged = [m for m in app.messages if m.startswith("Cluster: ")]
+            assert any("node3" in m and "host lost" in m for m in logged), logged
+            assert any(m.startswith(f"Cluster: Brick {brick3}") and "offline" in m
+                       for m in logged), logged
+            # The guest on node1 runs on, and its console answers.
+            state = setup.hosts[0].libvirt_call(
+                lambda conn: conn.lookupByName(setup.guest).state())
+            assert state[0] == libvirt.VIR_DOMAIN_RUNNING
+            assert await asyncio.to_thread(console_answers, node1, setup.guest)
+        # node3 is back: the overview shows its brick online and heal pending down to zero
+        # (libvirt's reconnect, backoff up to 10 s, may come after the heal: both awaited).
+        await until(pilot, lambda: _row(screen, node3)[1] == "up"
+                    and _volume_row(screen, volume)[2] == "3 of 3"
+                    and _volume_row(screen, volume)[5] == "0", "healed and node3 up", 600)
+        assert screen.view is not None
+        assert [b.online for b in setup.host(screen.view, "node3").bricks] == [True]
+        logged = [m for m in app.messages if m.startswith("Cluster: ")]
+        assert f"Cluster: Volume {volume}: healed, heal pending 0" in logged, logged
+        assert any(m.startswith(f"Cluster: Brick {brick3}") and m.endswith("online")
+                   for m in logged), logged

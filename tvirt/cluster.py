@@ -41,11 +41,14 @@ class PoolUsage:
     allocation: int
 
     @property
+    def percent(self) -> str:
+        """How full, as a word: "37%", or the state when the size is unknown."""
+        return f"{round(100 * self.allocation / self.capacity)}%" if self.capacity else self.state
+
+    @property
     def words(self) -> str:
-        if not self.capacity:
-            return f"{self.name} {self.state}"
-        percent = round(100 * self.allocation / self.capacity)
-        return f"{self.name} {percent}% of {format_size(self.capacity)}"
+        size = f" of {format_size(self.capacity)}" if self.capacity else ""
+        return f"{self.name} {self.percent}{size}"
 
 
 @dataclass(frozen=True)
