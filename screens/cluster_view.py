@@ -160,10 +160,12 @@ class ClusterScreen(TvirtScreen[None]):
         gluster = (f"Gluster: {view.gluster_error}" if view.gluster_error
                    else f"Gluster asked on {view.gluster_host}" if view.gluster_host
                    else "no Gluster volumes")
+        # A screen reader hears the line again whenever it changes: no counter there, so
+        # a tick that changed nothing writes nothing.
+        count = "" if getattr(self.app, "screen_reader", False) else f", refresh {self.ticks_done}"
         self.query_one("#cluster-status", Static).update(
             f"Cluster overview: {plural(len(view.hosts), 'host')}, {lost} lost, "
-            f"{plural(offline, 'brick')} offline; {gluster}; refreshed {every}, "
-            f"refresh {self.ticks_done}")
+            f"{plural(offline, 'brick')} offline; {gluster}; refreshed {every}{count}")
         sync_rows(self.query_one("#cluster-hosts", DataTable),
                   {h.uri or h.label: host_cells(h) for h in view.hosts})
         sync_rows(self.query_one("#cluster-volumes", DataTable),

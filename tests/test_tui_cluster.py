@@ -119,3 +119,18 @@ def test_cluster_overview_snapshot(snap_compare: Callable[..., bool]) -> None:
         await settled(pilot, lambda: screen.ticks_done == 1, "the first refresh")
 
     assert snap_compare(TvirtApp(uris=[LAB]), terminal_size=(150, 24), run_before=open_view)
+
+
+async def test_screen_reader_hears_no_tick_that_changed_nothing() -> None:
+    app = TvirtApp(uris=[LAB], screen_reader=True)
+    async with app.run_test(size=(150, 40)) as pilot:
+        screen = ClusterScreen(hosts=list, interval=0, collect=collecting([fixed(True, 0)]))
+        await app.push_screen(screen)
+        await until(pilot, lambda: screen.ticks_done == 1, "the first refresh")
+        status = screen.query_one("#cluster-status", Static)
+        first = str(status.render())
+        await pilot.press("r")
+        await until(pilot, lambda: screen.ticks_done == 2, "the second refresh")
+        assert str(status.render()) == first
+        assert first == ("Cluster overview: 3 hosts, 0 lost, 0 bricks offline; "
+                         "Gluster asked on node1; refreshed on r")
