@@ -168,7 +168,10 @@ def volume_facts(runner: Any) -> tuple[list[gluster.Volume], list[gluster.Peer]]
             except (gluster.GlusterError, RemoteError):
                 pass  # no self-heal daemon: the status below still says online or not
         try:
-            root = gluster._xml(runner, "volume", "status", vol.name, timeout=STATUS_TIMEOUT)
+            # The gluster command gives up by itself (over ssh, killing our end would
+            # leave it waiting on the host); the Runner's limit is a backstop.
+            root = gluster._xml(runner, f"--timeout={STATUS_TIMEOUT:g}", "volume", "status",
+                                vol.name, timeout=STATUS_TIMEOUT + 10)
             gluster.apply_status(vol, root)
             answered = True
         except (gluster.GlusterError, RemoteError):
