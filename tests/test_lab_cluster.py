@@ -11,7 +11,7 @@ overview shows heal pending going down to zero.
 
 The mount's client gives up on an unanswering brick after 5 s (a client option of this
 mount alone; the volume keeps gluster's 42 s), so writes do not wait long while node3 is
-away. Run time: about 90 s on the shared machine, node3 away about 40 s of it.
+away. Run time: about 110 to 130 s on the shared machine, node3 away about 50 s of it.
 """
 
 from __future__ import annotations
