@@ -134,3 +134,19 @@ async def test_screen_reader_hears_no_tick_that_changed_nothing() -> None:
         assert str(status.render()) == first
         assert first == ("Cluster overview: 3 hosts, 0 lost, 0 bricks offline; "
                          "Gluster asked on node1; refreshed on r")
+
+
+async def test_thirty_hosts_are_thirty_lines() -> None:
+    hosts = tuple(cluster.HostOverview(f"host{i:02d}", f"qemu+ssh://root@host{i:02d}/system",
+                                       "up", "", {"running": i % 3})
+                  for i in range(30))
+    view = cluster.Overview(hosts)
+    app = TvirtApp(uris=[LAB])
+    async with app.run_test(size=(150, 40)) as pilot:
+        screen = ClusterScreen(hosts=list, interval=0, collect=collecting([view]))
+        await app.push_screen(screen)
+        await settled(pilot, lambda: screen.ticks_done == 1, "the first refresh")
+        table = screen.query_one("#cluster-hosts", DataTable)
+        assert table.row_count == 30
+        assert {row.height for row in table.ordered_rows} == {1}
+        assert cell(table, "qemu+ssh://root@host00/system", 2) == "none"
