@@ -201,6 +201,11 @@ class DashboardScreen(TvirtScreen[None]):
 
         open_gluster(self.tvirt, self.selected_host_id())
 
+    def action_cluster(self) -> None:
+        from .cluster_view import ClusterScreen
+
+        self.app.push_screen(ClusterScreen())
+
     # -- new VM, hardware details, networks (screens/create_wizard.py etc.) --
     def action_new_vm(self) -> None:
         from .create_wizard import open_wizard

@@ -111,8 +111,8 @@ class GlusterState:
         return asdict(self)
 
 
-def _xml(runner: Runner, *args: str) -> ET.Element:
-    result = runner.run([*GLUSTER, *args, "--xml"], timeout=60)
+def _xml(runner: Runner, *args: str, timeout: float = 60) -> ET.Element:
+    result = runner.run([*GLUSTER, *args, "--xml"], timeout=timeout)
     try:
         root = ET.fromstring(result.stdout) if result.stdout.strip() else None
     except ET.ParseError:

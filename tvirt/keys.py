@@ -39,6 +39,7 @@ DASHBOARD_KEYS: tuple[Key, ...] = (
     Key("tab", "focus_next", "Move focus to the next pane"),
     Key("G", "gluster", "Gluster view of the selected host: volumes, bricks, heal, peers"),
     Key("m", "migrate", "Migrate the selected VM to another connected host"),
+    Key("C", "cluster", "Cluster overview: every host's VMs, pools, bricks; volumes' health"),
 )
 
 APP_KEYS: tuple[Key, ...] = (
@@ -109,6 +110,11 @@ GLUSTER_KEYS: tuple[Key, ...] = (
     Key("w", "wipe_wizard", "Disk wipe wizard for this host", "Gluster view"),
     Key("b", "brick_wizard", "Brick and volume wizard for this host", "Gluster view"),
     Key("escape", "back", "Back to the dashboard", "Gluster view"),
+)
+# The cluster overview (C on the dashboard).
+CLUSTER_KEYS: tuple[Key, ...] = (
+    Key("r", "refresh", "Refresh the cluster overview now", "cluster overview"),
+    Key("escape", "back", "Back to the dashboard", "cluster overview"),
 )
 WIZARD_KEYS: tuple[Key, ...] = (
     Key("escape", "back", "Previous step, or close the wizard", "disk wizards"),
@@ -193,7 +199,7 @@ def all_keys() -> tuple[Key, ...]:
     return (
         APP_KEYS + DASHBOARD_KEYS + DETAIL_KEYS + CONFIRM_KEYS + CONSOLE_KEYS + MIGRATION_KEYS
         + GLUSTER_KEYS + WIZARD_KEYS + FORM_KEYS + HARDWARE_KEYS + XML_KEYS + NETWORK_KEYS
-        + STORAGE_KEYS
+        + STORAGE_KEYS + CLUSTER_KEYS
     )
 
 

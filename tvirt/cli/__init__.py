@@ -39,6 +39,7 @@ COMMANDS: dict[str, str] = {
     "snapshot": "snapshots",
     "net": "net",
     "gluster": "gluster",
+    "cluster": "cluster",
     "disks": "disks",
     "wipe": "disks",
     "pools": "storage",
