@@ -178,9 +178,7 @@ class VMTable(Table[Cell]):
         fresh = {vm.key: vm for vm in vms}
         self.sort_soon()
         with self._cursor_kept():
-            for vm in self._vms_of(host_id):
-                if vm.key not in fresh:
-                    self._forget(vm.key)
+            self._forget_all([vm.key for vm in self._vms_of(host_id) if vm.key not in fresh])
             for vm in fresh.values():
                 self.vms[vm.key] = vm
                 self._sync(vm)
@@ -225,8 +223,7 @@ class VMTable(Table[Cell]):
 
     def remove_host(self, host_id: str) -> None:
         with self._cursor_kept():
-            for vm in self._vms_of(host_id):
-                self._forget(vm.key)
+            self._forget_all([vm.key for vm in self._vms_of(host_id)])
             self.labels.pop(host_id, None)
 
     def show_stats(self, snap: StatsSnapshot, history: StatsHistory) -> int:
@@ -386,8 +383,18 @@ class VMTable(Table[Cell]):
         if key in self.rows:
             self.remove_row(key)
 
+    def _forget_all(self, keys: list[str]) -> None:
+        """_forget for many VMs, their rows removed in one pass (Table.remove_rows)."""
+        for key in keys:
+            self.vms.pop(key, None)
+            self.cpu.pop(key, None)
+            self.marks.discard(key)
+        self.remove_rows(keys)
+
     def _refilter(self) -> None:
         with self._cursor_kept():
+            # Rows the filter hides go in one pass; one by one it is quadratic.
+            self.remove_rows([key for key, vm in self.vms.items() if not self._matches(vm)])
             for vm in self.vms.values():
                 self._sync(vm)
             self._sort()
