@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from rich.cells import cell_len
 from textual.binding import Binding
 from textual.widgets import DataTable
-from textual.widgets.data_table import ColumnKey
+from textual.widgets.data_table import ColumnKey, RowKey
 
 from tvirt.history import Metric, StatsHistory
 from tvirt.model import VMInfo
@@ -138,6 +138,21 @@ class VMTable(Table[Cell]):
     def on_mount(self) -> None:
         for key, header, _noun in COLUMNS:
             self.add_column(header, key=key, width=FIXED_WIDTHS.get(key))
+
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        """Widen columns for new rows by their cells' text, then let DataTable size the
+        rest. Every cell here is a one-line Cell, so its width is cell_len of its text;
+        DataTable measures each new cell through Rich, and a filter that brought 10000
+        rows back spent seconds in it."""
+        for row_key in new_rows:
+            cells = self._data.get(row_key)
+            if cells is None or row_key not in self._row_locations:
+                continue  # removed before this idle
+            for column in self.ordered_columns:
+                cell = cells.get(column.key)
+                if cell is not None:
+                    column.content_width = max(column.content_width, cell_len(cell.text))
+        super()._update_dimensions(())
 
     # -- what is selected ---------------------------------------------------
     def vm_at_cursor(self) -> VMInfo | None:
