@@ -169,6 +169,8 @@ class HostList(OptionList):
 
     def _redraw_all(self) -> None:
         """Every entry again, in the other layout (the host count crossed COMPACT_ABOVE)."""
+        # One line means one line: a long label ends in an ellipsis instead of wrapping.
+        self.set_class(self.one_line, "-one-line")
         for host_id, host in self._hosts.items():
             with contextlib.suppress(OptionDoesNotExist):
                 self.replace_option_prompt(host_id, self._entry(host))
@@ -264,6 +266,7 @@ class HostList(OptionList):
             for key in layout
         )
         self._shown = layout
+        self.set_class(self.one_line, "-one-line")
         if layout:
             self.highlighted = layout.index(keep) if keep in layout else 0
         if isinstance(self.parent, Widget):

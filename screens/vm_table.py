@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from rich.cells import cell_len
 from textual.binding import Binding
 from textual.widgets import DataTable
-from textual.widgets.data_table import ColumnKey, RowKey
+from textual.widgets.data_table import ColumnKey, Row, RowKey
 
 from tvirt.history import Metric, StatsHistory
 from tvirt.model import VMInfo
@@ -138,6 +138,33 @@ class VMTable(Table[Cell]):
     def on_mount(self) -> None:
         for key, header, _noun in COLUMNS:
             self.add_column(header, key=key, width=FIXED_WIDTHS.get(key))
+
+    # DataTable keys its row order and line offsets on _update_count, which every cell
+    # update bumps: each frame after a tick or a detail update rebuilt both, O(rows), and
+    # at 10000 rows that was most of the idle event loop's time. Rows here are all one
+    # line high, and every change of order, adding or removing replaces _row_locations
+    # or changes the row count (add_row), so those two decide whether the order holds.
+    # The cache keeps the mapping object itself, so its id cannot be reused meanwhile.
+    _order_cache: tuple[object, int, list[Row], list[tuple[RowKey, int]]] | None = None
+
+    def _cached_order(self) -> tuple[list[Row], list[tuple[RowKey, int]]]:
+        cached = self._order_cache
+        if cached is not None and cached[0] is self._row_locations and (
+            cached[1] == self.row_count
+        ):
+            return cached[2], cached[3]
+        rows: list[Row] = super().ordered_rows
+        offsets = [(row.key, 0) for row in rows]
+        self._order_cache = (self._row_locations, self.row_count, rows, offsets)
+        return rows, offsets
+
+    @property
+    def ordered_rows(self) -> list[Row]:
+        return self._cached_order()[0]
+
+    @property
+    def _y_offsets(self) -> list[tuple[RowKey, int]]:
+        return self._cached_order()[1]
 
     def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
         """Widen columns for new rows by their cells' text, then let DataTable size the
