@@ -287,14 +287,22 @@ async def _hosts_panel(app: Any, pilot: Any) -> dict[str, str]:
 
 async def _batch(app: Any, pilot: Any, vms: int) -> dict[str, str]:
     """Mark 200 shut-off VMs with Space and start them with s; until all 200 report."""
+    from textual import events
+
     table = app.dashboard.table
     await pilot.press("f", "f")  # state filter: shut off
     await pilot.pause()
-    start = time.monotonic()
     table.move_cursor(row=0)
-    for _ in range(200):
-        await pilot.press("space", "down")
     await pilot.pause()
+    # The 400 keys go into the app's queue at once, as a fast typist's would: Pilot's
+    # press() waits for the process to be idle after each key, which with fifty hosts
+    # ticking never comes, so each key took its one-second cap (the "stall" of earlier
+    # runs was mostly that).
+    start = time.monotonic()
+    for _ in range(200):
+        app.post_message(events.Key("space", " "))
+        app.post_message(events.Key("down", None))
+    await _until(lambda: len(table.marks) >= 200, 300)
     marked = time.monotonic() - start
     targets = list(table.marks)
     done_before = len(app.messages)
@@ -304,7 +312,7 @@ async def _batch(app: Any, pilot: Any, vms: int) -> dict[str, str]:
     await _until(lambda: all(table.vms[k].state.word == "running" for k in targets), 60)
     await pilot.pause()
     return {
-        "mark 200 VMs (Space, Down, 200 times), s": f"{marked:.2f}",
+        "mark 200 VMs (Space, Down, 200 times, keys queued at once), s": f"{marked:.2f}",
         f"start {len(targets)} marked VMs, until every result and row is in, s":
             f"{time.monotonic() - start:.2f}",
     }
