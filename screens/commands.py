@@ -27,6 +27,7 @@ _NOT_OFFERED_IN = {
     "XML editor",
     "networks",
     "migration",
+    "Hosts panel",  # the panel's own bindings: they act on the panel while it has focus
 }
 
 

@@ -21,7 +21,7 @@ from tvirt.stats import StatsSnapshot
 
 from .base import TvirtScreen
 from .dialogs import AddConnectionDialog, ConfirmDialog, Confirmed
-from .host_list import HOST_TREND_WIDTH, HostList, host_stats_lines
+from .host_list import HOST_TREND_WIDTH, HostFilter, HostList, host_stats_lines
 from .vm_table import VMTable
 from .words import host_counts, plural, target_lines, vm_counts
 
@@ -92,6 +92,7 @@ class DashboardScreen(TvirtScreen[None]):
         yield Header()
         with Horizontal(id="main"):
             with Vertical(id="hosts-pane"):
+                yield HostFilter(placeholder="Filter hosts", id="host-filter", compact=True)
                 hosts = HostList(id="hosts")
                 hosts.tooltip = "Hosts: one entry per connection, with its state in words"
                 yield hosts

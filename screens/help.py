@@ -18,6 +18,7 @@ from .dialogs import dialog_bindings
 _WHERE = {
     "everywhere": "Everywhere",
     "dashboard": "On the dashboard",
+    "Hosts panel": "In the Hosts panel (Tab from the VM table)",
     "VM details": "On the VM details screen",
     "storage": "In the storage view (S on the dashboard)",
     "forms and wizards": "In forms and wizards (new VM, new volume or pool, hardware changes)",

@@ -1,13 +1,21 @@
-"""The host pane: one entry per connection, its state as a word and what it runs."""
+"""The host pane: one entry per connection, its state as a word and what it runs.
+
+At fifty hosts the panel narrows: a filter (/ in the panel) keeps the hosts whose label,
+URI, state or error holds the text, and folding (z) puts the hosts that are not connected
+first and the connected ones into one summary line.
+"""
 
 from __future__ import annotations
 
 import contextlib
 
+from textual.binding import Binding
 from textual.content import Content
-from textual.widgets import OptionList
+from textual.widget import Widget
+from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option, OptionDoesNotExist
 
+from tvirt.keys import HOSTS_KEYS
 from tvirt.model import HostInfo, HostState
 from tvirt.stats import HostRates
 
@@ -18,6 +26,8 @@ HOST_TREND_WIDTH = 20  # points of host CPU history in the host list
 # Above this many hosts each entry is one line (label, state word, VMs, CPU): six lines a
 # host made fifty hosts 300 lines of panel, and redrawing it on every tick cost CPU.
 COMPACT_ABOVE = 8
+# The summary entry of folded connected hosts. Host ids are URIs, so never this.
+FOLDED_ID = "folded connected hosts"
 
 
 def host_stats_lines(rates: HostRates | None, cpu: list[float | None]) -> tuple[str, ...]:
@@ -51,18 +61,56 @@ def _compact(host: HostInfo, stats: tuple[str, ...]) -> Content:
     return Content.assemble((host.label, "bold"), " ", ", ".join(parts))
 
 
+def _matches(host: HostInfo, text: str) -> bool:
+    words = (host.label, host.uri, host.state.word, host.error, host.hostname)
+    return any(text in word.lower() for word in words)
+
+
+class HostFilter(Input):
+    """The hosts filter, shown above the panel once / is pressed there."""
+
+    BINDINGS = [Binding("escape", "clear", "Clear the filter", show=False)]
+
+    def _panel(self) -> HostList:
+        return self.screen.query_one(HostList)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()  # the VM filter's handler listens for its own input only, but be sure
+        self._panel().set_filter(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._panel().focus()
+
+    def action_clear(self) -> None:
+        self.value = ""
+        self.remove_class("-shown")
+        self._panel().focus()
+
+
 class HostList(OptionList):
-    """Entries are keyed by host_id and replaced in place when a host changes."""
+    """Entries are keyed by host_id and replaced in place when a host changes; a filter
+    or folding rebuilds the list when it changes which hosts show."""
+
+    BINDINGS = [Binding(k.key, k.action, k.description, show=False) for k in HOSTS_KEYS]
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._hosts: dict[str, HostInfo] = {}
         # Live stats lines per host (numbers, then a CPU sparkline); shown while connected.
         self._stats: dict[str, tuple[str, ...]] = {}
+        self.text_filter = ""
+        self.folded = False
+        # The entries shown, in order, while a filter or folding is on.
+        self._shown: list[str] = []
 
     @property
     def one_line(self) -> bool:
         return len(self._hosts) > COMPACT_ABOVE
+
+    @property
+    def narrowed(self) -> bool:
+        return bool(self.text_filter) or self.folded
 
     def _entry(self, host: HostInfo) -> Content:
         stats = self._stats.get(host.host_id, ())
@@ -71,6 +119,14 @@ class HostList(OptionList):
     def show_host(self, host: HostInfo) -> None:
         was_compact = self.one_line
         self._hosts[host.host_id] = host
+        if self.narrowed:
+            if self._layout() != self._shown or self.one_line != was_compact:
+                self._rebuild()
+            elif host.host_id in self._shown:
+                self.replace_option_prompt(host.host_id, self._entry(host))
+            elif FOLDED_ID in self._shown:
+                self.replace_option_prompt(FOLDED_ID, self._summary())
+            return
         if self.one_line != was_compact:
             self._redraw_all()
         prompt = self._entry(host)
@@ -91,13 +147,19 @@ class HostList(OptionList):
         if self.one_line and before and before[0] == lines[0]:
             return
         host = self._hosts.get(host_id)
-        if host is not None and host.state is HostState.CONNECTED:
-            self.show_host(host)
+        if host is None or host.state is not HostState.CONNECTED:
+            return
+        if self.narrowed and host_id not in self._shown:
+            return  # folded or filtered out: nothing on screen moves
+        self.show_host(host)
 
     def remove_host(self, host_id: str) -> None:
         was_compact = self.one_line
         self._hosts.pop(host_id, None)
         self._stats.pop(host_id, None)
+        if self.narrowed:
+            self._rebuild()
+            return
         try:
             self.remove_option(host_id)
         except OptionDoesNotExist:
@@ -107,16 +169,105 @@ class HostList(OptionList):
 
     def _redraw_all(self) -> None:
         """Every entry again, in the other layout (the host count crossed COMPACT_ABOVE)."""
+        # One line means one line: a long label ends in an ellipsis instead of wrapping.
+        self.set_class(self.one_line, "-one-line")
         for host_id, host in self._hosts.items():
             with contextlib.suppress(OptionDoesNotExist):
                 self.replace_option_prompt(host_id, self._entry(host))
 
     def selected_host_id(self) -> str | None:
         option = self.highlighted_option
-        return option.id if option is not None else None
+        if option is None or option.id == FOLDED_ID:
+            return None
+        return option.id
 
     def select_host(self, host_id: str) -> None:
         try:
             self.highlighted = self.get_option_index(host_id)
         except OptionDoesNotExist:
             return
+
+    # -- filter and folding ---------------------------------------------------
+    def set_filter(self, text: str) -> None:
+        self.text_filter = text.strip().lower()
+        self._rebuild()
+
+    def set_folded(self, folded: bool) -> None:
+        self.folded = folded
+        self._rebuild()
+
+    def action_fold(self) -> None:
+        self.set_folded(not self.folded)
+
+    def action_filter(self) -> None:
+        box = self.screen.query_one(HostFilter)
+        box.add_class("-shown")
+        box.focus()
+
+    def action_leave(self) -> None:
+        """Escape: clear the filter and unfold; with neither on, back to the VM table."""
+        if not self.narrowed:
+            from .vm_table import VMTable
+
+            self.screen.query_one(VMTable).focus()
+            return
+        box = self.screen.query_one(HostFilter)
+        box.value = ""  # its Changed message clears self.text_filter too
+        box.remove_class("-shown")
+        self.text_filter = ""
+        self.set_folded(False)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option_id == FOLDED_ID:
+            event.stop()
+            self.set_folded(False)
+
+    def describe(self) -> str:
+        """The panel's title: how many hosts show, and why not all."""
+        if not self.narrowed:
+            return "Hosts"
+        shown = sum(1 for host_id in self._shown if host_id != FOLDED_ID)
+        why = [f"filter {self.text_filter!r}"] if self.text_filter else []
+        if self.folded:
+            why.append("connected folded")
+        return f"Hosts, {shown} of {len(self._hosts)} ({', '.join(why)})"
+
+    def _layout(self) -> list[str]:
+        """The entries a filter and folding leave, in order: when folded, the hosts that
+        are not connected first (they need a look), then one line for the rest."""
+        hosts = [h for h in self._hosts.values() if _matches(h, self.text_filter)]
+        if not self.folded:
+            return [h.host_id for h in hosts]
+        waiting = [h.host_id for h in hosts if h.state is not HostState.CONNECTED]
+        connected = len(hosts) - len(waiting)
+        return waiting + ([FOLDED_ID] if connected else [])
+
+    def _folded_hosts(self) -> list[HostInfo]:
+        return [
+            h for h in self._hosts.values()
+            if h.state is HostState.CONNECTED and _matches(h, self.text_filter)
+        ]
+
+    def _summary(self) -> Content:
+        hosts = self._folded_hosts()
+        vms = sum(h.vm_count for h in hosts)
+        count = plural(len(hosts), "connected host")
+        return Content.assemble((count, "bold"), f", {plural(vms, 'VM')} (z or Enter shows them)")
+
+    def _rebuild(self) -> None:
+        """The entries again, for a new filter or folding; the highlight stays on its
+        host (or summary line) where it still shows."""
+        option = self.highlighted_option
+        keep = option.id if option is not None else None
+        layout = self._layout()
+        self.clear_options()
+        self.add_options(
+            Option(self._summary() if key == FOLDED_ID else self._entry(self._hosts[key]), id=key)
+            for key in layout
+        )
+        self._shown = layout
+        self.set_class(self.one_line, "-one-line")
+        if layout:
+            self.highlighted = layout.index(keep) if keep in layout else 0
+        if isinstance(self.parent, Widget):
+            self.parent.border_title = self.describe()

@@ -16,8 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TypeVar
 
+from textual._two_way_dict import TwoWayDict
 from textual.widgets import DataTable
-from textual.widgets.data_table import RowKey
+from textual.widgets.data_table import CellKey, RowKey
 
 CellType = TypeVar("CellType")
 
@@ -50,3 +51,35 @@ class Table(DataTable[CellType]):
             # drawn at the old widths, and the refresh draws the rows again, once.
             self._update_count += 1
             self.refresh()
+
+    def remove_rows(self, keys: Iterable[str]) -> int:
+        """Remove many rows in one pass; returns how many were there.
+
+        DataTable.remove_row renumbers every remaining row on each call, so hiding 5000
+        of 10000 rows one at a time (a state filter at fifty hosts) took 50 million steps
+        and stalled the app for tens of seconds. Here the survivors are renumbered once,
+        in their current order; the rest is what remove_row itself does.
+        """
+        gone = {RowKey(key) for key in keys if key in self.rows}
+        if len(gone) <= 1:
+            for key in gone:
+                self.remove_row(key)
+            return len(gone)
+        locations = self._row_locations
+        kept = sorted(
+            (index, key)
+            for key in locations
+            if key not in gone and (index := locations.get(key)) is not None
+        )
+        self._row_locations = TwoWayDict({key: n for n, (_index, key) in enumerate(kept)})
+        for key in gone:
+            for column_key in self._data.pop(key, {}):
+                self._updated_cells.discard(CellKey(key, column_key))
+            del self.rows[key]
+        self._require_update_dimensions = True
+        self.check_idle()
+        self.cursor_coordinate = self.cursor_coordinate
+        self.hover_coordinate = self.hover_coordinate
+        self._update_count += 1
+        self.refresh(layout=True)
+        return len(gone)

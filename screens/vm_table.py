@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from rich.cells import cell_len
 from textual.binding import Binding
 from textual.widgets import DataTable
-from textual.widgets.data_table import ColumnKey
+from textual.widgets.data_table import ColumnKey, Row, RowKey
 
 from tvirt.history import Metric, StatsHistory
 from tvirt.model import VMInfo
@@ -139,6 +139,48 @@ class VMTable(Table[Cell]):
         for key, header, _noun in COLUMNS:
             self.add_column(header, key=key, width=FIXED_WIDTHS.get(key))
 
+    # DataTable keys its row order and line offsets on _update_count, which every cell
+    # update bumps: each frame after a tick or a detail update rebuilt both, O(rows), and
+    # at 10000 rows that was most of the idle event loop's time. Rows here are all one
+    # line high, and every change of order, adding or removing replaces _row_locations
+    # or changes the row count (add_row), so those two decide whether the order holds.
+    # The cache keeps the mapping object itself, so its id cannot be reused meanwhile.
+    _order_cache: tuple[object, int, list[Row], list[tuple[RowKey, int]]] | None = None
+
+    def _cached_order(self) -> tuple[list[Row], list[tuple[RowKey, int]]]:
+        cached = self._order_cache
+        if cached is not None and cached[0] is self._row_locations and (
+            cached[1] == self.row_count
+        ):
+            return cached[2], cached[3]
+        rows: list[Row] = super().ordered_rows
+        offsets = [(row.key, 0) for row in rows]
+        self._order_cache = (self._row_locations, self.row_count, rows, offsets)
+        return rows, offsets
+
+    @property
+    def ordered_rows(self) -> list[Row]:
+        return self._cached_order()[0]
+
+    @property
+    def _y_offsets(self) -> list[tuple[RowKey, int]]:
+        return self._cached_order()[1]
+
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        """Widen columns for new rows by their cells' text, then let DataTable size the
+        rest. Every cell here is a one-line Cell, so its width is cell_len of its text;
+        DataTable measures each new cell through Rich, and a filter that brought 10000
+        rows back spent seconds in it."""
+        for row_key in new_rows:
+            cells = self._data.get(row_key)
+            if cells is None or row_key not in self._row_locations:
+                continue  # removed before this idle
+            for column in self.ordered_columns:
+                cell = cells.get(column.key)
+                if cell is not None:
+                    column.content_width = max(column.content_width, cell_len(cell.text))
+        super()._update_dimensions(())
+
     # -- what is selected ---------------------------------------------------
     def vm_at_cursor(self) -> VMInfo | None:
         if not self.row_count or not self.is_valid_row_index(self.cursor_row):
@@ -178,9 +220,7 @@ class VMTable(Table[Cell]):
         fresh = {vm.key: vm for vm in vms}
         self.sort_soon()
         with self._cursor_kept():
-            for vm in self._vms_of(host_id):
-                if vm.key not in fresh:
-                    self._forget(vm.key)
+            self._forget_all([vm.key for vm in self._vms_of(host_id) if vm.key not in fresh])
             for vm in fresh.values():
                 self.vms[vm.key] = vm
                 self._sync(vm)
@@ -225,8 +265,7 @@ class VMTable(Table[Cell]):
 
     def remove_host(self, host_id: str) -> None:
         with self._cursor_kept():
-            for vm in self._vms_of(host_id):
-                self._forget(vm.key)
+            self._forget_all([vm.key for vm in self._vms_of(host_id)])
             self.labels.pop(host_id, None)
 
     def show_stats(self, snap: StatsSnapshot, history: StatsHistory) -> int:
@@ -386,8 +425,18 @@ class VMTable(Table[Cell]):
         if key in self.rows:
             self.remove_row(key)
 
+    def _forget_all(self, keys: list[str]) -> None:
+        """_forget for many VMs, their rows removed in one pass (Table.remove_rows)."""
+        for key in keys:
+            self.vms.pop(key, None)
+            self.cpu.pop(key, None)
+            self.marks.discard(key)
+        self.remove_rows(keys)
+
     def _refilter(self) -> None:
         with self._cursor_kept():
+            # Rows the filter hides go in one pass; one by one it is quadratic.
+            self.remove_rows([key for key, vm in self.vms.items() if not self._matches(vm)])
             for vm in self.vms.values():
                 self._sync(vm)
             self._sort()

@@ -46,6 +46,13 @@ async def test_many_hosts_show_one_line_each_and_every_vm_counts(tmp_path: Path)
         for uri, prompt in zip(uris, prompts, strict=True):
             assert "\n" not in prompt
             assert prompt == f"{app.hosts[uri].label} connected, {LAB_VMS} VMs, CPU n/a"
+        # Drawn on one line each too, even in the narrow pane of 80 columns, where an
+        # entry is too long for it and ends in an ellipsis.
+        await pilot.resize_terminal(80, 40)
+        await pilot.pause()
+        assert panel.size.width < len(prompts[0])
+        drawn = [strip.text for strip in panel.render_lines(panel.region.reset_offset)]
+        assert len([line for line in drawn if line.strip()]) == HOSTS
         status = str(app.dashboard.query_one("#status").render())
         assert f"{HOSTS * LAB_VMS} VMs" in status and f"{HOSTS} hosts, {HOSTS} connected" in status
 

@@ -14,6 +14,7 @@ from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from operator import attrgetter
 
 from tvirt.stats import HostRates, StatsSnapshot, VMRates
 
@@ -98,7 +99,7 @@ class Rings:
     def push(self, values: Sequence[float | None]) -> None:
         """Append one row, a value (or None) per name, dropping the oldest when full."""
         if self._data is None:
-            if all(v is None for v in values):
+            if values.count(None) == len(values):  # C-level: this runs per VM per tick
                 self._advance()
                 return
             # Rows before this one were all unknown, which is what NaN fill says.
@@ -149,12 +150,19 @@ class Rings:
         return copy
 
 
-def _vm_row(vm: VMRates) -> list[float | None]:
-    return [getattr(vm, metric.value) for metric in VM_METRICS]
+# One C-level getter per row: enum .value lookups per field per VM were a third of add().
+_VM_ROW = attrgetter(*(str(metric.value) for metric in VM_METRICS))
+_HOST_ROW = attrgetter(*(str(metric.value) for metric in HOST_METRICS))
 
 
-def _host_row(host: HostRates) -> list[float | None]:
-    return [getattr(host, metric.value) for metric in HOST_METRICS]
+def _vm_row(vm: VMRates) -> tuple[float | None, ...]:
+    row: tuple[float | None, ...] = _VM_ROW(vm)
+    return row
+
+
+def _host_row(host: HostRates) -> tuple[float | None, ...]:
+    row: tuple[float | None, ...] = _HOST_ROW(host)
+    return row
 
 
 class StatsHistory:

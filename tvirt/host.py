@@ -284,9 +284,17 @@ class HostWorker:
         uri = self.uri.uri
 
         def open_conn() -> libvirt.virConnect:
-            if self.readonly:
-                return libvirt.openReadOnly(uri)
-            return libvirt.openAuth(uri, [[], _no_auth, None], 0)
+            if self.uri.remote:
+                opening.take_slot()
+                # The time spent waiting for a place is not the host's: its deadline
+                # starts now (the worker re-reads it when it wakes).
+                opening.deadline = self._clock() + self.connect_timeout
+            try:
+                if self.readonly:
+                    return libvirt.openReadOnly(uri)
+                return libvirt.openAuth(uri, [[], _no_auth, None], 0)
+            finally:
+                opening.give_slot()
 
         opening.start(open_conn, self._post_opened, f"connect {self.label}")
 
@@ -299,6 +307,7 @@ class HostWorker:
 
     def _overdue(self, opening: Opening) -> None:
         opening.overdue = True
+        opening.give_slot()
         seconds = f"{self.connect_timeout:g} s"
         if self._reconnect:
             self._set_state(

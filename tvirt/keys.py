@@ -42,6 +42,16 @@ DASHBOARD_KEYS: tuple[Key, ...] = (
     Key("C", "cluster", "Cluster overview: every host's VMs, pools, bricks; volumes' health"),
 )
 
+# The Hosts panel, while it has the focus (Tab): at fifty hosts, find the few that matter.
+HOSTS_KEYS: tuple[Key, ...] = (
+    Key("slash", "filter", "Filter the hosts by label, URI, state or error text",
+        "Hosts panel"),
+    Key("z", "fold", "Fold the connected hosts into one line; the others come first",
+        "Hosts panel"),
+    Key("escape", "leave", "Clear the hosts filter and unfold; if none, back to the VMs",
+        "Hosts panel"),
+)
+
 APP_KEYS: tuple[Key, ...] = (
     Key("question_mark", "help", "Show this list of keys", "everywhere"),
     Key("L", "event_log", "Event log: every result and state change, to review",
@@ -197,9 +207,9 @@ STORAGE_KEYS: tuple[Key, ...] = (
 
 def all_keys() -> tuple[Key, ...]:
     return (
-        APP_KEYS + DASHBOARD_KEYS + DETAIL_KEYS + CONFIRM_KEYS + CONSOLE_KEYS + MIGRATION_KEYS
-        + GLUSTER_KEYS + WIZARD_KEYS + FORM_KEYS + HARDWARE_KEYS + XML_KEYS + NETWORK_KEYS
-        + STORAGE_KEYS + CLUSTER_KEYS
+        APP_KEYS + DASHBOARD_KEYS + HOSTS_KEYS + DETAIL_KEYS + CONFIRM_KEYS + CONSOLE_KEYS
+        + MIGRATION_KEYS + GLUSTER_KEYS + WIZARD_KEYS + FORM_KEYS + HARDWARE_KEYS + XML_KEYS
+        + NETWORK_KEYS + STORAGE_KEYS + CLUSTER_KEYS
     )
 
 

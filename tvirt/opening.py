@@ -17,6 +17,13 @@ import libvirt
 KEEPALIVE_INTERVAL = 2
 KEEPALIVE_COUNT = 2
 
+# Remote connections opened at once, by this process. Fifty ssh handshakes at the same
+# moment overflow sshd's default MaxStartups (10:30:100), which then drops a share of
+# them at random, and each dropped host waits out its reconnect backoff (1, 2, 4 s...).
+OPEN_AT_ONCE = 8
+SLOTS = threading.BoundedSemaphore(OPEN_AT_ONCE)
+
+
 
 class Opening:
     """One attempt: open(uri) on a daemon thread, then done(self) is handed to post."""
@@ -27,6 +34,23 @@ class Opening:
         self.abandoned = False  # the worker no longer wants the connection
         self.conn: libvirt.virConnect | None = None
         self.error: libvirt.libvirtError | None = None
+        self._slot_lock = threading.Lock()
+        self._slot_held = False
+
+    def take_slot(self) -> None:
+        """Wait for one of the OPEN_AT_ONCE places (a remote connection; a local one
+        needs none: no handshake, no sshd)."""
+        SLOTS.acquire()
+        with self._slot_lock:
+            self._slot_held = True
+
+    def give_slot(self) -> None:
+        """Free the place: when the attempt ends, or as soon as it is overdue, so hosts
+        that never answer (ssh waits for them without end) cannot hold every place."""
+        with self._slot_lock:
+            held, self._slot_held = self._slot_held, False
+        if held:
+            SLOTS.release()
 
     def start(
         self,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from tvirt.model import VMState
 
@@ -299,20 +299,19 @@ def vm_rates(
 ) -> VMRates:
     """Rates for one VM; prev is the same VM in the previous sample, if it was there."""
     total, used, available, mem_percent = _memory(cur)
-    base = VMRates(
-        uuid=cur.uuid,
-        name=cur.name,
-        state=cur.state,
-        vcpus=cur.vcpus,
-        memory_kib=cur.balloon_current_kib,
-        memory_total_kib=total,
-        memory_used_kib=used,
-        memory_available_kib=available,
-        memory_percent=mem_percent,
-        memory_rss_kib=cur.balloon_rss_kib,
-    )
     if prev is None or not same_run(prev, cur):
-        return base
+        return VMRates(
+            uuid=cur.uuid,
+            name=cur.name,
+            state=cur.state,
+            vcpus=cur.vcpus,
+            memory_kib=cur.balloon_current_kib,
+            memory_total_kib=total,
+            memory_used_kib=used,
+            memory_available_kib=available,
+            memory_percent=mem_percent,
+            memory_rss_kib=cur.balloon_rss_kib,
+        )
     disk: tuple[float | None, ...] = (None, None, None, None)
     if prev.block is not None and cur.block is not None:
         b0, b1 = prev.block, cur.block
@@ -328,8 +327,19 @@ def vm_rates(
             counter_rate(prev.net.rx_bytes, cur.net.rx_bytes, elapsed),
             counter_rate(prev.net.tx_bytes, cur.net.tx_bytes, elapsed),
         )
-    return replace(
-        base,
+    # One constructor call, not dataclasses.replace: at fifty hosts of 200 VMs this runs
+    # 5000 times a second.
+    return VMRates(
+        uuid=cur.uuid,
+        name=cur.name,
+        state=cur.state,
+        vcpus=cur.vcpus,
+        memory_kib=cur.balloon_current_kib,
+        memory_total_kib=total,
+        memory_used_kib=used,
+        memory_available_kib=available,
+        memory_percent=mem_percent,
+        memory_rss_kib=cur.balloon_rss_kib,
         cpu_percent=cpu_percent(prev.cpu_time_ns, cur.cpu_time_ns, elapsed, cur.vcpus),
         host_cpu_percent=cpu_percent(prev.cpu_time_ns, cur.cpu_time_ns, elapsed, host_cpus),
         disk_read_bps=disk[0],
@@ -354,15 +364,34 @@ def host_rates(prev: HostSample | None, cur: HostSample) -> HostRates:
     )
 
 
+# Rates of a VM whose sample did not change from one tick to the next (the same
+# DomainSample object, see ticker.HostSampler): uuid -> (that sample, whether the
+# interval was known, host CPUs, its rates). Such rates depend on nothing else, since
+# every counter moved by zero.
+SteadyRates = dict[str, tuple[DomainSample, bool, int, VMRates]]
+
+
 def snapshot(
-    host_id: str, prev: HostSample | None, cur: HostSample, *, seq: int = 1, skipped: int = 0
+    host_id: str,
+    prev: HostSample | None,
+    cur: HostSample,
+    *,
+    seq: int = 1,
+    skipped: int = 0,
+    steady: SteadyRates | None = None,
 ) -> StatsSnapshot:
-    """The whole tick: host rates, one VMRates per domain in cur, and who disappeared."""
+    """The whole tick: host rates, one VMRates per domain in cur, and who disappeared.
+
+    `steady`, kept by the caller from tick to tick, saves recomputing the rates of VMs
+    whose record is unchanged (shut-off VMs, drivers that report state only)."""
     elapsed = cur.time - prev.time if prev is not None else None
     if elapsed is not None and elapsed <= 0:
         elapsed = None
     before = {d.uuid: d for d in prev.domains} if prev is not None else {}
-    vms = tuple(vm_rates(before.get(d.uuid), d, elapsed, cur.cpus) for d in cur.domains)
+    if steady is None:
+        vms = tuple(vm_rates(before.get(d.uuid), d, elapsed, cur.cpus) for d in cur.domains)
+    else:
+        vms = _steady_rates(before, cur, elapsed, steady)
     now = {d.uuid for d in cur.domains}
     removed = tuple(uuid for uuid in before if uuid not in now)
     return StatsSnapshot(
@@ -377,3 +406,29 @@ def snapshot(
         removed=removed,
         skipped=skipped,
     )
+
+
+def _steady_rates(
+    before: dict[str, DomainSample],
+    cur: HostSample,
+    elapsed: float | None,
+    steady: SteadyRates,
+) -> tuple[VMRates, ...]:
+    known, cpus = elapsed is not None, cur.cpus
+    out: list[VMRates] = []
+    fresh: SteadyRates = {}
+    for d in cur.domains:
+        p = before.get(d.uuid)
+        if p is d:
+            memo = steady.get(d.uuid)
+            if memo is not None and memo[0] is d and memo[1] == known and memo[2] == cpus:
+                rates = memo[3]
+            else:
+                rates = vm_rates(p, d, elapsed, cpus)
+            fresh[d.uuid] = (d, known, cpus, rates)
+        else:
+            rates = vm_rates(p, d, elapsed, cpus)
+        out.append(rates)
+    steady.clear()
+    steady.update(fresh)
+    return tuple(out)
