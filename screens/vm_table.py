@@ -230,10 +230,11 @@ class VMTable(Table[Cell]):
 
     def update_known(self, vms: Iterable[VMInfo]) -> None:
         """New records for VMs already in the table; unknown keys are ignored, so a VM
-        removed meanwhile stays removed."""
-        self._apply([vm for vm in vms if vm.key in self.vms])
+        removed meanwhile stays removed. Batches of details come host after host: their
+        sort waits for the queue's next turn (sort_soon), once for all of them."""
+        self._apply([vm for vm in vms if vm.key in self.vms], soon=True)
 
-    def _apply(self, vms: list[VMInfo]) -> None:
+    def _apply(self, vms: list[VMInfo], *, soon: bool = False) -> None:
         """Store and show records, then sort once, and only if the order can change:
         sorting every row is the costly part."""
         moved = False
@@ -241,8 +242,10 @@ class VMTable(Table[Cell]):
             for vm in vms:
                 self.vms[vm.key] = vm
                 moved = self._sync(vm) or moved
-            if moved:
+            if moved and not soon:
                 self._sort()
+        if moved and soon:
+            self.sort_soon()  # the rows have not moved yet: the cursor's VM is recorded
 
     def move_vm(self, old_key: str, vm: VMInfo) -> None:
         """A VM that changed host (a migration): its row takes the new host's key and

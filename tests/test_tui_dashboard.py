@@ -837,3 +837,30 @@ async def test_a_row_chosen_while_a_sort_waits_keeps_the_cursor() -> None:
         await pilot.pause()
         current = vms.vm_at_cursor()
         assert current is not None and current.name == chosen
+
+
+async def test_detail_batches_from_several_hosts_sort_the_table_once() -> None:
+    """At fifty hosts, details come in one batch per host; sorted by memory, each batch
+    sorted all rows again. They now share one sort, and the order is still right."""
+    from dataclasses import replace
+
+    from tvirt.screens.messages import DomainsDetailed
+
+    async with running(LAB) as (app, pilot):
+        t = table(app)
+        t.sort_by("memory")
+        await pilot.pause()
+        sorts: list[int] = []
+        original = t._sort
+
+        def counted() -> None:
+            sorts.append(1)
+            original()
+
+        t._sort = counted  # type: ignore[method-assign]
+        db01 = next(vm for vm in t.vms.values() if vm.name == "db01")
+        web01 = next(vm for vm in t.vms.values() if vm.name == "web01")
+        app.post_message(DomainsDetailed(LAB, (replace(db01, memory_kib=1),)))
+        app.post_message(DomainsDetailed(LAB, (replace(web01, memory_kib=2),)))
+        await until(pilot, lambda: names(app)[:2] == ["db01", "web01"], "both sorted first")
+        assert len(sorts) == 1
