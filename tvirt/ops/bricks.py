@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 
-from tvirt import bricks, disks
+from tvirt import bricks, disks, hcsurvey
 from tvirt.ops.hostcmd import CommandHost
 from tvirt.ops.run import in_thread
 from tvirt.remote import Runner
@@ -21,6 +21,14 @@ OnStep = Callable[[bricks.Step, str], object]
 def plan(wizard: bricks.Wizard) -> list[bricks.Step]:
     """Every step, checked first (a PlanError says what is refused). Runs nothing."""
     return wizard.plan()
+
+
+def survey(hosts: Sequence[CommandHost], targets: list[hcsurvey.Target]) -> (
+    Future[hcsurvey.Survey]
+):
+    """What the hosts say before a plan across them (device-mapper, virt group, peers,
+    names resolved); reads only, so read-only mode allows it."""
+    return in_thread(hosts[0], lambda: hcsurvey.survey(targets))
 
 
 def _host_of(hosts: Sequence[CommandHost], runner: Runner) -> CommandHost:
@@ -62,3 +70,15 @@ def undo(
         lambda: bricks.undo(outcome, hosts[0].libvirt_call, subject=volume),
         change=f"undo the bricks and volume {volume}",
     )
+
+
+def remove(hosts: Sequence[CommandHost], wizard: bricks.Wizard) -> Future[bricks.Outcome]:
+    """Undo a whole run made earlier with the same choices: its plan rebuilt (unchecked:
+    the disks are bricks now) and every step reversed, newest first."""
+
+    def job() -> bricks.Outcome:
+        steps = wizard.plan(checked=False)
+        return bricks.undo(bricks.Outcome(steps, None, []), hosts[0].libvirt_call,
+                           subject=wizard.volume)
+
+    return in_thread(hosts[0], job, change=f"remove the bricks and volume {wizard.volume}")
