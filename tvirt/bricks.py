@@ -163,11 +163,7 @@ class Wizard:
     def check(self) -> None:
         if self.readonly:
             raise PlanError(refusal(f"create the bricks and volume {self.volume}"))
-        if not NAME_RE.match(self.volume):
-            raise PlanError(
-                f"'{self.volume}' is not a usable volume name: start with a letter, then "
-                "letters, digits, '-' or '_', at most 48."
-            )
+        check_name(self.volume)
         if self.pool is not PoolType.NONE and not NAME_RE.match(self.pool_name or self.volume):
             raise PlanError(f"'{self.pool_name}' is not a usable pool name.")
         if len(self.bricks) != 3:
@@ -433,6 +429,15 @@ class Wizard:
             libvirt_undo=remove,
             shown=f"libvirt: define and start pool: {xml}",
             call=spec.libvirt,
+        )
+
+
+def check_name(volume: str) -> None:
+    """A PlanError unless volume is a name Gluster (and a mount point) can take."""
+    if not NAME_RE.match(volume):
+        raise PlanError(
+            f"'{volume}' is not a usable volume name: start with a letter, then "
+            "letters, digits, '-' or '_', at most 48."
         )
 
 

@@ -112,6 +112,7 @@ def _wizard(
     """The hosts, the wizard with every choice made, and the survey's notes. Every host is
     asked before any is changed; a refusal raises."""
     words = _disk_words(args)
+    bricks.check_name(args.volume)  # refused before any host is asked
     opened: dict[str, CommandHost] = {}
     for name, _ in words:
         if name not in opened:
