@@ -82,7 +82,7 @@ def state_of(lab: Lab, volume: str) -> dict[str, object]:
         found[f"{node.name} mounts"] = volume in on_node(node, "cat", "/proc/mounts").stdout
         found[f"{node.name} pools"] = volume in on_node(
             node, "virsh", "pool-list", "--all", "--name").stdout
-    with open("/etc/fstab") as fstab:  # the lab's nodes share the machine's /etc
+    with open("/etc/fstab") as fstab:  # the lab's nodes share this machine's fstab
         found["fstab"] = [line for line in fstab if f"/{volume}" in line]
     found["volume"] = volume in on_node(lab.nodes[0], "gluster", "volume", "list").stdout
     return found
