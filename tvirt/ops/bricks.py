@@ -8,12 +8,11 @@ step is an external command that may take minutes; both are refused in read-only
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 
-from tvirt import bricks, disks, hcsurvey
+from tvirt import bricks, hcsurvey
 from tvirt.ops.hostcmd import CommandHost
 from tvirt.ops.run import in_thread
-from tvirt.remote import Runner
 
 OnStep = Callable[[bricks.Step, str], object]
 
@@ -31,10 +30,6 @@ def survey(hosts: Sequence[CommandHost], targets: list[hcsurvey.Target]) -> (
     return in_thread(hosts[0], lambda: hcsurvey.survey(targets))
 
 
-def _host_of(hosts: Sequence[CommandHost], runner: Runner) -> CommandHost:
-    return next(h for h in hosts if h.runner == runner)
-
-
 def execute(
     hosts: Sequence[CommandHost],
     wizard: bricks.Wizard,
@@ -45,8 +40,12 @@ def execute(
     run before anything is made), then the steps in order up to the first failure."""
     specs = wizard.bricks  # the disks as they were when the plan was confirmed
 
-    def fresh(runner: Runner) -> list[disks.Device]:
-        return _host_of(hosts, runner).devices()
+    def recheck() -> list[str]:
+        # Every host's disks are read at once: each read waits on its own host only.
+        with ThreadPoolExecutor(len(hosts)) as pool:
+            ahead = [pool.submit(h.devices) for h in hosts]
+        found = dict(zip((h.runner for h in hosts), ahead, strict=True))
+        return bricks.changed(specs, lambda runner: found[runner].result())
 
     return in_thread(
         hosts[0],
@@ -55,7 +54,7 @@ def execute(
             hosts[0].libvirt_call,
             on_step=on_step,
             subject=wizard.volume,
-            recheck=lambda: bricks.changed(specs, fresh),
+            recheck=recheck,
         ),
         change=f"create the bricks and volume {wizard.volume}",
     )
