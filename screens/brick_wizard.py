@@ -2,10 +2,16 @@
 and pool, read every command of the plan and type the volume name, then watch each step.
 A failed step stops the run; the screen lists what was done and what was not, and U undoes
 what was made.
+
+Given several connected hosts, it starts by choosing hosts: three (a disk on each, wiped
+first, bricks made on each host, peers probed, the virt profile applied, a pool on every
+host) or one (three disks on it, as before). The hosts are surveyed (tvirt.hcsurvey)
+before the plan is shown; a problem on any one host stops it there.
 """
 
 from __future__ import annotations
 
+import asyncio
 from concurrent.futures import Future
 from typing import ClassVar
 
@@ -16,9 +22,11 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tvirt import bricks, disks
+from tvirt import bricks, disks, hcsurvey
+from tvirt.errors import TvirtError
 from tvirt.keys import WIZARD_KEYS
 from tvirt.ops import bricks as ops_bricks
+from tvirt.ops import disks as ops_disks
 from tvirt.ops.hostcmd import CommandHost
 from tvirt.progress import Report
 from tvirt.readonly import refusal
@@ -29,6 +37,8 @@ from .words import plural, size
 
 _SHORT = {"back": "Back", "mark": "Mark disk", "undo": "Undo"}
 STEPS = ("Choose three safe disks", "Settings", "Plan and confirm", "Creating")
+HOST_STEPS = ("Choose three hosts (or one), then a disk on each", *STEPS[1:])
+SEP = "|"  # a row key across hosts: LABEL|DEVICE
 
 
 class StepChanged(Message):
@@ -46,8 +56,20 @@ class BrickWizard(DiskWizard):
         if k.action in {"back", "mark", "undo"}
     ]
 
-    def __init__(self, ops: CommandHost, volume: str = "") -> None:
+    def __init__(
+        self, ops: CommandHost, volume: str = "", hosts: list[CommandHost] | None = None
+    ) -> None:
         super().__init__(ops)
+        self.hosts = hosts or []  # the connected hosts to choose from (several: host step)
+        self.choosing_hosts = len(self.hosts) > 1
+        self.chosen: list[CommandHost] = [ops]
+        self.host_marks: list[str] = []
+        self.disk_of: dict[str, str] = {}  # host label -> device path (several hosts)
+        self.listings: dict[str, list[disks.Device]] = {}
+        self.survey: hcsurvey.Survey | None = None
+        self.auto = False  # layout chosen per host from its kernel (device-mapper or not)
+        if self.choosing_hosts:
+            self.what = f"{self.WHAT} across hosts"
         self.marked: list[str] = []
         self.volume = volume or "vmstore"
         self.brick_layout = bricks.Layout.LVM_THIN
@@ -58,9 +80,25 @@ class BrickWizard(DiskWizard):
         self.undo_finished = False
 
     def on_mount(self) -> None:
+        if self.choosing_hosts:
+            table = self.query_one("#wizard-table", DataTable)
+            table.add_columns("Mark", "Host", "Gluster name", "Commands")
+            for h in self.hosts:
+                table.add_row("", h.label, h.gluster_host, "over ssh" if h.runner and
+                              h.runner.remote else "local", key=h.label)
+            self._show_step(0)
+            self.say("Space marks three hosts (or one); Enter goes on to their disks.")
+            return
         self._table_for_disks()
         self._show_step(0)
         self._load()
+
+    def step_titles(self) -> tuple[str, ...]:
+        return HOST_STEPS if self.hosts else STEPS
+
+    @property
+    def several(self) -> bool:
+        return len(self.chosen) > 1
 
     def _table_for_disks(self) -> None:
         table = self.query_one("#wizard-table", DataTable)
@@ -68,6 +106,8 @@ class BrickWizard(DiskWizard):
         table.add_columns("Mark", "Device", "Safety", "Size", "Reason")
 
     def _wizard(self) -> bricks.Wizard:
+        if self.several:
+            return self._wizard_across()
         host = self.ops.gluster_host or self.ops.label
         runner = self.ops.runner or Runner(self.ops.label)
         specs = []
@@ -83,6 +123,25 @@ class BrickWizard(DiskWizard):
             pool=self.pool,
             readonly=self.ops.readonly,
         )
+
+    def _wizard_across(self) -> bricks.Wizard:
+        """One disk on each chosen host, wiped first, with the virt profile; the survey's
+        facts (each host's layout, the virt group file, known peers) once it has run."""
+        specs = []
+        for h in self.chosen:
+            dev = disks.find(self.listings.get(h.label, []), self.disk_of.get(h.label, ""))
+            assert dev is not None
+            runner = h.runner or Runner(h.label)
+            layout = self.survey.layouts.get(runner.host) if self.survey and self.auto else None
+            specs.append(bricks.BrickSpec(runner, dev, h.gluster_host or h.label, layout=layout,
+                                          libvirt=h.libvirt_call))
+        wizard = bricks.Wizard(
+            self.volume, specs, layout=self.brick_layout, arbiter=self.arbiter, pool=self.pool,
+            readonly=self.ops.readonly, wipe=True, virt=True,
+        )
+        if self.survey is not None:
+            wizard.virt_group, wizard.known_peers = self.survey.virt_group, self.survey.peers
+        return wizard
 
     def show_page(self) -> None:
         step = self.step
@@ -113,6 +172,94 @@ class BrickWizard(DiskWizard):
         else:
             self.leave(None)
 
+    # ----- step 1 across hosts: the hosts, then a disk on each --------------------------
+
+    def _mark_host(self) -> None:
+        table = self.query_one("#wizard-table", DataTable)
+        if not table.row_count:
+            return
+        label = str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        if label in self.host_marks:
+            self.host_marks.remove(label)
+        elif len(self.host_marks) >= 3:
+            self.say("Three hosts are marked already; unmark one first.")
+            return
+        else:
+            self.host_marks.append(label)
+        table.update_cell(label, table.ordered_columns[0].key,
+                          "marked" if label in self.host_marks else "")
+        self.say(f"{len(self.host_marks)} of 3 hosts marked: "
+                 f"{', '.join(self.host_marks) or 'none'}.")
+
+    def _hosts_chosen(self) -> None:
+        if len(self.host_marks) not in (1, 3):
+            self.say(f"Mark three hosts (or one) with Space; {len(self.host_marks)} marked.")
+            return
+        self.chosen = [h for m in self.host_marks for h in self.hosts if h.label == m]
+        self.choosing_hosts = False
+        self.ops = self.chosen[0]
+        table = self.query_one("#wizard-table", DataTable)
+        table.clear(columns=True)
+        if not self.several:
+            self.what = f"{self.WHAT} on {self.ops.label}"
+            self._table_for_disks()
+            self._show_step(0)
+            self._load()
+            return
+        self.pool = bricks.PoolType.NETFS
+        self.auto = True
+        table.add_columns("Mark", "Host", "Device", "Safety", "Size", "Reason")
+        self.say("Reading the disks of " + ", ".join(h.label for h in self.chosen) + ".")
+        self.run_worker(self._load_across(), exclusive=True, group="disk-inventory")
+
+    async def _load_across(self) -> None:
+        """Every chosen host's disks, read at once; a host that cannot say is named."""
+        futures = [ops_disks.listing(h) for h in self.chosen]
+        problems = []
+        for h, future in zip(self.chosen, futures, strict=True):
+            try:
+                found = await asyncio.wrap_future(future)
+            except TvirtError as exc:
+                problems.append(f"{h.label}: {exc}")
+                continue
+            self.listings[h.label] = found.devices
+            if found.vm_disks_unknown:
+                problems.append(f"{h.label}: VM disks unknown ({found.vm_disks_unknown})")
+        table = self.query_one("#wizard-table", DataTable)
+        table.clear()
+        for h in self.chosen:
+            for d in self.listings.get(h.label, []):
+                table.add_row("marked" if self.disk_of.get(h.label) == d.path else "",
+                              h.label, d.path, d.safety.value,
+                              size(d.size) if d.size else "unknown", d.reason,
+                              key=f"{h.label}{SEP}{d.path}")
+        self.say("; ".join(problems) if problems else
+                 "Space marks one safe disk on each host; Enter goes on with three marked.")
+
+    def _mark_across(self) -> None:
+        table = self.query_one("#wizard-table", DataTable)
+        if not table.row_count:
+            return
+        key = str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        label, _, path = key.partition(SEP)
+        dev = disks.find(self.listings.get(label, []), path)
+        if dev is None:
+            return
+        mark = table.ordered_columns[0].key
+        if self.disk_of.get(label) == path:
+            del self.disk_of[label]
+            table.update_cell(key, mark, "")
+        elif dev.safety is not disks.Safety.SAFE:
+            self.say(f"Refused: {path} on {label} is {dev.safety.value}: {dev.reason}.")
+            return
+        else:
+            if old := self.disk_of.get(label):  # one disk per host: the new one replaces it
+                table.update_cell(f"{label}{SEP}{old}", mark, "")
+            self.disk_of[label] = path
+            table.update_cell(key, mark, "marked")
+        chosen = ", ".join(f"{h}:{p}" for h, p in self.disk_of.items()) or "none"
+        self.say(f"{len(self.disk_of)} of 3 disks marked: {chosen}.")
+
     # ----- step 1: disks ------------------------------------------------------------------
 
     def on_devices_arrived(self, message: DevicesArrived) -> None:
@@ -141,6 +288,12 @@ class BrickWizard(DiskWizard):
         return disks.find(self.devices, str(key))
 
     def action_mark(self) -> None:
+        if self.step == 0 and self.choosing_hosts:
+            self._mark_host()
+            return
+        if self.step == 0 and self.several:
+            self._mark_across()
+            return
         dev = self._current()
         if dev is None:
             return
@@ -165,6 +318,15 @@ class BrickWizard(DiskWizard):
     def _go_on(self) -> None:
         if self.step != 0:
             return
+        if self.choosing_hosts:
+            self._hosts_chosen()
+            return
+        if self.several:
+            if len(self.disk_of) != 3:
+                self.say(f"Mark one safe disk on each host; {len(self.disk_of)} marked.")
+                return
+            self._show_step(1)
+            return
         if len(self.marked) != 3:
             self.say(f"Mark exactly three safe disks with Space; {len(self.marked)} marked.")
             return
@@ -178,7 +340,7 @@ class BrickWizard(DiskWizard):
         options.clear_options()
         options.add_options(
             [
-                Option(f"Layout: {self.brick_layout.value} (Enter changes)", id="layout"),
+                Option(f"Layout: {self._layout_words()} (Enter changes)", id="layout"),
                 Option(
                     f"Third brick is an arbiter: {'yes' if self.arbiter else 'no'}", id="arbiter"
                 ),
@@ -192,8 +354,13 @@ class BrickWizard(DiskWizard):
     async def _setting(self, event: OptionList.OptionSelected) -> None:
         which = event.option.id
         if which == "layout":
-            kinds = list(bricks.Layout)
-            self.brick_layout = kinds[(kinds.index(self.brick_layout) + 1) % len(kinds)]
+            kinds: list[bricks.Layout | None] = list(bricks.Layout)
+            if self.several:
+                kinds.append(None)  # None: auto, each host's kernel decides
+            now = None if self.auto else self.brick_layout
+            nxt = kinds[(kinds.index(now) + 1) % len(kinds)]
+            self.auto = nxt is None
+            self.brick_layout = nxt or bricks.Layout.LVM_THIN
         elif which == "arbiter":
             self.arbiter = not self.arbiter
         elif which == "pool":
@@ -214,8 +381,18 @@ class BrickWizard(DiskWizard):
         if self.step == 1:
             self.volume = typed
             try:
+                ops_bricks.plan(self._wizard())  # bad input stops here, before any host
+                if self.several:
+                    self.survey = None
+                    wizard = self._wizard()
+                    targets = [hcsurvey.Target(s.runner, s.gluster_host) for s in wizard.bricks]
+                    self.say("Asking the hosts (device-mapper, virt group, peers, names).")
+                    found = await asyncio.wrap_future(ops_bricks.survey(self.chosen, targets))
+                    if found.problems:
+                        return "; ".join(found.problems) + "; nothing was changed.", None
+                    self.survey = found
                 self.steps = ops_bricks.plan(self._wizard())
-            except bricks.PlanError as exc:
+            except (bricks.PlanError, TvirtError) as exc:
                 return str(exc), None
             return None
         if typed != self.volume:
@@ -224,12 +401,26 @@ class BrickWizard(DiskWizard):
             return refusal(f"create the volume {self.volume}"), None
         return None
 
+    def _layout_words(self) -> str:
+        if self.auto:
+            return "auto (LVM thin where the kernel has device-mapper, else plain XFS)"
+        return self.brick_layout.value
+
     def _plan_lines(self) -> list[str]:
         lines = [
             f"Volume {self.volume}: replica 3{' arbiter 1' if self.arbiter else ''}, "
-            f"layout {self.brick_layout.value}, pool {self.pool.value}; "
+            f"layout {self._layout_words()}, pool {self.pool.value}; "
             f"{plural(len(self.steps), 'step')}:",
         ]
+        if self.several and self.survey is not None:
+            wizard = self._wizard()
+            notes = self.survey.notes + bricks.small_disks(wizard.bricks)
+            if self.auto:
+                notes = self.survey.layout_notes + notes
+            lines[1:1] = [f"   {n}" for n in notes]
+            lines.append("   Each disk is wiped first: "
+                         + ", ".join(f"{s.runner.host}:{s.device.path}" for s in wizard.bricks)
+                         + ".")
         lines += [f"{i + 1:>2}. {s.host}: {s.command}" for i, s in enumerate(self.steps)]
         lines.append(f"Type {self.volume} and press Enter to run them; Escape goes back.")
         return lines
@@ -251,7 +442,7 @@ class BrickWizard(DiskWizard):
         state goes to the table. The disks are read again before the first step."""
         index = {id(s): i for i, s in enumerate(self.steps)}
         return ops_bricks.execute(
-            [self.ops],
+            self.chosen,
             self._wizard(),
             self.steps,
             on_step=lambda s, state: self.post_message(StepChanged(index[id(s)], state)),
@@ -308,4 +499,4 @@ class BrickWizard(DiskWizard):
     def undo_job(self) -> Future[bricks.Outcome]:
         """The done steps reversed, newest first (the core plan's undo)."""
         assert self.outcome is not None
-        return ops_bricks.undo([self.ops], self.outcome, self.volume)
+        return ops_bricks.undo(self.chosen, self.outcome, self.volume)

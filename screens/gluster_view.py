@@ -211,7 +211,8 @@ class GlusterScreen(TvirtScreen[None]):
         from .brick_wizard import BrickWizard
 
         if not self.refused("create bricks and a volume"):
-            self.app.push_screen(BrickWizard(self.ops))
+            hosts = command_hosts(self.app, self.ops)
+            self.app.push_screen(BrickWizard(self.ops, hosts=hosts if len(hosts) > 1 else None))
 
     def action_back(self) -> None:
         self.dismiss(None)
@@ -234,6 +235,25 @@ def sync_rows(table: DataTable[Any], rows: Mapping[str, tuple[str, ...]]) -> Non
 
 def _count(value: int | None) -> str:
     return "unknown" if value is None else str(value)
+
+
+def command_hosts(app: Any, first: CommandHost) -> list[CommandHost]:
+    """The app's connected qemu hosts as CommandHosts, the view's own host first (the
+    brick wizard's choice of hosts)."""
+    from tvirt.ops.hostcmd import for_uri
+    from tvirt.remote import RemoteError
+    from tvirt.uri import parse_uri
+
+    found = [first]
+    for uri, worker in app.manager.workers.items():
+        parsed = parse_uri(uri)
+        if parsed.demo or uri == first.uri:
+            continue
+        try:
+            found.append(for_uri(parsed, worker, app.readonly))
+        except RemoteError:
+            continue  # no way to run commands there: not a brick host
+    return found
 
 
 def open_gluster(app: Any, host_id: str | None) -> None:

@@ -80,10 +80,12 @@ def test_dry_run_lists_every_command(tmp_path: Path, testbed, name: str) -> None
     assert text[0] == f"pvcreate -y {loops[0]}"
     assert text[1].startswith("vgcreate gluster_vg_")
     assert "--type thin-pool" in text[2] and "--type thin " in text[3]
-    assert text[4].startswith("mkfs.xfs -f -i size=512 /dev/gluster_vg_")
+    # 64 MiB disks: under XFS's 300 MB minimum, so mkfs.xfs is told --unsupported.
+    assert text[4].startswith("mkfs.xfs --unsupported -f -i size=512 /dev/gluster_vg_")
     assert text[5] == f"mkdir -p /gluster_bricks/{name}-1"
     assert text[6].startswith("tee -a /etc/fstab <<< ")
-    assert text[7] == f"mount /gluster_bricks/{name}-1"
+    assert text[7].startswith("mount -t xfs -o inode64,noatime,nodiratime /dev/gluster_vg_")
+    assert text[7].endswith(f" /gluster_bricks/{name}-1")
     assert text[-3] == (
         f"gluster --mode=script volume create {name} replica 3 "
         f"vm:/gluster_bricks/{name}-1/brick vm:/gluster_bricks/{name}-2/brick "

@@ -145,14 +145,18 @@ def test_create_command_dry_run_and_failure_with_undo(tmp_path: Path) -> None:
 
     with loop_devices(tmp_path, 3, size=TOO_SMALL_FOR_THIN_POOL) as loops:
         specs = [f"localhost:{p}" for p in loops]
-        dry = tvirt("gluster", "create", "tvirt-test-cli", *specs, "--dry-run")
+        # LVM thin asked for (auto would choose plain XFS on a kernel without device-mapper).
+        thin = ["--layout", "lvm-thin"]
+        dry = tvirt("gluster", "create", "tvirt-test-cli", *specs, *thin, "--dry-run")
         assert dry.returncode == 0, dry.stderr
-        lines = dry.stdout.splitlines()
-        assert lines[0] == f"localhost: would run pvcreate -y {loops[0]}"
+        lines = [line for line in dry.stdout.splitlines() if not line.startswith("# ")]
+        assert lines[0] == f"localhost: would run wipefs --all {loops[0]}"
+        assert lines[1] == f"localhost: would run pvcreate -y {loops[0]}"
         assert lines[-1] == "localhost: would run gluster --mode=script volume start tvirt-test-cli"
         host = socket.gethostname()
-        assert f"{host}:/gluster_bricks/tvirt-test-cli-3/brick force" in lines[-2]
-        asked = tvirt("gluster", "create", "tvirt-test-cli", *specs)
+        assert f"{host}:/gluster_bricks/tvirt-test-cli-3/brick force" in lines[-3]
+        assert "volume set tvirt-test-cli" in lines[-2]  # the virt profile
+        asked = tvirt("gluster", "create", "tvirt-test-cli", *specs, *thin)
         assert asked.returncode == 2 and "needs --yes" in asked.stderr
         # Disks too small for a thin pool: the run fails at the thin pool on every kernel.
         state = tmp_path / "state"
@@ -161,14 +165,16 @@ def test_create_command_dry_run_and_failure_with_undo(tmp_path: Path) -> None:
             "create",
             "tvirt-test-cli",
             *specs,
+            *thin,
             "--yes",
             "--undo-on-failure",
             state=state,
         )
         assert run.returncode == 1
         err = run.stderr.splitlines()
-        assert err[0] == f"done: localhost: make {loops[0]} an LVM physical volume"
-        assert err[2].startswith("failed: localhost: create thin pool")
+        assert err[0] == f"done: localhost: wipe the signatures of {loops[0]}"
+        assert err[1] == f"done: localhost: make {loops[0]} an LVM physical volume"
+        assert err[3].startswith("failed: localhost: create thin pool")
         assert f"undone: localhost: pvremove -y {loops[0]}" in err
         assert not any(line.startswith("not undone") for line in err)
         assert "undo ran vgremove" in (state / "tvirt" / "bricks.log").read_text()

@@ -34,6 +34,25 @@ FSTAB_MARK = "# tvirt-brick"
 # Thin pool at 90% of the VG leaves room for pool metadata growth.
 POOL_EXTENTS = "90%FREE"
 MOUNT_OPTIONS = "inode64,noatime,nodiratime"
+# mkfs.xfs (5.19 on) refuses smaller file systems unless told --unsupported (test disks).
+XFS_MINIMUM = 300 * 1000 * 1000
+VIRT_GROUP = "/var/lib/glusterd/groups/virt"
+# Gluster's virt profile (groups/virt as glusterfs 10 ships it), set one by one on a host
+# whose glusterd lacks the group file.
+VIRT_OPTIONS = (
+    ("performance.quick-read", "off"), ("performance.read-ahead", "off"),
+    ("performance.io-cache", "off"), ("performance.low-prio-threads", "32"),
+    ("network.remote-dio", "disable"), ("performance.strict-o-direct", "on"),
+    ("cluster.eager-lock", "enable"), ("cluster.quorum-type", "auto"),
+    ("cluster.server-quorum-type", "server"), ("cluster.data-self-heal-algorithm", "full"),
+    ("cluster.locking-scheme", "granular"), ("cluster.shd-max-threads", "8"),
+    ("cluster.shd-wait-qlength", "10000"), ("features.shard", "on"), ("user.cifs", "off"),
+    ("cluster.choose-local", "off"), ("client.event-threads", "4"),
+    ("server.event-threads", "4"), ("performance.client-io-threads", "on"),
+    ("network.ping-timeout", "20"), ("server.tcp-user-timeout", "20"),
+    ("server.keepalive-time", "10"), ("server.keepalive-interval", "2"),
+    ("server.keepalive-count", "5"), ("cluster.lookup-optimize", "off"),
+)
 
 # Calls a libvirt function on the host worker and waits for it (off the UI thread).
 LibvirtCall = Callable[[Callable[[Any], Any]], Any]
@@ -59,6 +78,8 @@ class BrickSpec:
     runner: Runner
     device: disks.Device
     gluster_host: str  # the name gluster knows this host by (its peer hostname)
+    layout: Layout | None = None  # this host's own (device-mapper or not); None: the wizard's
+    libvirt: LibvirtCall | None = None  # this host's worker, for its pool
 
 
 @dataclass
@@ -72,6 +93,8 @@ class Step:
     libvirt: Callable[[Any], Any] | None = None
     libvirt_undo: Callable[[Any], Any] | None = None
     shown: str = ""  # how a libvirt step reads in a dry run
+    call: LibvirtCall | None = None  # the host's worker for a libvirt step (else the run's)
+    phase: int = 0  # a brick step's kind: several hosts' bricks are made kind by kind
 
     @property
     def command(self) -> str:
@@ -108,6 +131,19 @@ class Outcome:
         lines += [f"not done: {s.host}: {s.what}" for s in self.not_done]
         return lines
 
+    def per_host(self) -> list[str]:
+        """One line per host: how many of its steps were done, failed and not done."""
+        hosts = dict.fromkeys(s.host for s in [*self.done, *self.not_done, self.failed] if s)
+        lines = []
+        for host in hosts:
+            done = sum(s.host == host for s in self.done)
+            left = sum(s.host == host for s in self.not_done)
+            failed = self.failed is not None and self.failed.host == host
+            lines.append(
+                f"{host}: {done} done" + (", 1 failed" if failed else "") + f", {left} not done"
+            )
+        return lines
+
 
 @dataclass
 class Wizard:
@@ -119,15 +155,15 @@ class Wizard:
     pool_name: str = ""
     brick_root: str = BRICK_ROOT
     readonly: bool = False
+    wipe: bool = False  # wipefs --all each disk first (the wipe wizard's signatures method)
+    virt: bool = False  # apply Gluster's virt profile (group virt) before starting
+    virt_group: bool = True  # the first host has groups/virt; else the options one by one
+    known_peers: frozenset[str] = frozenset()  # the first host's peers before the run
 
     def check(self) -> None:
         if self.readonly:
             raise PlanError(refusal(f"create the bricks and volume {self.volume}"))
-        if not NAME_RE.match(self.volume):
-            raise PlanError(
-                f"'{self.volume}' is not a usable volume name: start with a letter, then "
-                "letters, digits, '-' or '_', at most 48."
-            )
+        check_name(self.volume)
         if self.pool is not PoolType.NONE and not NAME_RE.match(self.pool_name or self.volume):
             raise PlanError(f"'{self.pool_name}' is not a usable pool name.")
         if len(self.bricks) != 3:
@@ -158,13 +194,29 @@ class Wizard:
             paths.append(f"{self.brick_root}/{self.volume}{suffix}")
         return paths
 
-    def plan(self) -> list[Step]:
-        self.check()
-        steps: list[Step] = []
+    def hosts(self) -> list[BrickSpec]:
+        """One spec per distinct host, in the order chosen (the first runs gluster)."""
+        seen: dict[str, BrickSpec] = {}
+        for spec in self.bricks:
+            seen.setdefault(spec.runner.host, spec)
+        return list(seen.values())
+
+    def plan(self, checked: bool = True) -> list[Step]:
+        """Every step. checked=False skips the input checks: the plan of a run already made,
+        rebuilt to undo it (its disks are bricks now, no longer safe)."""
+        if checked:
+            self.check()
+        bricks: list[Step] = []
         brick_dirs = []
         for i, (spec, mount) in enumerate(zip(self.bricks, self.mountpoints(), strict=True)):
-            steps += self._brick_steps(spec, mount, i)
+            bricks += self._brick_steps(spec, mount, i)
             brick_dirs.append(f"{spec.gluster_host}:{mount}/brick")
+        hosts = self.hosts()
+        if len(hosts) > 1:
+            # Kind by kind across hosts: every mount is undone before any mount point is
+            # removed, so a mount point that hosts share (one root file system) stays put.
+            bricks.sort(key=lambda step: step.phase)
+        steps = bricks + self._probe_steps(hosts)
         first = self.bricks[0].runner
         create = [*GLUSTER, "volume", "create", self.volume, "replica", "3"]
         if self.arbiter:
@@ -183,6 +235,8 @@ class Wizard:
                 runner=first,
             )
         )
+        if self.virt:
+            steps += self._virt_steps(first)
         steps.append(
             Step(
                 first.host,
@@ -193,23 +247,58 @@ class Wizard:
             )
         )
         if self.pool is not PoolType.NONE:
-            steps.append(self._pool_step(first))
+            steps += [self._pool_step(spec) for spec in hosts]
         return steps
+
+    def _probe_steps(self, hosts: list[BrickSpec]) -> list[Step]:
+        """The first host probes the others under the names the volume's bricks use.
+        Probing a peer again changes nothing; only a peer this run added is detached."""
+        first = hosts[0].runner
+        steps = []
+        for spec in hosts[1:]:
+            name = spec.gluster_host
+            known = name in self.known_peers
+            steps.append(
+                Step(
+                    first.host,
+                    f"probe peer {name}" + (" (already a peer)" if known else ""),
+                    [*GLUSTER, "peer", "probe", name],
+                    [] if known else [[*GLUSTER, "peer", "detach", name]],
+                    runner=first,
+                )
+            )
+        return steps
+
+    def _virt_steps(self, first: Runner) -> list[Step]:
+        base = [*GLUSTER, "volume", "set", self.volume]
+        if self.virt_group:
+            return [Step(first.host, "apply the virt profile (group virt)",
+                         [*base, "group", "virt"], runner=first)]
+        return [
+            Step(first.host, f"set {key}={value} (virt profile)", [*base, key, value],
+                 runner=first)
+            for key, value in VIRT_OPTIONS
+        ]
 
     def _brick_steps(self, spec: BrickSpec, mount: str, index: int) -> list[Step]:
         r, dev, host = spec.runner, spec.device.path, spec.runner.host
-        if self.layout is Layout.LVM_THIN:
+        steps = []
+        if self.wipe:
+            steps.append(Step(host, f"wipe the signatures of {dev}", ["wipefs", "--all", dev],
+                              runner=r, phase=0))
+        if (spec.layout or self.layout) is Layout.LVM_THIN:
             vg = f"gluster_vg_{self.volume}_{index}".replace("-", "_")
             pool, lv = f"gluster_thinpool_{vg}", f"gluster_lv_{self.volume}".replace("-", "_")
             size_mib = max(spec.device.size * 8 // 10 // 1048576, 16)
             fs_dev = f"/dev/{vg}/{lv}"
-            steps = [
+            steps += [
                 Step(
                     host,
                     f"make {dev} an LVM physical volume",
                     ["pvcreate", "-y", dev],
                     [["pvremove", "-y", dev]],
                     runner=r,
+                    phase=1,
                 ),
                 Step(
                     host,
@@ -217,6 +306,7 @@ class Wizard:
                     ["vgcreate", vg, dev],
                     [["vgremove", "-y", vg]],
                     runner=r,
+                    phase=2,
                 ),
                 Step(
                     host,
@@ -224,6 +314,7 @@ class Wizard:
                     ["lvcreate", "-y", "--type", "thin-pool", "-l", POOL_EXTENTS, "-n", pool, vg],
                     [["lvremove", "-y", f"{vg}/{pool}"]],
                     runner=r,
+                    phase=3,
                 ),
                 Step(
                     host,
@@ -243,26 +334,29 @@ class Wizard:
                     ],
                     [["lvremove", "-y", f"{vg}/{lv}"]],
                     runner=r,
+                    phase=4,
                 ),
                 Step(
                     host,
                     f"make an XFS filesystem on {fs_dev}",
-                    ["mkfs.xfs", "-f", "-i", "size=512", fs_dev],
+                    mkfs(fs_dev, size_mib * 1048576),
                     [],
                     runner=r,
+                    phase=5,
                 ),
             ]
         else:
             fs_dev = dev
-            steps = [
+            steps.append(
                 Step(
                     host,
                     f"make an XFS filesystem on {dev}",
-                    ["mkfs.xfs", "-f", "-i", "size=512", dev],
+                    mkfs(dev, spec.device.size),
                     [["wipefs", "--all", dev]],
                     runner=r,
+                    phase=5,
                 ),
-            ]
+            )
         line = f"{fs_dev} {mount} xfs {MOUNT_OPTIONS} 0 0 {FSTAB_MARK} {mount}\n"
         pattern = re.escape(f"{FSTAB_MARK} {mount}").replace("/", "\\/")
         steps += [
@@ -270,8 +364,11 @@ class Wizard:
                 host,
                 f"create mount point {mount}",
                 ["mkdir", "-p", mount],
-                [["rmdir", mount]],
+                # rm -d removes only an empty directory; -f: another host sharing this root
+                # file system (the lab's nodes) may have removed it already.
+                [["rm", "-d", "-f", mount]],
                 runner=r,
+                phase=6,
             ),
             Step(
                 host,
@@ -280,21 +377,29 @@ class Wizard:
                 [["sed", "-i", f"/ {pattern}$/d", "/etc/fstab"]],
                 input=line.encode(),
                 runner=r,
+                phase=7,
             ),
-            Step(host, f"mount {mount}", ["mount", mount], [["umount", mount]], runner=r),
+            # The device named, not only the mount point: an fstab that hosts share (or a
+            # stale line) cannot make it mount another host's disk.
+            Step(host, f"mount {mount}",
+                 ["mount", "-t", "xfs", "-o", MOUNT_OPTIONS, fs_dev, mount],
+                 [["umount", mount]], runner=r, phase=8),
             Step(
                 host,
                 f"create brick directory {mount}/brick",
                 ["mkdir", f"{mount}/brick"],
                 [],
                 runner=r,
+                phase=9,
             ),
         ]
         return steps
 
-    def _pool_step(self, first: Runner) -> Step:
+    def _pool_step(self, spec: BrickSpec) -> Step:
+        """The pool on spec's host: mounted from that host's own glusterd, at the same path
+        on every host, so a VM's disk path holds wherever it runs."""
         name = self.pool_name or self.volume
-        xml = pool_xml(name, self.pool, self.volume, self.bricks[0].gluster_host)
+        xml = pool_xml(name, self.pool, self.volume, spec.gluster_host)
 
         def define(conn: Any) -> None:
             pool = conn.storagePoolDefineXML(xml, 0)
@@ -318,12 +423,38 @@ class Wizard:
             pool.undefine()
 
         return Step(
-            first.host,
+            spec.runner.host,
             f"define and start libvirt {self.pool.value} pool {name}",
             libvirt=define,
             libvirt_undo=remove,
             shown=f"libvirt: define and start pool: {xml}",
+            call=spec.libvirt,
         )
+
+
+def check_name(volume: str) -> None:
+    """A PlanError unless volume is a name Gluster (and a mount point) can take."""
+    if not NAME_RE.match(volume):
+        raise PlanError(
+            f"'{volume}' is not a usable volume name: start with a letter, then "
+            "letters, digits, '-' or '_', at most 48."
+        )
+
+
+def mkfs(device: str, size: int) -> list[str]:
+    """The brick's mkfs.xfs; a disk under XFS's minimum (a test disk) needs --unsupported."""
+    small = ["--unsupported"] if size < XFS_MINIMUM else []
+    return ["mkfs.xfs", *small, "-f", "-i", "size=512", device]
+
+
+def small_disks(specs: list[BrickSpec]) -> list[str]:
+    """A sentence per disk below XFS's minimum size, for the notes before confirming."""
+    return [
+        f"{s.runner.host}: {s.device.path} is smaller than XFS's 300 MB minimum, so mkfs.xfs "
+        "runs with --unsupported (fit for tests, not for VMs that matter)."
+        for s in specs
+        if s.device.size < XFS_MINIMUM
+    ]
 
 
 def pool_xml(name: str, kind: PoolType, volume: str, host: str) -> str:
@@ -396,9 +527,10 @@ def execute(
 def _run_one(step: Step, libvirt_call: LibvirtCall | None) -> str:
     try:
         if step.libvirt is not None:
-            if libvirt_call is None:
+            call = step.call or libvirt_call
+            if call is None:
                 return "no libvirt connection to define the pool on"
-            libvirt_call(step.libvirt)
+            call(step.libvirt)
             return ""
         assert step.runner is not None
         result = step.runner.run(step.argv, input=step.input, timeout=600)
@@ -425,9 +557,10 @@ def undo(
     for step in reversed(todo):
         if step.libvirt_undo is not None:
             try:
-                if libvirt_call is None:
+                call = step.call or libvirt_call
+                if call is None:
                     raise RuntimeError("no libvirt connection")
-                libvirt_call(step.libvirt_undo)
+                call(step.libvirt_undo)
                 outcome.undone.append(f"{step.host}: undid {step.what}")
             except Exception as exc:
                 outcome.undo_errors.append(f"{step.host}: {step.what}: {exc}")

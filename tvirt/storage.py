@@ -10,12 +10,14 @@ and the callers show "still working, N s" meanwhile.
 
 from __future__ import annotations
 
+import contextlib
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from typing import TypeVar
 
 import libvirt
 
+from tvirt import glusterpaths
 from tvirt.errors import explain
 from tvirt.sizes import format_size
 from tvirt.storage_model import (
@@ -146,6 +148,7 @@ def volume_users(conn: libvirt.virConnect) -> dict[str, list[str]]:
     ``pool/volume`` pairs (``type='volume'`` disks); values are sorted VM names.
     """
     users: dict[str, set[str]] = {}
+    where = glusterpaths.mounts(conn)
     for dom in conn.listAllDomains(0):
         try:
             root = ET.fromstring(dom.XMLDesc(0))
@@ -156,7 +159,8 @@ def volume_users(conn: libvirt.virConnect) -> dict[str, list[str]]:
             source = disk.find("source")
             if source is None:
                 continue
-            keys = [source.get("file"), source.get("dev")]
+            keys = [source.get("file"), source.get("dev"), glusterpaths.network_key(source)]
+            keys.append(glusterpaths.key(source.get("file") or "", where))
             if source.get("pool") and source.get("volume"):
                 keys.append(f"{source.get('pool')}/{source.get('volume')}")
             for key in keys:
@@ -166,13 +170,18 @@ def volume_users(conn: libvirt.virConnect) -> dict[str, list[str]]:
 
 
 def _vol_info(
-    pool_name: str, vol: libvirt.virStorageVol, users: dict[str, list[str]]
+    pool_name: str,
+    vol: libvirt.virStorageVol,
+    users: dict[str, list[str]],
+    where: glusterpaths.Mounts | None = None,
 ) -> VolumeInfo:
     root = ET.fromstring(vol.XMLDesc(0))
     kind, capacity, allocation = vol.info()
     path = vol.path()
     name = vol.name()
     who = set(users.get(path, [])) | set(users.get(f"{pool_name}/{name}", []))
+    if gkey := glusterpaths.key(path, where or []):
+        who |= set(users.get(gkey, []))  # the same file reached another way
     kinds = {0: "file", 1: "block", 2: "dir", 3: "network", 4: "netdir", 5: "ploop"}
     return VolumeInfo(
         pool=pool_name,
@@ -192,14 +201,25 @@ def list_volumes(conn: libvirt.virConnect, pool_name: str) -> list[VolumeInfo]:
     pool = find_pool(conn, pool_name)
     if not pool.isActive():
         raise StorageError(f"Pool {pool_name} is not running; start it to see its volumes.")
-    users = volume_users(conn)
+    if _shared(pool):
+        # Other hosts add and remove files on a shared pool; libvirt lists what it last saw.
+        with contextlib.suppress(libvirt.libvirtError):
+            pool.refresh(0)
+    users, where = volume_users(conn), glusterpaths.mounts(conn)
     return sorted(
-        (_vol_info(pool_name, v, users) for v in pool.listAllVolumes(0)), key=lambda v: v.name
+        (_vol_info(pool_name, v, users, where) for v in pool.listAllVolumes(0)),
+        key=lambda v: v.name,
     )
 
 
+def _shared(pool: libvirt.virStoragePool) -> bool:
+    kind = ET.fromstring(pool.XMLDesc(0)).get("type")
+    return kind in {"netfs", "gluster"}
+
+
 def volume_info(conn: libvirt.virConnect, pool_name: str, name: str) -> VolumeInfo:
-    return _vol_info(pool_name, find_volume(conn, pool_name, name), volume_users(conn))
+    vol = find_volume(conn, pool_name, name)
+    return _vol_info(pool_name, vol, volume_users(conn), glusterpaths.mounts(conn))
 
 
 def find_pool(conn: libvirt.virConnect, name: str) -> libvirt.virStoragePool:

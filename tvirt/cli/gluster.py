@@ -1,38 +1,31 @@
 """Plain commands: `tvirt gluster volumes|bricks|heal|peers|create`.
 
 Gluster facts come from the chosen connections' hosts: locally for qemu:///system, over
-ssh for qemu+ssh://. `create` runs the brick and volume wizard (tvirt.bricks) on
-HOST:DEVICE disks that `tvirt disks` calls safe.
+ssh for qemu+ssh://. `create` and `undo` (tvirt.cli.gluster_create) run the brick and
+volume wizard (tvirt.bricks) on disks that `tvirt disks` calls safe.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import sys
 from typing import Any
 
-from tvirt import bricks, config, disks, gluster
-from tvirt.cli.disks import host_devices, size_text
+from tvirt import config, gluster
+from tvirt.cli import gluster_create
+from tvirt.cli.disks import size_text
 from tvirt.cli.plumbing import (
     EXIT_FAILED,
     EXIT_OK,
-    EXIT_USAGE,
     LONG_TIMEOUT,
     CLIError,
     command_host,
     json_option,
-    readonly,
-    resolve_host,
     wait,
 )
 from tvirt.manager import choose_uris
-from tvirt.ops import bricks as brick_ops
 from tvirt.ops import gluster as gluster_ops
-from tvirt.ops.hostcmd import CommandHost
-from tvirt.ops.run import refused
-from tvirt.remote import Runner
 from tvirt.uri import SYSTEM_URI, ParsedURI, parse_uri
 from tvirt.words import plural
 
@@ -51,23 +44,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         cmd.set_defaults(run=run_gluster)
     create = what.add_parser(
         "create",
-        help="make bricks on safe disks and a started replica-3 volume (the wizard)",
+        help="wipe safe disks on three hosts, make bricks, a started replica-3 volume with "
+        "the virt options and a pool on every host (the wizard)",
     )
-    create.add_argument("volume")
-    create.add_argument(
-        "bricks", nargs=3, metavar="HOST:DEVICE", help="three safe disks, e.g. node1:/dev/sdb"
+    gluster_create.add_arguments(create)
+    create.set_defaults(run=gluster_create.run_create)
+    undo = what.add_parser(
+        "undo",
+        help="remove what `gluster create` made with the same disks: pools, volume, bricks",
     )
-    create.add_argument("--layout", choices=[x.value for x in bricks.Layout], default="lvm-thin")
-    create.add_argument("--arbiter", action="store_true", help="the third brick is an arbiter")
-    create.add_argument("--pool", choices=[x.value for x in bricks.PoolType], default="none")
-    create.add_argument("--pool-name", default="")
-    create.add_argument("--dry-run", action="store_true", help="print every command only")
-    create.add_argument("--yes", action="store_true", help="do not ask before creating")
-    create.add_argument(
-        "--undo-on-failure", action="store_true", help="undo what was made if a step fails"
-    )
-    json_option(create)
-    create.set_defaults(run=run_create)
+    gluster_create.add_arguments(undo, undo=True)
+    undo.set_defaults(run=gluster_create.run_undo)
 
 
 # ----- gluster ----------------------------------------------------------------------------
@@ -177,85 +164,3 @@ def _records(what: str, state: gluster.GlusterState) -> tuple[list[dict[str, Any
 
 def _count(value: int | None) -> str:
     return "unknown" if value is None else str(value)
-
-
-# ----- the wizard as a command -----------------------------------------------------------
-
-
-def run_create(args: argparse.Namespace) -> int:
-    with contextlib.ExitStack() as stack:
-        hosts: dict[str, tuple[CommandHost, list[disks.Device]]] = {}
-        specs = []
-        for item in args.bricks:
-            name, sep, path = item.rpartition(":")
-            if not sep or not name or not path:
-                raise CLIError(f"'{item}' is not HOST:DEVICE.", EXIT_USAGE)
-            if name not in hosts:
-                host = stack.enter_context(command_host(args, resolve_host(args, name)))
-                # read-only mode refuses before any disk is read (a dry run too, as plan())
-                if refusal := refused(host, f"create the bricks and volume {args.volume}"):
-                    raise refusal
-                hosts[name] = (host, host_devices(host))
-            host, devices = hosts[name]
-            device = disks.find(devices, path)
-            if device is None:
-                raise CLIError(f"{path} is not a whole block device on {name}.")
-            runner = host.commands()
-            specs.append(bricks.BrickSpec(runner, device, host.gluster_host or _hostname(runner)))
-        wizard = bricks.Wizard(
-            args.volume,
-            specs,
-            layout=bricks.Layout(args.layout),
-            arbiter=args.arbiter,
-            pool=bricks.PoolType(args.pool),
-            pool_name=args.pool_name,
-            readonly=readonly(args),
-        )
-        return _create(args, [h for h, _ in hosts.values()], wizard)
-
-
-def _create(args: argparse.Namespace, hosts: list[CommandHost], wizard: bricks.Wizard) -> int:
-    steps = brick_ops.plan(wizard)  # a PlanError ends the command through plumbing.report (1)
-    if args.dry_run:
-        for step in steps:
-            print(f"{step.host}: would run {step.command}")
-        return EXIT_OK
-    if not args.yes:
-        if not sys.stdin.isatty():
-            raise CLIError(
-                "Creating bricks needs --yes when there is no terminal to ask.", EXIT_USAGE
-            )
-        count = plural(len(steps), "step")
-        answer = input(f"Create volume {args.volume} ({count})? Type its name: ")
-        if answer.strip() != args.volume:
-            raise CLIError("Nothing was created.")
-    run = brick_ops.execute(hosts, wizard, steps, on_step=_say)
-    outcome = wait(run, LONG_TIMEOUT, hosts[0].label)
-    if outcome.ok:
-        print(f"{args.volume}: started, {plural(len(steps), 'step')} done")
-        return EXIT_OK
-    for line in outcome.summary():
-        print(line, file=sys.stderr)
-    if args.undo_on_failure:
-        wait(brick_ops.undo(hosts, outcome, args.volume), LONG_TIMEOUT, hosts[0].label)
-        for line in outcome.undone:
-            print(f"undone: {line}", file=sys.stderr)
-        for line in outcome.undo_errors:
-            print(f"not undone: {line}", file=sys.stderr)
-    else:
-        print(
-            "tvirt: run again with --undo-on-failure to remove what was made, or undo "
-            "the done steps above by hand.",
-            file=sys.stderr,
-        )
-    return EXIT_FAILED
-
-
-def _say(step: bricks.Step, state: str) -> None:
-    if state != "running":
-        print(f"{step.host}: {state}: {step.what}", flush=True)
-
-
-def _hostname(runner: Runner) -> str:
-    result = runner.run(["hostname"])
-    return result.out.strip() or runner.host

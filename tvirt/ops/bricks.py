@@ -8,12 +8,11 @@ step is an external command that may take minutes; both are refused in read-only
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 
-from tvirt import bricks, disks
+from tvirt import bricks, hcsurvey
 from tvirt.ops.hostcmd import CommandHost
 from tvirt.ops.run import in_thread
-from tvirt.remote import Runner
 
 OnStep = Callable[[bricks.Step, str], object]
 
@@ -23,8 +22,12 @@ def plan(wizard: bricks.Wizard) -> list[bricks.Step]:
     return wizard.plan()
 
 
-def _host_of(hosts: Sequence[CommandHost], runner: Runner) -> CommandHost:
-    return next(h for h in hosts if h.runner == runner)
+def survey(hosts: Sequence[CommandHost], targets: list[hcsurvey.Target]) -> (
+    Future[hcsurvey.Survey]
+):
+    """What the hosts say before a plan across them (device-mapper, virt group, peers,
+    names resolved); reads only, so read-only mode allows it."""
+    return in_thread(hosts[0], lambda: hcsurvey.survey(targets))
 
 
 def execute(
@@ -37,8 +40,12 @@ def execute(
     run before anything is made), then the steps in order up to the first failure."""
     specs = wizard.bricks  # the disks as they were when the plan was confirmed
 
-    def fresh(runner: Runner) -> list[disks.Device]:
-        return _host_of(hosts, runner).devices()
+    def recheck() -> list[str]:
+        # Every host's disks are read at once: each read waits on its own host only.
+        with ThreadPoolExecutor(len(hosts)) as pool:
+            ahead = [pool.submit(h.devices) for h in hosts]
+        found = dict(zip((h.runner for h in hosts), ahead, strict=True))
+        return bricks.changed(specs, lambda runner: found[runner].result())
 
     return in_thread(
         hosts[0],
@@ -47,7 +54,7 @@ def execute(
             hosts[0].libvirt_call,
             on_step=on_step,
             subject=wizard.volume,
-            recheck=lambda: bricks.changed(specs, fresh),
+            recheck=recheck,
         ),
         change=f"create the bricks and volume {wizard.volume}",
     )
@@ -62,3 +69,15 @@ def undo(
         lambda: bricks.undo(outcome, hosts[0].libvirt_call, subject=volume),
         change=f"undo the bricks and volume {volume}",
     )
+
+
+def remove(hosts: Sequence[CommandHost], wizard: bricks.Wizard) -> Future[bricks.Outcome]:
+    """Undo a whole run made earlier with the same choices: its plan rebuilt (unchecked:
+    the disks are bricks now) and every step reversed, newest first."""
+
+    def job() -> bricks.Outcome:
+        steps = wizard.plan(checked=False)
+        return bricks.undo(bricks.Outcome(steps, None, []), hosts[0].libvirt_call,
+                           subject=wizard.volume)
+
+    return in_thread(hosts[0], job, change=f"remove the bricks and volume {wizard.volume}")
