@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import libvirt
 import psutil
@@ -117,6 +118,9 @@ async def open_console(pilot, app: TvirtApp, name: str) -> ConsolePane:  # type:
     select_row(app, name)
     await pilot.press("c")
     await until(pilot, lambda: isinstance(app.screen, ConsoleScreen), "the console screen")
+    # The tab is added once the screen's tab list is composed (later on a loaded machine).
+    await until(pilot, lambda: cast(ConsoleScreen, app.screen).active_pane() is not None,
+                "the console tab")
     pane = pane_of(app)
     await until(pilot, lambda: pane.state == "attached", "attached", 20)
     return pane

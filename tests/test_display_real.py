@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
+from typing import cast
 
 import libvirt
 import pytest
@@ -121,6 +122,9 @@ async def open_display(pilot: Pilot[int], app: TvirtApp, name: str) -> DisplayPa
     select_row(app, name)
     await pilot.press("g")
     await until(pilot, lambda: isinstance(app.screen, DisplayScreen), "the display screen")
+    # The tab is added once the screen's tab list is composed (later on a loaded machine).
+    await until(pilot, lambda: cast(DisplayScreen, app.screen).active_pane() is not None,
+                "the display tab")
     screen = app.screen
     assert isinstance(screen, DisplayScreen)
     pane = screen.active_pane()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import pytest
 from textual.pilot import Pilot
@@ -40,6 +41,9 @@ async def open_display(pilot: Pilot[int], name: str) -> DisplayPane:
     select(app, name)
     await pilot.press("g")
     await until(pilot, lambda: isinstance(app.screen, DisplayScreen), "the display screen")
+    # The tab is added once the screen's tab list is composed (later on a loaded machine).
+    await until(pilot, lambda: cast(DisplayScreen, app.screen).active_pane() is not None,
+                "the display tab")
     screen = app.screen
     assert isinstance(screen, DisplayScreen)
     pane = screen.active_pane()
