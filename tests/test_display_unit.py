@@ -98,19 +98,22 @@ def test_the_pace_is_fast_while_the_picture_changes_and_slow_once_still() -> Non
     assert pacer.delay(later) == FAST and not pacer.still(later)
 
 
-def test_a_blinking_cursor_is_drawn_but_reads_still() -> None:
+def test_a_blinking_cursor_reads_still_and_is_not_drawn_once_still() -> None:
     now = 0.0
     pacer = Pacer(now)
-    pacer.frame(b"cursor on", 100, now)
-    pacer.frame(b"cursor off", 100, now + 0.5)
+    assert pacer.frame(b"cursor on", 100, now) is True
+    assert pacer.frame(b"cursor off", 100, now + 0.5) is True  # lively: drawn
     t = now + 0.5 + LIVELY
-    for _ in range(6):  # the same two pictures in turn
+    for _ in range(6):  # the same two pictures in turn: neither is drawn now
         t += SLOW
-        assert pacer.frame(b"cursor on", 100, t) is True
+        assert pacer.frame(b"cursor on", 100, t) is False
         t += SLOW
-        assert pacer.frame(b"cursor off", 100, t) is True
-    assert pacer.still(t) and pacer.delay(t) == SLOW
+        assert pacer.frame(b"cursor off", 100, t) is False
+    assert pacer.still(t) and pacer.delay(t) == SLOW and pacer.drawn == 2
     assert pacer.rates(t).still and "still" in pacer.rates(t).words()
+    # A key makes it lively: the blink is drawn again.
+    pacer.key(t)
+    assert pacer.frame(b"cursor on", 100, t + 0.1) is True
 
 
 def test_a_key_makes_the_pace_fast() -> None:

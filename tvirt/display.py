@@ -5,7 +5,8 @@ A view takes one screenshot at a time (one job on the host's worker, never a loo
 holds it), asks `Pacer.delay` how long to wait, and waits that long or until a key.
 Fast while the picture changes or just after a key; slow once it has been still a while.
 A frame whose digest is one of the last few (a text cursor blinking between two
-pictures) is drawn but does not count as a change, so a blinking cursor reads "still".
+pictures) does not count as a change, and once still it is not drawn either: a blinking
+cursor reads "still", stays in one of its two states, and costs no drawing.
 """
 
 from __future__ import annotations
@@ -56,15 +57,19 @@ class Pacer:
         self.drawn = 0  # frames drawn
 
     def frame(self, digest: bytes, size: int, now: float) -> bool:
-        """A screenshot arrived: True if it differs from the picture shown (draw it).
-        A picture not among the recent ones is a change and keeps the pace fast."""
+        """A screenshot arrived: True to draw it (it differs from the picture shown, and is
+        not an old picture coming back while still). A picture not among the recent ones
+        is a change and keeps the pace fast."""
         self.frames += 1
-        if digest not in self._recent:
-            self._lively_until = now + LIVELY
-        if digest in self._recent:
+        seen = digest in self._recent
+        if seen:
             self._recent.remove(digest)
+        else:
+            self._lively_until = now + LIVELY
         self._recent.append(digest)
-        new = digest != self.shown
+        # A picture coming back while still (the cursor's other half-blink) is not drawn:
+        # a still screen then costs a screenshot a second and no drawing at all.
+        new = digest != self.shown and not (seen and self.still(now))
         if new:
             self.shown = digest
             self.drawn += 1
