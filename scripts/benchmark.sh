@@ -28,6 +28,6 @@ done
 [[ -n $skip_fifty ]] || .venv/bin/python -m benchmarks.fifty_hosts "${fifty[@]}"
 .venv/bin/python -m benchmarks.console_latency
 .venv/bin/python -m benchmarks.console_flood
-.venv/bin/python -m benchmarks.display_latency --ssh
+.venv/bin/python -m benchmarks.display_latency
 .venv/bin/python -m benchmarks.cli_start
 .venv/bin/python -m benchmarks.lab_hosts
