@@ -147,6 +147,11 @@ class TvirtApp(App[int]):
         # Migrations this app started, so the VM's row changes host in place.
         self.moves = Moves()
         self.dashboard = DashboardScreen()
+        # The graphical display: how it draws (screens/display.py renderers), and the VM
+        # whose display opens once listed (`tvirt display VM`; Escape there quits).
+        self.display_renderer = "auto"
+        self.display_wanted: str | None = None
+        self.display_poll = True  # False: snapshot tests hand recorded frames in
         register_themes(self, extra_themes)
         wanted = resolve(theme)
         if wanted and wanted not in self.available_themes:
@@ -498,7 +503,15 @@ class TvirtApp(App[int]):
         table.replace_host(message.host_id, vms)
         for vm in message.vms:
             self._settle_move(vm.uuid)
+            if vm.uuid == self.display_wanted:
+                self.display_wanted = None
+                self.run_worker(self._open_display(vm))
         self.dashboard.refresh_status()
+
+    async def _open_display(self, vm: VMInfo) -> None:
+        from .display import open_display
+
+        await open_display(self, vm, leave_quits=True)
 
     def on_domain_changed(self, message: DomainChanged) -> None:
         if not self._wanted(message.vm.host_id):
@@ -713,8 +726,10 @@ def run_app(
     screen_reader: bool = False,
     theme: str = "",
     interval: float | None = None,
+    display: tuple[str, str] | None = None,
 ) -> int:
-    """Entry point for `tvirt` without a command."""
+    """Entry point for `tvirt` without a command, and for `tvirt display` (display: the
+    VM's UUID and the renderer; the app opens that VM's display and Escape ends it)."""
     try:
         cfg = config.load()
     except config.ConfigError as exc:
@@ -741,5 +756,11 @@ def run_app(
     for note in notes:
         print(f"tvirt: {note}", file=sys.stderr, flush=True)
     app.startup_notes = notes
+    if display is not None:
+        app.display_wanted, app.display_renderer = display
+    # The graphics the terminal can draw are asked before Textual takes the terminal.
+    from .display import detect
+
+    detect()
     app.run()
     return app.return_code or 0

@@ -9,11 +9,13 @@ the current one ignores dismiss, and its result callback is not called twice.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, TypeVar
 
 from textual.await_complete import AwaitComplete
 from textual.command import CommandList, CommandPalette
 from textual.screen import ModalScreen, Screen
+from textual.widgets import TabbedContent
 
 R = TypeVar("R")
 
@@ -53,3 +55,13 @@ class Palette(CommandPalette):
             if not commands.scrollable_content_region.height:
                 return
         super()._action_command_list(action)
+
+
+async def tabs_composed(tabs: TabbedContent) -> None:
+    """A screen just pushed has mounted its TabbedContent, whose own tab list may not be
+    composed yet on a loaded machine (adding a pane then fails with NoMatches): give the
+    event loop turns until it is, for at most about five seconds."""
+    for _turn in range(500):
+        if tabs.query("#tabs-list"):
+            return
+        await asyncio.sleep(0.01)

@@ -35,15 +35,14 @@ from tvirt.console import (
     escape_label,
     graphics_of,
 )
-from tvirt.errors import explain, sentence
+from tvirt.errors import explain
 from tvirt.keys import CONSOLE_KEYS
 from tvirt.model import VMInfo
 from tvirt.ops import console as console_ops
-from tvirt.screenshot import Picture, half_blocks
 from tvirt.vmcreate import stall_hint
 
-from .base import TvirtModal, TvirtScreen
-from .dialogs import ConfirmDialog, Confirmed, dialog_bindings
+from .base import TvirtScreen, tabs_composed
+from .dialogs import ConfirmDialog, Confirmed
 from .terminal import TerminalView
 
 if TYPE_CHECKING:
@@ -147,7 +146,7 @@ class ConsolePane(Vertical):
             why = sentence or self.last_reason or f"Detached from the console of {name}."
             text = (
                 f"{why} Keys: r reattach, T take over, s save the transcript, "
-                "k Ctrl+Alt+Del, y SysRq, g screenshot, x close this tab, "
+                "k Ctrl+Alt+Del, y SysRq, g graphical display, x close this tab, "
                 "Escape back to the dashboard."
             )
         self.query_one(f"#{self.id}-status", Static).update(Content(text))
@@ -163,9 +162,9 @@ class ConsolePane(Vertical):
         if not self.displays:
             return "No graphical display: this VM has only text."
         how = (
-            f"To see a screenshot, detach ({escape_label(self.escape)}) and press g."
+            f"To see it live, detach ({escape_label(self.escape)}) and press g."
             if self.state == "attached"
-            else "g shows a screenshot."
+            else "g shows it live."
         )
         return f"{' '.join(self.displays)} {how}"
 
@@ -358,24 +357,10 @@ class ConsolePane(Vertical):
         self.tvirt.say(str(sentence))
         self._show_status()
 
-    def action_screenshot(self) -> None:
-        self.run_worker(self._screenshot(), group="console", exit_on_error=False)
+    async def action_display(self) -> None:
+        from .display import open_display
 
-    async def _screenshot(self) -> None:
-        worker = self.tvirt.manager.workers.get(self.vm.host_id)
-        if worker is None:
-            self.tvirt.say(f"{self.host_label} is not connected.", ok=False)
-            return
-        try:
-            picture = await asyncio.wrap_future(console_ops.screenshot(worker, self.vm.uuid))
-        except Exception as exc:  # the operation's sentence; a picture it could not decode
-            self.tvirt.say(
-                f"No screenshot of {self.vm.name}: {sentence(exc).rstrip('.')} "
-                "(only VMs with a graphical display have one).",
-                ok=False,
-            )
-            return
-        self.app.push_screen(ScreenshotScreen(self.vm.name, picture))
+        await open_display(self.tvirt, self.vm)
 
     def action_scroll_back(self) -> None:
         self.terminal.scroll_page(True)
@@ -385,41 +370,6 @@ class ConsolePane(Vertical):
 
     def action_close_tab(self) -> None:
         self.screen.close_pane(self)  # type: ignore[attr-defined]
-
-
-class ScreenshotScreen(TvirtModal[None]):
-    """A screenshot of the VM's graphical display, drawn with half blocks."""
-
-    BINDINGS = [*dialog_bindings()]
-
-    def __init__(self, name: str, picture: Picture) -> None:
-        super().__init__(classes="dialog")
-        self.vm_name = name
-        self.picture = picture
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog-box"):
-            yield Static(
-                Content(
-                    f"Screenshot of {self.vm_name} ({self.picture.width}x"
-                    f"{self.picture.height} pixels). Escape closes it."
-                ),
-                classes="dialog-title",
-            )
-            yield Static(id="screenshot")
-
-    def on_mount(self) -> None:
-        from rich.style import Style
-        from rich.text import Text
-
-        width = max(20, self.app.size.width - 8)
-        height = max(5, self.app.size.height - 8)
-        text = Text()
-        for row in half_blocks(self.picture, width, height):
-            for top, bottom in row:
-                text.append("\u2580", Style(color=f"rgb{top}", bgcolor=f"rgb{bottom}"))
-            text.append("\n")
-        self.query_one("#screenshot", Static).update(text)
 
 
 class ConsoleScreen(TvirtScreen[None]):
@@ -451,6 +401,7 @@ class ConsoleScreen(TvirtScreen[None]):
     async def open(self, vm: VMInfo, host_label: str) -> ConsolePane:
         pane = self.panes.get(vm.key)
         if pane is None:
+            await tabs_composed(self.tabs)
             pane_id = f"console-{next(_ids)}"
             pane = ConsolePane(vm, host_label, self.escape, pane_id)
             self.panes[vm.key] = pane

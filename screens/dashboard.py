@@ -253,6 +253,19 @@ class DashboardScreen(TvirtScreen[None]):
             return
         await open_console(self.tvirt, vm)
 
+    async def action_display(self) -> None:
+        """Open the live graphical display of the VM under the cursor in its own tab."""
+        from .display import READONLY_DISPLAY, open_display
+
+        vm = self.table.vm_at_cursor()
+        if vm is None:
+            self.tvirt.say("No VM is selected to show the display of.", ok=False)
+            return
+        if self.tvirt.readonly:  # the command palette can still ask for it
+            self.tvirt.say(READONLY_DISPLAY.format(name=vm.name), ok=False)
+            return
+        await open_display(self.tvirt, vm)
+
     def action_toggle_autostart(self) -> None:
         targets = self.table.targets()
         # One direction for the whole batch: on, unless every target is on already.

@@ -4,7 +4,8 @@
 # virt-manager on a 1000-VM host at a 20 ms round trip, RPC calls per tick, eight hosts
 # with one slow), the fifty-host benchmark (50 test+ssh hosts of 200 VMs, virt-manager on
 # the same URIs), the console echo and console flood benchmarks (tvirt and virsh console
-# under a guest printing as fast as it can), the command start-up times against virsh
+# under a guest printing as fast as it can), the graphical display's key-to-screen time
+# (against virsh send-key and screenshot) with its fps and CPU, the command start-up times against virsh
 # and the real-host benchmarks on the lab of scripts/lab.sh (launch, RPC per tick, live
 # migration, eight hosts), then stops what it started.
 # Tables go to stdout; extra arguments go to benchmarks.scale (e.g. --runs 5);
@@ -27,5 +28,6 @@ done
 [[ -n $skip_fifty ]] || .venv/bin/python -m benchmarks.fifty_hosts "${fifty[@]}"
 .venv/bin/python -m benchmarks.console_latency
 .venv/bin/python -m benchmarks.console_flood
+.venv/bin/python -m benchmarks.display_latency
 .venv/bin/python -m benchmarks.cli_start
 .venv/bin/python -m benchmarks.lab_hosts

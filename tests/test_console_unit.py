@@ -124,38 +124,6 @@ def test_graphics_are_described_with_an_ssh_tunnel() -> None:
     assert graphics_of("<domain><devices/></domain>") == []
 
 
-def _png(width: int, height: int, pixel: tuple[int, int, int], filter_type: int) -> bytes:
-    import struct
-    import zlib
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(
-            ">I", zlib.crc32(kind + body))
-
-    row = bytes(pixel) * width
-    if filter_type == 1:  # Sub: each byte minus the one a pixel to its left
-        row = bytes(pixel) + bytes([0, 0, 0]) * (width - 1)
-    raw = b"".join(bytes([filter_type]) + row for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
-
-
-@pytest.mark.parametrize("filter_type", [0, 1])
-def test_screenshots_decode_and_shrink_into_half_blocks(filter_type: int) -> None:
-    from tvirt.screenshot import half_blocks, parse_png, parse_ppm
-
-    picture = parse_png(_png(40, 20, (10, 200, 30), filter_type))
-    assert (picture.width, picture.height) == (40, 20)
-    assert picture.pixel(39, 19) == (10, 200, 30)
-    ppm = parse_ppm(b"P6\n# comment\n4 2\n255\n" + bytes([1, 2, 3]) * 8)
-    assert (ppm.width, ppm.height, ppm.pixel(3, 1)) == (4, 2, (1, 2, 3))
-    cells = half_blocks(picture, 20, 20)
-    # 40x20 pixels into at most 20 columns: 20 columns of 5 rows (two pixels per cell).
-    assert (len(cells[0]), len(cells)) == (20, 5)
-    assert cells[0][0] == ((10, 200, 30), (10, 200, 30))
-
-
 async def test_the_widget_sends_keys_the_app_would_otherwise_take() -> None:
     """Tab, Ctrl+C, q and friends reach the guest while attached; the escape key does not."""
     from textual.app import App, ComposeResult

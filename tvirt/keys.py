@@ -31,6 +31,7 @@ DASHBOARD_KEYS: tuple[Key, ...] = (
     Key("a", "add_connection", "Add a connection"),
     Key("X", "remove_connection", "Remove the selected host's connection"),
     Key("c", "console", "Open the selected VM's serial console in a tab"),
+    Key("g", "display", "Open the selected VM's live graphical display in a tab"),
     Key("i", "vm_details", "Show live graphs of the selected VM (Enter works too)"),
     Key("n", "new_vm", "New VM wizard on the selected host"),
     Key("e", "vm_hardware", "VM details: hardware, snapshots, clone, XML"),
@@ -98,11 +99,32 @@ CONSOLE_KEYS: tuple[Key, ...] = (
     Key("s", "save_transcript", "Save the console's transcript to a file", "detached console"),
     Key("k", "ctrl_alt_del", "Send Ctrl+Alt+Del to the VM's keyboard", "detached console"),
     Key("y", "sysrq", "Send SysRq plus the next letter typed", "detached console"),
-    Key("g", "screenshot", "Show a screenshot of the VM's graphical display",
+    Key("g", "display", "Open the VM's live graphical display in a tab",
         "detached console"),
     Key("x", "close_tab", "Close this console tab", "detached console"),
     Key("pageup", "scroll_back", "Scroll back", "detached console"),
     Key("pagedown", "scroll_forward", "Scroll forward", "detached console"),
+)
+
+
+# The live graphical display (g on the dashboard or a detached console; tvirt display VM).
+# Keys go to tvirt until i hands them to the guest; then every key goes to the guest but
+# the console escape key (Ctrl+] unless the [console] escape setting says otherwise).
+DISPLAY_KEYS: tuple[Key, ...] = (
+    Key("ctrl+]", "release", "Give the keys back to tvirt (the [console] escape setting)",
+        "display, keys to the guest"),
+    Key("i", "capture", "Send every key to the guest (Escape included) until Ctrl+]",
+        "graphical display"),
+    Key("k", "special_keys", "Keys a terminal cannot send: Ctrl+Alt+Del, Ctrl+Alt+F1..F7, "
+        "SysRq, Escape", "graphical display"),
+    Key("t", "type_text", "Type a text into the guest, key by key (pasting works too)",
+        "graphical display"),
+    Key("c", "serial_console", "Open this VM's serial console instead", "graphical display"),
+    Key("x", "close_tab", "Close this display tab", "graphical display"),
+    Key("ctrl+pageup", "previous_tab", "Previous display tab", "graphical displays"),
+    Key("ctrl+pagedown", "next_tab", "Next display tab", "graphical displays"),
+    Key("escape", "back", "Back (the displays stay open, their pictures stop)",
+        "graphical displays"),
 )
 
 
@@ -208,8 +230,8 @@ STORAGE_KEYS: tuple[Key, ...] = (
 def all_keys() -> tuple[Key, ...]:
     return (
         APP_KEYS + DASHBOARD_KEYS + HOSTS_KEYS + DETAIL_KEYS + CONFIRM_KEYS + CONSOLE_KEYS
-        + MIGRATION_KEYS + GLUSTER_KEYS + WIZARD_KEYS + FORM_KEYS + HARDWARE_KEYS + XML_KEYS
-        + NETWORK_KEYS + STORAGE_KEYS + CLUSTER_KEYS
+        + DISPLAY_KEYS + MIGRATION_KEYS + GLUSTER_KEYS + WIZARD_KEYS + FORM_KEYS + HARDWARE_KEYS
+        + XML_KEYS + NETWORK_KEYS + STORAGE_KEYS + CLUSTER_KEYS
     )
 
 
@@ -226,7 +248,8 @@ def display(key: str) -> str:
 
 # Dashboard actions that a read-only connection cannot carry out: every change, and the
 # serial console, which libvirt refuses to read-only clients (as it refuses key presses and
-# screenshots). In read-only mode they are hidden from the footer and marked in the help.
+# screenshots, so the graphical display too). In read-only mode they are hidden from the
+# footer and marked in the help.
 READ_WRITE_ACTIONS: frozenset[str] = frozenset(
     {
         "vm('start')",
@@ -239,6 +262,7 @@ READ_WRITE_ACTIONS: frozenset[str] = frozenset(
         "toggle_autostart",
         "new_vm",
         "console",
+        "display",
         "migrate",
     }
 )

@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "watch": "watch",
     "shell": "shell",
     "console": "console",
+    "display": "display",
     "create": "create",
     "clone": "create",
     "hw": "hardware",
