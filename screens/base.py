@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from textual.await_complete import AwaitComplete
 from textual.command import CommandList, CommandPalette
 from textual.screen import ModalScreen, Screen
+from textual.widget import Widget
 
 R = TypeVar("R")
 
@@ -43,6 +44,14 @@ class Palette(CommandPalette):
         if not self.is_current:
             return _nothing()
         return super().dismiss(result)
+
+    def reader_target(self) -> Widget | None:
+        """Screen-reader mode: the cursor goes to the highlighted command, not the input
+        (typing still goes to the input)."""
+        commands = self.query_one(CommandList)
+        if commands.highlighted is not None and commands.option_count:
+            return commands
+        return None
 
     def _action_command_list(self, action: str) -> None:
         # Textual's OptionList finds a page from the highlighted option's line, and a list

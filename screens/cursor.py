@@ -20,6 +20,11 @@ def text_offset(widget: Widget) -> Offset | None:
     content = widget.content_region
     if not content.area:
         return None
+    hook = getattr(widget, "reader_offset", None)
+    if callable(hook):
+        # A widget that knows where its item is (a console: the guest's cursor).
+        answer = hook()
+        return answer if isinstance(answer, Offset) or answer is None else None
     scroll_x, scroll_y = int(widget.scroll_x), int(widget.scroll_y)
     if isinstance(widget, Input):
         return widget.cursor_screen_offset

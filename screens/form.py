@@ -57,6 +57,15 @@ def form_bindings(*actions: str, footer: bool = False) -> list[BindingType]:
     ]
 
 
+def read_out(screen: Screen[object], sentence: str) -> None:
+    """Screen-reader mode: a refusal is read at once (a page of its own with the cursor
+    on it; any key goes back to the field), since it is not on the field's line."""
+    if sentence and getattr(screen.app, "screen_reader", False):
+        from .reader import ReadOut  # reader imports this module's Choice
+
+        screen.app.push_screen(ReadOut([sentence]))
+
+
 def step_words(what: str, index: int, total: int | None, title: str) -> str:
     """'New volume, step 2 of 7: name'; without a total while an answer still decides it."""
     count = f"step {index + 1} of {total}" if total else f"step {index + 1}"
@@ -212,6 +221,7 @@ class FormMixin:
         self.query_one(f"#{ERROR_ID}", Static).update(Content(sentence))
         if field is not None and field.is_mounted and self.focused is not field:
             field.focus()
+        read_out(self, sentence)
 
     # Handlers by name, not @on: Textual only collects @on handlers of message pumps.
     async def on_input_submitted(self, event: Input.Submitted) -> None:
