@@ -242,6 +242,12 @@ class TvirtApp(App[int]):
                 pair_labels(self.screen)
             self._place_after_layout()
 
+    def on_idle(self) -> None:
+        # Whatever moved the item (a list measured late, a scroll): follow it. Writes
+        # nothing when the cursor is already there.
+        if self.screen_reader and self._has_screen():
+            self.place_cursor()
+
     def on_command_palette_option_highlighted(
         self, _event: CommandPalette.OptionHighlighted
     ) -> None:
@@ -261,16 +267,25 @@ class TvirtApp(App[int]):
         # focus or highlight change, so the cursor follows every layout of the screen.
         if screen not in self._followed:
             self._followed.add(screen)
-            screen.screen_layout_refresh_signal.subscribe(self, lambda _s: self.place_cursor())
+            screen.screen_layout_refresh_signal.subscribe(self, self._laid_out)
         for widget in screen.query("*"):
             skip_scroller(widget)
         pair_labels(screen)
         self._place_after_layout()
 
+    def _laid_out(self, screen: Screen[object]) -> None:
+        # A label's words changed (a wizard's next step on the same field): pair again.
+        pair_labels(screen)
+        self.place_cursor()
+
     def _place_after_layout(self) -> None:
         """A new screen, or a field moved beside its label (pair_labels): the first
-        refresh lays it out, the cursor goes there after the second."""
+        refresh lays it out, the cursor goes there after the second. Checked once more a
+        little later, for a page that a busy machine lays out in several turns: a check
+        that finds the cursor in place writes nothing."""
         self.call_after_refresh(lambda: self.call_after_refresh(self.place_cursor))
+        self.set_timer(0.3, self.place_cursor)
+        self.set_timer(1.0, self.place_cursor)
 
     def on_ready(self) -> None:
         for note in self.startup_notes:

@@ -12,7 +12,7 @@ from rich.cells import cell_len
 from textual.coordinate import Coordinate
 from textual.geometry import Offset
 from textual.widget import Widget
-from textual.widgets import Button, DataTable, Input, OptionList
+from textual.widgets import Button, DataTable, Input, OptionList, TextArea
 
 
 def text_offset(widget: Widget) -> Offset | None:
@@ -26,7 +26,7 @@ def text_offset(widget: Widget) -> Offset | None:
         answer = hook()
         return answer if isinstance(answer, Offset) or answer is None else None
     scroll_x, scroll_y = int(widget.scroll_x), int(widget.scroll_y)
-    if isinstance(widget, Input):
+    if isinstance(widget, (Input, TextArea)):
         return widget.cursor_screen_offset
     if isinstance(widget, DataTable):
         if not widget.row_count:
@@ -45,12 +45,16 @@ def text_offset(widget: Widget) -> Offset | None:
         highlighted = widget.highlighted
         if highlighted is None:
             return content.offset
-        line = widget._index_to_line.get(highlighted, 0)
+        widget._update_lines()  # a list not drawn yet has not measured its lines
+        if highlighted not in widget._index_to_line:
+            return None
+        line = widget._index_to_line[highlighted]
         return _clamp(Offset(content.x, content.y + line - scroll_y), widget)
     if isinstance(widget, Button):
-        # The label is centred in the button.
+        # The label is centred in the button (left-aligned in screen-reader mode).
         spare = content.width - cell_len(str(widget.label))
-        return Offset(content.x + max(spare, 0) // 2, content.y + content.height // 2)
+        shift = 0 if widget.styles.content_align_horizontal == "left" else max(spare, 0) // 2
+        return Offset(content.x + shift, content.y + content.height // 2)
     return content.offset
 
 

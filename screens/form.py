@@ -30,6 +30,7 @@ from tvirt.keys import FORM_KEYS
 
 from .base import TvirtModal
 from .dialogs import quit_bindings
+from .reader import read_out
 
 ERROR_ID = "form-error"
 
@@ -55,15 +56,6 @@ def form_bindings(*actions: str, footer: bool = False) -> list[BindingType]:
         for k in FORM_KEYS
         if k.action in actions
     ]
-
-
-def read_out(screen: Screen[object], sentence: str) -> None:
-    """Screen-reader mode: a refusal is read at once (a page of its own with the cursor
-    on it; any key goes back to the field), since it is not on the field's line."""
-    if sentence and getattr(screen.app, "screen_reader", False):
-        from .reader import ReadOut  # reader imports this module's Choice
-
-        screen.app.push_screen(ReadOut([sentence]))
 
 
 def step_words(what: str, index: int, total: int | None, title: str) -> str:

@@ -31,12 +31,11 @@ from textual.geometry import Offset
 from textual.screen import Screen
 from textual.scroll_view import ScrollView
 from textual.widget import Widget
-from textual.widgets import DataTable, Input, Label, Log, OptionList
+from textual.widgets import DataTable, Input, Label, Log, OptionList, TextArea
 from textual.widgets._toggle_button import ToggleButton
 from textual.widgets.option_list import Option
 
 from .base import TvirtModal
-from .form import Choice
 
 READER_CLASS = "-screen-reader"
 EMPTY = "(empty) "
@@ -88,7 +87,7 @@ def pair_labels(screen: Screen[Any]) -> bool:
             continue
         siblings = [w for w in parent.children if w.display or w is label]
         after = siblings.index(label) + 1
-        if after >= len(siblings) or not isinstance(siblings[after], (Input, Choice)):
+        if after >= len(siblings) or not isinstance(siblings[after], (Input, OptionList)):
             continue
         field = siblings[after]
         label.add_class("-reader-paired")
@@ -99,8 +98,13 @@ def pair_labels(screen: Screen[Any]) -> bool:
             moved = True
     for entry in screen.query(Input):
         # A placeholder is not a value; said the same way, the reader could not tell.
-        if entry.placeholder and not entry.placeholder.startswith(EMPTY):
-            entry.placeholder = f"{EMPTY}{entry.placeholder}"
+        if not entry.placeholder.startswith(EMPTY.strip()):
+            entry.placeholder = f"{EMPTY}{entry.placeholder}".strip()
+    for editor in screen.query(TextArea):
+        # The line under the cursor is the text's own line: no line numbers beside it,
+        # and Tab leaves the editor instead of indenting (a trap for keyboard users).
+        editor.show_line_numbers = False
+        editor.tab_behavior = "focus"
     return moved
 
 
@@ -145,6 +149,13 @@ class ReadOut(TvirtModal[None]):
         event.stop()
         event.prevent_default()
         self.dismiss(None)
+
+
+def read_out(screen: Screen[Any], sentence: str) -> None:
+    """Screen-reader mode: a sentence the user must hear now (a refusal: it is not on the
+    field's line) on a page of its own with the cursor on it; any key goes back."""
+    if sentence and getattr(screen.app, "screen_reader", False):
+        screen.app.push_screen(ReadOut([sentence]))
 
 
 def spoken_toggles() -> None:

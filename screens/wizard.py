@@ -40,8 +40,9 @@ from tvirt.sizes import SizeError
 
 from .base import TvirtModal
 from .dialogs import quit_bindings
-from .form import ERROR_ID, Choice, FormMixin, form_bindings, read_out, step_words
+from .form import ERROR_ID, Choice, FormMixin, form_bindings, step_words
 from .progress import ProgressEvent, ProgressPanel
+from .reader import read_out
 
 R = TypeVar("R")
 
