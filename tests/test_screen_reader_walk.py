@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from pty_term import Terminal
 
-from conftest import tvirt_bin
+from conftest import Testbed, tvirt_bin
 
 IDLE = 2.0
 # Box drawing, block and half-block characters: none may share the item's line.
@@ -242,3 +242,64 @@ def test_every_screen_by_keyboard_with_the_focused_item_alone_on_the_cursor_line
     target = os.environ.get("TVIRT_SR_TRANSCRIPT")
     if target:
         Path(target).write_text("\n".join(w.transcript) + "\n", encoding="utf-8")
+
+
+@pytest.mark.real
+def test_start_read_cpu_and_attach_the_console_on_a_real_host(
+    tmp_path: Path, testbed: Testbed, guest: str
+) -> None:
+    """The rest of the task on the test bed's qemu host, where serial consoles exist:
+    start the tiny guest, read its CPU use, attach its console (the cursor follows the
+    guest's prompt), read the status line with F2, detach, force it off again."""
+    term = Terminal([tvirt_bin(), "-c", testbed.qemu_uri, "--screen-reader"],
+                    env={"TVIRT_CONFIG": str(tmp_path / "config.toml")},
+                    columns=120, lines=36)
+    w = Walk(term)
+    try:
+        term.wait_for(lambda: "connected," in term.text(), what="the host", timeout=60)
+        w.note("Find the VM")
+        w.key("/", r"\(empty\) Filter by name or host \(press /\)")
+        w.typed(guest, re.escape(guest))
+        off = rf"{re.escape(guest)}\s+shut off\s+.*"
+        w.key("enter", off)
+        w.note("Start it")
+        w.key("s", rf"{re.escape(guest)}\s+running\s+.*", timeout=60)
+        w.note("Its CPU use (stats start paused in this mode; P resumes them)")
+        running = rf"{re.escape(guest)}\s+running\s+.*"
+        w.key("P", rf"{running}\d+(\.\d+)?%.*", timeout=60)
+        w.key("i", r"CPU use: now \d.*%, min .*%, average .*%, max .*%")
+        w.key("P", r"CPU use: now \d.*%, min .*%, average .*%, max .*%")
+        w.idle("VM details (real host)")
+        w.key("escape", rf"{re.escape(guest)}\s+running\s+.*")
+        w.note("Its console")
+        # The guest's shell prompt ends with "# "; the cursor sits after it.
+        w.key("c", r".*#", timeout=90)
+        w.typed("echo sr-$((6*7))", r".*# echo sr-\$\(\(6\*7\)\)")
+        w.key("enter", r".*#", timeout=30)
+        assert "sr-42" in term.text()
+        w.idle("attached console")
+        w.key("f2", r"Attached to the console of .*")
+        w.key("x", r".*#")
+        w.key("ctrl+]", r"Detached from the console of .*")
+        w.key("escape", rf"{re.escape(guest)}\s+running\s+.*")
+        w.key("F", r"Yes, force off")
+        w.key("y", off, timeout=60)
+    finally:
+        target = os.environ.get("TVIRT_SR_TRANSCRIPT_REAL")
+        if target:
+            Path(target).write_text("\n".join(w.transcript) + "\n", encoding="utf-8")
+        term.close()
+        _remove_domain_if_running(testbed.qemu_uri, guest)
+
+
+def _remove_domain_if_running(uri: str, name: str) -> None:
+    """Leave the shared guest shut off, as the session fixture expects."""
+    import libvirt
+
+    conn = libvirt.open(uri)
+    try:
+        dom = conn.lookupByName(name)
+        if dom.isActive():
+            dom.destroy()
+    finally:
+        conn.close()

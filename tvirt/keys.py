@@ -51,8 +51,8 @@ APP_KEYS: tuple[Key, ...] = (
     Key("P", "toggle_stats", "Pause or resume live stats and graphs", "everywhere"),
     Key("plus", "faster_stats", "Sample stats more often (10, 5, 2, 1 s)", "everywhere"),
     Key("minus", "slower_stats", "Sample stats less often (1, 2, 5, 10 s)", "everywhere"),
-    Key("f2", "read_header", "Read the column names and sort, or the screen's status line, "
-        "on a line of their own (any key goes back)", "everywhere"),
+    Key("f2", "read_header", "Read the column names and sort, or the status line",
+        "everywhere"),
     Key("f3", "read_newest", "Read the newest entry of the event log (any key goes back)",
         "everywhere"),
     Key("escape", "dismiss", "Close a dialog or the help screen", "dialogs"),
