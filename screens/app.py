@@ -216,7 +216,7 @@ class TvirtApp(App[int]):
     def place_cursor(self) -> None:
         """Put the terminal cursor at the start of the focused item's text. Only a move
         is drawn, so calling it when nothing moved writes nothing (idle stays silent)."""
-        if not self.screen_reader:
+        if not self.screen_reader or self.quitting or not self._has_screen():
             return
         widget = target(self.screen, self.focused)
         if widget is None or not widget.is_mounted:
@@ -245,7 +245,7 @@ class TvirtApp(App[int]):
     def on_idle(self) -> None:
         # Whatever moved the item (a list measured late, a scroll): follow it. Writes
         # nothing when the cursor is already there.
-        if self.screen_reader and self._has_screen():
+        if self.screen_reader:
             self.place_cursor()
 
     def on_command_palette_option_highlighted(

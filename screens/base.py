@@ -53,6 +53,16 @@ class Palette(CommandPalette):
             return commands
         return None
 
+    def on_input_changed(self) -> None:
+        # Textual's input puts the cursor at its insertion point on every key; in
+        # screen-reader mode it goes back to the highlighted command once the list has
+        # answered (place_cursor draws nothing when it is already there).
+        place = getattr(self.app, "place_cursor", None)
+        if getattr(self.app, "screen_reader", False) and callable(place):
+            self.call_after_refresh(place)
+            self.set_timer(0.3, place)
+            self.set_timer(1.0, place)
+
     def _action_command_list(self, action: str) -> None:
         # Textual's OptionList finds a page from the highlighted option's line, and a list
         # that is hidden or not laid out yet has no lines: it raised KeyError. A page key

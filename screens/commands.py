@@ -27,6 +27,7 @@ _NOT_OFFERED_IN = {
     "XML editor",
     "networks",
     "migration",
+    "VM details",
 }
 
 

@@ -49,12 +49,18 @@ def text_offset(widget: Widget) -> Offset | None:
         if highlighted not in widget._index_to_line:
             return None
         line = widget._index_to_line[highlighted]
-        return _clamp(Offset(content.x, content.y + line - scroll_y), widget)
+        # Options may be padded (the command palette's are): the text starts after it.
+        pad = widget.get_component_styles("option-list--option").padding.left
+        return _clamp(Offset(content.x + pad, content.y + line - scroll_y), widget)
     if isinstance(widget, Button):
-        # The label is centred in the button (left-aligned in screen-reader mode).
+        # Where the label is drawn (centred, or left-aligned in screen-reader mode): the
+        # first letter on the button's middle line.
+        y = content.y + content.height // 2
+        text = widget.render_line(y - widget.region.y).text
+        if text.strip():
+            return Offset(widget.region.x + len(text) - len(text.lstrip()), y)
         spare = content.width - cell_len(str(widget.label))
-        shift = 0 if widget.styles.content_align_horizontal == "left" else max(spare, 0) // 2
-        return Offset(content.x + shift, content.y + content.height // 2)
+        return Offset(content.x + max(spare, 0) // 2, y)
     return content.offset
 
 

@@ -44,10 +44,16 @@ class Walk:
         seen: list[str] = []
 
         def matches() -> bool:
-            seen.append(self.line())
-            return wanted.fullmatch(seen[-1]) is not None
+            line = self.term.line_at_cursor()
+            seen.append(line.strip())
+            if wanted.fullmatch(seen[-1]) is None:
+                return False
+            # The cursor is on the item's text: from its first character to just after
+            # its end (a field's insertion point, a prompt's last space).
+            x, _y = self.term.cursor()
+            return len(line) - len(line.lstrip()) <= x <= len(line.rstrip()) + 1
 
-        self.term.wait_for(matches, timeout, what=f"the cursor line to read {pattern!r}")
+        self.term.wait_for(matches, timeout, what=f"the cursor on a line reading {pattern!r}")
         assert not FRAME.search(seen[-1]), seen[-1]
         return seen[-1]
 
