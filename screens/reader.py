@@ -25,6 +25,7 @@ from typing import Any, Protocol, runtime_checkable
 from rich.cells import cell_len
 from textual import events
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import ScrollableContainer
 from textual.content import Content
 from textual.geometry import Offset
@@ -35,9 +36,12 @@ from textual.widgets import DataTable, Input, Label, Log, OptionList, TextArea
 from textual.widgets._toggle_button import ToggleButton
 from textual.widgets.option_list import Option
 
+from tvirt.keys import APP_KEYS
+
 from .base import TvirtModal
 
 READER_CLASS = "-screen-reader"
+QUIT_KEYS = frozenset(k.key for k in APP_KEYS if k.action == "quit")
 EMPTY = "(empty) "
 _spoken = False
 
@@ -124,7 +128,13 @@ def skip_scroller(widget: Widget) -> bool:
 
 class ReadOut(TvirtModal[None]):
     """One or a few sentences on a page of their own, the cursor on the first; any key
-    goes back to where the user was (and is not passed on)."""
+    goes back to where the user was (and is not passed on), but q quits as everywhere."""
+
+    BINDINGS = [
+        Binding(k.key, f"app.{k.action}", k.description, show=False)
+        for k in APP_KEYS
+        if k.action == "quit"
+    ]
 
     DEFAULT_CSS = """
     ReadOut { align: left top; background: $background; }
@@ -144,7 +154,7 @@ class ReadOut(TvirtModal[None]):
         words.focus()
 
     def on_key(self, event: events.Key) -> None:
-        if event.key in ("up", "down") and len(self.lines) > 1:
+        if event.key in QUIT_KEYS or (event.key in ("up", "down") and len(self.lines) > 1):
             return
         event.stop()
         event.prevent_default()
