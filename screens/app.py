@@ -182,6 +182,9 @@ class TvirtApp(App[int]):
             self._show_terminal_cursor()
             # A dialog closing hands the focus back without a focus event: follow it.
             self.screen_change_signal.subscribe(self, self._screen_changed)
+            # A safety net for moves no event reports (a page scrolled home after its
+            # layout): look twice a second; nothing is drawn when the cursor is in place.
+            self.set_interval(0.5, self.place_cursor)
             # After Ctrl+Z and fg the driver hides the cursor again.
             self.app_resume_signal.subscribe(self, lambda _app: self._show_terminal_cursor())
         # From here on a theme change (command palette) is remembered in the config.
@@ -222,7 +225,9 @@ class TvirtApp(App[int]):
         if widget is None or not widget.is_mounted:
             return
         offset = text_offset(widget)
-        if offset is None or offset == self.cursor_position:
+        # Textual's input sets cursor_position without drawing; what counts is where the
+        # last update left the terminal's cursor (Textual's _previous_cursor_position).
+        if offset is None or offset == self.cursor_position == self._previous_cursor_position:
             return
         self.cursor_position = offset
         # The cursor moves with the next screen update; make one for this widget.

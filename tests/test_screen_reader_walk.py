@@ -190,7 +190,7 @@ def test_every_screen_by_keyboard_with_the_focused_item_alone_on_the_cursor_line
     w.note("Storage")
     pool = r"default-pool\s+dir\s+running\s+off\s+0% used\s+100 GiB\s+0 B\s+100 GiB"
     w.key("S", pool)
-    w.idle("storage")
+    w.idle("storage", settle=2.0)  # its pools are listed, then the footer's keys change
     w.keys([
         ("n", r"Pool\s+\(\*\) default-pool: dir, 100 GiB available"),
         ("enter", r"Name\s+\(empty\) disk1\.qcow2"),
