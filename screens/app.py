@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, overload
-from weakref import WeakKeyDictionary
+from weakref import WeakKeyDictionary, WeakSet
 
 from rich.console import RenderableType
 from textual import events
@@ -18,7 +18,7 @@ from textual.filter import Monochrome, NoColor
 from textual.screen import ModalScreen, Screen, ScreenResultCallbackType, ScreenResultType
 from textual.theme import Theme
 from textual.widget import AwaitMount
-from textual.widgets import DataTable, OptionList
+from textual.widgets import DataTable, Input, OptionList
 
 from tvirt import config
 from tvirt.actions import Action
@@ -38,6 +38,7 @@ from .commands import TvirtCommands
 from .cursor import text_offset
 from .dashboard import DashboardScreen
 from .event_log import EventLogScreen
+from .form import Choice
 from .help import HelpScreen
 from .messages import (
     ActionDone,
@@ -51,6 +52,15 @@ from .messages import (
 )
 from .moves import Move, Moves
 from .quit_guard import ask_before_quitting
+from .reader import (
+    READER_CLASS,
+    ReadOut,
+    header_words,
+    pair_labels,
+    skip_scroller,
+    spoken_toggles,
+    target,
+)
 from .vm_detail import VMDetailScreen
 from .words import plural
 
@@ -69,7 +79,8 @@ def app_bindings() -> list[BindingType]:
             show=k.action in _SHOWN and k.key != "ctrl+q",
             tooltip=k.description,
             # ctrl+q first, before any widget: it is the quit key where q is typed as text.
-            priority=k.key == "ctrl+q",
+            # F2 and F3 (screen-reader mode's reading keys) reach dialogs and consoles too.
+            priority=k.key in ("ctrl+q", "f2", "f3"),
         )
         for k in APP_KEYS
         if k.where == "everywhere"
@@ -116,8 +127,13 @@ class TvirtApp(App[int]):
         # nothing moves by itself (no animation, blinking, toasts or live graphs), so at
         # idle the app writes nothing. Widgets that redraw on a timer check this flag.
         self.screen_reader = screen_reader
+        self._followed: WeakSet[Screen[object]] = WeakSet()
         if screen_reader:
             self.animation_level = "none"
+            # One column, no borders, opaque dialogs: the rules under App.-screen-reader
+            # in tvirt.tcss (screens/reader.py says why).
+            self.add_class(READER_CLASS)
+            spoken_toggles()
         if self.no_color:
             # Textual's NO_COLOR filter paints in shades of grey (256-colour codes);
             # NO_COLOR asks for no colour at all, so every colour becomes the
@@ -172,6 +188,9 @@ class TvirtApp(App[int]):
             self._show_terminal_cursor()
             # A dialog closing hands the focus back without a focus event: follow it.
             self.screen_change_signal.subscribe(self, self._screen_changed)
+            # A safety net for moves no event reports (a page scrolled home after its
+            # layout): look twice a second; nothing is drawn when the cursor is in place.
+            self.set_interval(0.5, self.place_cursor)
             # After Ctrl+Z and fg the driver hides the cursor again.
             self.app_resume_signal.subscribe(self, lambda _app: self._show_terminal_cursor())
         # From here on a theme change (command palette) is remembered in the config.
@@ -204,14 +223,17 @@ class TvirtApp(App[int]):
 
     # -- screen-reader mode: the terminal cursor follows the focus ----------
     def place_cursor(self) -> None:
-        """Put the terminal cursor at the start of the focused item's text."""
-        if not self.screen_reader:
+        """Put the terminal cursor at the start of the focused item's text. Only a move
+        is drawn, so calling it when nothing moved writes nothing (idle stays silent)."""
+        if not self.screen_reader or self.quitting or not self._has_screen():
             return
-        widget = self.focused
+        widget = target(self.screen, self.focused)
         if widget is None or not widget.is_mounted:
             return
         offset = text_offset(widget)
-        if offset is None:
+        # Textual's input sets cursor_position without drawing; what counts is where the
+        # last update left the terminal's cursor (Textual's _previous_cursor_position).
+        if offset is None or offset == self.cursor_position == self._previous_cursor_position:
             return
         self.cursor_position = offset
         # The cursor moves with the next screen update; make one for this widget.
@@ -221,6 +243,26 @@ class TvirtApp(App[int]):
         if self.screen_reader:
             if hasattr(event.widget, "cursor_blink"):
                 event.widget.cursor_blink = False
+            if skip_scroller(event.widget):
+                # Tab stops only where the arrows move the cursor (screens/reader.py);
+                # unless the screen has focused something else meanwhile.
+                scroller = event.widget
+                self.call_later(lambda: self.focused is scroller and self.screen.focus_next())
+                return
+            if isinstance(event.widget, (Input, Choice)):
+                pair_labels(self.screen)
+            self._place_after_layout()
+
+    def on_idle(self) -> None:
+        # Whatever moved the item (a list measured late, a scroll): follow it. Writes
+        # nothing when the cursor is already there.
+        if self.screen_reader:
+            self.place_cursor()
+
+    def on_command_palette_option_highlighted(
+        self, _event: CommandPalette.OptionHighlighted
+    ) -> None:
+        if self.screen_reader:
             self.call_after_refresh(self.place_cursor)
 
     def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
@@ -231,8 +273,30 @@ class TvirtApp(App[int]):
         if self.screen_reader:
             self.call_after_refresh(self.place_cursor)
 
-    def _screen_changed(self, _screen: Screen[object]) -> None:
-        self.call_after_refresh(self.place_cursor)
+    def _screen_changed(self, screen: Screen[object]) -> None:
+        # Rows arriving, a field moving beside its label: the item moved without a
+        # focus or highlight change, so the cursor follows every layout of the screen.
+        if screen not in self._followed:
+            self._followed.add(screen)
+            screen.screen_layout_refresh_signal.subscribe(self, self._laid_out)
+        for widget in screen.query("*"):
+            skip_scroller(widget)
+        pair_labels(screen)
+        self._place_after_layout()
+
+    def _laid_out(self, screen: Screen[object]) -> None:
+        # A label's words changed (a wizard's next step on the same field): pair again.
+        pair_labels(screen)
+        self.place_cursor()
+
+    def _place_after_layout(self) -> None:
+        """A new screen, or a field moved beside its label (pair_labels): the first
+        refresh lays it out, the cursor goes there after the second. Checked once more a
+        little later, for a page that a busy machine lays out in several turns: a check
+        that finds the cursor in place writes nothing."""
+        self.call_after_refresh(lambda: self.call_after_refresh(self.place_cursor))
+        self.set_timer(0.3, self.place_cursor)
+        self.set_timer(1.0, self.place_cursor)
 
     def on_ready(self) -> None:
         for note in self.startup_notes:
@@ -703,6 +767,18 @@ class TvirtApp(App[int]):
     def action_event_log(self) -> None:
         if not isinstance(self.screen, EventLogScreen):
             self.push_screen(EventLogScreen(self.messages))
+
+    def action_read_header(self) -> None:
+        """F2: the column names and sort (or a screen's status line), on a line of their
+        own under the cursor; any key goes back."""
+        if not isinstance(self.screen, ReadOut):
+            self.push_screen(ReadOut([header_words(self.screen, self.focused)]))
+
+    def action_read_newest(self) -> None:
+        """F3: the event log's newest entry, for what changed without being asked."""
+        if not isinstance(self.screen, ReadOut):
+            newest = self.messages[-1] if self.messages else "No events yet."
+            self.push_screen(ReadOut([f"Newest event: {newest}"]))
 
 
 def screen_reader_source(flag: bool, cfg: config.Config) -> str:

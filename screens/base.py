@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from textual.await_complete import AwaitComplete
 from textual.command import CommandList, CommandPalette
 from textual.screen import ModalScreen, Screen
+from textual.widget import Widget
 from textual.widgets import TabbedContent
 
 R = TypeVar("R")
@@ -45,6 +46,24 @@ class Palette(CommandPalette):
         if not self.is_current:
             return _nothing()
         return super().dismiss(result)
+
+    def reader_target(self) -> Widget | None:
+        """Screen-reader mode: the cursor goes to the highlighted command, not the input
+        (typing still goes to the input)."""
+        commands = self.query_one(CommandList)
+        if commands.highlighted is not None and commands.option_count:
+            return commands
+        return None
+
+    def on_input_changed(self) -> None:
+        # Textual's input puts the cursor at its insertion point on every key; in
+        # screen-reader mode it goes back to the highlighted command once the list has
+        # answered (place_cursor draws nothing when it is already there).
+        place = getattr(self.app, "place_cursor", None)
+        if getattr(self.app, "screen_reader", False) and callable(place):
+            self.call_after_refresh(place)
+            self.set_timer(0.3, place)
+            self.set_timer(1.0, place)
 
     def _action_command_list(self, action: str) -> None:
         # Textual's OptionList finds a page from the highlighted option's line, and a list

@@ -29,6 +29,7 @@ _NOT_OFFERED_IN = {
     "migration",
     "Hosts panel",  # the panel's own bindings: they act on the panel while it has focus
     "cluster overview",  # its refresh and Escape act on the overview screen
+    "VM details",
 }
 
 

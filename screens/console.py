@@ -427,6 +427,12 @@ class ConsoleScreen(TvirtScreen[None]):
         found = active.query(ConsolePane)
         return found.first() if found else None
 
+    def reader_header(self) -> str:
+        """F2 in screen-reader mode: the active console's status line, read on demand
+        rather than repeated on the guest's lines."""
+        pane = self.active_pane()
+        return pane.status_text if pane is not None else "No console is open."
+
     def on_tabbed_content_tab_activated(self) -> None:
         pane = self.active_pane()
         if pane is not None:

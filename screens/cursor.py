@@ -12,7 +12,7 @@ from rich.cells import cell_len
 from textual.coordinate import Coordinate
 from textual.geometry import Offset
 from textual.widget import Widget
-from textual.widgets import Button, DataTable, Input, OptionList
+from textual.widgets import Button, DataTable, Input, OptionList, TextArea
 
 
 def text_offset(widget: Widget) -> Offset | None:
@@ -20,8 +20,13 @@ def text_offset(widget: Widget) -> Offset | None:
     content = widget.content_region
     if not content.area:
         return None
+    hook = getattr(widget, "reader_offset", None)
+    if callable(hook):
+        # A widget that knows where its item is (a console: the guest's cursor).
+        answer = hook()
+        return answer if isinstance(answer, Offset) or answer is None else None
     scroll_x, scroll_y = int(widget.scroll_x), int(widget.scroll_y)
-    if isinstance(widget, Input):
+    if isinstance(widget, (Input, TextArea)):
         return widget.cursor_screen_offset
     if isinstance(widget, DataTable):
         if not widget.row_count:
@@ -40,12 +45,22 @@ def text_offset(widget: Widget) -> Offset | None:
         highlighted = widget.highlighted
         if highlighted is None:
             return content.offset
-        line = widget._index_to_line.get(highlighted, 0)
-        return _clamp(Offset(content.x, content.y + line - scroll_y), widget)
+        widget._update_lines()  # a list not drawn yet has not measured its lines
+        if highlighted not in widget._index_to_line:
+            return None
+        line = widget._index_to_line[highlighted]
+        # Options may be padded (the command palette's are): the text starts after it.
+        pad = widget.get_component_styles("option-list--option").padding.left
+        return _clamp(Offset(content.x + pad, content.y + line - scroll_y), widget)
     if isinstance(widget, Button):
-        # The label is centred in the button.
+        # Where the label is drawn (centred, or left-aligned in screen-reader mode): the
+        # first letter on the button's middle line.
+        y = content.y + content.height // 2
+        text = widget.render_line(y - widget.region.y).text
+        if text.strip():
+            return Offset(widget.region.x + len(text) - len(text.lstrip()), y)
         spare = content.width - cell_len(str(widget.label))
-        return Offset(content.x + max(spare, 0) // 2, content.y + content.height // 2)
+        return Offset(content.x + max(spare, 0) // 2, y)
     return content.offset
 
 

@@ -10,12 +10,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.widgets import Button, Checkbox, Input, Static
+from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from tvirt.keys import APP_KEYS, CONFIRM_KEYS
 from tvirt.uri import URIError, parse_uri
 
 from .base import TvirtModal
+from .reader import read_out
 
 
 def quit_bindings() -> list[BindingType]:
@@ -151,6 +152,8 @@ class AddConnectionDialog(TvirtModal[str | None]):
                 Content("A libvirt URI such as qemu:///system or qemu+ssh://user@host/system."),
                 classes="dialog-text",
             )
+            # The field's name on its line, for screen-reader mode (screens/reader.py).
+            yield Label(Content("URI"), classes="reader-only")
             yield Input(placeholder="qemu+ssh://user@host/system", id="uri")
             yield Static("", id="uri-error", classes="dialog-error")
             yield Static(Content("Enter: connect.  Escape: cancel."), classes="dialog-keys")
@@ -168,9 +171,11 @@ class AddConnectionDialog(TvirtModal[str | None]):
             uri = parse_uri(text).uri
         except URIError as exc:
             error.update(Content(f"Not added: {exc}"))
+            read_out(self, f"Not added: {exc}")
             return None
         if self._is_known(uri):
             error.update(Content(f"Not added: {uri} is already connected."))
+            read_out(self, f"Not added: {uri} is already connected.")
             return None
         error.update("")
         return uri

@@ -30,6 +30,7 @@ from tvirt.keys import FORM_KEYS
 
 from .base import TvirtModal
 from .dialogs import quit_bindings
+from .reader import read_out
 
 ERROR_ID = "form-error"
 
@@ -212,6 +213,7 @@ class FormMixin:
         self.query_one(f"#{ERROR_ID}", Static).update(Content(sentence))
         if field is not None and field.is_mounted and self.focused is not field:
             field.focus()
+        read_out(self, sentence)
 
     # Handlers by name, not @on: Textual only collects @on handlers of message pumps.
     async def on_input_submitted(self, event: Input.Submitted) -> None:

@@ -8,7 +8,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
-from textual.widgets import Static
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
 
 from tvirt.keys import READ_ONLY_MARK, Key, all_keys, display, needs_write
 
@@ -66,12 +67,21 @@ class HelpScreen(TvirtModal[None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog-box help-box"):
             yield Static(Content("Keys"), classes="dialog-title")
-            keys = VerticalScroll(id="help-keys")
-            keys.tooltip = "Keys: every key binding, grouped by where it works"
-            with keys:
-                readonly = bool(getattr(self.app, "readonly", False))
-                text = "\n".join(help_lines(every_key(), readonly))
-                yield Static(Content(text), id="help-text")
+            readonly = bool(getattr(self.app, "readonly", False))
+            lines = help_lines(every_key(), readonly)
+            if getattr(self.app, "screen_reader", False):
+                # One line an item, so the arrows move the cursor from key to key.
+                spoken = OptionList(
+                    *(Option(Content(line.strip())) for line in lines if line.strip()),
+                    id="help-keys",
+                )
+                spoken.tooltip = "Keys: every key binding, grouped by where it works"
+                yield spoken
+            else:
+                keys = VerticalScroll(id="help-keys")
+                keys.tooltip = "Keys: every key binding, grouped by where it works"
+                with keys:
+                    yield Static(Content("\n".join(lines)), id="help-text")
             yield Static(
                 Content("Escape or ?: close this help.  q: quit tvirt."), classes="dialog-keys"
             )

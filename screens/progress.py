@@ -8,6 +8,8 @@ so it means the same for bytes and percent; an unknown total shows a pulsing bar
 
 from __future__ import annotations
 
+import re
+
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.content import Content
@@ -25,6 +27,14 @@ class ProgressEvent(Message):
         self.event = event
 
 
+SPOKEN_EVERY = 5.0
+
+
+def spoken_percent(words: str) -> str:
+    """'(12%)' reads as '(12 percent)': a screen reader may skip or garble the sign."""
+    return re.sub(r"(\d+(?:\.\d+)?)%", r"\1 percent", words)
+
+
 class ProgressPanel(Horizontal):
     """A progress bar and one line of words; show() takes every kind of event.
 
@@ -40,6 +50,8 @@ class ProgressPanel(Horizontal):
         super().__init__(id=id)
         self.hint = hint  # words after each line, such as "Ctrl+C cancels."
         self.started = progress.Started("", "done")
+        # Screen-reader mode: the operation's clock when the line last changed.
+        self.spoken_at: float | None = None
 
     def compose(self) -> ComposeResult:
         yield ProgressBar(total=100, show_eta=False, id=f"{self.id}-bar" if self.id else None)
@@ -49,12 +61,23 @@ class ProgressPanel(Horizontal):
         bar, text = self.query_one(ProgressBar), self.query_one(Static)
         if isinstance(event, progress.Started):
             self.started = event
+            self.spoken_at = None
             bar.update(total=None, progress=0)
             text.update("")
         elif isinstance(event, progress.Advanced):
             fraction = event.fraction
-            bar.update(total=None if fraction is None else 100, progress=100 * (fraction or 0))
             words = progress.line(self.started, event) + "."
+            if getattr(self.app, "screen_reader", False):
+                # One line, changed at most every SPOKEN_EVERY seconds of the operation's
+                # own clock, the percentage in words; the bar is hidden (tvirt.tcss).
+                if self.spoken_at is not None and event.elapsed - self.spoken_at < SPOKEN_EVERY:
+                    return
+                self.spoken_at = event.elapsed
+                words = spoken_percent(words)
+            else:
+                bar.update(
+                    total=None if fraction is None else 100, progress=100 * (fraction or 0)
+                )
             text.update(Content(" " + " ".join(w for w in (words, self.hint) if w)))
         else:  # the screen says the outcome or the cancel itself, as a command does
             if isinstance(event, progress.Finished):

@@ -54,10 +54,13 @@ FOOTER_LABELS = {
 BAR_WIDTH = 12
 
 
-def usage_bar(pool: storage.PoolInfo) -> str:
-    """A text bar and the percentage in words, so the number never depends on colour."""
+def usage_bar(pool: storage.PoolInfo, spoken: bool = False) -> str:
+    """A text bar and the percentage in words, so the number never depends on colour;
+    the words alone where a screen reader reads them (its blocks mean nothing aloud)."""
     if not pool.capacity:
         return "unknown"
+    if spoken:
+        return f"{pool.used_fraction:.0%} used"
     filled = round(pool.used_fraction * BAR_WIDTH)
     return "█" * filled + "░" * (BAR_WIDTH - filled) + f" {pool.used_fraction:.0%} used"
 
@@ -189,7 +192,7 @@ class StorageScreen(TvirtScreen[None]):
                 p.type,
                 p.state,
                 "on" if p.autostart else "off",
-                usage_bar(p),
+                usage_bar(p, getattr(self.app, "screen_reader", False)),
                 format_size(p.capacity),
                 format_size(p.allocation),
                 format_size(p.available),

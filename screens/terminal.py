@@ -240,6 +240,21 @@ class TerminalView(Widget, can_focus=True):
     def on_show(self) -> None:
         self.refresh()
 
+    def reader_offset(self) -> Offset | None:
+        """Screen-reader mode (screens/reader.py): attached, the guest's cursor; detached,
+        the start of the pane's status line, which says why and what the keys do."""
+        content = self.content_region
+        if self.attached:
+            cursor = self.term.cursor
+            if cursor.x < content.width and cursor.y < content.height:
+                return Offset(content.x + cursor.x, content.y + cursor.y)
+            return None
+        status = self.parent.query(".console-status") if self.parent is not None else None
+        if status:
+            region = status.first().content_region
+            return region.offset if region.area else None
+        return None
+
     def _place_terminal_cursor(self) -> None:
         """In screen-reader mode the real terminal cursor sits on the guest's cursor, which
         is what braille displays and console screen readers follow."""

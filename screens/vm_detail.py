@@ -17,7 +17,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.content import Content
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets.option_list import Option
 from textual_plotext import PlotextPlot
 
 from tvirt.history import Metric, StatsHistory, Summary
@@ -70,6 +71,16 @@ def formatter(kind: str) -> Callable[[float | None], str]:
     if kind == "bytes":
         return lambda kib: size(kib * 1024.0 if kib is not None else None)
     return rate
+
+
+def summary_line(title: str, kind: str, summary: Summary | None) -> str:
+    """The same numbers on one line, for screen-reader mode's list."""
+    fmt = formatter(kind)
+    s = summary or Summary(None, None, None, None, 0)
+    return (
+        f"{title}: now {fmt(s.current)}, min {fmt(s.minimum)}, "
+        f"average {fmt(s.average)}, max {fmt(s.maximum)}"
+    )
 
 
 def summary_text(title: str, kind: str, summary: Summary | None) -> str:
@@ -136,6 +147,7 @@ class GraphPanel(Horizontal):
     def __init__(self, graph: Graph) -> None:
         super().__init__(id=f"graph-{graph.id}", classes="graph-panel")
         self.graph = graph
+        self.line = graph.title
 
     def compose(self) -> ComposeResult:
         yield PlotextPlot(classes="graph-plot")
@@ -149,6 +161,7 @@ class GraphPanel(Horizontal):
             if fallback is not None and fallback.known:
                 metric, title, summary = graph.fallback, graph.fallback_title, fallback
         values = history.vm_values(key, metric)
+        self.line = summary_line(title, graph.kind, summary)
         self.query_one(".graph-numbers", Static).update(
             Content(summary_text(title, graph.kind, summary))
         )
@@ -203,23 +216,31 @@ class VMDetailScreen(TvirtScreen[None]):
             with Grid(id="graphs"):
                 for graph in GRAPHS:
                     yield GraphPanel(graph)
+        # Screen-reader mode shows the numbers instead of the graphs, one graph a line.
+        yield OptionList(id="detail-numbers")
         yield Static(id="detail-status")
         yield Footer()
 
     def on_mount(self) -> None:
         # The graphs' scroll area has the focus, so arrows and PgUp/PgDn scroll at once.
-        self.query_one("#graphs-scroll").focus()
-        self.redraw()
+        reader = getattr(self.app, "screen_reader", False)
+        self.query_one("#graphs-scroll" if not reader else "#detail-numbers").focus()
+        self.redraw(asked=True)
+
+    def action_reread(self) -> None:
+        self.redraw(asked=True)
 
     def on_screen_resume(self) -> None:
-        self.redraw()
+        self.redraw(asked=True)
 
     def show_stats(self, snap: StatsSnapshot) -> None:
         """A tick arrived; redraw only if it is this VM's host and this screen is shown."""
         if snap.host_id == self.host_id and self.is_current:
             self.redraw()
 
-    def redraw(self) -> None:
+    def redraw(self, *, asked: bool = False) -> None:
+        """Draw the numbers again. In screen-reader mode the list under the cursor changes
+        only when asked (the screen opens, or r): a tick never rewrites the cursor line."""
         app = self.tvirt
         vm = app.dashboard.table.vms.get(self.key)
         label = app.dashboard.table.labels.get(self.host_id, self.host_id)
@@ -232,6 +253,11 @@ class VMDetailScreen(TvirtScreen[None]):
         times = app.history.host_times(self.host_id)
         for panel in self.query(GraphPanel):
             panel.show(app.history, self.key, times)
+        if asked and app.screen_reader:
+            numbers = self.query_one("#detail-numbers", OptionList)
+            row = numbers.highlighted or 0
+            numbers.set_options(Option(Content(p.line)) for p in self.query(GraphPanel))
+            numbers.highlighted = row
         self.refresh_status()
 
     def refresh_status(self) -> None:

@@ -34,6 +34,11 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("autostart", "Autostart", "autostart"),
 )
 COLUMN_NOUNS = {key: noun for key, _header, noun in COLUMNS}
+# Screen-reader mode reads a row in this order: name, state, host, then the rest; the
+# mark last, and no sparkline (its blocks mean nothing read aloud).
+SPOKEN_ORDER: tuple[str, ...] = (
+    "name", "state", "host", "vcpus", "memory", "cpu", "autostart", "mark",
+)
 # What o cycles through. A sparkline has no useful order, and marks have their own key.
 SORT_ORDER: tuple[str, ...] = ("name", "host", "state", "vcpus", "memory", "autostart", "cpu")
 MARKED = "marked"
@@ -131,13 +136,25 @@ class VMTable(Table[Cell]):
         self.state_filter = STATE_FILTERS[0]
         self.sort_column = "name"
         self.sort_reverse = False
+        self.shown: tuple[str, ...] = tuple(key for key, _h, _n in COLUMNS)
         # A sort asked for by a bulk update waits for the queue's next turn (sort_soon),
         # with the VM under the cursor and its row from before the update.
         self._sort_pending: tuple[VMInfo | None, int] | None = None
 
     def on_mount(self) -> None:
-        for key, header, _noun in COLUMNS:
-            self.add_column(header, key=key, width=FIXED_WIDTHS.get(key))
+        headers = {key: header for key, header, _noun in COLUMNS}
+        if getattr(self.app, "screen_reader", False):
+            # The header row is read on demand (F2, reader_header), not shown.
+            self.shown = SPOKEN_ORDER
+            self.show_header = False
+        for key in self.shown:
+            self.add_column(headers[key], key=key, width=FIXED_WIDTHS.get(key))
+
+    def reader_header(self) -> str:
+        """F2 in screen-reader mode: the columns in the order a row is read, and the view."""
+        headers = {key: header for key, header, _noun in COLUMNS}
+        names = ", ".join(headers[key] for key in self.shown)
+        return f"Columns: {names}. {self.describe_view().capitalize()}."
 
     # DataTable keys its row order and line offsets on _update_count, which every cell
     # update bumps: each frame after a tick or a detail update rebuilt both, O(rows), and
@@ -294,7 +311,7 @@ class VMTable(Table[Cell]):
                 continue
             cells = (cpu, self._trend(key, history))
             for column, cell in zip(("cpu", "trend"), cells, strict=True):
-                if self.get_cell(key, column) != cell:
+                if column in self.shown and self.get_cell(key, column) != cell:
                     self._set_cell(key, column, cell)
                     changed += 1
         if changed and self.sort_column == "cpu":
@@ -390,10 +407,11 @@ class VMTable(Table[Cell]):
             (self.cpu.get(vm.key, NO_CPU), self._trend(vm.key, self.history)),
         )
         if vm.key not in self.rows:
-            self.add_row(*(cells[key] for key, _h, _n in COLUMNS), key=vm.key)
+            self.add_row(*(cells[key] for key in self.shown), key=vm.key)
             return True
         moved = False
-        for column, cell in cells.items():
+        for column in self.shown:
+            cell = cells[column]
             if self.get_cell(vm.key, column) != cell:
                 self._set_cell(vm.key, column, cell)
                 moved = moved or column in (self.sort_column, "name", "host")

@@ -32,7 +32,7 @@ from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Input, Label, Static
 
 from tvirt import progress
 from tvirt.errors import TvirtError, explain
@@ -42,6 +42,7 @@ from .base import TvirtModal
 from .dialogs import quit_bindings
 from .form import ERROR_ID, Choice, FormMixin, form_bindings, step_words
 from .progress import ProgressEvent, ProgressPanel
+from .reader import read_out
 
 R = TypeVar("R")
 
@@ -143,6 +144,8 @@ class Wizard(FormMixin, _Screen):
         self.say(sentence)
         if field is not None and field.is_mounted and self.focused is not field:
             field.focus()
+        assert isinstance(self, Screen)
+        read_out(self, sentence)
 
     async def submit_page(self) -> None:
         """Enter from the last field: check the step, then the next one or finish."""
@@ -302,6 +305,8 @@ class FieldWizard(Wizard, TvirtModal[R]):
         with Vertical(classes="dialog-box"):
             yield Static(id="wiz-title", classes="dialog-title")
             yield Static(id="wiz-text", classes="dialog-text")
+            # The field's name beside it, in screen-reader mode only (show_page).
+            yield Label(id="wiz-label")
             yield Input(id="wiz-input")
             yield Choice(id="wiz-options")
             yield Static(id="wiz-warning", classes="dialog-error")
@@ -328,6 +333,11 @@ class FieldWizard(Wizard, TvirtModal[R]):
         warning = self.query_one("#wiz-warning", Static)
         entry.display = step.options is None and not step.summary
         options.display = step.options is not None
+        label = self.query_one("#wiz-label", Label)
+        label.update(Content(step.title.capitalize()))
+        label.display = (entry.display or options.display) and bool(
+            getattr(self.app, "screen_reader", False)
+        )
         xml.display = step.summary
         warning_text = self.summary_warning() if step.summary else ""
         warning.display = bool(warning_text)

@@ -29,6 +29,15 @@ KEYS = {
     "tab": "\t",
     "enter": "\r",
     "escape": "\x1b",
+    "shift+tab": "\x1b[Z",
+    "backspace": "\x7f",
+    "space": " ",
+    "ctrl+p": "\x10",
+    "ctrl+b": "\x02",
+    "ctrl+s": "\x13",
+    "ctrl+]": "\x1d",
+    "f2": "\x1bOQ",
+    "f3": "\x1bOR",
 }
 
 

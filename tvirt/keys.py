@@ -63,6 +63,10 @@ APP_KEYS: tuple[Key, ...] = (
     Key("P", "toggle_stats", "Pause or resume live stats and graphs", "everywhere"),
     Key("plus", "faster_stats", "Sample stats more often (10, 5, 2, 1 s)", "everywhere"),
     Key("minus", "slower_stats", "Sample stats less often (1, 2, 5, 10 s)", "everywhere"),
+    Key("f2", "read_header", "Read the column names and sort, or the status line",
+        "everywhere"),
+    Key("f3", "read_newest", "Read the newest entry of the event log (any key goes back)",
+        "everywhere"),
     Key("escape", "dismiss", "Close a dialog or the help screen", "dialogs"),
 )
 
@@ -77,6 +81,8 @@ CONFIRM_KEYS: tuple[Key, ...] = (
 
 # The VM details screen (live graphs); the stats keys above work there too.
 DETAIL_KEYS: tuple[Key, ...] = (
+    Key("r", "reread", "Read the numbers again (screen-reader mode shows them when asked)",
+        "VM details"),
     Key("escape", "dismiss", "Back to the dashboard", "VM details"),
 )
 

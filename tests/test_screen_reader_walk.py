@@ -1,0 +1,311 @@
+"""Screen-reader mode, screen by screen, by keyboard only (issue 19).
+
+The installed `tvirt --screen-reader` runs on test:///default in a pseudo-terminal read
+by pyte. After every key the line under the terminal cursor must be exactly the focused
+item (its label and value), matched as a whole line, so no text of another widget, no
+border and no other pane can share it. On each screen, once it is drawn, nothing may be
+written for IDLE seconds (2 s, not the issue's 5 s, so that the ~25 screens walk in
+about a minute; tests/test_accessibility.py keeps one 5 s window on the dashboard).
+
+With TVIRT_SR_TRANSCRIPT=PATH the walk also writes what a screen reader would read after
+each key (docs/accessibility.md quotes it).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pty_term import Terminal
+
+from conftest import Testbed, tvirt_bin
+
+IDLE = 2.0
+# Box drawing, block and half-block characters: none may share the item's line.
+FRAME = re.compile("[\u2500-\u259f\u2800-\u28ff]")
+
+
+class Walk:
+    def __init__(self, term: Terminal) -> None:
+        self.term = term
+        self.transcript: list[str] = []
+        self.idle_checked: list[str] = []
+
+    def line(self) -> str:
+        return self.term.line_at_cursor().strip()
+
+    def read(self, pattern: str, *, timeout: float = 30.0) -> str:
+        """Wait until the cursor line is the whole of `pattern`; return it."""
+        wanted = re.compile(pattern)
+        seen: list[str] = []
+
+        def matches() -> bool:
+            line = self.term.line_at_cursor()
+            seen.append(line.strip())
+            if wanted.fullmatch(seen[-1]) is None:
+                return False
+            # The cursor is on the item's text: from its first character to just after
+            # its end (a field's insertion point, a prompt's last space).
+            x, _y = self.term.cursor()
+            return len(line) - len(line.lstrip()) <= x <= len(line.rstrip()) + 1
+
+        self.term.wait_for(matches, timeout, what=f"the cursor on a line reading {pattern!r}")
+        assert not FRAME.search(seen[-1]), seen[-1]
+        return seen[-1]
+
+    def key(self, key: str, pattern: str, *, timeout: float = 30.0) -> None:
+        began = time.monotonic()
+        self.term.press(key)
+        line = self.read(pattern, timeout=timeout)
+        if os.environ.get("TVIRT_SR_TIMES"):
+            print(f"{time.monotonic() - began:5.2f} s  {key}: {line}")
+        self.transcript.append(f"{key:>10}  {line}")
+
+    def keys(self, steps: list[tuple[str, str]]) -> None:
+        for key, pattern in steps:
+            self.key(key, pattern)
+
+    def typed(self, text: str, pattern: str) -> None:
+        """Characters typed into a field; the line is checked once they are all in."""
+        for char in text:
+            self.term.press(char)
+        line = self.read(pattern)
+        self.transcript.append(f"{'type ' + text:>10}  {line}")
+
+    def idle(self, screen: str, settle: float = 0.7) -> None:
+        """Nothing written for IDLE seconds once the screen is drawn."""
+        self.term.wait_quiet(settle)
+        begin = time.monotonic()
+        time.sleep(IDLE)
+        written = self.term.bytes_between(begin, time.monotonic() + 1)
+        assert written == b"", f"{screen}: {len(written)} bytes at idle: {written[:200]!r}"
+        self.idle_checked.append(screen)
+
+    def note(self, words: str) -> None:
+        self.transcript.append(f"# {words}")
+
+
+@pytest.fixture
+def walk(tmp_path: Path) -> Iterator[Walk]:
+    term = Terminal([tvirt_bin(), "-c", "test:///default", "--screen-reader"],
+                    env={"TVIRT_CONFIG": str(tmp_path / "config.toml")},
+                    columns=120, lines=36)
+    try:
+        yield Walk(term)
+    finally:
+        term.close()
+
+
+ROW = r"test\s+running\s+demo default\s+2\s+8 GiB\s+n/a\s+off"
+ROW_OFF = r"test\s+shut off\s+demo default\s+2\s+8 GiB\s+n/a\s+off"
+
+
+def test_every_screen_by_keyboard_with_the_focused_item_alone_on_the_cursor_line(
+    walk: Walk,
+) -> None:
+    w = walk
+    # -- dashboard: one column, the row read as name, state, host, then the rest ----
+    w.note("Dashboard")
+    w.read(ROW)
+    w.transcript.append(f"{'(start)':>10}  {w.line()}")
+    w.idle("dashboard", settle=2.0)  # the first start draws the footer late
+    w.keys([
+        ("f2", r"Columns: Name, State, Host, vCPUs, Memory, CPU, Autostart, Mark\. "
+               r"State: all; sorted by name, ascending\."),
+        ("x", ROW),
+        ("tab", r"demo default \(demo connection\)"),
+        ("tab", r"\(empty\) Filter by name or host \(press /\)"),
+        ("tab", ROW),
+        ("f3", r"Newest event: Host demo default: connecting -> connected"),
+        ("escape", ROW),
+    ])
+    # -- confirmation with a checkbox said in words --------------------------------
+    w.note("Delete confirmation")
+    w.keys([
+        ("D", r"Yes, delete"),
+        ("tab", r"Cancel"),
+        ("tab", r"\[off\] Also remove storage: no, keep its disk images"),
+        ("space", r"\[on\]\s+Also remove storage: yes, delete its disk images"),
+    ])
+    w.idle("delete confirmation")
+    w.key("escape", ROW)
+    # -- add-host dialog -----------------------------------------------------------
+    w.note("Add a connection")
+    w.key("a", r"URI\s+\(empty\) qemu\+ssh://user@host/system")
+    w.typed("bad", r"URI\s+bad")
+    w.key("enter", r"Not added: .+")
+    w.key("x", r"URI\s+bad")
+    w.idle("add-host dialog")
+    w.keys([("tab", r"Connect"), ("tab", r"Cancel"), ("escape", ROW)])
+    # -- help, event log, command palette --------------------------------------------
+    w.note("Help")
+    w.key("?", r"Everywhere")
+    w.key("down", r"\?\s+Show this list of keys")
+    w.idle("help")
+    w.key("escape", ROW)
+    w.note("Event log")
+    w.key("L", r"Cancelled: did not delete test on demo default\.")
+    w.key("up", r"Host demo default: connecting -> connected")
+    w.idle("event log")
+    w.key("escape", ROW)
+    w.note("Command palette")
+    # The palette lists its commands as their providers answer, so the first one
+    # highlighted varies; a search makes it one.
+    w.key("ctrl+p", r"(?!test\s+running)\S.*")
+    w.typed("event log", r"Event log: every result and state change, to review")
+    w.idle("command palette")
+    w.key("escape", ROW)
+    # -- new-VM wizard, every step ---------------------------------------------------
+    w.note("New VM wizard")
+    w.key("n", r"Name\s+\(empty\) letters, digits, \. _ \+ -")
+    w.typed("sr1", r"Name\s+sr1")
+    w.keys([
+        ("enter", r"Install source\s+\(\*\) Network boot \(PXE\)"),
+        ("down", r"Install source\s+\(\*\) ISO image"),
+        ("up", r"Install source\s+\(\*\) Network boot \(PXE\)"),
+    ])
+    w.keys([
+        ("enter", r"Memory \(e\.g\. 512M, 2G\)\s+512M"),
+        ("enter", r"vCPUs\s+1"),
+        ("enter", r"Disk\s+\(\*\) New volume in a pool"),
+        ("enter", r"Pool\s+\(\*\) default-pool: 100 GiB free"),
+        ("enter", r"Size \(e\.g\. 8G\)\s+8G"),
+        ("enter", r"Format\s+\(\*\) qcow2"),
+        ("enter", r"Network\s+\(\*\) Libvirt network"),
+        ("enter", r"Libvirt network\s+\(\*\) default"),
+        ("enter", r"Serial console \(for tvirt's console\)\s+\(\*\) yes"),
+        ("enter", r"Graphics: VNC on 127\.0\.0\.1\s+\(\*\) no"),
+        ("enter", r"OS hint \(linux: virtio devices\)\s+\(\*\) linux"),
+        ("enter", r"Virtualization type\s+\(\*\) test"),
+        ("enter", r"Start after creation \(opens its console\)\s+\(\*\) no"),
+        ("tab", r"<domain type=\"test\">"),
+    ])
+    w.idle("new-VM wizard, summary")
+    w.key("escape", ROW)
+    # -- storage: pools, volumes, the new-volume wizard ------------------------------
+    w.note("Storage")
+    pool = r"default-pool\s+dir\s+running\s+off\s+0% used\s+100 GiB\s+0 B\s+100 GiB"
+    w.key("S", pool)
+    w.idle("storage", settle=2.0)  # its pools are listed, then the footer's keys change
+    w.keys([
+        ("n", r"Pool\s+\(\*\) default-pool: dir, 100 GiB available"),
+        ("enter", r"Name\s+\(empty\) disk1\.qcow2"),
+    ])
+    w.typed("sr.qcow2", r"Name\s+sr\.qcow2")
+    w.key("enter", r"Format\s+\(\*\) qcow2")
+    w.key("enter", r"Capacity\s+\(empty\) 10G")
+    w.typed("1G", r"Capacity\s+1G")
+    w.idle("new-volume wizard")
+    w.keys([
+        ("enter", r"Allocation\s+\(\*\) sparse: take space as it is written"),
+        ("enter", r"Backing volume\s+\(\*\) none"),
+        ("enter", r"Create"),
+    ])
+    w.key("enter", pool)
+    w.key("tab", r"sr\.qcow2\s+qcow2\s+1(\.0)? GiB.*")
+    w.key("escape", ROW)
+    # -- networks and its define form --------------------------------------------------
+    w.note("Networks")
+    w.key("N", r"default\s+active\s+off\s+virbr0\s+nat\s+192\.168\.122\.1/.*")
+    w.idle("networks")
+    w.keys([
+        ("n", r"Name\s+\(empty\)"),
+        ("tab", r"Mode\s+\(\*\) nat: guests reach out through the host"),
+        ("escape", r"default\s+active\s+.*"),
+        ("escape", ROW),
+    ])
+    # -- start a VM, its details (numbers, not graphs), hardware and snapshots --------
+    w.note("Force off, then start the VM")
+    w.keys([("F", r"Yes, force off"), ("y", ROW_OFF), ("s", ROW)])
+    w.note("VM details")
+    w.key("i", r"CPU use: now n/a, min n/a, average n/a, max n/a")
+    w.key("down", r"Memory used \(guest\): now n/a, min n/a, average n/a, max n/a")
+    w.idle("VM details")
+    w.key("escape", ROW)
+    w.note("Hardware and snapshots")
+    w.key("e", r"vda\s+disk\s+/guest/diskimage1, bus virtio, format \?")
+    w.key("down", r"aa:bb:cc:dd:ee:ff\s+nic\s+network default, model default")
+    w.idle("hardware")
+    w.key("m", r"Memory \(e\.g\. 256M, 2G\)\s+2048M")
+    w.key("escape", r"aa:bb:cc:dd:ee:ff\s+nic\s+.*")
+    w.key("tab", r"\(no snapshots\)")
+    w.key("S", r"Name\s+\(empty\)")
+    w.idle("snapshot form")
+    w.key("escape", r"\(no snapshots\)")
+    w.key("escape", ROW)
+    # -- the console tab: the guest's cursor, the status line read by F2 -------------
+    w.note("Console")
+    w.key("c", r"Cannot open the console of test: .*")
+    w.key("f2", r"Cannot open the console of test: .*")
+    w.idle("console")
+    w.key("x", r"Cannot open the console of test: .*")
+    w.key("escape", ROW)
+
+    target = os.environ.get("TVIRT_SR_TRANSCRIPT")
+    if target:
+        Path(target).write_text("\n".join(w.transcript) + "\n", encoding="utf-8")
+
+
+@pytest.mark.real
+def test_start_read_cpu_and_attach_the_console_on_a_real_host(
+    tmp_path: Path, testbed: Testbed, guest: str
+) -> None:
+    """The rest of the task on the test bed's qemu host, where serial consoles exist:
+    start the tiny guest, read its CPU use, attach its console (the cursor follows the
+    guest's prompt), read the status line with F2, detach, force it off again."""
+    term = Terminal([tvirt_bin(), "-c", testbed.qemu_uri, "--screen-reader"],
+                    env={"TVIRT_CONFIG": str(tmp_path / "config.toml")},
+                    columns=120, lines=36)
+    w = Walk(term)
+    try:
+        term.wait_for(lambda: "connected," in term.text(), what="the host", timeout=60)
+        w.note("Find the VM")
+        w.key("/", r"\(empty\) Filter by name or host \(press /\)")
+        w.typed(guest, re.escape(guest))
+        off = rf"{re.escape(guest)}\s+shut off\s+.*"
+        w.key("enter", off)
+        w.note("Start it")
+        w.key("s", rf"{re.escape(guest)}\s+running\s+.*", timeout=60)
+        w.note("Its CPU use (stats start paused in this mode; P resumes them)")
+        running = rf"{re.escape(guest)}\s+running\s+.*"
+        w.key("P", rf"{running}\d+(\.\d+)?%.*", timeout=60)
+        w.key("i", r"CPU use: now \d.*%, min .*%, average .*%, max .*%")
+        w.key("P", r"CPU use: now \d.*%, min .*%, average .*%, max .*%")
+        w.idle("VM details (real host)")
+        w.key("escape", rf"{re.escape(guest)}\s+running\s+.*")
+        w.note("Its console")
+        # The guest's shell prompt ends with "# "; the cursor sits after it.
+        w.key("c", r".*#", timeout=90)
+        w.typed("echo sr-$((6*7))", r".*# echo sr-\$\(\(6\*7\)\)")
+        w.key("enter", r".*#", timeout=30)
+        assert "sr-42" in term.text()
+        w.idle("attached console")
+        w.key("f2", r"Attached to the console of .*")
+        w.key("x", r".*#")
+        w.key("ctrl+]", r"Detached from the console of .*")
+        w.key("escape", rf"{re.escape(guest)}\s+running\s+.*")
+        w.key("F", r"Yes, force off")
+        w.key("y", off, timeout=60)
+    finally:
+        target = os.environ.get("TVIRT_SR_TRANSCRIPT_REAL")
+        if target:
+            Path(target).write_text("\n".join(w.transcript) + "\n", encoding="utf-8")
+        term.close()
+        _remove_domain_if_running(testbed.qemu_uri, guest)
+
+
+def _remove_domain_if_running(uri: str, name: str) -> None:
+    """Leave the shared guest shut off, as the session fixture expects."""
+    import libvirt
+
+    conn = libvirt.open(uri)
+    try:
+        dom = conn.lookupByName(name)
+        if dom.isActive():
+            dom.destroy()
+    finally:
+        conn.close()
