@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from tvirt.console import ConsoleError
-from tvirt.display import FAST, LIVELY, SLOW, WINDOW, Pacer, fit
+from tvirt.display import FAST, LIVELY, SLOW, WINDOW, Box, Pacer, fit
 from tvirt.keymap import (
     ENTER,
     ESC,
@@ -25,7 +25,7 @@ from tvirt.keymap import (
     sysrq_chord,
     text_chords,
 )
-from tvirt.screenshot import decode, frame_of
+from tvirt.screenshot import decode, frame_of, scale
 
 A, C, Q, ONE, ZERO, SLASH, F1, F7, F12, UP, DELETE = 30, 46, 16, 2, 11, 53, 59, 65, 88, 103, 111
 
@@ -153,6 +153,29 @@ def test_the_picture_fits_the_box_keeping_its_aspect(
     expected: tuple[int, int],
 ) -> None:
     assert fit(*picture, *box, cell) == expected
+
+
+@pytest.mark.parametrize(
+    ("per_cell", "expected"),
+    [
+        ((1, 2), (100, 56)),  # half blocks: two pixels a cell, one above the other
+        ((1, 1), (100, 28)),  # unicode: one
+        ((10, 20), (1000, 560)),  # Kitty, Sixel: the cell's own pixels
+    ],
+)
+def test_the_picture_is_scaled_to_the_pixels_the_box_shows(
+    per_cell: tuple[int, int], expected: tuple[int, int]
+) -> None:
+    assert Box(100, 40, (10, 20), per_cell).pixels(720, 400) == expected
+    assert Box(0, 0, (10, 20), per_cell).pixels(720, 400) == (0, 0)  # no room yet
+
+
+def test_scaling_gives_the_size_asked_and_keeps_the_colours() -> None:
+    picture = Image.new("RGB", (720, 400), (200, 100, 50))
+    scaled = scale(picture, (100, 56))
+    assert scaled.size == (100, 56) and scaled.getpixel((50, 28)) == (200, 100, 50)
+    assert scale(picture, (720, 400)) is picture  # already at that size
+    assert scale(picture, (0, 0)) is picture  # no room yet: left as it is
 
 
 def _encoded(kind: str) -> bytes:

@@ -115,3 +115,22 @@ def fit(width: int, height: int, columns: int, rows: int, cell: tuple[int, int])
         max(1, min(columns, round(width * scale / cell_w))),
         max(1, min(rows, round(height * scale / cell_h))),
     )
+
+
+
+@dataclass(frozen=True)
+class Box:
+    """Where a picture is drawn: columns x rows cells of cell = (width, height) pixels, each
+    showing per_cell pictures pixels with the renderer in use (1x2 for half blocks, the
+    cell's own pixels for Kitty and Sixel)."""
+
+    columns: int
+    rows: int
+    cell: tuple[int, int]
+    per_cell: tuple[int, int]
+
+    def pixels(self, width: int, height: int) -> tuple[int, int]:
+        """The size to scale a width x height picture to before it is drawn: the box of
+        `fit` in the renderer's pixels; (0, 0) when there is no room yet."""
+        columns, rows = fit(width, height, self.columns, self.rows, self.cell)
+        return columns * self.per_cell[0], rows * self.per_cell[1]
