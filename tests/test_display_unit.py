@@ -116,6 +116,27 @@ def test_a_blinking_cursor_reads_still_and_is_not_drawn_once_still() -> None:
     assert pacer.frame(b"cursor on", 100, t + 0.1) is True
 
 
+def test_a_slow_answer_to_a_key_is_drawn_though_it_shows_a_picture_seen_before() -> None:
+    # Typing "a", Backspace, then "a" again: the answer to the last key is a picture among
+    # the recent ones, and it may come after the lively spell on a slow guest (over ssh,
+    # on a loaded host). It is news all the same, not the blink of a still screen.
+    pacer = Pacer(0.0)
+    assert pacer.frame(b"prompt", 100, 0.0) is True
+    pacer.key(0.1)
+    assert pacer.frame(b"a", 100, 0.2) is True
+    pacer.key(0.3)
+    assert pacer.frame(b"prompt", 100, 0.4) is True
+    pacer.key(0.5)
+    t = 0.5
+    while t < 0.5 + LIVELY + 1:  # only the cursor blinks while the guest is busy
+        t += 0.25
+        pacer.frame(b"prompt, cursor off", 100, t)
+        t += 0.25
+        pacer.frame(b"prompt", 100, t)
+    assert pacer.still(t)
+    assert pacer.frame(b"a", 100, t + 0.25) is True
+
+
 def test_a_key_makes_the_pace_fast() -> None:
     pacer = Pacer(0.0)
     pacer.frame(b"x", 10, 0.0)

@@ -6,7 +6,8 @@ holds it), asks `Pacer.delay` how long to wait, and waits that long or until a k
 Fast while the picture changes or just after a key; slow once it has been still a while.
 A frame whose digest is one of the last few (a text cursor blinking between two
 pictures) does not count as a change, and once still it is not drawn either: a blinking
-cursor reads "still", stays in one of its two states, and costs no drawing.
+cursor reads "still", stays in one of its two states, and costs no drawing. A key
+forgets the recent pictures, so its answer is drawn even when it shows an old one late.
 """
 
 from __future__ import annotations
@@ -81,8 +82,12 @@ class Pacer:
         self.width, self.height = width, height
 
     def key(self, now: float) -> None:
-        """A key went to the guest: its answer should show at the fast pace."""
+        """A key went to the guest: its answer should show at the fast pace, and be drawn
+        however late it comes. The recent pictures are forgotten: the answer may be one of
+        them ("a", Backspace, "a"), and once still such a picture would pass for the
+        cursor's blink and never be drawn."""
         self._lively_until = now + LIVELY
+        self._recent.clear()
 
     def delay(self, now: float) -> float:
         return FAST if now < self._lively_until else SLOW
