@@ -192,12 +192,13 @@ class DisplayPane(Vertical):
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            delay = await self._one_frame()
+            started = time.monotonic()
+            delay = await self._one_frame(started)
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay)
 
-    async def _one_frame(self) -> float:
+    async def _one_frame(self, started: float) -> float:
         """Take one screenshot and show it; the seconds until the next."""
         worker = self.tvirt.manager.workers.get(self.vm.host_id)
         if worker is None:
@@ -208,7 +209,7 @@ class DisplayPane(Vertical):
             return self._failed(sentence(exc))
         now = time.monotonic()
         await self.take(frame, now)
-        return self.pacer.delay(now)
+        return self.pacer.wait(started, time.monotonic())
 
     async def take(self, frame: Frame, now: float) -> None:
         """A frame arrived at `now`: decode and draw it if it is new, and say the figures."""

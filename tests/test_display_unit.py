@@ -146,6 +146,14 @@ def test_a_key_makes_the_pace_fast() -> None:
     assert pacer.delay(10.0 + LIVELY) == SLOW
 
 
+def test_the_pause_counts_from_the_last_screenshots_start() -> None:
+    pacer = Pacer(0.0)  # lively: FAST between screenshots
+    assert pacer.wait(1.0, 1.0) == FAST
+    assert pacer.wait(1.0, 1.0 + FAST / 4) == pytest.approx(FAST * 3 / 4)
+    assert pacer.wait(1.0, 1.0 + FAST * 2) == 0.0  # it took longer than the pace: at once
+    assert pacer.wait(10.0, 10.25) == pytest.approx(SLOW - 0.25)  # still
+
+
 def test_the_figures_over_the_window() -> None:
     pacer = Pacer(0.0)
     pacer.sized(720, 400)

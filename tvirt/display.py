@@ -92,6 +92,12 @@ class Pacer:
     def delay(self, now: float) -> float:
         return FAST if now < self._lively_until else SLOW
 
+    def wait(self, started: float, now: float) -> float:
+        """Seconds to wait before the next screenshot, when the last was asked at started:
+        the pace counts from its start, so the time the screenshot, its decoding and its
+        drawing took is part of the pause, not added to it."""
+        return max(0.0, self.delay(now) - (now - started))
+
     def still(self, now: float) -> bool:
         return now >= self._lively_until
 
