@@ -216,13 +216,15 @@ async def _sample(pilot: object, pane: object, me: psutil.Process) -> tuple[floa
     from tvirt.screens.display import DisplayPane
 
     assert isinstance(pilot, Pilot) and isinstance(pane, DisplayPane)
-    drawn, taken = pane.pacer.drawn, pane.pacer.frames
+    # Drawn: pictures the screen drew (a frame that came while a draw was pending and
+    # was replaced by a newer one is not counted).
+    drawn, taken = pane.painted, pane.pacer.frames
     cpu = me.cpu_times()
     start = time.perf_counter()
     await pilot.pause(MEASURE)
     span = time.perf_counter() - start
     used = sum(me.cpu_times()[:2]) - sum(cpu[:2])
-    return ((pane.pacer.drawn - drawn) / span, (pane.pacer.frames - taken) / span,
+    return ((pane.painted - drawn) / span, (pane.pacer.frames - taken) / span,
             100 * used / span)
 
 
