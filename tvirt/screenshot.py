@@ -55,8 +55,20 @@ def grab(conn: libvirt.virConnect, uuid: str) -> Frame:
     except libvirt.libvirtError:
         with contextlib.suppress(libvirt.libvirtError):
             stream.abort()
+        # libvirt's "Requested operation is not valid: domain is not running" told plainly.
+        if not _active(dom):
+            raise ConsoleError(
+                f"{dom.name()} is not running; start it to see its display."
+            ) from None
         raise
     return frame_of(str(mime or ""), b"".join(chunks))
+
+
+def _active(dom: libvirt.virDomain) -> bool:
+    try:
+        return bool(dom.isActive())
+    except libvirt.libvirtError:
+        return True  # gone or unreachable: libvirt's own sentence says more
 
 
 def decode(frame: Frame) -> Image:
