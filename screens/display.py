@@ -37,8 +37,9 @@ from tvirt.model import VMInfo
 from tvirt.ops import display as display_ops
 from tvirt.screenshot import Frame, decode, scale
 
-from .base import TvirtModal, TvirtScreen, tabs_composed
+from .base import TvirtModal, tabs_composed
 from .dialogs import dialog_bindings
+from .tabbed import TabsScreen
 
 if TYPE_CHECKING:
     from PIL.Image import Image as Picture
@@ -483,7 +484,7 @@ class TypeTextDialog(TvirtModal[str | None]):
         self.dismiss(event.value + "\n")
 
 
-class DisplayScreen(TvirtScreen[None]):
+class DisplayScreen(TabsScreen[DisplayPane]):
     """Every open graphical display, one tab each."""
 
     BINDINGS = [
@@ -501,16 +502,11 @@ class DisplayScreen(TvirtScreen[None]):
         self.renderer = renderer
         self.poll = poll
         self.leave_quits = leave_quits  # `tvirt display`: Escape ends the command
-        self.panes: dict[str, DisplayPane] = {}
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield TabbedContent(id="display-tabs")
         yield Footer()
-
-    @property
-    def tabs(self) -> TabbedContent:
-        return self.query_one(TabbedContent)
 
     async def open(self, vm: VMInfo, host_label: str) -> DisplayPane:
         pane = self.panes.get(vm.key)
@@ -559,19 +555,6 @@ class DisplayScreen(TvirtScreen[None]):
         else:
             self.app.pop_screen()
 
-    def action_next_tab(self) -> None:
-        self._cycle(1)
-
-    def action_previous_tab(self) -> None:
-        self._cycle(-1)
-
-    def _cycle(self, step: int) -> None:
-        ids = [f"tab-{p.id}" for p in self.panes.values()]
-        if not ids:
-            return
-        current = self.tabs.active
-        index = ids.index(current) if current in ids else 0
-        self.tabs.active = ids[(index + step) % len(ids)]
 
 
 async def open_display(app: TvirtApp, vm: VMInfo, *, leave_quits: bool = False) -> DisplayPane:
