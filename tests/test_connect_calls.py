@@ -20,6 +20,7 @@ import pytest
 from conftest import Recorder, wait_for
 from tvirt import domains, host
 from tvirt.manager import HostManager
+from tvirt.model import VMState
 from tvirt.updates import DomainsDetailed, DomainsListed, Update
 
 LOCAL = {"name", "UUIDString"}
@@ -157,3 +158,29 @@ def test_a_worker_reads_details_at_once_only_after_a_slow_call(
         finally:
             manager.stop()
         assert set(seen) == expected and seen[0] == 1
+
+
+def test_a_listings_four_calls_are_in_flight_together(tmp_path: Path) -> None:
+    """listAllDomains three times and the bulk stats: one round trip's wait, not four."""
+    conn = libvirt.open(_node(tmp_path, 30))
+    try:
+        # Each call waits until all four are in flight: made one after the other, the
+        # barrier breaks (BrokenBarrierError) instead of passing.
+        barrier = threading.Barrier(4, timeout=20)
+
+        class Waiting(Counted):
+            def listAllDomains(self, flags: int) -> Any:
+                barrier.wait()
+                return self._real.listAllDomains(flags)
+
+            def getAllDomainStats(self, stats: int, flags: int) -> Any:
+                barrier.wait()
+                return self._real.getAllDomainStats(stats, flags)
+
+        calls: Counter[str] = Counter()
+        waiting: Any = Waiting(conn, calls)
+        pairs = domains.list_domains(waiting, "h", details=False)
+        assert sorted(vm.name for vm, _dom in pairs) == [f"vm{i:04d}" for i in range(30)]
+        assert {vm.state for vm, _dom in pairs} == {VMState.RUNNING, VMState.SHUTOFF}
+    finally:
+        conn.close()
