@@ -286,7 +286,9 @@ class HostWorker:
         instead of waiting behind an ssh that waits for a frozen or cut-off host."""
         # Keep the last failure's sentence on screen while we retry.
         self._set_state(HostState.CONNECTING, error=self.info.error)
-        opening = self._opening = Opening(self._clock() + self.connect_timeout)
+        opening = self._opening = Opening(
+            self._clock() + self.connect_timeout, server=self.uri.host
+        )
         uri = self.uri.uri
 
         def open_conn() -> libvirt.virConnect:

@@ -17,19 +17,34 @@ import libvirt
 KEEPALIVE_INTERVAL = 2
 KEEPALIVE_COUNT = 2
 
-# Remote connections opened at once, by this process. Fifty ssh handshakes at the same
-# moment overflow sshd's default MaxStartups (10:30:100), which then drops a share of
-# them at random, and each dropped host waits out its reconnect backoff (1, 2, 4 s...).
-OPEN_AT_ONCE = 8
+# Remote connections opened at once to one server (by host name), by this process. Fifty
+# ssh handshakes at the same moment overflow sshd's default MaxStartups (10:30:100), which
+# then drops a share of them at random, and each dropped host waits out its reconnect
+# backoff (1, 2, 4 s...). Different servers have different sshds: they open side by side,
+# up to OPEN_AT_ONCE in all so that the client's own handshakes stay bounded too.
+PER_SERVER = 8
+OPEN_AT_ONCE = 32
 SLOTS = threading.BoundedSemaphore(OPEN_AT_ONCE)
+_server_slots: dict[str, threading.BoundedSemaphore] = {}
+_server_lock = threading.Lock()
+
+
+def server_slots(server: str) -> threading.BoundedSemaphore:
+    """The PER_SERVER places of one server (made on first use, kept for the process)."""
+    with _server_lock:
+        slots = _server_slots.get(server)
+        if slots is None:
+            slots = _server_slots[server] = threading.BoundedSemaphore(PER_SERVER)
+        return slots
 
 
 
 class Opening:
     """One attempt: open(uri) on a daemon thread, then done(self) is handed to post."""
 
-    def __init__(self, deadline: float) -> None:
+    def __init__(self, deadline: float, server: str = "") -> None:
         self.deadline = deadline
+        self.server = server  # the host name its handshake goes to
         self.overdue = False  # the worker has said that it does not answer
         self.abandoned = False  # the worker no longer wants the connection
         self.conn: libvirt.virConnect | None = None
@@ -38,8 +53,10 @@ class Opening:
         self._slot_held = False
 
     def take_slot(self) -> None:
-        """Wait for one of the OPEN_AT_ONCE places (a remote connection; a local one
-        needs none: no handshake, no sshd)."""
+        """Wait for one of the server's PER_SERVER places, then one of the OPEN_AT_ONCE
+        (a remote connection; a local one needs none: no handshake, no sshd). Always in
+        that order, so no attempt holds a place of all while it waits for its server."""
+        server_slots(self.server).acquire()
         SLOTS.acquire()
         with self._slot_lock:
             self._slot_held = True
@@ -51,6 +68,7 @@ class Opening:
             held, self._slot_held = self._slot_held, False
         if held:
             SLOTS.release()
+            server_slots(self.server).release()
 
     def start(
         self,
