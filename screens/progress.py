@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult, ScreenStackError
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.message import Message
+from textual.screen import Screen
 from textual.widgets import ProgressBar, Static
 
 from tvirt import progress
@@ -52,6 +53,32 @@ class ProgressPanel(Horizontal):
         self.started = progress.Started("", "done")
         # Screen-reader mode: the operation's clock when the line last changed.
         self.spoken_at: float | None = None
+        self.reader = False
+        self._app: App[object] | None = None
+        self._home: Screen[object] | None = None
+
+    def on_mount(self) -> None:
+        self.reader = bool(getattr(self.app, "screen_reader", False))
+        self._app, self._home = self.app, self.screen
+
+    def _covered(self) -> bool:
+        """A dialog (the quit guard) is over the panel's screen."""
+        try:
+            return self._app is not None and self._app.screen is not self._home
+        except ScreenStackError:  # the app is ending: nothing to show
+            return True
+
+    def drops(self, event: progress.Event) -> bool:
+        """Screen-reader mode: an Advanced event the line would not show (too soon after
+        its last change, or a dialog covers it). Only reads, so the operation's thread
+        asks before posting: a message to a screen under a dialog (the quit guard) makes
+        Textual repaint the whole dialog, which a screen reader may read again. Once the
+        dialog closes, the next event shows."""
+        if not (self.reader and isinstance(event, progress.Advanced)):
+            return False
+        if self._covered():
+            return True
+        return self.spoken_at is not None and event.elapsed - self.spoken_at < SPOKEN_EVERY
 
     def compose(self) -> ComposeResult:
         yield ProgressBar(total=100, show_eta=False, id=f"{self.id}-bar" if self.id else None)
@@ -67,10 +94,10 @@ class ProgressPanel(Horizontal):
         elif isinstance(event, progress.Advanced):
             fraction = event.fraction
             words = progress.line(self.started, event) + "."
-            if getattr(self.app, "screen_reader", False):
+            if self.reader:
                 # One line, changed at most every SPOKEN_EVERY seconds of the operation's
                 # own clock, the percentage in words; the bar is hidden (tvirt.tcss).
-                if self.spoken_at is not None and event.elapsed - self.spoken_at < SPOKEN_EVERY:
+                if self.drops(event):
                     return
                 self.spoken_at = event.elapsed
                 words = spoken_percent(words)

@@ -598,8 +598,11 @@ class StorageScreen(TvirtScreen[None]):
     ) -> None:
         """The operation runs the transfer on its own thread, one chunk per worker job."""
 
+        panel = self.query_one("#transfer", ProgressPanel)
+
         def progress(event: Event) -> None:
-            self.post_message(ProgressEvent(event))
+            if not panel.drops(event):
+                self.post_message(ProgressEvent(event))
 
         host = self.worker
         if upload:

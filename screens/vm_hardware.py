@@ -31,6 +31,7 @@ from tvirt.ops.run import refused
 from .base import TvirtScreen
 from .dialogs import ConfirmDialog, Confirmed
 from .form import Field, FormDialog
+from .reader import read_out
 from .table import Table
 
 if TYPE_CHECKING:
@@ -523,9 +524,15 @@ class XMLScreen(TvirtScreen[None]):
     def _say(self, text: str) -> None:
         self.query_one("#xml-status", Static).update(text)
 
+    def _refuse(self, sentence: str) -> None:
+        """A refusal is on the status line, far from the line being edited: in
+        screen-reader mode it is also read at once, on a page of its own."""
+        self._say(sentence)
+        read_out(self, sentence)
+
     def action_save(self) -> None:
         if why := self.owner._refused(f"change the XML of {self.owner.vm.name}"):
-            self._say(why)
+            self._refuse(why)
             return
         self._save(self.editor.text)
 
@@ -555,12 +562,12 @@ class XMLScreen(TvirtScreen[None]):
     async def _save(self, text: str) -> None:
         host = self.owner._worker()
         if host is None:
-            self._say(f"Not saved: {self.owner._gone()}")
+            self._refuse(f"Not saved: {self.owner._gone()}")
             return
         try:
             message = await asyncio.wrap_future(hardware.define_xml(host, self.owner.vm, text))
         except TvirtError as exc:
-            self._say(f"Not saved: {exc}")
+            self._refuse(f"Not saved: {exc}")
             return
         self._saved(text, message)
         self.owner.reload()
