@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from pty_term import Terminal
+from test_tui_dashboard import ANNEX, LAB
 
 from conftest import Testbed, tvirt_bin
 
@@ -309,3 +310,45 @@ def _remove_domain_if_running(uri: str, name: str) -> None:
             dom.destroy()
     finally:
         conn.close()
+
+
+def test_migration_dialog_and_graphical_display_on_two_test_hosts(tmp_path: Path) -> None:
+    """Two test-driver hosts make the migrate key reachable; the test driver cannot
+    migrate, so the walk stops at the confirmation. The graphical display tab says what it
+    is and offers the serial console instead of a picture, and nothing animates."""
+    term = Terminal([tvirt_bin(), "-c", LAB, "-c", ANNEX, "--screen-reader"],
+                    env={"TVIRT_CONFIG": str(tmp_path / "config.toml")},
+                    columns=120, lines=36)
+    w = Walk(term)
+    try:
+        app_row = r"annex-app\s+running\s+demo annex\.xml\s+1\s+1 GiB\s+n/a\s+off"
+        w.read(app_row)
+        w.note("Migration dialog")
+        w.keys([
+            ("m", r"Destination host\s+\(\*\) demo lab\.xml"),
+            ("tab", r"How\s+\(\*\) live: it keeps running while its memory is copied"),
+            ("down", r"How\s+\(\*\) offline: it pauses while it moves"),
+            ("up", r"How\s+\(\*\) live: it keeps running while its memory is copied"),
+            ("tab", r"Disks\s+\(\*\) shared: they are on storage both hosts see"),
+        ])
+        w.idle("migration dialog")
+        w.keys([
+            ("enter", r"Yes, migrate"),
+            ("tab", r"Cancel"),
+            ("tab", r"Yes, migrate"),
+        ])
+        w.idle("migration confirmation")
+        w.key("escape", app_row)
+        w.note("Graphical display")
+        spoken = (r"Graphical display of annex-app on demo annex\.xml: a picture, not shown; "
+                  r"c opens the serial console\.")
+        w.key("g", spoken)
+        w.idle("graphical display")
+        w.key("f2", r"Display of annex-app on demo annex\.xml: Not polled in screen-reader "
+                    r"mode\. Keys: .*")
+        w.key("x", spoken)
+        w.key("c", r"Cannot open the console of annex-app: .*")
+        w.key("escape", spoken)
+        w.key("escape", app_row)
+    finally:
+        term.close()
