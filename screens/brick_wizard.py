@@ -187,7 +187,7 @@ class BrickWizard(DiskWizard):
         else:
             self.host_marks.append(label)
         table.update_cell(label, table.ordered_columns[0].key,
-                          "marked" if label in self.host_marks else "")
+                          "marked" if label in self.host_marks else "", update_width=True)
         self.say(f"{len(self.host_marks)} of 3 hosts marked: "
                  f"{', '.join(self.host_marks) or 'none'}.")
 
@@ -256,7 +256,7 @@ class BrickWizard(DiskWizard):
             if old := self.disk_of.get(label):  # one disk per host: the new one replaces it
                 table.update_cell(f"{label}{SEP}{old}", mark, "")
             self.disk_of[label] = path
-            table.update_cell(key, mark, "marked")
+            table.update_cell(key, mark, "marked", update_width=True)
         chosen = ", ".join(f"{h}:{p}" for h, p in self.disk_of.items()) or "none"
         self.say(f"{len(self.disk_of)} of 3 disks marked: {chosen}.")
 
@@ -311,6 +311,7 @@ class BrickWizard(DiskWizard):
             dev.path,
             self.query_one("#wizard-table", DataTable).ordered_columns[0].key,
             "marked" if dev.path in self.marked else "",
+            update_width=True,  # "marked" is wider than the column's name
         )
         self.say(f"{len(self.marked)} of 3 disks marked: {', '.join(self.marked) or 'none'}.")
 

@@ -117,8 +117,13 @@ class ClusterScreen(TvirtScreen[None]):
         self.query_one("#cluster-volumes", DataTable).add_columns(
             "Volume", "State", "Bricks up", "Replica", "Quorum", "Heal pending")
         self.action_refresh()
-        if self.interval > 0:
+        if self.ticking():
             self.set_interval(self.interval, self.action_refresh)
+
+    def ticking(self) -> bool:
+        """Screen-reader mode refreshes on r only: a change nobody asked for would rewrite
+        lines under the reader (the rule the VM stats follow there, paused until P)."""
+        return self.interval > 0 and not getattr(self.app, "screen_reader", False)
 
     def action_refresh(self) -> None:
         self.ticks_started += 1
@@ -156,7 +161,7 @@ class ClusterScreen(TvirtScreen[None]):
     def _show(self, view: cluster.Overview) -> None:
         lost = sum(1 for h in view.hosts if h.state == "lost")
         offline = sum(1 for h in view.hosts for b in h.bricks if not b.online)
-        every = f"every {self.interval:g} s" if self.interval > 0 else "on r"
+        every = f"every {self.interval:g} s" if self.ticking() else "on r"
         gluster = (f"Gluster: {view.gluster_error}" if view.gluster_error
                    else f"Gluster asked on {view.gluster_host}" if view.gluster_host
                    else "no Gluster volumes")

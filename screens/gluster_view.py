@@ -112,8 +112,13 @@ class GlusterScreen(TvirtScreen[None]):
         )
         self.query_one("#gluster-peers", DataTable).add_columns("Peer", "State", "UUID")
         self.action_refresh()
-        if self.interval > 0:
+        if self.ticking():
             self.set_interval(self.interval, self.action_refresh)
+
+    def ticking(self) -> bool:
+        """Screen-reader mode refreshes on r only: a change nobody asked for would rewrite
+        lines under the reader (the rule the VM stats follow there, paused until P)."""
+        return self.interval > 0 and not getattr(self.app, "screen_reader", False)
 
     def action_refresh(self) -> None:
         self.ticks_started += 1
@@ -146,7 +151,7 @@ class GlusterScreen(TvirtScreen[None]):
 
     def _show(self, state: gluster.GlusterState) -> None:
         status = self.query_one("#gluster-status", Static)
-        every = f"every {self.interval:g} s" if self.interval > 0 else "on r"
+        every = f"every {self.interval:g} s" if self.ticking() else "on r"
         offline = sum(1 for b in state.bricks() if not b.online)
         summary = (
             f"{plural(len(state.volumes), 'volume')}, {plural(len(state.bricks()), 'brick')}, "
@@ -155,7 +160,9 @@ class GlusterScreen(TvirtScreen[None]):
         status.update(
             f"Gluster on {self.ops.label}: "
             + (f"error: {state.error}" if state.error else summary)
-            + f"; refreshed {every}, refresh {self.ticks_done}"
+            + f"; refreshed {every}"
+            # A screen reader would hear the line again at every tick: no counter there.
+            + ("" if getattr(self.app, "screen_reader", False) else f", refresh {self.ticks_done}")
         )
         vol_rows: dict[str, tuple[str, ...]] = {}
         for v in state.volumes:

@@ -299,6 +299,93 @@ def test_start_read_cpu_and_attach_the_console_on_a_real_host(
         _remove_domain_if_running(testbed.qemu_uri, guest)
 
 
+@pytest.mark.real
+def test_gluster_view_its_wizards_and_the_cluster_overview_on_a_real_host(
+    tmp_path: Path, testbed: Testbed
+) -> None:
+    """The Gluster view (G), the wipe (w) and brick (b) wizards up to, not through, their
+    typed confirmation, and the cluster overview (C), on the test bed's host with its
+    glusterd. Nothing is wiped or created: every wizard is left with Escape."""
+    term = Terminal([tvirt_bin(), "-c", testbed.qemu_uri, "--screen-reader"],
+                    env={"TVIRT_CONFIG": str(tmp_path / "config.toml")},
+                    columns=120, lines=36)
+    w = Walk(term)
+    # Other tests make volumes and VMs on the same host, so rows are matched by shape.
+    vm_row = r"\S+\s+(running|shut off|paused|crashed)\s+.*"
+    volume = r"[\w.-]+\s+(started|stopped|created)\s+\w+\s+\d.*"
+    brick = r"\S+:/\S+\s+(online|offline)\s+[\w.-]+\s+.*"
+    device = r"(marked\s+)?/dev/\S+\s+(safe|unsafe|unknown)\s+.*"
+    try:
+        term.wait_for(lambda: "connected," in term.text(), what="the host", timeout=60)
+        w.read(vm_row)
+        w.note("Gluster view")
+        w.key("G", volume, timeout=60)
+        w.idle("Gluster view", settle=2.0)  # its three tables fill one after another
+        w.keys([
+            ("f2", r"Columns: Volume, State, Type, Replica, Pools, Options of note\."),
+            ("x", volume),
+            ("tab", brick),
+            ("down", brick),
+            ("tab", r"\S+\s+connected, local\s+[0-9a-f-]+"),
+        ])
+        w.note("Disk wipe wizard (left before its typed confirmation)")
+        w.key("w", device, timeout=60)
+        w.idle("wipe wizard, devices")
+        # Only a safe device goes on; the test bed's spare loop devices are safe.
+        safe = r"/dev/\S+\s+safe\s+.*"
+        while not re.fullmatch(safe, w.line()):
+            w.key("down", device)
+        path = w.line().split()[0]
+        w.keys([
+            ("enter", r"signatures only: wipefs --all \(fast; lists what it removes\)"),
+            ("down", r"zero fill: write zeros over the whole device, then read samples back"),
+            ("up", r"signatures only: .*"),
+            ("enter", rf"\(empty\) type {re.escape(path)} to wipe it"),
+        ])
+        w.idle("wipe wizard, confirmation")
+        w.keys([
+            ("escape", r"signatures only: .*"),
+            ("escape", safe),
+            ("escape", r"\S+\s+connected, local\s+[0-9a-f-]+"),
+        ])
+        w.note("Bricks and volume wizard (left before its typed confirmation)")
+        w.key("b", device, timeout=60)
+        marked = 0
+        while marked < 3:
+            if re.fullmatch(safe, w.line()):
+                w.key("space", r"marked\s+/dev/\S+\s+safe\s+.*")
+                marked += 1
+            w.key("down", device)
+        w.keys([
+            ("enter", r"Layout: \S+ \(Enter changes\)"),
+            ("down", r"Third brick is an arbiter: no"),
+            ("down", r"libvirt pool on the volume: none"),
+            ("down", r"Continue to the plan \(the name is typed below\)"),
+            ("enter", r"\(empty\) type vmstore to create it"),
+        ])
+        w.idle("brick wizard, plan")
+        w.keys([
+            ("escape", r"Continue to the plan \(the name is typed below\)"),
+            ("escape", r"(marked\s+)?/dev/\S+\s+.*"),
+            ("escape", volume + "|" + brick + r"|\S+\s+connected, local\s+[0-9a-f-]+"),
+            ("escape", vm_row),
+        ])
+        w.note("Cluster overview")
+        w.key("C", r"\S+ qemu/system\s+(up|lost)\s+.*", timeout=60)
+        w.idle("cluster overview")
+        w.keys([
+            ("tab", volume.replace(r"\s+\w+\s+\d.*", r"\s+\d+ of \d+.*")),
+            ("f2", r"Columns: Volume, State, Bricks up, Replica, Quorum, Heal pending\."),
+            ("x", r"[\w.-]+\s+(started|stopped|created)\s+\d+ of \d+.*"),
+            ("escape", vm_row),
+        ])
+    finally:
+        target = os.environ.get("TVIRT_SR_TRANSCRIPT_GLUSTER")
+        if target:
+            Path(target).write_text("\n".join(w.transcript) + "\n", encoding="utf-8")
+        term.close()
+
+
 def _remove_domain_if_running(uri: str, name: str) -> None:
     """Leave the shared guest shut off, as the session fixture expects."""
     import libvirt
