@@ -152,7 +152,7 @@ class DisplayPane(Vertical):
         # The first line is what the cursor sits on: what this is and the way to text.
         return (
             f"Graphical display of {self.vm.name} on {self.host_label}: a picture, not "
-            "shown; c opens the serial console.\n"
+            "shown. Press c for the serial console.\n"
             "A screen reader cannot read a picture, so it is not drawn here and nothing "
             "changes on this page. The serial console is text; t types a text into the "
             "guest, k sends keys a terminal cannot (Ctrl+Alt+Del, SysRq); F2 reads the "

@@ -427,8 +427,8 @@ def test_migration_dialog_and_graphical_display_on_two_test_hosts(tmp_path: Path
         w.idle("migration confirmation")
         w.key("escape", app_row)
         w.note("Graphical display")
-        spoken = (r"Graphical display of annex-app on demo annex\.xml: a picture, not shown; "
-                  r"c opens the serial console\.")
+        spoken = (r"Graphical display of annex-app on demo annex\.xml: a picture, not shown\. "
+                  r"Press c for the serial console\.")
         w.key("g", spoken)
         w.idle("graphical display")
         w.key("f2", r"Display of annex-app on demo annex\.xml: Not polled in screen-reader "
