@@ -19,7 +19,7 @@ from textual import on
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import DataTable, Input, OptionList, Static
+from textual.widgets import DataTable, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tvirt import bricks, disks, hcsurvey
@@ -153,6 +153,9 @@ class BrickWizard(DiskWizard):
         options.display = step == 1
         body.display = step >= 2
         entry.display = step in (1, 2)
+        label = self.query_one("#wizard-input-label", Label)
+        label.update("Volume name" if step == 1 else "Confirm")
+        label.display = entry.display and bool(getattr(self.app, "screen_reader", False))
         if step == 0:
             table.focus()
         elif step == 1:

@@ -361,7 +361,9 @@ def test_gluster_view_its_wizards_and_the_cluster_overview_on_a_real_host(
             ("down", r"Third brick is an arbiter: no"),
             ("down", r"libvirt pool on the volume: none"),
             ("down", r"Continue to the plan \(the name is typed below\)"),
-            ("enter", r"\(empty\) type vmstore to create it"),
+            ("tab", r"Volume name\s+vmstore"),
+            ("shift+tab", r"Continue to the plan \(the name is typed below\)"),
+            ("enter", r"Confirm\s+\(empty\) type vmstore to create it"),
         ])
         w.idle("brick wizard, plan")
         w.keys([
