@@ -374,7 +374,7 @@ def test_gluster_view_its_wizards_and_the_cluster_overview_on_a_real_host(
         ])
         w.note("Cluster overview")
         w.key("C", r"\S+ qemu/system\s+(up|lost)\s+.*", timeout=60)
-        w.idle("cluster overview")
+        w.idle("cluster overview", settle=2.0)  # its two tables fill, then its footer
         w.keys([
             ("tab", volume.replace(r"\s+\w+\s+\d.*", r"\s+\d+ of \d+.*")),
             ("f2", r"Columns: Volume, State, Bricks up, Replica, Quorum, Heal pending\."),
