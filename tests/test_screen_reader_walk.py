@@ -318,6 +318,7 @@ def test_gluster_view_its_wizards_and_the_cluster_overview_on_a_real_host(
     try:
         term.wait_for(lambda: "connected," in term.text(), what="the host", timeout=60)
         w.read(vm_row)
+        term.wait_quiet(2.0)  # the first start draws the footer late (as on the dashboard)
         w.note("Gluster view")
         w.key("G", volume, timeout=60)
         w.idle("Gluster view", settle=2.0)  # its three tables fill one after another
@@ -412,6 +413,7 @@ def test_migration_dialog_and_graphical_display_on_two_test_hosts(tmp_path: Path
     try:
         app_row = r"annex-app\s+running\s+demo annex\.xml\s+1\s+1 GiB\s+n/a\s+off"
         w.read(app_row)
+        term.wait_quiet(2.0)  # the first start draws the footer late (as on the dashboard)
         w.note("Migration dialog")
         w.keys([
             ("m", r"Destination host\s+\(\*\) demo lab\.xml"),
