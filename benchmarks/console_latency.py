@@ -245,7 +245,12 @@ def wrap(text: str) -> str:
 
 
 def write_section(text: str, heading: str = HEADING) -> None:
-    """Replace (or append) one benchmark's section only; other sections stay as they are."""
+    """Replace (or append) the benchmark's own section, "<heading>, last run", only.
+
+    The section under <heading> itself is written by hand (before/after tables and what
+    they mean) and is never overwritten; other sections stay as they are too."""
+    heading = f"{heading}, last run"
+    text = text.replace(text.split("\n", 1)[0], heading, 1)
     doc = DOC.read_text() if DOC.exists() else "# tvirt performance notes\n"
     pattern = re.compile(re.escape(heading) + r"\n.*?(?=\n## |\Z)", re.S)
     if pattern.search(doc):

@@ -30,6 +30,9 @@ _NOT_OFFERED_IN = {
     "Hosts panel",  # the panel's own bindings: they act on the panel while it has focus
     "cluster overview",  # its refresh and Escape act on the overview screen
     "VM details",
+    "graphical display",  # the display tab's keys act on the tab under the keyboard
+    "graphical displays",
+    "display, keys to the guest",
 }
 
 

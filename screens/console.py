@@ -41,8 +41,9 @@ from tvirt.model import VMInfo
 from tvirt.ops import console as console_ops
 from tvirt.vmcreate import stall_hint
 
-from .base import TvirtScreen, tabs_composed
+from .base import tabs_composed
 from .dialogs import ConfirmDialog, Confirmed
+from .tabbed import TabsScreen
 from .terminal import TerminalView
 
 if TYPE_CHECKING:
@@ -372,7 +373,7 @@ class ConsolePane(Vertical):
         self.screen.close_pane(self)  # type: ignore[attr-defined]
 
 
-class ConsoleScreen(TvirtScreen[None]):
+class ConsoleScreen(TabsScreen[ConsolePane]):
     """Every open console, one tab each."""
 
     BINDINGS = [
@@ -384,16 +385,11 @@ class ConsoleScreen(TvirtScreen[None]):
     def __init__(self, escape: str) -> None:
         super().__init__()
         self.escape = escape
-        self.panes: dict[str, ConsolePane] = {}
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield TabbedContent(id="console-tabs")
         yield Footer()
-
-    @property
-    def tabs(self) -> TabbedContent:
-        return self.query_one(TabbedContent)
 
     def pane_for(self, vm: VMInfo) -> ConsolePane | None:
         return self.panes.get(vm.key)
@@ -442,19 +438,6 @@ class ConsoleScreen(TvirtScreen[None]):
         if self.app.screen is self:
             self.app.pop_screen()
 
-    def action_next_tab(self) -> None:
-        self._cycle(1)
-
-    def action_previous_tab(self) -> None:
-        self._cycle(-1)
-
-    def _cycle(self, step: int) -> None:
-        ids = [f"tab-{p.id}" for p in self.panes.values()]
-        if not ids:
-            return
-        current = self.tabs.active
-        index = ids.index(current) if current in ids else 0
-        self.tabs.active = ids[(index + step) % len(ids)]
 
 
 async def open_console(app: TvirtApp, vm: VMInfo) -> ConsolePane:

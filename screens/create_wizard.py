@@ -46,7 +46,7 @@ from tvirt.vmspec import (
 )
 
 from .base import TvirtScreen
-from .form import ERROR_ID, Choice, form_bindings
+from .form import ERROR_ID, FIELD_TYPES, Choice, form_bindings
 from .wizard import Wizard
 from .words import plural
 
@@ -336,10 +336,15 @@ class CreateWizard(Wizard, TvirtScreen[None]):
     def _focus_step(self) -> None:
         """The first field, with the step scrolled to its top: focusing alone scrolls only
         as far as the field, and left its label above the view on a long step."""
-        fields = self.page_fields()
+        page = self.query_one(f"#step-{self.step}", VerticalScroll)
+        # In page order, not the focus chain's: that sorts by where the fields are drawn,
+        # and a step not laid out yet (screen-reader mode pairs each field with its label
+        # first) put its Size field before its Disk choice on a busy terminal.
+        fields = [w for w in page.query("*") if isinstance(w, FIELD_TYPES) and w.display
+                  and w.focusable]
         if fields:
             fields[0].focus(scroll_visible=False)
-        self.query_one(f"#step-{self.step}", VerticalScroll).scroll_home(animate=False)
+        page.scroll_home(animate=False)
 
     async def check_page(self) -> tuple[str, Widget | None] | None:
         """The step's own checks, the disk-space warning (once), then the files it names,

@@ -30,16 +30,17 @@ from textual.widgets import Footer, Header, Input, OptionList, Static, TabbedCon
 
 from tvirt import config
 from tvirt.console import escape_key_name, escape_label
-from tvirt.display import Pacer, fit
+from tvirt.display import Box, Pacer, fit
 from tvirt.errors import sentence
 from tvirt.keymap import SPECIAL_KEYS, SYSRQ_LETTERS, Chord, key_chord, sysrq_chord, text_chords
 from tvirt.keys import DISPLAY_KEYS
 from tvirt.model import VMInfo
 from tvirt.ops import display as display_ops
-from tvirt.screenshot import Frame, decode
+from tvirt.screenshot import Frame, decode, scale
 
-from .base import TvirtModal, TvirtScreen, tabs_composed
+from .base import TvirtModal, tabs_composed
 from .dialogs import dialog_bindings
+from .tabbed import TabsScreen
 
 if TYPE_CHECKING:
     from PIL.Image import Image as Picture
@@ -71,6 +72,18 @@ def renderers() -> dict[str, type[Widget]]:
         "halfblocks": HalfcellImage,
         "unicode": UnicodeImage,
     }
+
+
+def pixels_per_cell(image: Widget, cell: tuple[int, int]) -> tuple[int, int]:
+    """The picture pixels one cell of this image widget shows: half blocks two (one above
+    the other), unicode one, Kitty and Sixel the terminal cell's own pixels."""
+    from textual_image.widget import HalfcellImage, UnicodeImage
+
+    if isinstance(image, HalfcellImage):
+        return 1, 2
+    if isinstance(image, UnicodeImage):
+        return 1, 1
+    return cell
 
 
 def detect() -> None:
@@ -123,7 +136,10 @@ class DisplayPane(Vertical):
         self.capturing = False
         self.problem = ""  # why there is no picture now, in one sentence
         self.pacer = Pacer(time.monotonic())
-        self.picture: Picture | None = None
+        self.picture: Picture | None = None  # the latest drawn, as the guest sent it
+        self.painted = 0  # pictures the screen has drawn (intermediate ones may be dropped)
+        self._painting = False  # a picture is handed over and not yet on the screen
+        self._newest: tuple[Picture, Picture] | None = None  # waits for that to end
         self.keys_sent = 0
         self._sysrq_pending = False
         self._wake = asyncio.Event()
@@ -186,12 +202,13 @@ class DisplayPane(Vertical):
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            delay = await self._one_frame()
+            started = time.monotonic()
+            delay = await self._one_frame(started)
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay)
 
-    async def _one_frame(self) -> float:
+    async def _one_frame(self, started: float) -> float:
         """Take one screenshot and show it; the seconds until the next."""
         worker = self.tvirt.manager.workers.get(self.vm.host_id)
         if worker is None:
@@ -202,19 +219,20 @@ class DisplayPane(Vertical):
             return self._failed(sentence(exc))
         now = time.monotonic()
         await self.take(frame, now)
-        return self.pacer.delay(now)
+        return self.pacer.wait(started, time.monotonic())
 
     async def take(self, frame: Frame, now: float) -> None:
         """A frame arrived at `now`: decode and draw it if it is new, and say the figures."""
         self.problem = ""
         if self.pacer.frame(frame.digest, frame.size, now):
             try:
-                # Off the event loop and off the host's worker.
-                picture = await asyncio.to_thread(decode, frame)
+                # Off the event loop and off the host's worker: decoding, and scaling
+                # to the pixels the tab shows, which leaves the renderer little to do.
+                picture, scaled = await asyncio.to_thread(self._prepare, frame, self._box())
             except Exception as exc:
                 self._failed(sentence(exc))
                 return
-            self.draw(picture)
+            self.draw(picture, scaled)
         self.show_status(now)
 
     def _failed(self, why: str) -> float:
@@ -222,13 +240,54 @@ class DisplayPane(Vertical):
         self.show_status()
         return RETRY
 
-    def draw(self, picture: Picture) -> None:
+    def _box(self) -> Box:
+        """On the event loop: the cells the picture may take, a cell's pixels, and the
+        pixels one cell shows with this renderer."""
+        from textual_image._terminal import get_cell_size
+
+        cell = get_cell_size()
+        size = (cell.width, cell.height)
+        per_cell = (1, 1) if self.image is None else pixels_per_cell(self.image, size)
+        return Box(self.area.size.width, self.area.size.height, size, per_cell)
+
+    @staticmethod
+    def _prepare(frame: Frame, box: Box) -> tuple[Picture, Picture]:
+        """In a thread: the picture as sent, and scaled to the box's pixels."""
+        picture = decode(frame)
+        return picture, scale(picture, box.pixels(*picture.size))
+
+    def draw(self, picture: Picture, scaled: Picture | None = None) -> None:
+        """Show a picture (scaled: the same at the pixels the tab shows). While the screen
+        has not yet drawn the one before, only the newest waits; those between are
+        dropped, so a fast-changing guest never queues drawing on the event loop."""
+        if self._painting:
+            self._newest = (picture, scaled or picture)
+            return
         self.picture = picture
         self.pacer.sized(*picture.size)
         if self.image is None:
             return
         self._size_image()
-        self.image.image = picture  # type: ignore[attr-defined]
+        self._painting = True
+        self.image.image = scaled or picture  # type: ignore[attr-defined]
+        self.call_after_refresh(self._painted)
+
+    def _painted(self) -> None:
+        self._painting = False
+        self.painted += 1
+        if self._newest is not None:
+            picture, scaled = self._newest
+            self._newest = None
+            self.draw(picture, scaled)
+
+    async def _rescale(self) -> None:
+        """The tab changed size: the picture shown, scaled again for it."""
+        picture = self.picture
+        if picture is None or self.image is None:
+            return
+        scaled = await asyncio.to_thread(scale, picture, self._box().pixels(*picture.size))
+        if picture is self.picture:
+            self.draw(picture, scaled)
 
     def _size_image(self) -> None:
         if self.image is None or self.picture is None:
@@ -244,6 +303,9 @@ class DisplayPane(Vertical):
 
     def on_resize(self) -> None:
         self._size_image()
+        if self.picture is not None:
+            self.run_worker(self._rescale(), group="display-scale", exclusive=True,
+                            exit_on_error=False)
 
     # -- words ------------------------------------------------------------------
     def show_status(self, now: float | None = None) -> None:
@@ -439,7 +501,7 @@ class TypeTextDialog(TvirtModal[str | None]):
         self.dismiss(event.value + "\n")
 
 
-class DisplayScreen(TvirtScreen[None]):
+class DisplayScreen(TabsScreen[DisplayPane]):
     """Every open graphical display, one tab each."""
 
     BINDINGS = [
@@ -457,16 +519,11 @@ class DisplayScreen(TvirtScreen[None]):
         self.renderer = renderer
         self.poll = poll
         self.leave_quits = leave_quits  # `tvirt display`: Escape ends the command
-        self.panes: dict[str, DisplayPane] = {}
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield TabbedContent(id="display-tabs")
         yield Footer()
-
-    @property
-    def tabs(self) -> TabbedContent:
-        return self.query_one(TabbedContent)
 
     async def open(self, vm: VMInfo, host_label: str) -> DisplayPane:
         pane = self.panes.get(vm.key)
@@ -515,19 +572,6 @@ class DisplayScreen(TvirtScreen[None]):
         else:
             self.app.pop_screen()
 
-    def action_next_tab(self) -> None:
-        self._cycle(1)
-
-    def action_previous_tab(self) -> None:
-        self._cycle(-1)
-
-    def _cycle(self, step: int) -> None:
-        ids = [f"tab-{p.id}" for p in self.panes.values()]
-        if not ids:
-            return
-        current = self.tabs.active
-        index = ids.index(current) if current in ids else 0
-        self.tabs.active = ids[(index + step) % len(ids)]
 
 
 async def open_display(app: TvirtApp, vm: VMInfo, *, leave_quits: bool = False) -> DisplayPane:

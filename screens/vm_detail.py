@@ -193,8 +193,10 @@ class GraphPanel(Horizontal):
 class VMDetailScreen(TvirtScreen[None]):
     """Opened with Enter or i on a VM row; escape goes back to the dashboard."""
 
+    # r matters in screen-reader mode only (the numbers as text); the help lists it, and
+    # in the footer it pushed Escape, help and quit off an 80-column screen.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(k.key, k.action, k.description) for k in DETAIL_KEYS
+        Binding(k.key, k.action, k.description, show=k.action != "reread") for k in DETAIL_KEYS
     ]
     # Below 100 columns, one graph per row (two would leave each plot a dozen columns).
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]

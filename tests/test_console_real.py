@@ -230,6 +230,14 @@ async def test_two_consoles_in_tabs_across_hosts(testbed: Testbed, running: Gues
         await pilot.press("ctrl+pageup")
         await until(pilot, lambda: screen.active_pane() is screen_panes[0], "the first tab")
         await pilot.press("ctrl+right_square_bracket")
+        # Leave the console free for the next test: the ssh tab lets go of it before the
+        # app ends (an app ending in this process may close its ssh connection late, and
+        # libvirt then calls the console busy for minutes).
+        for pane in screen_panes:
+            if pane.state == "attached":
+                pane.detach()
+        await until(pilot, lambda: all(p.state == "detached" for p in screen_panes),
+                    "both tabs detached")
 
 
 async def test_guest_destroyed_while_attached(testbed: Testbed, running: Guest) -> None:

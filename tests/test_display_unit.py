@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from tvirt.console import ConsoleError
-from tvirt.display import FAST, LIVELY, SLOW, WINDOW, Pacer, fit
+from tvirt.display import FAST, LIVELY, SLOW, WINDOW, Box, Pacer, fit
 from tvirt.keymap import (
     ENTER,
     ESC,
@@ -25,7 +25,7 @@ from tvirt.keymap import (
     sysrq_chord,
     text_chords,
 )
-from tvirt.screenshot import decode, frame_of
+from tvirt.screenshot import decode, frame_of, scale
 
 A, C, Q, ONE, ZERO, SLASH, F1, F7, F12, UP, DELETE = 30, 46, 16, 2, 11, 53, 59, 65, 88, 103, 111
 
@@ -116,6 +116,27 @@ def test_a_blinking_cursor_reads_still_and_is_not_drawn_once_still() -> None:
     assert pacer.frame(b"cursor on", 100, t + 0.1) is True
 
 
+def test_a_slow_answer_to_a_key_is_drawn_though_it_shows_a_picture_seen_before() -> None:
+    # Typing "a", Backspace, then "a" again: the answer to the last key is a picture among
+    # the recent ones, and it may come after the lively spell on a slow guest (over ssh,
+    # on a loaded host). It is news all the same, not the blink of a still screen.
+    pacer = Pacer(0.0)
+    assert pacer.frame(b"prompt", 100, 0.0) is True
+    pacer.key(0.1)
+    assert pacer.frame(b"a", 100, 0.2) is True
+    pacer.key(0.3)
+    assert pacer.frame(b"prompt", 100, 0.4) is True
+    pacer.key(0.5)
+    t = 0.5
+    while t < 0.5 + LIVELY + 1:  # only the cursor blinks while the guest is busy
+        t += 0.25
+        pacer.frame(b"prompt, cursor off", 100, t)
+        t += 0.25
+        pacer.frame(b"prompt", 100, t)
+    assert pacer.still(t)
+    assert pacer.frame(b"a", 100, t + 0.25) is True
+
+
 def test_a_key_makes_the_pace_fast() -> None:
     pacer = Pacer(0.0)
     pacer.frame(b"x", 10, 0.0)
@@ -123,6 +144,14 @@ def test_a_key_makes_the_pace_fast() -> None:
     pacer.key(10.0)
     assert pacer.delay(10.0) == FAST
     assert pacer.delay(10.0 + LIVELY) == SLOW
+
+
+def test_the_pause_counts_from_the_last_screenshots_start() -> None:
+    pacer = Pacer(0.0)  # lively: FAST between screenshots
+    assert pacer.wait(1.0, 1.0) == FAST
+    assert pacer.wait(1.0, 1.0 + FAST / 4) == pytest.approx(FAST * 3 / 4)
+    assert pacer.wait(1.0, 1.0 + FAST * 2) == 0.0  # it took longer than the pace: at once
+    assert pacer.wait(10.0, 10.25) == pytest.approx(SLOW - 0.25)  # still
 
 
 def test_the_figures_over_the_window() -> None:
@@ -153,6 +182,29 @@ def test_the_picture_fits_the_box_keeping_its_aspect(
     expected: tuple[int, int],
 ) -> None:
     assert fit(*picture, *box, cell) == expected
+
+
+@pytest.mark.parametrize(
+    ("per_cell", "expected"),
+    [
+        ((1, 2), (100, 56)),  # half blocks: two pixels a cell, one above the other
+        ((1, 1), (100, 28)),  # unicode: one
+        ((10, 20), (1000, 560)),  # Kitty, Sixel: the cell's own pixels
+    ],
+)
+def test_the_picture_is_scaled_to_the_pixels_the_box_shows(
+    per_cell: tuple[int, int], expected: tuple[int, int]
+) -> None:
+    assert Box(100, 40, (10, 20), per_cell).pixels(720, 400) == expected
+    assert Box(0, 0, (10, 20), per_cell).pixels(720, 400) == (0, 0)  # no room yet
+
+
+def test_scaling_gives_the_size_asked_and_keeps_the_colours() -> None:
+    picture = Image.new("RGB", (720, 400), (200, 100, 50))
+    scaled = scale(picture, (100, 56))
+    assert scaled.size == (100, 56) and scaled.getpixel((50, 28)) == (200, 100, 50)
+    assert scale(picture, (720, 400)) is picture  # already at that size
+    assert scale(picture, (0, 0)) is picture  # no room yet: left as it is
 
 
 def _encoded(kind: str) -> bytes:

@@ -63,6 +63,7 @@ ALLOWED_PLACES = (
     # its bricks under it.
     "/gluster_bricks",
     # Made-up places inside fixture data and inputs to pure functions; nothing opens them.
+    "/guest",  # test:///default's built-in VM has its disk at /guest/diskimage1
     "/srv",
     "/mnt/p",
     "/mnt/x",

@@ -8,6 +8,8 @@ from collections.abc import Callable
 import pytest
 from ops_hosts import opened
 
+from conftest import Testbed
+from tvirt.errors import TvirtError
 from tvirt.ops import display
 from tvirt.ops.run import Failed, Refused
 from tvirt.screenshot import decode
@@ -58,3 +60,15 @@ def test_a_vm_gone_meanwhile_is_a_sentence(node_xml: Callable[[int], str]) -> No
         with pytest.raises(Failed) as keys:
             display.send_chords(host.worker, GONE, "gone", [(30,)]).result(10)
         assert str(keys.value) == "That virtual machine no longer exists."
+
+
+@pytest.mark.real
+def test_a_shut_off_vm_says_so_not_libvirts_words(testbed: Testbed, guest: str) -> None:
+    """QEMU refuses a screenshot of a shut-off VM with "Requested operation is not
+    valid"; the test driver draws one anyway, so this needs the test bed's guest (the
+    session's shared one, left shut off by every test that boots it)."""
+    with opened(testbed.qemu_uri) as host:
+        vm = host.vm(guest)
+        with pytest.raises(TvirtError) as shot:
+            display.frame(host.worker, vm.uuid).result(30)
+        assert str(shot.value) == f"{guest} is not running; start it to see its display."

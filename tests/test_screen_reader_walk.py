@@ -54,7 +54,12 @@ class Walk:
             x, _y = self.term.cursor()
             return len(line) - len(line.lstrip()) <= x <= len(line.rstrip()) + 1
 
-        self.term.wait_for(matches, timeout, what=f"the cursor on a line reading {pattern!r}")
+        try:
+            self.term.wait_for(matches, timeout,
+                               what=f"the cursor on a line reading {pattern!r}")
+        except AssertionError as exc:  # where the cursor was instead, for the reader
+            raise AssertionError(f"cursor at {self.term.cursor()} on {seen[-1:]!r}; "
+                                 f"{exc}") from None
         assert not FRAME.search(seen[-1]), seen[-1]
         return seen[-1]
 

@@ -139,6 +139,37 @@ async def test_read_only_refuses_and_screen_readers_get_words() -> None:
         assert pane.image is None and pane.pacer.frames == 0  # nothing polled, nothing drawn
 
 
+async def test_frames_are_scaled_before_drawing_and_only_the_newest_waits() -> None:
+    from PIL import Image
+
+    app = app_for("halfblocks")
+    async with app.run_test(size=SIZE) as pilot:
+        await host_loaded(pilot, LAB, 6)
+        pane = await open_display(pilot, "web01")
+        data = (FIXTURES / "display-vga.png").read_bytes()
+        await pane.take(frame_of("image/png", data), 100.0)
+        await until(pilot, lambda: pane.painted == 1, "the first picture drawn")
+        assert pane.picture is not None and pane.picture.size == (720, 400)  # as sent
+        image = pane.image
+        assert image is not None
+        shown = image.image  # type: ignore[attr-defined]
+        # The renderer gets the picture at the pixels the tab shows: two a cell, upright.
+        columns, rows = image.size
+        assert isinstance(shown, Image.Image) and shown.size == (columns, rows * 2)
+        assert shown.size == pane._box().pixels(720, 400)
+        # Three pictures before the screen draws: the first is drawn, the second is
+        # dropped, the third (the newest) waits for the first and is drawn next.
+        first, second, third = (Image.new("RGB", (720, 400), (n, n, n)) for n in (1, 2, 3))
+        pane.draw(first)
+        pane.draw(second)
+        pane.draw(third)
+        assert pane.picture is first
+        await until(pilot, lambda: pane.painted == 3, "the newest picture drawn")
+        assert pane.picture is third
+        await pilot.pause()
+        assert pane.painted == 3  # the second never was
+
+
 def recorded_display(renderer: str) -> Callable[[Pilot[int]], object]:
     async def show(pilot: Pilot[int]) -> None:
         app = pilot.app

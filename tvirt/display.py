@@ -6,7 +6,8 @@ holds it), asks `Pacer.delay` how long to wait, and waits that long or until a k
 Fast while the picture changes or just after a key; slow once it has been still a while.
 A frame whose digest is one of the last few (a text cursor blinking between two
 pictures) does not count as a change, and once still it is not drawn either: a blinking
-cursor reads "still", stays in one of its two states, and costs no drawing.
+cursor reads "still", stays in one of its two states, and costs no drawing. A key
+forgets the recent pictures, so its answer is drawn even when it shows an old one late.
 """
 
 from __future__ import annotations
@@ -81,11 +82,21 @@ class Pacer:
         self.width, self.height = width, height
 
     def key(self, now: float) -> None:
-        """A key went to the guest: its answer should show at the fast pace."""
+        """A key went to the guest: its answer should show at the fast pace, and be drawn
+        however late it comes. The recent pictures are forgotten: the answer may be one of
+        them ("a", Backspace, "a"), and once still such a picture would pass for the
+        cursor's blink and never be drawn."""
         self._lively_until = now + LIVELY
+        self._recent.clear()
 
     def delay(self, now: float) -> float:
         return FAST if now < self._lively_until else SLOW
+
+    def wait(self, started: float, now: float) -> float:
+        """Seconds to wait before the next screenshot, when the last was asked at started:
+        the pace counts from its start, so the time the screenshot, its decoding and its
+        drawing took is part of the pause, not added to it."""
+        return max(0.0, self.delay(now) - (now - started))
 
     def still(self, now: float) -> bool:
         return now >= self._lively_until
@@ -115,3 +126,22 @@ def fit(width: int, height: int, columns: int, rows: int, cell: tuple[int, int])
         max(1, min(columns, round(width * scale / cell_w))),
         max(1, min(rows, round(height * scale / cell_h))),
     )
+
+
+
+@dataclass(frozen=True)
+class Box:
+    """Where a picture is drawn: columns x rows cells of cell = (width, height) pixels, each
+    showing per_cell pictures pixels with the renderer in use (1x2 for half blocks, the
+    cell's own pixels for Kitty and Sixel)."""
+
+    columns: int
+    rows: int
+    cell: tuple[int, int]
+    per_cell: tuple[int, int]
+
+    def pixels(self, width: int, height: int) -> tuple[int, int]:
+        """The size to scale a width x height picture to before it is drawn: the box of
+        `fit` in the renderer's pixels; (0, 0) when there is no room yet."""
+        columns, rows = fit(width, height, self.columns, self.rows, self.cell)
+        return columns * self.per_cell[0], rows * self.per_cell[1]

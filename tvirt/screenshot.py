@@ -2,7 +2,8 @@
 
 `grab` runs on the host's worker: one `virDomainScreenshot` stream read to its end, and a
 digest of the bytes, so an unchanged frame is known without decoding it. `decode` (Pillow)
-runs off both the worker and the event loop, and only for frames that changed.
+runs off both the worker and the event loop, and only for frames that changed; `scale`
+then brings the picture to the pixels the terminal shows, in the same thread.
 """
 
 from __future__ import annotations
@@ -54,8 +55,20 @@ def grab(conn: libvirt.virConnect, uuid: str) -> Frame:
     except libvirt.libvirtError:
         with contextlib.suppress(libvirt.libvirtError):
             stream.abort()
+        # libvirt's "Requested operation is not valid: domain is not running" told plainly.
+        if not _active(dom):
+            raise ConsoleError(
+                f"{dom.name()} is not running; start it to see its display."
+            ) from None
         raise
     return frame_of(str(mime or ""), b"".join(chunks))
+
+
+def _active(dom: libvirt.virDomain) -> bool:
+    try:
+        return bool(dom.isActive())
+    except libvirt.libvirtError:
+        return True  # gone or unreachable: libvirt's own sentence says more
 
 
 def decode(frame: Frame) -> Image:
@@ -69,6 +82,18 @@ def decode(frame: Frame) -> Image:
     except (UnidentifiedImageError, OSError, ValueError):
         kind = frame.mime or "an unknown format"
         raise ConsoleError(f"The screenshot came as {kind}, which tvirt cannot read.") from None
+
+
+def scale(picture: Image, size: tuple[int, int]) -> Image:
+    """The picture at size pixels (Pillow, off the event loop): drawing a picture already
+    at the size the terminal shows costs the renderer no scaling of its own, and keeps
+    the renderer's per-pixel work to the pixels shown. Unchanged without a size."""
+    from PIL import Image as PILImage
+
+    if size[0] <= 0 or size[1] <= 0 or size == picture.size:
+        return picture
+    # Bicubic, as textual-image scales when it is handed a bigger picture.
+    return picture.resize(size, PILImage.Resampling.BICUBIC)
 
 
 def take_screenshot(conn: libvirt.virConnect, uuid: str) -> Image:
