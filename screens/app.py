@@ -221,6 +221,18 @@ class TvirtApp(App[int]):
             self.say(f"Could not save {what}: {exc.strerror}.", ok=False)
             return None
 
+    @property
+    def _background_screens(self) -> list[Screen[object]]:
+        """Screen-reader mode: every screen and dialog is opaque, so none shows through.
+        Textual counts the screen right below the top one as visible anyway and repaints
+        the whole top screen wherever that one changed: the dashboard under the Gluster
+        view, its VM table updated by another host's event, redrew the screen at idle."""
+        stack = self._screen_stack
+        if getattr(self, "screen_reader", False) and stack and stack[-1].styles.background.a == 1:
+            return []
+        screens: list[Screen[object]] = super()._background_screens
+        return screens
+
     # -- screen-reader mode: the terminal cursor follows the focus ----------
     def place_cursor(self) -> None:
         """Put the terminal cursor at the start of the focused item's text. Only a move

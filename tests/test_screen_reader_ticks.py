@@ -1,0 +1,98 @@
+"""Screen-reader mode: a screen below the one shown never makes it redraw (issue 19: 0
+bytes at idle).
+
+What the app writes is taken where Textual hands each screen update to the terminal
+(App._display; the headless driver drops it) and rendered to the terminal's own bytes,
+so "nothing written" and "which lines were written" are read off the real output. The
+Gluster and cluster facts are recorded real output changed by hand (tests/fixtures):
+the shared test bed's volumes cannot be changed on cue without disturbing other runs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_tui_cluster import collecting, fixed
+from textual._compositor import CompositorUpdate
+from textual.widgets import DataTable
+
+from tui_helpers import settled, until
+from tvirt import gluster
+from tvirt.actions import Action
+from tvirt.model import VMState
+from tvirt.ops.hostcmd import CommandHost
+from tvirt.screens.app import TvirtApp
+from tvirt.screens.cluster_view import ClusterScreen
+
+LAB = f"test://{Path(__file__).parent / 'fixtures' / 'lab.xml'}"
+MOVE = re.compile(r"\x1b\[(\d+);\d+H")
+
+
+class Written:
+    """Every screen update from now on, as the bytes a terminal would get."""
+
+    def __init__(self, app: TvirtApp, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.chunks: list[str] = []
+        real = app._display
+
+        def display(screen: Any, renderable: Any) -> None:
+            if isinstance(renderable, CompositorUpdate):
+                self.chunks.append(renderable.render_segments(app.console))
+                # What the terminal driver's path records after writing (skipped when
+                # headless): where the update left the cursor, which place_cursor reads.
+                app._previous_cursor_position = app.screen.outer_size.clamp_offset(
+                    app.cursor_position)
+            real(screen, renderable)
+
+        monkeypatch.setattr(app, "_display", display)
+
+    def lines(self) -> set[int]:
+        """The screen lines (from 0) that were written to."""
+        return {int(row) - 1 for chunk in self.chunks for row in MOVE.findall(chunk)}
+
+
+def giving(states: list[gluster.GlusterState]) -> Callable[[CommandHost], Any]:
+    """A collect that gives the states in turn, then the last again."""
+
+    def collect(_host: CommandHost) -> Future[gluster.GlusterState]:
+        done: Future[gluster.GlusterState] = Future()
+        done.set_result(states.pop(0) if len(states) > 1 else states[0])
+        return done
+
+    return collect
+
+
+def cells(table: DataTable[Any], row: int) -> list[str]:
+    return [str(cell) for cell in table.get_row_at(row)]
+
+
+async def test_a_screen_below_never_redraws_the_one_shown(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The dashboard under the overview changes (a VM forced off through tvirt's own
+    operation, as another host's event would): nothing is written."""
+    app = TvirtApp(uris=[LAB], screen_reader=True)
+    async with app.run_test(size=(150, 40)) as pilot:
+        await until(pilot, lambda: any(
+            vm.state is VMState.RUNNING for vm in app.dashboard.table.vms.values()), "the VMs")
+        screen = ClusterScreen(hosts=list, interval=0, collect=collecting([fixed(True, 0)]))
+        await app.push_screen(screen)
+        await settled(pilot, lambda: screen.ticks_done == 1, "the first refresh")
+        written = Written(app, monkeypatch)
+        await pilot.pause(0.6)
+        written.chunks.clear()
+        running = sorted((vm for vm in app.dashboard.table.vms.values()
+                          if vm.state is VMState.RUNNING), key=lambda vm: vm.name)
+        app.perform(Action.FORCE_OFF, running[:1])
+        table = app.dashboard.table
+        key = running[0].key
+        await until(pilot, lambda: table.vms[key].state is VMState.SHUTOFF, "the VM off")
+        await settled(pilot, lambda: True, "the dashboard's tables")
+        await pilot.pause(0.6)
+        assert written.chunks == []
+
