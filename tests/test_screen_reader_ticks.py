@@ -1,5 +1,6 @@
-"""Screen-reader mode: a screen below the one shown never makes it redraw (issue 19: 0
-bytes at idle).
+"""Screen-reader mode: the Gluster view and the cluster overview refresh on their tick,
+yet a tick never rewrites the line under the cursor (issue 19), and a screen below the
+one shown never makes it redraw.
 
 What the app writes is taken where Textual hands each screen update to the terminal
 (App._display; the headless driver drops it) and rendered to the terminal's own bytes,
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from gluster_fixtures import RecordedOps, recorded_state
 from test_tui_cluster import collecting, fixed
 from textual._compositor import CompositorUpdate
 from textual.widgets import DataTable
@@ -28,6 +30,7 @@ from tvirt.model import VMState
 from tvirt.ops.hostcmd import CommandHost
 from tvirt.screens.app import TvirtApp
 from tvirt.screens.cluster_view import ClusterScreen
+from tvirt.screens.gluster_view import GlusterScreen
 
 LAB = f"test://{Path(__file__).parent / 'fixtures' / 'lab.xml'}"
 MOVE = re.compile(r"\x1b\[(\d+);\d+H")
@@ -70,6 +73,81 @@ def giving(states: list[gluster.GlusterState]) -> Callable[[CommandHost], Any]:
 def cells(table: DataTable[Any], row: int) -> list[str]:
     return [str(cell) for cell in table.get_row_at(row)]
 
+
+async def test_gluster_tick_writes_nothing_unchanged_and_never_the_cursor_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    changed = recorded_state()
+    first, second = changed.volumes[0], changed.volumes[1]
+    first.pools, second.pools = ["vm"], ["vm"]  # narrower than the column: no widening
+    changed.volumes[1].bricks[0].heal_pending = 5
+    app = TvirtApp(uris=[LAB], screen_reader=True)
+    async with app.run_test(size=(150, 40)) as pilot:
+        screen = GlusterScreen(RecordedOps(), interval=0,
+                               collect=giving([recorded_state(), recorded_state(), changed]))
+        await app.push_screen(screen)
+        await settled(pilot, lambda: screen.ticks_done == 1, "the first refresh")
+        volumes = screen.query_one("#gluster-volumes", DataTable)
+        volumes.focus()
+        await settled(pilot, lambda: app.focused is volumes, "the volumes focused")
+        await pilot.pause(0.6)  # the app's twice-a-second cursor check has run
+        under, other = cells(volumes, 0), cells(volumes, 1)
+        written = Written(app, monkeypatch)
+        await pilot.pause(0.6)  # the cursor drawn once where place_cursor wants it
+        written.chunks.clear()
+        screen.tick()  # as the timer does: nobody asked
+        await settled(pilot, lambda: screen.ticks_done == 2, "an unchanged tick")
+        await pilot.pause(0.6)
+        assert written.chunks == []
+        before = len(app.messages)
+        screen.tick()
+        await settled(pilot, lambda: screen.ticks_done == 3, "a changed tick")
+        await pilot.pause(0.6)
+        cursor = app.cursor_position.y
+        assert written.lines() and cursor not in written.lines()
+        assert cells(volumes, 0) == under  # held: the cursor is on it
+        assert cells(volumes, 1) == [*other[:4], "vm", other[5]]
+        (note,) = app.messages[before:]
+        assert note.startswith(f"Gluster on localhost qemu/system: volume {under[0]}: "
+                               f"Pools {under[4]} -> vm; volume {other[0]}: Pools none -> vm;")
+        assert "shows it when you move off it or press r" in note
+        await pilot.press("down")
+        await until(pilot, lambda: cells(volumes, 0)[4] == "vm", "the held change, shown")
+        assert app.cursor_position.y == cursor + 1
+
+
+async def test_cluster_tick_leaves_the_cursor_line_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    app = TvirtApp(uris=[LAB], screen_reader=True)
+    async with app.run_test(size=(150, 40)) as pilot:
+        views = [fixed(True, 0), fixed(True, 0), fixed(True, 3)]
+        screen = ClusterScreen(hosts=list, interval=0, collect=collecting(views))
+        await app.push_screen(screen)
+        await settled(pilot, lambda: screen.ticks_done == 1, "the first refresh")
+        hosts = screen.query_one("#cluster-hosts", DataTable)
+        hosts.focus()
+        await settled(pilot, lambda: app.focused is hosts, "the hosts focused")
+        await pilot.pause(0.6)
+        under, node2 = cells(hosts, 0), cells(hosts, 1)
+        written = Written(app, monkeypatch)
+        await pilot.pause(0.6)
+        written.chunks.clear()
+        screen.tick()
+        await settled(pilot, lambda: screen.ticks_done == 2, "an unchanged tick")
+        await pilot.pause(0.6)
+        assert written.chunks == []
+        screen.tick()
+        await settled(pilot, lambda: screen.ticks_done == 3, "a changed tick")
+        await pilot.pause(0.6)
+        assert written.lines() and app.cursor_position.y not in written.lines()
+        # Heal pending shows below; the hosts' brick words grew wider than their column,
+        # which would move every line of the focused table: held, like the cursor's row.
+        volumes = screen.query_one("#cluster-volumes", DataTable)
+        assert cells(volumes, 0)[5] == "6"
+        assert cells(hosts, 0) == under and cells(hosts, 1) == node2
+        assert app.messages[-1].startswith("Cluster overview: host node1: Bricks ")
+        await pilot.press("tab")  # the cursor leaves the hosts: they show it all
+        await until(pilot, lambda: cells(hosts, 1) != node2, "the held change, shown")
+        assert cells(hosts, 0) != under
 
 async def test_a_screen_below_never_redraws_the_one_shown(
     monkeypatch: pytest.MonkeyPatch,
