@@ -697,6 +697,8 @@ class TvirtApp(App[int]):
             if worker is None:
                 self.say(f"Could not {action.verb} {vm.name}: its host is not connected.", ok=False)
                 continue
+            # Asked for: its row changes at once, under the cursor too (screen-reader mode).
+            self.dashboard.table.asked.add(vm.key)
             # Not awaited: the worker reports the result (ActionDone) to every screen.
             vm_ops.act(worker, action, vm.uuid, remove_storage=remove_storage)
 

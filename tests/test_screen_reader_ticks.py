@@ -1,6 +1,6 @@
 """Screen-reader mode: the Gluster view and the cluster overview refresh on their tick,
-yet a tick never rewrites the line under the cursor (issue 19), and a screen below the
-one shown never makes it redraw.
+yet a tick never rewrites the line under the cursor, nor does a VM changing state by
+itself (issue 19); and a screen below the one shown never makes it redraw.
 
 What the app writes is taken where Textual hands each screen update to the terminal
 (App._display; the headless driver drops it) and rendered to the terminal's own bytes,
@@ -23,10 +23,11 @@ from test_tui_cluster import collecting, fixed
 from textual._compositor import CompositorUpdate
 from textual.widgets import DataTable
 
-from tui_helpers import settled, until
+from tui_helpers import host_loaded, settled, until
 from tvirt import gluster
 from tvirt.actions import Action
 from tvirt.model import VMState
+from tvirt.ops import vms as vm_ops
 from tvirt.ops.hostcmd import CommandHost
 from tvirt.screens.app import TvirtApp
 from tvirt.screens.cluster_view import ClusterScreen
@@ -174,3 +175,37 @@ async def test_a_screen_below_never_redraws_the_one_shown(
         await pilot.pause(0.6)
         assert written.chunks == []
 
+
+
+@pytest.mark.parametrize("reader", [True, False])
+async def test_the_vm_under_the_cursor_stopped_by_someone_else(
+    monkeypatch: pytest.MonkeyPatch, reader: bool
+) -> None:
+    """web01 is forced off through tvirt's operation from the test, not by a key: in
+    screen-reader mode its line keeps 'running' until r; outside it the row follows."""
+    app = TvirtApp(uris=[LAB], screen_reader=reader)
+    async with app.run_test(size=(150, 40)) as pilot:
+        await host_loaded(pilot, LAB, 6)
+        table = app.dashboard.table
+        table.focus()
+        web01 = next(vm for vm in table.vms.values() if vm.name == "web01")
+        table.move_cursor(row=table.get_row_index(web01.key))
+        await settled(pilot, lambda: table.vm_at_cursor() == web01, "the cursor on web01")
+        await pilot.pause(0.6)
+        written = Written(app, monkeypatch)
+        await pilot.pause(0.6)
+        written.chunks.clear()
+        y = app.cursor_position.y
+        vm_ops.act(app.manager.workers[LAB], Action.FORCE_OFF, web01.uuid)
+        await until(pilot, lambda: table.vms[web01.key].state is VMState.SHUTOFF, "the event")
+        await settled(pilot, lambda: True, "the tables")
+        await pilot.pause(0.6)
+        assert any(m.startswith("web01 on ") and m.endswith("running -> shut off")
+                   for m in app.messages)
+        state = str(table.get_cell(web01.key, "state"))
+        if not reader:
+            assert state == "shut off"
+            return
+        assert state == "running" and y not in written.lines()
+        await pilot.press("r")
+        assert str(table.get_cell(web01.key, "state")) == "shut off"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -392,6 +392,57 @@ def test_gluster_view_its_wizards_and_the_cluster_overview_on_a_real_host(
         if target:
             Path(target).write_text("\n".join(w.transcript) + "\n", encoding="utf-8")
         term.close()
+
+
+@pytest.mark.real
+def test_the_vm_under_the_cursor_changing_by_itself_keeps_its_line_until_asked(
+    tmp_path: Path, testbed: Testbed, guest: str
+) -> None:
+    """The tiny guest is started and forced off through a second libvirt connection of
+    the test, as another client would: the line under the cursor is not drawn on, r
+    shows the change, the event log has it, and coming back from the log shows it."""
+    import libvirt
+
+    term = Terminal([tvirt_bin(), "-c", testbed.qemu_uri, "--screen-reader"],
+                    env={"TVIRT_CONFIG": str(tmp_path / "config.toml")},
+                    columns=120, lines=36)
+    w = Walk(term)
+    other = libvirt.open(testbed.qemu_uri)
+    name = re.escape(guest)
+    off, running = rf"{name}\s+shut off\s+.*", rf"{name}\s+running\s+.*"
+
+    def counted() -> bool:
+        """The status line counts as many running VMs as the host has now (other tests'
+        VMs come and go too): the app has handled the events up to then."""
+        found = re.search(r"VMs?, (\d+) running", term.text())
+        return found is not None and int(found.group(1)) == other.numOfDomains()
+
+    def changed_by_itself(change: Callable[[], object], held: str) -> None:
+        y = term.cursor()[1]
+        term.forget_drawn()
+        change()
+        term.wait_for(counted, timeout=60, what="the status line counting the guest")
+        term.wait_quiet(1.0)
+        assert re.fullmatch(held, w.line()) and term.cursor()[1] == y, w.line()
+        assert y not in term.lines_drawn(), sorted(term.lines_drawn())
+
+    try:
+        term.wait_for(lambda: "connected," in term.text(), what="the host", timeout=60)
+        w.key("/", r"\(empty\) Filter by name or host \(press /\)")
+        w.typed(guest, name)
+        w.key("enter", off)
+        term.wait_quiet(2.0)
+        changed_by_itself(lambda: other.lookupByName(guest).create(), off)
+        w.key("r", running)
+        changed_by_itself(lambda: other.lookupByName(guest).destroy(), running)
+        term.press("L")
+        term.wait_for(lambda: re.search(rf"{name} on .*: running -> shut off", term.text()),
+                      what="the change in the event log", timeout=30)
+        w.key("escape", off)
+    finally:
+        other.close()
+        term.close()
+        _remove_domain_if_running(testbed.qemu_uri, guest)
 
 
 def _remove_domain_if_running(uri: str, name: str) -> None:
