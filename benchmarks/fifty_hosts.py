@@ -14,6 +14,9 @@ delay proxy at a 20 ms round trip and two at 500 ms. Two runs of the full app:
    filter, a sort and a batch action over 200 marked VMs take, each until its effect is
    on the widgets.
 
+When the lab of scripts/lab.sh is up, its three real qemu+ssh hosts join the pty run
+(the app then runs --readonly and presses no key: the lab is only looked at); the
+table says when it was not up. The headless run, which starts VMs, never opens them.
 virt-manager runs on the same URIs where it can (its saved connection list in a private
 settings file, autoconnected), with a time cap; what it reached by then is reported.
 Prints markdown tables for docs/performance.md.
@@ -24,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import re
 import statistics
 import tempfile
 import time
@@ -47,6 +51,7 @@ from benchmarks.harness import (
 )
 
 SLOW_DELAY = 0.250  # each way: a 500 ms round trip
+LAB_ENV = Path("/run/tvirt-lab/env")
 READING = "reading vCPUs and memory"
 LAG_STEP = 0.05
 
@@ -64,6 +69,43 @@ def fifty_uris(hosts: int, vms: int, near: int = 5, far: int = 2) -> Iterator[li
         yield [ssh_test_uri(p, node) for p, node in zip(ports, nodes, strict=True)]
 
 
+def lab_uris() -> tuple[list[str], str]:
+    """The lab's three qemu+ssh URIs (scripts/lab.sh) if it is up and answers, and why
+    not otherwise. Only read here: a read-only connection counts its VMs."""
+    if not LAB_ENV.exists():
+        return [], "the lab was not up (no /run/tvirt-lab/env)"
+    pairs = (line.partition("=") for line in LAB_ENV.read_text().splitlines())
+    env = {key: value for key, sep, value in pairs if sep}
+    uris = [env[f"TVIRT_LAB_{node.upper()}_URI"]
+            for node in env.get("TVIRT_LAB_NODES", "").split(",") if node]
+    try:
+        lab_vm_count(uris)
+    except Exception as exc:  # any failure means: run without the lab
+        return [], f"the lab did not answer ({str(exc).splitlines()[0]})"
+    return uris, ""
+
+
+def lab_vm_count(uris: list[str]) -> int:
+    """The lab's VMs now, over read-only connections (other engineers' guests come and
+    go during a run, so the launch waits for the count as it is then)."""
+    import libvirt
+
+    total = 0
+    for uri in uris:
+        conn = libvirt.openReadOnly(uri)
+        try:
+            total += len(conn.listAllDomains(0))
+        finally:
+            conn.close()
+    return total
+
+
+def _status_count(text: str) -> int | None:
+    """N of the status line's 'N VMs'."""
+    match = re.search(r"(\d+) VMs", text)
+    return int(match.group(1)) if match else None
+
+
 def _config(tmp: Path) -> Path:
     path = tmp / "config.toml"
     path.write_text("")  # defaults: the 2 s tick; no saved hosts
@@ -76,17 +118,24 @@ def _ssh_children(proc: psutil.Process) -> list[psutil.Process]:
     return []
 
 
-def pty_run(uris: list[str], vms: int, idle_seconds: float) -> dict[str, float]:
-    """Launch to every row; idle CPU (app, ssh children) once the fast hosts are read."""
+def pty_run(uris: list[str], vms: int, idle_seconds: float,
+            lab: list[str] | None = None) -> dict[str, float]:
+    """Launch to every row; idle CPU (app, ssh children) once the fast hosts are read.
+    With `lab` URIs the app opens them too and runs --readonly: this run presses no key,
+    and read-only mode refuses every change, so the lab is only looked at."""
     fast = len(uris) - 2
     total = len(uris) * vms
+    lab = lab or []
     with tempfile.TemporaryDirectory() as tmp:
-        args = [TVIRT]
-        for uri in uris:
+        args = [TVIRT] + (["--readonly"] if lab else [])
+        for uri in uris + lab:
             args += ["-c", uri]
         app = PtyApp(args, cols=160, rows=50, env={"TVIRT_CONFIG": str(_config(Path(tmp)))})
         try:
-            shown = app.wait_for(f"{total} VMs", 300)
+            if lab:
+                shown = _wait_for_count(app, total, lab, 300)
+            else:
+                shown = app.wait_for(f"{total} VMs", 300)
             # Idle: every fast host's details read (the two far hosts read one VM per
             # 0.5 s job for minutes; their reads are a job every 0.5 s on their workers).
             deadline = time.monotonic() + 300
@@ -123,6 +172,21 @@ def pty_run(uris: list[str], vms: int, idle_seconds: float) -> dict[str, float]:
             }
         finally:
             app.close()
+
+
+def _wait_for_count(app: PtyApp, total: int, lab: list[str], timeout: float) -> float:
+    """Seconds from launch until the status line counts `total` test VMs and the lab's
+    VMs as they are (re-read now and then: their count may change during the wait)."""
+    deadline = time.perf_counter() + timeout
+    lab_count, read_at = lab_vm_count(lab), time.monotonic()
+    while time.perf_counter() < deadline:
+        app.pump(0.05)
+        shown = _status_count(app.text())
+        if shown is not None and shown >= total + lab_count:
+            return time.perf_counter() - app.started
+        if time.monotonic() - read_at > 5:
+            lab_count, read_at = lab_vm_count(lab), time.monotonic()
+    raise TimeoutError(f"{total} VMs and the lab's never appeared; screen:\n{app.text()}")
 
 
 def _own_cpu(proc: psutil.Process) -> float:
@@ -334,16 +398,23 @@ def main() -> None:
                         help="seconds virt-manager gets to list the VMs")
     parser.add_argument("--skip-pty", action="store_true")
     parser.add_argument("--skip-headless", action="store_true")
+    parser.add_argument("--skip-lab", action="store_true",
+                        help="leave out the lab's three real hosts even if it is up")
     args = parser.parse_args()
     total = args.hosts * args.vms
+    lab, why = ([], "left out (--skip-lab)") if args.skip_lab else lab_uris()
     print(f"## {args.hosts} hosts, {total} VMs over test+ssh "
           f"({args.hosts - 7} direct, 5 at 20 ms, 2 at 500 ms)\n")
     with fifty_uris(args.hosts, args.vms) as uris:
         if not args.skip_pty:
-            pty = pty_run(uris, args.vms, args.idle_seconds)
+            pty = pty_run(uris, args.vms, args.idle_seconds, lab)
             print("| figure (pty, default 2 s tick) | tvirt |")
             print("| --- | --- |")
-            print(f"| launch to the status line's \"{total} VMs\" (every row), s "
+            lab_words = (f"{len(lab)} qemu+ssh hosts, {lab_vm_count(lab)} VMs, app --readonly"
+                         if lab else why)
+            print(f"| the lab's real hosts in this run | {lab_words} |")
+            also = ", the lab's too" if lab else ""
+            print(f"| launch to the status line's \"{total} VMs\" (every row{also}), s "
                   f"| {pty['shown_s']:.2f} |")
             print(f"| launch to every near host's vCPUs and memory read, s "
                   f"| {pty['fast_read_s']:.2f} |")

@@ -23,6 +23,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 
 from tvirt import config
@@ -376,6 +377,8 @@ class ConsolePane(Vertical):
 class ConsoleScreen(TabsScreen[ConsolePane]):
     """Every open console, one tab each."""
 
+    pane_type = ConsolePane
+
     BINDINGS = [
         Binding(k.key, k.action, k.description, show=k.key == "escape", priority=k.key != "escape")
         for k in CONSOLE_KEYS
@@ -416,12 +419,6 @@ class ConsoleScreen(TabsScreen[ConsolePane]):
         if not self.panes:
             self.action_dashboard()
 
-    def active_pane(self) -> ConsolePane | None:
-        active = self.tabs.active_pane
-        if active is None:
-            return None
-        found = active.query(ConsolePane)
-        return found.first() if found else None
 
     def reader_header(self) -> str:
         """F2 in screen-reader mode: the active console's status line, read on demand
@@ -429,10 +426,11 @@ class ConsoleScreen(TabsScreen[ConsolePane]):
         pane = self.active_pane()
         return pane.status_text if pane is not None else "No console is open."
 
+    def focus_target(self, pane: ConsolePane) -> Widget:
+        return pane.terminal
+
     def on_tabbed_content_tab_activated(self) -> None:
-        pane = self.active_pane()
-        if pane is not None:
-            pane.terminal.focus()
+        self.focus_pane()
 
     def action_dashboard(self) -> None:
         if self.app.screen is self:

@@ -504,6 +504,8 @@ class TypeTextDialog(TvirtModal[str | None]):
 class DisplayScreen(TabsScreen[DisplayPane]):
     """Every open graphical display, one tab each."""
 
+    pane_type = DisplayPane
+
     BINDINGS = [
         Binding(k.key, k.action, k.description, show=k.key == "escape", priority=k.key != "escape")
         for k in DISPLAY_KEYS
@@ -547,17 +549,14 @@ class DisplayScreen(TabsScreen[DisplayPane]):
         if not self.panes:
             self.action_back()
 
-    def active_pane(self) -> DisplayPane | None:
-        active = self.tabs.active_pane
-        if active is None:
-            return None
-        found = active.query(DisplayPane)
-        return found.first() if found else None
+
+    def focus_target(self, pane: DisplayPane) -> Widget:
+        return pane.area
 
     def on_tabbed_content_tab_activated(self) -> None:
+        self.focus_pane()
         pane = self.active_pane()
         if pane is not None:
-            pane.area.focus()
             pane.wake()
 
     def on_screen_resume(self) -> None:

@@ -244,9 +244,11 @@ class VMTable(Table[Cell]):
         self.sort_soon()
         with self._cursor_kept():
             self._forget_all([vm.key for vm in self._vms_of(host_id) if vm.key not in fresh])
+            new_rows: list[tuple[str, list[Cell]]] = []
             for vm in fresh.values():
                 self.vms[vm.key] = vm
-                self._sync(vm)
+                self._sync(vm, new_rows)
+            self.add_rows_at_once(new_rows)
 
     def upsert(self, vm: VMInfo) -> None:
         self._apply([vm])
@@ -430,12 +432,16 @@ class VMTable(Table[Cell]):
         label = self.labels.get(vm.host_id, vm.host_id)
         return self.text_filter in vm.name.lower() or self.text_filter in label.lower()
 
-    def _sync(self, vm: VMInfo, *, asked: bool = False) -> bool:
+    def _sync(
+        self, vm: VMInfo, new_rows: list[tuple[str, list[Cell]]] | None = None,
+        *, asked: bool = False,
+    ) -> bool:
         """Show, update in place, or hide one VM's row to match its record and filters.
         In screen-reader mode a change nobody asked for leaves the cursor's row as it is.
 
         Returns whether the rows' order may have changed: a row came, or a cell the
-        sort reads (the sort column, name, host) changed.
+        sort reads (the sort column, name, host) changed. With `new_rows`, a row to add
+        goes there instead, for the caller to add with the others (add_rows_at_once).
         """
         if not asked and vm.key in self.rows and vm.key == self._held_key():
             if vm.key in self.asked:
@@ -454,7 +460,11 @@ class VMTable(Table[Cell]):
             (self.cpu.get(vm.key, NO_CPU), self._trend(vm.key, self.history)),
         )
         if vm.key not in self.rows:
-            self.add_row(*(cells[key] for key in self.shown), key=vm.key)
+            row = [cells[key] for key in self.shown]
+            if new_rows is None:
+                self.add_row(*row, key=vm.key)
+            else:
+                new_rows.append((vm.key, row))
             return True
         moved = False
         for column in self.shown:
@@ -515,8 +525,10 @@ class VMTable(Table[Cell]):
         with self._cursor_kept():
             # Rows the filter hides go in one pass; one by one it is quadratic.
             self.remove_rows([key for key, vm in self.vms.items() if not self._matches(vm)])
+            new_rows: list[tuple[str, list[Cell]]] = []
             for vm in self.vms.values():
-                self._sync(vm, asked=True)
+                self._sync(vm, new_rows, asked=True)
+            self.add_rows_at_once(new_rows)
             self._sort()
 
     def sort_soon(self) -> None:

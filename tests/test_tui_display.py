@@ -196,3 +196,19 @@ def app_for(renderer: str) -> TvirtApp:
 def test_display_snapshot(renderer: str, snap_compare: Callable[..., bool]) -> None:
     assert snap_compare(app_for(renderer), terminal_size=SIZE,
                         run_before=recorded_display(renderer))
+
+
+async def test_tab_never_leaves_the_picture_for_the_tab_bar() -> None:
+    """On the tab bar the tab's own keys (x, c, i...) did nothing; it takes no focus now."""
+    app = TvirtApp(uris=[LAB], stats=False)
+    app.display_renderer = "halfblocks"
+    async with app.run_test(size=SIZE) as pilot:
+        await host_loaded(pilot, LAB, 6)
+        pane = await open_display(pilot, "web01")
+        screen = app.screen
+        assert isinstance(screen, DisplayScreen)
+        for _ in range(3):
+            await pilot.press("tab")
+            await until(pilot, lambda: app.focused is pane.area, "the picture focused")
+        await pilot.press("x")
+        await until(pilot, lambda: not screen.panes, "the tab closed")

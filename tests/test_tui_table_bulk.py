@@ -1,4 +1,4 @@
-"""Table.remove_rows: many rows out in one pass, the rest in order and addressable.
+"""Table.remove_rows and add_rows_at_once: many rows out or in at once, in order.
 
 The state filter and a host's removal hide thousands of rows at fifty hosts; DataTable's
 remove_row renumbers every row per call, so they go through remove_rows instead. These
@@ -7,8 +7,11 @@ tests check it leaves the table exactly as the same removals one by one would.
 
 from __future__ import annotations
 
+import pytest
 from textual.app import App, ComposeResult
+from textual.coordinate import Coordinate
 from textual.geometry import Region
+from textual.widgets.data_table import DuplicateKey
 
 from tvirt.screens.table import Table
 
@@ -62,3 +65,50 @@ async def test_remove_rows_of_one_row_and_of_none() -> None:
         assert "k05" not in keys(table)
         assert table.get_row_index("k06") == 5
         assert table.row_count == ROWS - 1
+
+
+class CountingTable(Table[str]):
+    """Counts how often the cursor is re-set (what add_row does once per row)."""
+
+    cursor_sets = 0
+
+    def validate_cursor_coordinate(self, value: Coordinate) -> Coordinate:
+        self.cursor_sets += 1
+        return super().validate_cursor_coordinate(value)
+
+
+class TwoTables(App[None]):
+    def compose(self) -> ComposeResult:
+        yield CountingTable(id="one")
+        yield CountingTable(id="bulk")
+
+    def on_mount(self) -> None:
+        for table in self.query(CountingTable):
+            table.add_column("Name", key="name")
+            table.add_column("Note", key="note")
+
+
+async def test_add_rows_at_once_matches_add_row_one_by_one() -> None:
+    app = TwoTables()
+    rows = [(f"k{n:02d}", [f"row{n:02d}", "x" * (n % 7)]) for n in range(ROWS)]
+    async with app.run_test(size=(60, 30)) as pilot:
+        one = app.query_one("#one", CountingTable)
+        bulk = app.query_one("#bulk", CountingTable)
+        one.cursor_sets = bulk.cursor_sets = 0
+        for key, cells in rows:
+            one.add_row(*cells, key=key)
+        assert bulk.add_rows_at_once(rows) == ROWS
+        assert bulk.add_rows_at_once([]) == 0
+        # The per-row cost it saves: the cursor is re-set once, not once per row.
+        assert one.cursor_sets == ROWS
+        assert bulk.cursor_sets == 1
+        await pilot.pause()
+        assert keys(bulk) == keys(one) == [key for key, _cells in rows]
+        assert [bulk.get_row_at(i) for i in range(ROWS)] == [cells for _key, cells in rows]
+        assert bulk.get_row_index("k17") == 17
+        assert [c.width for c in bulk.ordered_columns] == [c.width for c in one.ordered_columns]
+        region = Region(0, 0, *bulk.outer_size)
+        assert [s.text for s in bulk.render_lines(region)] == [
+            s.text for s in one.render_lines(region)]
+        with pytest.raises(DuplicateKey):
+            bulk.add_rows_at_once([("k03", ["again", ""])])
