@@ -350,6 +350,8 @@ class VMTable(Table[Cell]):
         in screen-reader mode."""
         if not getattr(self.app, "screen_reader", False) or self.screen.focused is not self:
             return None
+        if self._sort_pending is not None:
+            return None  # rows are still coming in and moving (a listing): nothing to hold
         vm = self.vm_at_cursor()
         return vm.key if vm is not None else None
 
