@@ -221,6 +221,18 @@ class TvirtApp(App[int]):
             self.say(f"Could not save {what}: {exc.strerror}.", ok=False)
             return None
 
+    @property
+    def _background_screens(self) -> list[Screen[object]]:
+        """Screen-reader mode: every screen and dialog is opaque, so none shows through.
+        Textual counts the screen right below the top one as visible anyway and repaints
+        the whole top screen wherever that one changed: the dashboard under the Gluster
+        view, its VM table updated by another host's event, redrew the screen at idle."""
+        stack = self._screen_stack
+        if getattr(self, "screen_reader", False) and stack and stack[-1].styles.background.a == 1:
+            return []
+        screens: list[Screen[object]] = super()._background_screens
+        return screens
+
     # -- screen-reader mode: the terminal cursor follows the focus ----------
     def place_cursor(self) -> None:
         """Put the terminal cursor at the start of the focused item's text. Only a move
@@ -685,6 +697,8 @@ class TvirtApp(App[int]):
             if worker is None:
                 self.say(f"Could not {action.verb} {vm.name}: its host is not connected.", ok=False)
                 continue
+            # Asked for: its row changes at once, under the cursor too (screen-reader mode).
+            self.dashboard.table.asked.add(vm.key)
             # Not awaited: the worker reports the result (ActionDone) to every screen.
             vm_ops.act(worker, action, vm.uuid, remove_storage=remove_storage)
 

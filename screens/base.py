@@ -50,7 +50,10 @@ class Palette(CommandPalette):
     def reader_target(self) -> Widget | None:
         """Screen-reader mode: the cursor goes to the highlighted command, not the input
         (typing still goes to the input)."""
-        commands = self.query_one(CommandList)
+        found = self.query(CommandList)
+        if not found:
+            return None  # not composed yet, or torn down: the app's cursor check came first
+        commands = found.first()
         if commands.highlighted is not None and commands.option_count:
             return commands
         return None

@@ -19,7 +19,7 @@ from textual import on
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import DataTable, Input, OptionList, Static
+from textual.widgets import DataTable, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tvirt import bricks, disks, hcsurvey
@@ -153,6 +153,9 @@ class BrickWizard(DiskWizard):
         options.display = step == 1
         body.display = step >= 2
         entry.display = step in (1, 2)
+        label = self.query_one("#wizard-input-label", Label)
+        label.update("Volume name" if step == 1 else "Confirm")
+        label.display = entry.display and bool(getattr(self.app, "screen_reader", False))
         if step == 0:
             table.focus()
         elif step == 1:
@@ -187,7 +190,7 @@ class BrickWizard(DiskWizard):
         else:
             self.host_marks.append(label)
         table.update_cell(label, table.ordered_columns[0].key,
-                          "marked" if label in self.host_marks else "")
+                          "marked" if label in self.host_marks else "", update_width=True)
         self.say(f"{len(self.host_marks)} of 3 hosts marked: "
                  f"{', '.join(self.host_marks) or 'none'}.")
 
@@ -256,7 +259,7 @@ class BrickWizard(DiskWizard):
             if old := self.disk_of.get(label):  # one disk per host: the new one replaces it
                 table.update_cell(f"{label}{SEP}{old}", mark, "")
             self.disk_of[label] = path
-            table.update_cell(key, mark, "marked")
+            table.update_cell(key, mark, "marked", update_width=True)
         chosen = ", ".join(f"{h}:{p}" for h, p in self.disk_of.items()) or "none"
         self.say(f"{len(self.disk_of)} of 3 disks marked: {chosen}.")
 
@@ -311,6 +314,7 @@ class BrickWizard(DiskWizard):
             dev.path,
             self.query_one("#wizard-table", DataTable).ordered_columns[0].key,
             "marked" if dev.path in self.marked else "",
+            update_width=True,  # "marked" is wider than the column's name
         )
         self.say(f"{len(self.marked)} of 3 disks marked: {', '.join(self.marked) or 'none'}.")
 

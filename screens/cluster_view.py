@@ -28,7 +28,7 @@ from tvirt.ops import cluster as cluster_ops
 from tvirt.ops.hostcmd import CommandHost
 
 from .base import TvirtScreen
-from .gluster_view import sync_rows
+from .quiet_rows import QuietRows, sentence
 from .table import Table
 from .words import plural
 
@@ -101,6 +101,9 @@ class ClusterScreen(TvirtScreen[None]):
         self.collecting = False
         self.again = False
         self.view: cluster.Overview | None = None
+        # Screen-reader mode: a tick leaves the cursor's line alone (screens/quiet_rows.py).
+        self.quiet = QuietRows(self, {"cluster-hosts": "host", "cluster-volumes": "volume"})
+        self.asked_tick: int | None = 1  # the first refresh, and every r, show everything
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -118,10 +121,15 @@ class ClusterScreen(TvirtScreen[None]):
             "Volume", "State", "Bricks up", "Replica", "Quorum", "Heal pending")
         self.action_refresh()
         if self.interval > 0:
-            self.set_interval(self.interval, self.action_refresh)
+            self.set_interval(self.interval, self.tick)
 
-    def action_refresh(self) -> None:
+    def tick(self) -> None:
+        self.action_refresh(asked=False)
+
+    def action_refresh(self, asked: bool = True) -> None:
         self.ticks_started += 1
+        if asked and self.asked_tick is None:
+            self.asked_tick = self.ticks_started
         if self.collecting:
             self.again = True
             return
@@ -151,9 +159,18 @@ class ClusterScreen(TvirtScreen[None]):
             tvirt.note(f"Cluster: {line}")
         self.view = message.view
         self.ticks_done = message.tick
-        self._show(message.view)
+        asked = self.asked_tick is not None and message.tick >= self.asked_tick
+        if asked:
+            self.asked_tick = None
+        self._show(message.view, asked)
 
-    def _show(self, view: cluster.Overview) -> None:
+    def on_data_table_row_highlighted(self) -> None:
+        self.quiet.apply()  # what a tick held back on the line the cursor has left
+
+    def on_descendant_focus(self) -> None:
+        self.quiet.apply()
+
+    def _show(self, view: cluster.Overview, asked: bool = True) -> None:
         lost = sum(1 for h in view.hosts if h.state == "lost")
         offline = sum(1 for h in view.hosts for b in h.bricks if not b.online)
         every = f"every {self.interval:g} s" if self.interval > 0 else "on r"
@@ -162,14 +179,19 @@ class ClusterScreen(TvirtScreen[None]):
                    else "no Gluster volumes")
         # A screen reader hears the line again whenever it changes: no counter there, so
         # a tick that changed nothing writes nothing.
-        count = "" if getattr(self.app, "screen_reader", False) else f", refresh {self.ticks_done}"
-        self.query_one("#cluster-status", Static).update(
-            f"Cluster overview: {plural(len(view.hosts), 'host')}, {lost} lost, "
-            f"{plural(offline, 'brick')} offline; {gluster}; refreshed {every}{count}")
-        sync_rows(self.query_one("#cluster-hosts", DataTable),
-                  {h.uri or h.label: host_cells(h) for h in view.hosts})
-        sync_rows(self.query_one("#cluster-volumes", DataTable),
-                  {v.name: volume_cells(v) for v in view.volumes})
+        reader = getattr(self.app, "screen_reader", False)
+        count = "" if reader else f", refresh {self.ticks_done}"
+        status = self.query_one("#cluster-status", Static)
+        words = (f"Cluster overview: {plural(len(view.hosts), 'host')}, {lost} lost, "
+                 f"{plural(offline, 'brick')} offline; {gluster}; refreshed {every}{count}")
+        if str(status.content) != words:  # a tick that changed nothing draws nothing
+            status.update(words)
+        changes, held = self.quiet.show({
+            "cluster-hosts": {h.uri or h.label: host_cells(h) for h in view.hosts},
+            "cluster-volumes": {v.name: volume_cells(v) for v in view.volumes},
+        }, asked=asked)
+        if changes and reader:
+            cast("TvirtApp", self.app).note(sentence("Cluster overview", changes, held))
 
     def action_back(self) -> None:
         self.dismiss(None)

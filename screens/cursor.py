@@ -8,6 +8,8 @@ insertion point of an input, or the first cell of a button or checkbox.
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.cells import cell_len
 from textual.coordinate import Coordinate
 from textual.geometry import Offset
@@ -36,6 +38,8 @@ def text_offset(widget: Widget) -> Offset | None:
             if widget.cursor_type == "cell"
             else int(getattr(widget, "text_column", 0))
         )
+        if widget.cursor_type == "row":
+            column = _first_filled(widget, column)
         cell = widget._get_cell_region(Coordinate(widget.cursor_row, column))
         # Cells are padded by cell_padding on the left; the text starts after it.
         x = content.x + cell.x - scroll_x + widget.cell_padding
@@ -62,6 +66,16 @@ def text_offset(widget: Widget) -> Offset | None:
         spare = content.width - cell_len(str(widget.label))
         return Offset(content.x + max(spare, 0) // 2, y)
     return content.offset
+
+
+def _first_filled(table: DataTable[Any], column: int) -> int:
+    """The row's first cell with text from `column` on: an empty mark column ahead of a
+    disk's name would leave the cursor on blanks before the item."""
+    row = table.get_row_at(table.cursor_row)
+    for index in range(column, len(row)):
+        if str(row[index]).strip():
+            return index
+    return column
 
 
 def _clamp(offset: Offset, widget: Widget) -> Offset:

@@ -188,6 +188,7 @@ class DashboardScreen(TvirtScreen[None]):
             if host_id in latest:
                 self.show_stats(latest[host_id])
         self.stale_stats.clear()
+        self.table.show_stale(every=True)  # screen-reader mode: rows held while away
         self.refresh_status()
 
     def action_vm_details(self) -> None:
@@ -196,6 +197,12 @@ class DashboardScreen(TvirtScreen[None]):
             self.tvirt.say("No VM is selected to show.", ok=False)
             return
         self.tvirt.show_vm_details(vm)
+
+    def action_reread_row(self) -> None:
+        """r: the VM's row again, with a change held back from the cursor's line (screen-
+        reader mode); elsewhere the row is always current and this only re-reads it."""
+        if self.table.reread() is None:
+            self.tvirt.say("No VM is selected to read.", ok=False)
 
     def action_gluster(self) -> None:
         from .gluster_view import open_gluster

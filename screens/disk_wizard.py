@@ -11,7 +11,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Footer, Header, Input, OptionList, Static
+from textual.widgets import Footer, Header, Input, Label, OptionList, Static
 
 from tvirt import disks
 from tvirt.errors import TvirtError
@@ -35,6 +35,7 @@ class DiskWizard(Wizard, TvirtScreen[None]):
     DiskWizard #wizard-table { height: auto; max-height: 60%; }
     DiskWizard #wizard-body { height: auto; }
     DiskWizard #wizard-options { height: auto; }
+    DiskWizard #wizard-input-label { display: none; }
     """
     WHAT: ClassVar[str] = ""  # "Disk wipe": the step line starts with it
     STEPS: ClassVar[tuple[str, ...]] = ()
@@ -52,6 +53,8 @@ class DiskWizard(Wizard, TvirtScreen[None]):
         yield Table(id="wizard-table", cursor_type="row", zebra_stripes=True)
         yield OptionList(id="wizard-options")
         yield Static("", id="wizard-body")
+        # The field's name on its line, in screen-reader mode only (screens/reader.py).
+        yield Label(id="wizard-input-label")
         yield Input(id="wizard-input")
         yield from self.extra_widgets()
         yield Static("", id="wizard-message")

@@ -23,6 +23,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Vertical
 from textual.content import Content
+from textual.geometry import Offset
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Footer, Header, Input, OptionList, Static, TabbedContent, TabPane
@@ -164,12 +165,20 @@ class DisplayPane(Vertical):
                 yield Center(self.image)
 
     def spoken(self) -> str:
+        # The first line is what the cursor sits on: what this is and the way to text.
         return (
-            f"Graphical display of {self.vm.name} on {self.host_label}. It is a picture, "
-            "which a screen reader cannot read, so it is not shown here. Press c for the "
-            "serial console, which is text; t types a text into the guest, k sends keys a "
-            "terminal cannot (Ctrl+Alt+Del, SysRq)."
+            f"Graphical display of {self.vm.name} on {self.host_label}: a picture, not "
+            "shown. Press c for the serial console.\n"
+            "A screen reader cannot read a picture, so it is not drawn here and nothing "
+            "changes on this page. The serial console is text; t types a text into the "
+            "guest, k sends keys a terminal cannot (Ctrl+Alt+Del, SysRq); F2 reads the "
+            "status line."
         )
+
+    def reader_header(self) -> str:
+        """F2 in screen-reader mode: the status line, which is not repeated."""
+        parts = ("status", "keys")
+        return " ".join(str(self.query_one(f"#{self.id}-{p}", Static).content) for p in parts)
 
     def on_mount(self) -> None:
         self.show_status()
@@ -422,6 +431,14 @@ class DisplayArea(Widget):
         super().__init__(**kwargs)
         self.pane = pane
         self.can_focus = True
+
+    def reader_offset(self) -> Offset | None:
+        """Screen-reader mode: the first line of the words that stand for the picture."""
+        words = self.query(Static)
+        return words.first().content_region.offset if words else self.content_region.offset
+
+    def reader_header(self) -> str:
+        return self.pane.reader_header()
 
     async def on_key(self, event: events.Key) -> None:
         if self.pane.guest_key(event):

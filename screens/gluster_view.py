@@ -27,6 +27,7 @@ from tvirt.ops.hostcmd import CommandHost
 from tvirt.ops.run import refused
 
 from .base import TvirtScreen
+from .quiet_rows import QuietRows, sentence
 from .table import Table
 from .words import plural, size
 
@@ -81,6 +82,11 @@ class GlusterScreen(TvirtScreen[None]):
         self.collecting = False  # a collection is running
         self.again = False  # a refresh was asked while it ran
         self.state: gluster.GlusterState | None = None
+        # Screen-reader mode: a tick leaves the cursor's line alone (screens/quiet_rows.py).
+        self.quiet = QuietRows(
+            self, {"gluster-volumes": "volume", "gluster-bricks": "brick", "gluster-peers": "peer"}
+        )
+        self.asked_tick: int | None = 1  # the first refresh, and every r, show everything
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -113,10 +119,15 @@ class GlusterScreen(TvirtScreen[None]):
         self.query_one("#gluster-peers", DataTable).add_columns("Peer", "State", "UUID")
         self.action_refresh()
         if self.interval > 0:
-            self.set_interval(self.interval, self.action_refresh)
+            self.set_interval(self.interval, self.tick)
 
-    def action_refresh(self) -> None:
+    def tick(self) -> None:
+        self.action_refresh(asked=False)
+
+    def action_refresh(self, asked: bool = True) -> None:
         self.ticks_started += 1
+        if asked and self.asked_tick is None:
+            self.asked_tick = self.ticks_started
         if self.collecting:
             self.again = True  # one more right after: its facts are read after this press
             return
@@ -142,9 +153,18 @@ class GlusterScreen(TvirtScreen[None]):
             return  # a slow, older refresh finishing late: never show stale facts
         self.state = message.state
         self.ticks_done = message.tick
-        self._show(message.state)
+        asked = self.asked_tick is not None and message.tick >= self.asked_tick
+        if asked:
+            self.asked_tick = None
+        self._show(message.state, asked)
 
-    def _show(self, state: gluster.GlusterState) -> None:
+    def on_data_table_row_highlighted(self) -> None:
+        self.quiet.apply()  # what a tick held back on the line the cursor has left
+
+    def on_descendant_focus(self) -> None:
+        self.quiet.apply()
+
+    def _show(self, state: gluster.GlusterState, asked: bool = True) -> None:
         status = self.query_one("#gluster-status", Static)
         every = f"every {self.interval:g} s" if self.interval > 0 else "on r"
         offline = sum(1 for b in state.bricks() if not b.online)
@@ -152,11 +172,16 @@ class GlusterScreen(TvirtScreen[None]):
             f"{plural(len(state.volumes), 'volume')}, {plural(len(state.bricks()), 'brick')}, "
             f"{offline} offline"
         )
-        status.update(
+        reader = getattr(self.app, "screen_reader", False)
+        words = (
             f"Gluster on {self.ops.label}: "
             + (f"error: {state.error}" if state.error else summary)
-            + f"; refreshed {every}, refresh {self.ticks_done}"
+            + f"; refreshed {every}"
+            # A screen reader would hear the line again at every tick: no counter there.
+            + ("" if reader else f", refresh {self.ticks_done}")
         )
+        if str(status.content) != words:  # a tick that changed nothing draws nothing
+            status.update(words)
         vol_rows: dict[str, tuple[str, ...]] = {}
         for v in state.volumes:
             opts = ", ".join(f"{k}={val}" for k, val in v.notable.items())
@@ -188,9 +213,12 @@ class GlusterScreen(TvirtScreen[None]):
             p.uuid or p.hostname: (p.hostname, p.word + (f", {p.state}" if p.state else ""), p.uuid)
             for p in state.peers
         }
-        sync_rows(self.query_one("#gluster-volumes", DataTable), vol_rows)
-        sync_rows(self.query_one("#gluster-bricks", DataTable), brick_rows)
-        sync_rows(self.query_one("#gluster-peers", DataTable), peer_rows)
+        rows: dict[str, Mapping[str, tuple[str, ...]]] = {
+            "gluster-volumes": vol_rows, "gluster-bricks": brick_rows, "gluster-peers": peer_rows
+        }
+        changes, held = self.quiet.show(rows, asked=asked)
+        if changes and reader:
+            cast("TvirtApp", self.app).note(sentence(f"Gluster on {self.ops.label}", changes, held))
 
     def refused(self, what: str) -> bool:
         """Both wizards only exist to change disks: in read-only mode they do not open, as
@@ -216,21 +244,6 @@ class GlusterScreen(TvirtScreen[None]):
 
     def action_back(self) -> None:
         self.dismiss(None)
-
-
-def sync_rows(table: DataTable[Any], rows: Mapping[str, tuple[str, ...]]) -> None:
-    """Update rows in place by key, add new ones, drop gone ones; never rebuild the table."""
-    columns = [c.key for c in table.ordered_columns]
-    for key in [str(k.value) for k in table.rows if str(k.value) not in rows]:
-        table.remove_row(key)
-    for key, cells in rows.items():
-        if key in {str(k.value) for k in table.rows}:
-            old = table.get_row(key)
-            for column, before, after in zip(columns, old, cells, strict=True):
-                if before != after:
-                    table.update_cell(key, column, after, update_width=True)
-        else:
-            table.add_row(*cells, key=key)
 
 
 def _count(value: int | None) -> str:

@@ -19,7 +19,7 @@ from typing import TypeVar
 
 from textual._two_way_dict import TwoWayDict
 from textual.widgets import DataTable
-from textual.widgets.data_table import CellKey, DuplicateKey, Row, RowKey
+from textual.widgets.data_table import CellKey, ColumnKey, DuplicateKey, Row, RowKey
 
 CellType = TypeVar("CellType")
 
@@ -52,6 +52,15 @@ class Table(DataTable[CellType]):
             # drawn at the old widths, and the refresh draws the rows again, once.
             self._update_count += 1
             self.refresh()
+
+    def set_cell_line(self, row: str, column: ColumnKey, value: CellType) -> None:
+        """Change one cell and redraw its row's line only, never its column's width.
+        DataTable.update_cell redraws the whole table: in screen-reader mode that wrote
+        the line under the cursor again, unchanged, which a screen reader may read again."""
+        key = RowKey(row)
+        self._data[key][column] = value
+        self._update_count += 1  # the render caches are keyed by it
+        self.refresh_row(self.get_row_index(key))
 
     def add_rows_at_once(self, rows: Iterable[tuple[str, Iterable[CellType]]]) -> int:
         """Add many one-line rows at the bottom; returns how many.

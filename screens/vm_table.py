@@ -140,6 +140,12 @@ class VMTable(Table[Cell]):
         # A sort asked for by a bulk update waits for the queue's next turn (sort_soon),
         # with the VM under the cursor and its row from before the update.
         self._sort_pending: tuple[VMInfo | None, int] | None = None
+        # Screen-reader mode: the row under the cursor is not rewritten by a change nobody
+        # asked for (the event log has it). Its key waits in `stale` until the cursor
+        # leaves the row or the table, the dashboard shows again, or r re-reads it.
+        # `asked`: VMs the user acted on, whose next change shows at once.
+        self.stale: set[str] = set()
+        self.asked: set[str] = set()
 
     def on_mount(self) -> None:
         headers = {key: header for key, header, _noun in COLUMNS}
@@ -253,14 +259,14 @@ class VMTable(Table[Cell]):
         sort waits for the queue's next turn (sort_soon), once for all of them."""
         self._apply([vm for vm in vms if vm.key in self.vms], soon=True)
 
-    def _apply(self, vms: list[VMInfo], *, soon: bool = False) -> None:
+    def _apply(self, vms: list[VMInfo], *, soon: bool = False, asked: bool = False) -> None:
         """Store and show records, then sort once, and only if the order can change:
         sorting every row is the costly part."""
         moved = False
         with self._cursor_kept():
             for vm in vms:
                 self.vms[vm.key] = vm
-                moved = self._sync(vm) or moved
+                moved = self._sync(vm, asked=asked) or moved
             if moved and not soon:
                 self._sort()
         if moved and soon:
@@ -327,7 +333,7 @@ class VMTable(Table[Cell]):
         if vm is None:
             return None
         self.marks.symmetric_difference_update({vm.key})
-        self._sync(vm)
+        self._sync(vm, asked=True)
         return vm
 
     def clear_marks(self) -> int:
@@ -335,8 +341,44 @@ class VMTable(Table[Cell]):
         keys, self.marks = self.marks, set()
         for key in keys:
             if key in self.vms:
-                self._sync(self.vms[key])
+                self._sync(self.vms[key], asked=True)
         return count
+
+    # -- screen-reader mode: the cursor's row keeps its words until asked ----
+    def _held_key(self) -> str | None:
+        """The row a change must not rewrite: the cursor's, while the table has the focus
+        in screen-reader mode."""
+        if not getattr(self.app, "screen_reader", False) or self.screen.focused is not self:
+            return None
+        if self._sort_pending is not None:
+            return None  # rows are still coming in and moving (a listing): nothing to hold
+        vm = self.vm_at_cursor()
+        return vm.key if vm is not None else None
+
+    def show_stale(self, *, every: bool = False) -> None:
+        """Rows a change was held back from, now off the cursor (or all: `every`)."""
+        held = None if every else self._held_key()
+        for key in [k for k in self.stale if k != held]:
+            self.stale.discard(key)
+            self.asked.discard(key)
+            if key in self.vms:
+                self._apply([self.vms[key]], asked=True)
+
+    def reread(self) -> VMInfo | None:
+        """r: the cursor's row shows its VM's record now."""
+        vm = self.vm_at_cursor()
+        if vm is not None:
+            self.stale.discard(vm.key)
+            self._apply([vm], asked=True)
+        return vm
+
+    def on_data_table_row_highlighted(self) -> None:
+        if self.stale:
+            self.call_later(self.show_stale)  # after the cursor has moved
+
+    def on_blur(self) -> None:
+        if self.stale:
+            self.show_stale(every=True)
 
     def set_text_filter(self, text: str) -> None:
         self.text_filter = text.strip().lower()
@@ -392,13 +434,23 @@ class VMTable(Table[Cell]):
         label = self.labels.get(vm.host_id, vm.host_id)
         return self.text_filter in vm.name.lower() or self.text_filter in label.lower()
 
-    def _sync(self, vm: VMInfo, new_rows: list[tuple[str, list[Cell]]] | None = None) -> bool:
+    def _sync(
+        self, vm: VMInfo, new_rows: list[tuple[str, list[Cell]]] | None = None,
+        *, asked: bool = False,
+    ) -> bool:
         """Show, update in place, or hide one VM's row to match its record and filters.
+        In screen-reader mode a change nobody asked for leaves the cursor's row as it is.
 
         Returns whether the rows' order may have changed: a row came, or a cell the
         sort reads (the sort column, name, host) changed. With `new_rows`, a row to add
         goes there instead, for the caller to add with the others (add_rows_at_once).
         """
+        if not asked and vm.key in self.rows and vm.key == self._held_key():
+            if vm.key in self.asked:
+                self.asked.discard(vm.key)  # the change the user asked for: shown
+            elif vm.key in self.stale or self._state_differs(vm):
+                self.stale.add(vm.key)
+                return False
         if not self._matches(vm):
             if vm.key in self.rows:
                 self.remove_row(vm.key)
@@ -424,6 +476,11 @@ class VMTable(Table[Cell]):
                 moved = moved or column in (self.sort_column, "name", "host")
         return moved
 
+    def _state_differs(self, vm: VMInfo) -> bool:
+        """The row's state word is not the record's (or the row would leave the view).
+        Other cells (vCPUs and memory read after the listing) are filled in as before."""
+        return str(self.get_cell(vm.key, "state")) != vm.state.word or not self._matches(vm)
+
     def _set_cell(self, key: str, column: str, cell: Cell) -> None:
         """Update one cell; widen its column only when the text no longer fits.
 
@@ -438,6 +495,10 @@ class VMTable(Table[Cell]):
             and current is not None
             and cell_len(cell.text) > current.content_width
         )
+        if getattr(self.app, "screen_reader", False) and not grow:
+            # Only this row's line is drawn: the line under the cursor is not sent again.
+            self.set_cell_line(key, ColumnKey(column), cell)
+            return
         self.update_cell(key, column, cell, update_width=grow)
 
     @staticmethod
@@ -447,6 +508,7 @@ class VMTable(Table[Cell]):
         return trend_cell(history.vm_values(key, Metric.CPU, last=TREND_WIDTH))
 
     def _forget(self, key: str) -> None:
+        self.stale.discard(key)
         self.vms.pop(key, None)
         self.cpu.pop(key, None)
         self.marks.discard(key)
@@ -467,7 +529,7 @@ class VMTable(Table[Cell]):
             self.remove_rows([key for key, vm in self.vms.items() if not self._matches(vm)])
             new_rows: list[tuple[str, list[Cell]]] = []
             for vm in self.vms.values():
-                self._sync(vm, new_rows)
+                self._sync(vm, new_rows, asked=True)
             self.add_rows_at_once(new_rows)
             self._sort()
 

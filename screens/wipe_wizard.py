@@ -24,8 +24,8 @@ from tvirt.progress import Report
 from tvirt.remote import Runner
 
 from .disk_wizard import DevicesArrived, DiskWizard
-from .gluster_view import sync_rows
 from .progress import ProgressPanel
+from .quiet_rows import sync_rows
 from .words import plural, size
 
 METHOD_TEXT = {

@@ -132,6 +132,17 @@ class Terminal:
         x, y = self.cursor()
         return self.display()[y][x:]
 
+    def forget_drawn(self) -> None:
+        """Start counting the lines drawn on afresh (see lines_drawn)."""
+        with self._lock:
+            self.screen.dirty.clear()
+
+    def lines_drawn(self) -> set[int]:
+        """Lines (from 0) that written text or erasing touched since forget_drawn; a
+        cursor move alone touches none."""
+        with self._lock:
+            return set(self.screen.dirty)
+
     def bytes_between(self, start: float, end: float) -> bytes:
         with self._lock:
             return b"".join(data for when, data in self.chunks if start <= when < end)

@@ -33,6 +33,7 @@ DASHBOARD_KEYS: tuple[Key, ...] = (
     Key("c", "console", "Open the selected VM's serial console in a tab"),
     Key("g", "display", "Open the selected VM's live graphical display in a tab"),
     Key("i", "vm_details", "Show live graphs of the selected VM (Enter works too)"),
+    Key("r", "reread_row", "Read the VM's row again, with a change not shown yet"),
     Key("n", "new_vm", "New VM wizard on the selected host"),
     Key("e", "vm_hardware", "VM details: hardware, snapshots, clone, XML"),
     Key("N", "networks", "Virtual networks of the selected host"),
