@@ -9,8 +9,7 @@ keyboard only, in the installed `tvirt --screen-reader` in a pty read by pyte:
 - an upload into a volume and a download of it on the test bed's host (the test driver
   cannot stream volumes): the progress is one line of words that changes at most every
   few seconds, the percentage in words, never a bar; the quit guard asked during the
-  transfer, left with Escape while the transfer goes on;
-- the new-pool wizard and the hardware screen's disk wizard, every step.
+  transfer, left with Escape while the transfer goes on.
 
 Here each screen is idle for the issue's full 5 s (0 bytes written).
 """
