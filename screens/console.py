@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 import platformdirs
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -304,7 +305,7 @@ class ConsolePane(Vertical):
         if self.state == "attached":
             self.detach()
         else:
-            self.screen.action_dashboard()  # type: ignore[attr-defined]
+            self.screen.leave()  # type: ignore[attr-defined]
 
     # -- keys of a detached console -------------------------------------------
     def action_reattach(self) -> None:
@@ -375,8 +376,11 @@ class ConsolePane(Vertical):
 class ConsoleScreen(TvirtScreen[None]):
     """Every open console, one tab each."""
 
+    # Every key here is a priority binding: the app acts on it in its own queue, before
+    # the key would wait in the terminal's and the pane's queues behind a flood's feed
+    # turns. Escape steps aside (SkipAction) while a console is attached.
     BINDINGS = [
-        Binding(k.key, k.action, k.description, show=k.key == "escape", priority=k.key != "escape")
+        Binding(k.key, k.action, k.description, show=k.key == "escape", priority=True)
         for k in CONSOLE_KEYS
         if k.where == "consoles"
     ]
@@ -385,6 +389,8 @@ class ConsoleScreen(TvirtScreen[None]):
         super().__init__()
         self.escape = escape
         self.panes: dict[str, ConsolePane] = {}
+        # The configured escape key (Ctrl+] unless the config says otherwise), the same way.
+        self._bindings.bind(escape_key_name(escape), "escape_key", show=False, priority=True)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -418,7 +424,7 @@ class ConsoleScreen(TvirtScreen[None]):
         self.panes.pop(pane.vm.key, None)
         self.tabs.remove_pane(f"tab-{pane.id}")
         if not self.panes:
-            self.action_dashboard()
+            self.leave()
 
     def active_pane(self) -> ConsolePane | None:
         active = self.tabs.active_pane
@@ -438,7 +444,30 @@ class ConsoleScreen(TvirtScreen[None]):
         if pane is not None:
             pane.terminal.focus()
 
+    def _typing_to(self) -> ConsolePane | None:
+        """The active pane when keys belong to it: attached, or waiting for a SysRq letter."""
+        pane = self.active_pane()
+        if pane is not None and (pane.state == "attached" or pane._sysrq_pending):
+            return pane
+        return None
+
+    def action_escape_key(self) -> None:
+        """Ctrl+]: detach the active console at once; detached, back to the dashboard."""
+        pane = self.active_pane()
+        if pane is not None and pane._sysrq_pending:
+            raise SkipAction()  # the pane's SysRq prompt takes the next key
+        if pane is not None and pane.state == "attached":
+            pane.detach()
+        else:
+            self.leave()
+
     def action_dashboard(self) -> None:
+        if self._typing_to() is not None:
+            raise SkipAction()  # Escape goes to the guest, or cancels the SysRq prompt
+        self.leave()
+
+    def leave(self) -> None:
+        """Back to the dashboard; the consoles stay open."""
         if self.app.screen is self:
             self.app.pop_screen()
 
