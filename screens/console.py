@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 import platformdirs
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -306,7 +307,7 @@ class ConsolePane(Vertical):
         if self.state == "attached":
             self.detach()
         else:
-            self.screen.action_dashboard()  # type: ignore[attr-defined]
+            self.screen.leave()  # type: ignore[attr-defined]
 
     # -- keys of a detached console -------------------------------------------
     def action_reattach(self) -> None:
@@ -379,8 +380,11 @@ class ConsoleScreen(TabsScreen[ConsolePane]):
 
     pane_type = ConsolePane
 
+    # Every key here is a priority binding: the app acts on it in its own queue, before
+    # the key would wait in the terminal's and the pane's queues behind a flood's feed
+    # turns. Escape steps aside (SkipAction) while a console is attached.
     BINDINGS = [
-        Binding(k.key, k.action, k.description, show=k.key == "escape", priority=k.key != "escape")
+        Binding(k.key, k.action, k.description, show=k.key == "escape", priority=True)
         for k in CONSOLE_KEYS
         if k.where == "consoles"
     ]
@@ -388,6 +392,8 @@ class ConsoleScreen(TabsScreen[ConsolePane]):
     def __init__(self, escape: str) -> None:
         super().__init__()
         self.escape = escape
+        # The configured escape key (Ctrl+] unless the config says otherwise), the same way.
+        self._bindings.bind(escape_key_name(escape), "escape_key", show=False, priority=True)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -417,8 +423,7 @@ class ConsoleScreen(TabsScreen[ConsolePane]):
         self.panes.pop(pane.vm.key, None)
         self.tabs.remove_pane(f"tab-{pane.id}")
         if not self.panes:
-            self.action_dashboard()
-
+            self.leave()
 
     def reader_header(self) -> str:
         """F2 in screen-reader mode: the active console's status line, read on demand
@@ -432,7 +437,30 @@ class ConsoleScreen(TabsScreen[ConsolePane]):
     def on_tabbed_content_tab_activated(self) -> None:
         self.focus_pane()
 
+    def _typing_to(self) -> ConsolePane | None:
+        """The active pane when keys belong to it: attached, or waiting for a SysRq letter."""
+        pane = self.active_pane()
+        if pane is not None and (pane.state == "attached" or pane._sysrq_pending):
+            return pane
+        return None
+
+    def action_escape_key(self) -> None:
+        """Ctrl+]: detach the active console at once; detached, back to the dashboard."""
+        pane = self.active_pane()
+        if pane is not None and pane._sysrq_pending:
+            raise SkipAction()  # the pane's SysRq prompt takes the next key
+        if pane is not None and pane.state == "attached":
+            pane.detach()
+        else:
+            self.leave()
+
     def action_dashboard(self) -> None:
+        if self._typing_to() is not None:
+            raise SkipAction()  # Escape goes to the guest, or cancels the SysRq prompt
+        self.leave()
+
+    def leave(self) -> None:
+        """Back to the dashboard; the consoles stay open."""
         if self.app.screen is self:
             self.app.pop_screen()
 
