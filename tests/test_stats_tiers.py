@@ -20,8 +20,8 @@ from tvirt import config
 from tvirt.screens.app import TvirtApp
 from tvirt.screens.stats_limit import set_limit
 from tvirt.screens.vm_detail import VMDetailScreen
-from tvirt.tiers import StatsTiers
 from tvirt.ticker import FULL_GROUPS, HEAVY_GROUPS, LIGHT_GROUPS, HostSampler
+from tvirt.tiers import StatsTiers
 
 FIXTURES = Path(__file__).parent / "fixtures"
 LAB = f"test://{FIXTURES / 'lab.xml'}"
@@ -36,11 +36,11 @@ class Recording:
         self.conn = conn
         self.calls: list[tuple[str, int, tuple[str, ...]]] = []
 
-    def getAllDomainStats(self, groups: int, flags: int) -> Any:  # noqa: N802 (libvirt's name)
+    def getAllDomainStats(self, groups: int, flags: int) -> Any:
         self.calls.append(("all", groups, ()))
         return self.conn.getAllDomainStats(groups, flags)
 
-    def domainListGetStats(self, doms: list[Any], groups: int, flags: int) -> Any:  # noqa: N802
+    def domainListGetStats(self, doms: list[Any], groups: int, flags: int) -> Any:
         self.calls.append(("list", groups, tuple(sorted(d.UUIDString() for d in doms))))
         return self.conn.domainListGetStats(doms, groups, flags)
 
