@@ -1,7 +1,7 @@
 """Idle cost of the full app (headless) over local test-driver node files: event-loop lag
 and the process's CPU, without ssh or delay proxies, so before/after is steadier.
 
-    .venv/bin/python -m benchmarks.idle_local [--hosts 50] [--vms 200] [--seconds 30]
+    .venv/bin/python -m benchmarks.idle_local [--hosts 50] [--vms 200] [--seconds 30] [--slow S]
         [--profile out.pstats]
 
 Self-contained (tvirt, textual, psutil only), so the same file can run under another
@@ -51,7 +51,9 @@ async def _lags(seconds: float) -> list[float]:
     return lags
 
 
-async def run(uris: list[str], vms: int, seconds: float, profile: str | None) -> str:
+async def run(
+    uris: list[str], vms: int, seconds: float, profile: str | None, slow: float = 0.0
+) -> str:
     from tvirt.screens.app import TvirtApp
 
     total = len(uris) * vms
@@ -69,6 +71,11 @@ async def run(uris: list[str], vms: int, seconds: float, profile: str | None) ->
         loaded = time.monotonic() - start
         await asyncio.sleep(5)
         prof = cProfile.Profile() if profile else None
+        if slow:
+            # asyncio's debug mode logs every callback longer than this, with its handle.
+            loop = asyncio.get_running_loop()
+            loop.slow_callback_duration = slow
+            loop.set_debug(True)
         cpu0, wall0 = sum(me.cpu_times()[:2]), time.monotonic()
         if prof:
             prof.enable()
@@ -95,6 +102,8 @@ def main() -> None:
     parser.add_argument("--vms", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--profile")
+    parser.add_argument("--slow", type=float, default=0.0,
+                        help="log event-loop callbacks longer than this many seconds")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="tvirt-idle-") as tmp:
         uris = []
@@ -102,7 +111,12 @@ def main() -> None:
             node = Path(tmp) / f"node{h:02d}.xml"
             write_node(node, args.vms)
             uris.append(f"test://{node}")
-        print(asyncio.run(run(uris, args.vms, args.seconds, args.profile)), flush=True)
+        if args.slow:
+            import logging
+
+            logging.basicConfig(level=logging.WARNING)
+        result = asyncio.run(run(uris, args.vms, args.seconds, args.profile, args.slow))
+        print(result, flush=True)
 
 
 if __name__ == "__main__":

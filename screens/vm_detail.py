@@ -270,10 +270,11 @@ class VMDetailScreen(TvirtScreen[None]):
     def refresh_status(self) -> None:
         app = self.tvirt
         window = app.history.maxlen * app.history.interval
+        # What is limited comes first: the status line is one line, cut at the screen's edge.
         limited = app.tiers.words()
         words = (
-            f"{app.stats_words()}; graphs cover the last {window / 60:g} min; "
-            + (f"{limited}; " if limited else "")
+            (f"{limited[0].upper()}{limited[1:]}; " if limited else "")
+            + f"{app.stats_words()}; graphs cover the last {window / 60:g} min; "
             + "Escape: back to the dashboard"
         )
         self.query_one("#detail-status", Static).update(Content(words + "."))

@@ -222,7 +222,14 @@ class HostSampler:
         doms = [dom for dom, _record in records if dom.UUIDString() in watched]
         if doms:
             flags = NOWAIT if self.nowait else 0
-            for dom, extra in conn.domainListGetStats(doms, HEAVY_GROUPS, flags):
+            try:
+                extras = conn.domainListGetStats(doms, HEAVY_GROUPS, flags)
+            except libvirt.libvirtError as exc:
+                # A watched VM undefined since the first call, say: this tick keeps the
+                # light figures of every VM rather than failing the whole host's tick.
+                log.info("no disk and network stats this tick: %s", exc)
+                extras = []
+            for dom, extra in extras:
                 by_uuid[dom.UUIDString()].update(extra)
         for uuid, record in by_uuid.items():
             if VCPUS_KEY in record:

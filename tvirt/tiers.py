@@ -80,6 +80,6 @@ class StatsTiers:
         if self.full():
             return ""
         return (
-            f"more than {self._limit} VMs are watched, so disk and network figures are read "
-            "only for VMs whose details are open: their history starts when this screen opens"
+            "disk and network history starts when this screen opens: "
+            f"more than {self._limit} VMs are watched"
         )
