@@ -30,6 +30,7 @@ from tvirt.ops import vms as vm_ops
 from tvirt.readonly import refusal
 from tvirt.stats import StatsSnapshot
 from tvirt.themes import DEFAULT_THEME, STYLESHEET, register_themes, resolve, user_themes
+from tvirt.tiers import DEFAULT_FULL_STATS_LIMIT, StatsTiers
 from tvirt.updates import Update
 from tvirt.uri import URIError
 
@@ -105,6 +106,7 @@ class TvirtApp(App[int]):
         extra_themes: tuple[Theme, ...] | list[Theme] = (),
         interval: float = config.DEFAULT_INTERVAL,
         history_minutes: float = config.DEFAULT_HISTORY_MINUTES,
+        full_stats_limit: int = DEFAULT_FULL_STATS_LIMIT,
         stats: bool = True,
         default_uris: list[str] | None = None,
     ) -> None:
@@ -122,6 +124,8 @@ class TvirtApp(App[int]):
         self.stats_interval = interval
         self.stats_paused = screen_reader
         self.history = StatsHistory(interval, window=history_minutes * 60.0)
+        # Which VMs get disk, network and per-vCPU stats (every VM up to the limit).
+        self.tiers = StatsTiers(full_stats_limit)
         self.latest: dict[str, StatsSnapshot] = {}
         # Screen-reader mode: the terminal cursor follows the focus and highlight, and
         # nothing moves by itself (no animation, blinking, toasts or live graphs), so at
@@ -160,6 +164,7 @@ class TvirtApp(App[int]):
         self._held: list[events.Key] = []
         self._sent_to: WeakKeyDictionary[events.Key, Screen[object]] = WeakKeyDictionary()
         self.manager = HostManager(self._sink, readonly=readonly, progressive=True)
+        self.manager.tiers = self.tiers
         # Migrations this app started, so the VM's row changes host in place.
         self.moves = Moves()
         self.dashboard = DashboardScreen()
@@ -841,6 +846,7 @@ def run_app(
         extra_themes=extra,
         interval=interval if interval is not None else cfg.interval,
         history_minutes=cfg.history_minutes,
+        full_stats_limit=cfg.full_stats_limit,
     )
     notes = [f"{problem} It was skipped." for problem in problems] + app.startup_notes
     for note in notes:

@@ -57,6 +57,12 @@ class TvirtCommands(Provider):
                 partial(self._theme, name),
             )
             for name in self._themes()
+        ] + [
+            (
+                "Full stats limit",
+                "Above this many VMs, disk and network stats only for VMs whose details are open",
+                self._stats_limit,
+            )
         ]
 
     def _themes(self) -> list[str]:
@@ -68,6 +74,13 @@ class TvirtCommands(Provider):
 
     def _theme(self, name: str) -> None:
         self.app.theme = name
+
+    def _stats_limit(self) -> None:
+        from .app import TvirtApp
+        from .stats_limit import ask_limit
+
+        if isinstance(self.app, TvirtApp):
+            ask_limit(self.app)
 
     async def _run(self, key: Key) -> None:
         # Imported here: the dashboard module imports the app, which imports this one.

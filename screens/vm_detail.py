@@ -227,7 +227,12 @@ class VMDetailScreen(TvirtScreen[None]):
         # The graphs' scroll area has the focus, so arrows and PgUp/PgDn scroll at once.
         reader = getattr(self.app, "screen_reader", False)
         self.query_one("#graphs-scroll" if not reader else "#detail-numbers").focus()
+        # Above the full stats limit only watched VMs get disk and network figures.
+        self.tvirt.tiers.watch(self.key)
         self.redraw(asked=True)
+
+    def on_unmount(self) -> None:
+        self.tvirt.tiers.unwatch(self.key)
 
     def action_reread(self) -> None:
         self.redraw(asked=True)
@@ -265,8 +270,11 @@ class VMDetailScreen(TvirtScreen[None]):
     def refresh_status(self) -> None:
         app = self.tvirt
         window = app.history.maxlen * app.history.interval
+        # What is limited comes first: the status line is one line, cut at the screen's edge.
+        limited = app.tiers.words()
         words = (
-            f"{app.stats_words()}; graphs cover the last {window / 60:g} min; "
-            "Escape: back to the dashboard"
+            (f"{limited[0].upper()}{limited[1:]}; " if limited else "")
+            + f"{app.stats_words()}; graphs cover the last {window / 60:g} min; "
+            + "Escape: back to the dashboard"
         )
         self.query_one("#detail-status", Static).update(Content(words + "."))

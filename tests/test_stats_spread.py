@@ -84,6 +84,9 @@ def test_unchanged_records_are_reused_and_rated_once(
     again = snapshot("h", second, third, steady=steady)
     # The rates of an unchanged VM are the very object computed last tick.
     assert all(a is b for a, b in zip(again.vms, kept.vms, strict=True))
+    # ... and the snapshot says so, for the UI to skip them.
+    assert again.steady == {d.uuid for d in third.domains}
+    assert snapshot("h", None, first).steady == frozenset()
     # A VM whose record changes is parsed and rated afresh.
     name = second.domains[0].name
     worker.call(lambda conn: conn.lookupByName(name).suspend()).result(30)
@@ -93,5 +96,6 @@ def test_unchanged_records_are_reused_and_rated_once(
         assert fourth.domains[0] is not third.domains[0]
         assert changed.vms[0].state.word == "paused"
         assert changed.vms[0] is not again.vms[0]
+        assert changed.steady == {d.uuid for d in fourth.domains} - {fourth.domains[0].uuid}
     finally:
         worker.call(lambda conn: conn.lookupByName(name).resume()).result(30)

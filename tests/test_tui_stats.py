@@ -329,3 +329,35 @@ def test_history_reads_only_the_newest_points_when_asked() -> None:
                                                         cpu_percent=float(i)),)))
     assert history.vm_values("h/u", Metric.CPU, last=2) == [2.0, 3.0]
     assert history.host_values("h", Metric.CPU, last=3) == [None, None, None]
+
+
+async def test_an_unchanged_tick_does_no_per_vm_work_in_the_table() -> None:
+    # A real test-driver host read by the real sampler, in this process: its records
+    # never change unless we change a VM, so the second tick is all steady.
+    import asyncio
+
+    from tvirt.stats import SteadyRates, snapshot
+    from tvirt.ticker import HostSampler
+
+    app = TvirtApp(uris=[LAB], stats=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await lab_loaded(pilot)
+        table = app.dashboard.table
+        conn = await asyncio.to_thread(libvirt.open, LAB)
+        sampler, memo = HostSampler(), SteadyRates()
+        first = await asyncio.to_thread(sampler, conn)
+        second = await asyncio.to_thread(sampler, conn)
+        one = snapshot(LAB, None, first, steady=memo)
+        two = snapshot(LAB, first, second, seq=2, steady=memo)
+        assert len(two.vms) == 6 and len(two.steady) == 6
+        table.show_stats(one, app.history)
+        before = table.stats_visits
+        table.show_stats(two, app.history)
+        assert table.stats_visits == before  # nothing changed: no VM visited
+        web01 = await asyncio.to_thread(conn.lookupByUUIDString, WEB01)
+        await asyncio.to_thread(web01.suspend)
+        third = await asyncio.to_thread(sampler, conn)
+        three = snapshot(LAB, second, third, seq=3, steady=memo)
+        table.show_stats(three, app.history)
+        assert table.stats_visits == before + 1  # only the suspended VM
+        await asyncio.to_thread(conn.close)

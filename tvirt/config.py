@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from tvirt.errors import UsageError
+from tvirt.tiers import DEFAULT_FULL_STATS_LIMIT, limit_problem
 
 APP_NAME = "tvirt"
 T = TypeVar("T")
@@ -48,6 +49,9 @@ class Config:
     screen_reader: bool = False
     interval: float = DEFAULT_INTERVAL
     history_minutes: float = DEFAULT_HISTORY_MINUTES
+    # Above this many VMs in all, disk, network and per-vCPU stats are read only for the
+    # VMs whose details are open (tvirt.tiers).
+    full_stats_limit: int = DEFAULT_FULL_STATS_LIMIT
     console_escape: str = DEFAULT_CONSOLE_ESCAPE
     path: Path | None = None
 
@@ -103,6 +107,10 @@ def load(path: Path | None = None) -> Config:
             f"In {path}, [ui] history_minutes must be a number of minutes from 1 to 1440, "
             f"not {minutes!r}."
         )
+    limit = ui.get("full_stats_limit", DEFAULT_FULL_STATS_LIMIT)
+    problem = limit_problem(limit)
+    if problem:
+        raise ConfigError(f"In {path}, [ui] full_stats_limit is not usable: {problem}.")
     console = data.get("console", {})
     if not isinstance(console, dict):
         raise ConfigError(f"In {path}, [console] must be a table.")
@@ -119,6 +127,7 @@ def load(path: Path | None = None) -> Config:
         screen_reader=_typed(ui, "screen_reader", bool, False, f"In {path}, ui.screen_reader"),
         interval=float(interval),
         history_minutes=float(minutes),
+        full_stats_limit=limit,
         console_escape=escape,
         path=path,
     )
@@ -143,6 +152,7 @@ def save(config: Config, path: Path | None = None) -> Path:
             "screen_reader": config.screen_reader,
             "interval": config.interval,
             "history_minutes": config.history_minutes,
+            "full_stats_limit": config.full_stats_limit,
         },
         "console": {"escape": config.console_escape},
     }

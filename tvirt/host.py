@@ -152,6 +152,11 @@ class HostWorker:
     def info(self, info: HostInfo) -> None:
         self._info = info
 
+    def known_vcpus(self, uuid: str) -> int | None:
+        """A VM's vCPUs as last listed (the stats ticker's light ticks lack them)."""
+        vm = self._known.get(uuid)  # one dict read: safe from the worker thread
+        return None if vm is None else vm.vcpus
+
     @property
     def far_name(self) -> str:
         """The far host's name in sentences that say what to check there."""

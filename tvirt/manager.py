@@ -13,6 +13,7 @@ from tvirt.config import Config
 from tvirt.host import CONNECT_TIMEOUT, HostWorker
 from tvirt.labels import host_labels
 from tvirt.model import HostInfo
+from tvirt.tiers import StatsTiers
 from tvirt.updates import HostChanged, Sink, Update
 from tvirt.uri import DEMO_URI, SYSTEM_URI, ParsedURI, URIError, parse_uri
 
@@ -73,6 +74,8 @@ class HostManager:
         # At most one stats ticker per host. A ticker outlives disconnects: its ticks fail
         # fast (counted in .errors) while the host is away and resume after reconnecting.
         self.tickers: dict[str, StatsTicker] = {}
+        # Which VMs get the heavy stats groups; None: all of them (the app sets one).
+        self.tiers: StatsTiers | None = None
         # Labels: the hostnames ever reported (kept across disconnects, so a label does
         # not flip when a host drops) and the last HostChanged passed on for each host.
         # The lock orders relabelling against the workers' own reports.
@@ -173,6 +176,7 @@ class HostManager:
                 self.workers[host_id],
                 on_sample,
                 interval=DEFAULT_INTERVAL if interval is None else interval,
+                tiers=self.tiers,
             )
             if paused:
                 ticker.pause()
@@ -186,6 +190,8 @@ class HostManager:
         ticker = self.tickers.pop(host_id, None)
         if ticker is not None:
             ticker.stop()
+        if self.tiers is not None:
+            self.tiers.forget(host_id)
         with self._label_lock:
             worker = self.workers.pop(host_id, None)
             self._hostnames.pop(host_id, None)

@@ -147,6 +147,9 @@ class StatsSnapshot:
     vms: tuple[VMRates, ...]
     removed: tuple[str, ...] = ()  # UUIDs present last tick and gone now
     skipped: int = 0  # ticks skipped so far because the previous one was still running
+    # UUIDs whose record is the same object as last tick (nothing changed): their rates
+    # are last tick's, so a reader may skip them unless it keeps per-tick history.
+    steady: frozenset[str] = frozenset()
     # uuid -> position, for vm(); filled once in __post_init__ and never changed after.
     _index: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -392,6 +395,7 @@ def snapshot(
         vms = tuple(vm_rates(before.get(d.uuid), d, elapsed, cur.cpus) for d in cur.domains)
     else:
         vms = _steady_rates(before, cur, elapsed, steady)
+    same = frozenset(d.uuid for d in cur.domains if before.get(d.uuid) is d)
     now = {d.uuid for d in cur.domains}
     removed = tuple(uuid for uuid in before if uuid not in now)
     return StatsSnapshot(
@@ -405,6 +409,7 @@ def snapshot(
         vms=vms,
         removed=removed,
         skipped=skipped,
+        steady=same,
     )
 
 

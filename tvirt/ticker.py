@@ -6,9 +6,12 @@ has not finished, the new one is skipped and counted, so ticks never overlap or 
 behind a slow host, and a slow host never delays another host's ticks.
 
 Each tick makes one getAllDomainStats call for every domain on the host, plus
-getCPUStats and getMemoryStats for the host itself. Drivers without bulk stats
-(VIR_ERR_NO_SUPPORT) are marked unsupported and get state only, from four filtered
-listings: a per-domain loop would be thousands of round trips per tick on a big host.
+getCPUStats and getMemoryStats for the host itself. With StatsTiers (the app passes one)
+and more VMs watched in all than its limit, that call asks only for the light groups,
+and a domainListGetStats call adds the heavy ones for the VMs someone is looking at.
+Drivers without bulk stats (VIR_ERR_NO_SUPPORT) are marked unsupported and get state
+only, from four filtered listings: a per-domain loop would be thousands of round trips
+per tick on a big host.
 """
 
 from __future__ import annotations
@@ -37,20 +40,29 @@ from tvirt.stats import (
     parse_domain,
     snapshot,
 )
+from tvirt.tiers import StatsTiers
 from tvirt.uri import ParsedURI
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 DEFAULT_INTERVAL = 2.0
-STATS_GROUPS = (
+# What the VM table needs of every VM every tick: state, CPU time, memory.
+LIGHT_GROUPS = (
     libvirt.VIR_DOMAIN_STATS_STATE
     | libvirt.VIR_DOMAIN_STATS_CPU_TOTAL
     | libvirt.VIR_DOMAIN_STATS_BALLOON
-    | libvirt.VIR_DOMAIN_STATS_VCPU
+)
+# Per-vCPU, disk and network: the VM details' graphs. Read for every VM only while the
+# app watches at most StatsTiers.limit VMs (see tvirt.tiers), else for the watched ones.
+HEAVY_GROUPS = (
+    libvirt.VIR_DOMAIN_STATS_VCPU
     | libvirt.VIR_DOMAIN_STATS_BLOCK
     | libvirt.VIR_DOMAIN_STATS_INTERFACE
 )
+FULL_GROUPS = LIGHT_GROUPS | HEAVY_GROUPS
+STATS_GROUPS = FULL_GROUPS
+VCPUS_KEY = "vcpu.current"
 # NOWAIT: a domain busy in a long job (migration, snapshot) answers with what it has
 # instead of stalling the whole call until the job ends.
 NOWAIT = libvirt.VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT
@@ -66,6 +78,9 @@ _STATE_LISTINGS = (
 )
 
 Sampler = Callable[[Any], HostSample]
+# A VM's vCPU count as the host's listing read it (uuid -> count or None): light ticks
+# have no VCPU group, and a VM's CPU % is of its own vCPUs.
+KnownVCPUs = Callable[[str], int | None]
 OnSample = Callable[[StatsSnapshot], object]
 # Monotonic seconds. Due times are on the scheduler's clock; a test passes a fake one and
 # calls wake() after moving it, as the thread still sleeps in real seconds.
@@ -93,8 +108,18 @@ def _code(exc: libvirt.libvirtError) -> int | None:
 class HostSampler:
     """Reads one host once per call. Only ever runs on that host's worker thread."""
 
-    def __init__(self, *, local: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        local: bool = False,
+        tiers: StatsTiers | None = None,
+        host_id: str = "",
+        known_vcpus: KnownVCPUs | None = None,
+    ) -> None:
         self.local = local
+        self.tiers = tiers  # None: every group for every VM (the command line, tests)
+        self.host_id = host_id
+        self._known_vcpus = known_vcpus
         self.nowait = True  # cleared for good if the driver refuses the flag
         self.bulk = True  # cleared for good on VIR_ERR_NO_SUPPORT
         self._node_cpu = True
@@ -138,6 +163,8 @@ class HostSampler:
                 log.info("no bulk stats on this driver; showing state only")
                 self.bulk = False
             else:
+                if self.tiers is not None:
+                    self.tiers.count(self.host_id, len(records))
                 return self._parsed(records)
         return _states_only(conn)
 
@@ -163,21 +190,56 @@ class HostSampler:
         return tuple(out)
 
     def _bulk(self, conn: Any) -> list[tuple[Any, dict[str, Any]]]:
+        if self.tiers is None or self.tiers.full():
+            return self._all_stats(conn, FULL_GROUPS)
+        records = self._all_stats(conn, LIGHT_GROUPS)
+        self._add_heavy(conn, records, self.tiers.watched_on(self.host_id))
+        return records
+
+    def _all_stats(self, conn: Any, groups: int) -> list[tuple[Any, dict[str, Any]]]:
         if self.nowait:
             try:
                 result: list[tuple[Any, dict[str, Any]]] = conn.getAllDomainStats(
-                    STATS_GROUPS, NOWAIT
+                    groups, NOWAIT
                 )
                 return result
             except libvirt.libvirtError as exc:
                 if _code(exc) not in _FLAG_REFUSED:
                     raise
             # Retried once without the flag; if that fails too the API itself is missing.
-            result = conn.getAllDomainStats(STATS_GROUPS, 0)
+            result = conn.getAllDomainStats(groups, 0)
             self.nowait = False
             return result
-        result = conn.getAllDomainStats(STATS_GROUPS, 0)
+        result = conn.getAllDomainStats(groups, 0)
         return result
+
+    def _add_heavy(
+        self, conn: Any, records: list[tuple[Any, dict[str, Any]]], watched: frozenset[str]
+    ) -> None:
+        """The heavy groups into the records of the watched VMs (one call for them all),
+        and every other VM's vCPU count from its last record or the host's listing."""
+        by_uuid = {dom.UUIDString(): record for dom, record in records}
+        doms = [dom for dom, _record in records if dom.UUIDString() in watched]
+        if doms:
+            flags = NOWAIT if self.nowait else 0
+            try:
+                extras = conn.domainListGetStats(doms, HEAVY_GROUPS, flags)
+            except libvirt.libvirtError as exc:
+                # A watched VM undefined since the first call, say: this tick keeps the
+                # light figures of every VM rather than failing the whole host's tick.
+                log.info("no disk and network stats this tick: %s", exc)
+                extras = []
+            for dom, extra in extras:
+                by_uuid[dom.UUIDString()].update(extra)
+        for uuid, record in by_uuid.items():
+            if VCPUS_KEY in record:
+                continue
+            last = self._last.get(uuid)
+            vcpus = last[1].vcpus if last is not None else None
+            if vcpus is None and self._known_vcpus is not None:
+                vcpus = self._known_vcpus(uuid)
+            if vcpus is not None:
+                record[VCPUS_KEY] = vcpus
 
     def _cpu_times(self, conn: Any) -> CPUTimes | None:
         if not self._node_cpu:
@@ -338,12 +400,16 @@ class StatsTicker:
         local: bool = False,
         sampler: Sampler | None = None,
         scheduler: TickScheduler | None = None,
+        tiers: StatsTiers | None = None,
+        known_vcpus: KnownVCPUs | None = None,
     ) -> None:
         _check_interval(interval)
         self.host_id = worker.host_id
         self._worker = worker
         self._on_sample = on_sample
-        self._sampler: Sampler = sampler or HostSampler(local=local)
+        self._sampler: Sampler = sampler or HostSampler(
+            local=local, tiers=tiers, host_id=worker.host_id, known_vcpus=known_vcpus
+        )
         self._scheduler = scheduler or default_scheduler()
         self._lock = threading.Lock()
         self._interval = interval
@@ -372,10 +438,14 @@ class StatsTicker:
         *,
         interval: float = DEFAULT_INTERVAL,
         scheduler: TickScheduler | None = None,
+        tiers: StatsTiers | None = None,
     ) -> StatsTicker:
         """A ticker for a HostWorker, with psutil detail when its URI is local."""
         local = is_local(worker.uri)
-        return cls(worker, on_sample, interval=interval, local=local, scheduler=scheduler)
+        return cls(
+            worker, on_sample, interval=interval, local=local, scheduler=scheduler,
+            tiers=tiers, known_vcpus=worker.known_vcpus,
+        )
 
     # -- control, from any thread -------------------------------------------
     @property

@@ -1,0 +1,85 @@
+"""Which VMs get the heavy stats groups (per-vCPU, disk, network) on each tick.
+
+Every VM gets state, CPU time and memory every tick: that is what the VM table shows.
+The heavy groups feed only the VM details' graphs, so above `limit` VMs in total they are
+read only for the VMs someone is looking at (`watch`), in the same tick job. Thread-safe:
+the UI watches and sets the limit, each host's worker reports its count and asks.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+DEFAULT_FULL_STATS_LIMIT = 1000
+
+
+def limit_problem(value: object) -> str | None:
+    """Why `value` is not a usable full_stats_limit, or None if it is."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return f"the full stats limit must be a whole number of VMs, 0 or more, not {value!r}"
+    return None
+
+
+class StatsTiers:
+    def __init__(self, limit: int = DEFAULT_FULL_STATS_LIMIT) -> None:
+        self._lock = threading.Lock()
+        self._limit = limit
+        self._counts: dict[str, int] = {}  # host_id -> VMs in its last tick
+        self._watched: Counter[str] = Counter()  # "host_id/uuid" -> screens showing it
+
+    @property
+    def limit(self) -> int:
+        return self._limit
+
+    def set_limit(self, limit: int) -> None:
+        problem = limit_problem(limit)
+        if problem:
+            raise ValueError(problem)
+        with self._lock:
+            self._limit = limit
+
+    def count(self, host_id: str, vms: int) -> None:
+        """A host's tick saw this many VMs."""
+        with self._lock:
+            self._counts[host_id] = vms
+
+    def forget(self, host_id: str) -> None:
+        with self._lock:
+            self._counts.pop(host_id, None)
+
+    @property
+    def total(self) -> int:
+        with self._lock:
+            return sum(self._counts.values())
+
+    def full(self) -> bool:
+        """Whether every VM gets every group: at most `limit` VMs watched in all."""
+        with self._lock:
+            return sum(self._counts.values()) <= self._limit
+
+    def watch(self, key: str) -> None:
+        """A screen shows this VM's graphs ("host_id/uuid"); unwatch when it closes."""
+        with self._lock:
+            self._watched[key] += 1
+
+    def unwatch(self, key: str) -> None:
+        with self._lock:
+            self._watched[key] -= 1
+            if self._watched[key] <= 0:
+                del self._watched[key]
+
+    def watched_on(self, host_id: str) -> frozenset[str]:
+        """UUIDs of the watched VMs of one host."""
+        with self._lock:
+            keys = [k.rpartition("/") for k in self._watched]
+        return frozenset(uuid for host, _, uuid in keys if host == host_id)
+
+    def words(self) -> str:
+        """'' while every VM gets every group; else one sentence of what is limited."""
+        if self.full():
+            return ""
+        return (
+            "disk and network history starts when this screen opens: "
+            f"more than {self._limit} VMs are watched"
+        )
