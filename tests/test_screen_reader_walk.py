@@ -468,8 +468,16 @@ def test_migration_dialog_and_graphical_display_on_two_test_hosts(tmp_path: Path
     w = Walk(term)
     try:
         app_row = r"annex-app\s+running\s+demo annex\.xml\s+1\s+1 GiB\s+n/a\s+off"
-        w.read(app_row)
+        # Whichever host lists first has the cursor, and rows sorted in above it never
+        # move it (unasked changes keep the cursor line): Up reaches the first row.
+        term.wait_for(lambda: "2 hosts, 2 connected" in term.text(), 60, "both hosts")
         term.wait_quiet(2.0)  # the first start draws the footer late (as on the dashboard)
+        any_row = r"[\w-]+\s+(running|shut off|paused|crashed)\s+demo \w+\.xml\s+.*"
+        for _ in range(10):
+            if re.fullmatch(app_row, w.line()):
+                break
+            w.key("up", any_row)
+        w.read(app_row)
         w.note("Migration dialog")
         w.keys([
             ("m", r"Destination host\s+\(\*\) demo lab\.xml"),
