@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from tvirt import config
 from tvirt.tiers import limit_problem
+from tvirt.words import plural
 
 from .form import Field, FormDialog
 
@@ -42,7 +43,7 @@ def set_limit(app: TvirtApp, limit: int) -> str:
             return f"Could not save the full stats limit: {exc.strerror}."
     app.tiers.set_limit(limit)
     where = f", saved to {path}" if path is not None else ""
-    app.say(f"Full stats limit now {limit} VMs (was {before}){where}.")
+    app.say(f"Full stats limit now {plural(limit, 'VM')} (was {before}){where}.")
     app.refresh_stats_status()
     return ""
 

@@ -117,7 +117,7 @@ async def test_details_say_where_figures_are_limited() -> None:
         await until(pilot, lambda: isinstance(app.screen, VMDetailScreen), "details")
         assert app.tiers.watched_on(LAB) == {WEB01}
         words = str(app.screen.query_one("#detail-status", Static).render())
-        assert "more than 1 VMs are watched" in words
+        assert "more than 1 VM watched" in words
         assert "history starts when this screen opens" in words
         await pilot.press("escape")
         await until(pilot, lambda: app.screen is app.dashboard, "back")
@@ -128,7 +128,7 @@ async def test_details_say_where_figures_are_limited() -> None:
         await pilot.press("i")
         await until(pilot, lambda: isinstance(app.screen, VMDetailScreen), "details again")
         words = str(app.screen.query_one("#detail-status", Static).render())
-        assert "VMs are watched" not in words and "Escape: back" in words
+        assert "watched" not in words and "Escape: back" in words
 
 
 async def test_the_limit_is_set_saved_and_set_back(tmp_path: Path) -> None:

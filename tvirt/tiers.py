@@ -11,6 +11,8 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
+from tvirt.words import plural
+
 DEFAULT_FULL_STATS_LIMIT = 1000
 
 
@@ -81,5 +83,5 @@ class StatsTiers:
             return ""
         return (
             "disk and network history starts when this screen opens: "
-            f"more than {self._limit} VMs are watched"
+            f"more than {plural(self._limit, 'VM')} watched"
         )
