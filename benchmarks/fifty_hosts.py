@@ -49,9 +49,9 @@ from benchmarks.harness import (
     ssh_test_uri,
     testbed,
 )
+from benchmarks.lab_hosts import LAB_ENV, lab, vm_total
 
 SLOW_DELAY = 0.250  # each way: a 500 ms round trip
-LAB_ENV = Path("/run/tvirt-lab/env")
 READING = "reading vCPUs and memory"
 LAG_STEP = 0.05
 
@@ -74,30 +74,14 @@ def lab_uris() -> tuple[list[str], str]:
     not otherwise. Only read here: a read-only connection counts its VMs."""
     if not LAB_ENV.exists():
         return [], "the lab was not up (no /run/tvirt-lab/env)"
-    pairs = (line.partition("=") for line in LAB_ENV.read_text().splitlines())
-    env = {key: value for key, sep, value in pairs if sep}
+    env = lab()
     uris = [env[f"TVIRT_LAB_{node.upper()}_URI"]
             for node in env.get("TVIRT_LAB_NODES", "").split(",") if node]
     try:
-        lab_vm_count(uris)
+        vm_total(uris)
     except Exception as exc:  # any failure means: run without the lab
         return [], f"the lab did not answer ({str(exc).splitlines()[0]})"
     return uris, ""
-
-
-def lab_vm_count(uris: list[str]) -> int:
-    """The lab's VMs now, over read-only connections (other engineers' guests come and
-    go during a run, so the launch waits for the count as it is then)."""
-    import libvirt
-
-    total = 0
-    for uri in uris:
-        conn = libvirt.openReadOnly(uri)
-        try:
-            total += len(conn.listAllDomains(0))
-        finally:
-            conn.close()
-    return total
 
 
 def _status_count(text: str) -> int | None:
@@ -178,14 +162,14 @@ def _wait_for_count(app: PtyApp, total: int, lab: list[str], timeout: float) -> 
     """Seconds from launch until the status line counts `total` test VMs and the lab's
     VMs as they are (re-read now and then: their count may change during the wait)."""
     deadline = time.perf_counter() + timeout
-    lab_count, read_at = lab_vm_count(lab), time.monotonic()
+    lab_count, read_at = vm_total(lab), time.monotonic()
     while time.perf_counter() < deadline:
         app.pump(0.05)
         shown = _status_count(app.text())
         if shown is not None and shown >= total + lab_count:
             return time.perf_counter() - app.started
         if time.monotonic() - read_at > 5:
-            lab_count, read_at = lab_vm_count(lab), time.monotonic()
+            lab_count, read_at = vm_total(lab), time.monotonic()
     raise TimeoutError(f"{total} VMs and the lab's never appeared; screen:\n{app.text()}")
 
 
@@ -410,7 +394,7 @@ def main() -> None:
             pty = pty_run(uris, args.vms, args.idle_seconds, lab)
             print("| figure (pty, default 2 s tick) | tvirt |")
             print("| --- | --- |")
-            lab_words = (f"{len(lab)} qemu+ssh hosts, {lab_vm_count(lab)} VMs, app --readonly"
+            lab_words = (f"{len(lab)} qemu+ssh hosts, {vm_total(lab)} VMs, app --readonly"
                          if lab else why)
             print(f"| the lab's real hosts in this run | {lab_words} |")
             also = ", the lab's too" if lab else ""

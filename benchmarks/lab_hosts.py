@@ -94,9 +94,10 @@ def defined_vms(env: dict[str, str], per_node: int, running: int = 1) -> Iterato
 
 
 def vm_total(uris: list[str]) -> int:
+    """The hosts' VMs now, counted over read-only connections."""
     total = 0
     for uri in uris:
-        conn = libvirt.open(uri)
+        conn = libvirt.openReadOnly(uri)
         try:
             total += len(conn.listAllDomains(0))
         finally:
