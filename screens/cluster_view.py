@@ -27,8 +27,8 @@ from tvirt.keys import CLUSTER_KEYS
 from tvirt.ops import cluster as cluster_ops
 from tvirt.ops.hostcmd import CommandHost
 
-from .base import TvirtScreen
-from .quiet_rows import QuietRows, sentence
+from .quiet_rows import sentence
+from .refreshed import RefreshedScreen
 from .table import Table
 from .words import plural
 
@@ -78,7 +78,7 @@ def app_hosts(app: Any) -> list[CommandHost]:
     return sorted(hosts, key=lambda h: h.label)
 
 
-class ClusterScreen(TvirtScreen[None]):
+class ClusterScreen(RefreshedScreen):
     DEFAULT_CSS = """
     ClusterScreen #cluster-hosts { height: auto; max-height: 60%; }
     ClusterScreen #cluster-volumes { height: auto; max-height: 30%; }
@@ -92,18 +92,10 @@ class ClusterScreen(TvirtScreen[None]):
         interval: float = CLUSTER_INTERVAL,
         collect: Collect = cluster_ops.overview,
     ) -> None:
-        super().__init__()
+        super().__init__(interval, {"cluster-hosts": "host", "cluster-volumes": "volume"})
         self.hosts = hosts
-        self.interval = interval
         self.collect = collect  # fixed facts in the snapshot test
-        self.ticks_started = 0
-        self.ticks_done = 0
-        self.collecting = False
-        self.again = False
         self.view: cluster.Overview | None = None
-        # Screen-reader mode: a tick leaves the cursor's line alone (screens/quiet_rows.py).
-        self.quiet = QuietRows(self, {"cluster-hosts": "host", "cluster-volumes": "volume"})
-        self.asked_tick: int | None = 1  # the first refresh, and every r, show everything
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -119,22 +111,7 @@ class ClusterScreen(TvirtScreen[None]):
             "Host", "State", "VMs", "Bricks", "Gluster peer", "Pools used", "Why")
         self.query_one("#cluster-volumes", DataTable).add_columns(
             "Volume", "State", "Bricks up", "Replica", "Quorum", "Heal pending")
-        self.action_refresh()
-        if self.interval > 0:
-            self.set_interval(self.interval, self.tick)
-
-    def tick(self) -> None:
-        self.action_refresh(asked=False)
-
-    def action_refresh(self, asked: bool = True) -> None:
-        self.ticks_started += 1
-        if asked and self.asked_tick is None:
-            self.asked_tick = self.ticks_started
-        if self.collecting:
-            self.again = True
-            return
-        self.collecting = True
-        self._collect(self.ticks_started)
+        self.start_ticking()
 
     @work(exit_on_error=False, group="cluster")
     async def _collect(self, tick: int) -> None:
@@ -146,29 +123,17 @@ class ClusterScreen(TvirtScreen[None]):
         finally:
             self.collecting = False
         self.post_message(OverviewArrived(view, tick))
-        if self.again:
-            self.again = False
-            self.collecting = True
-            self._collect(self.ticks_started)
+        self.collected()
 
     def on_overview_arrived(self, message: OverviewArrived) -> None:
-        if message.tick < self.ticks_done:
+        asked = self.arrived(message.tick)
+        if asked is None:
             return  # an older, slower refresh: never show stale facts
         tvirt = cast("TvirtApp", self.app)
         for line in cluster.changes(self.view, message.view):
             tvirt.note(f"Cluster: {line}")
         self.view = message.view
-        self.ticks_done = message.tick
-        asked = self.asked_tick is not None and message.tick >= self.asked_tick
-        if asked:
-            self.asked_tick = None
         self._show(message.view, asked)
-
-    def on_data_table_row_highlighted(self) -> None:
-        self.quiet.apply()  # what a tick held back on the line the cursor has left
-
-    def on_descendant_focus(self) -> None:
-        self.quiet.apply()
 
     def _show(self, view: cluster.Overview, asked: bool = True) -> None:
         lost = sum(1 for h in view.hosts if h.state == "lost")

@@ -26,8 +26,8 @@ from tvirt.ops import gluster as gluster_ops
 from tvirt.ops.hostcmd import CommandHost
 from tvirt.ops.run import refused
 
-from .base import TvirtScreen
-from .quiet_rows import QuietRows, sentence
+from .quiet_rows import sentence
+from .refreshed import RefreshedScreen
 from .table import Table
 from .words import plural, size
 
@@ -60,7 +60,7 @@ def _bindings() -> list[BindingType]:
     ]
 
 
-class GlusterScreen(TvirtScreen[None]):
+class GlusterScreen(RefreshedScreen):
     DEFAULT_CSS = """
     GlusterScreen DataTable { height: auto; max-height: 40%; }
     GlusterScreen .gluster-title { text-style: bold; margin-top: 1; }
@@ -73,20 +73,13 @@ class GlusterScreen(TvirtScreen[None]):
         interval: float = GLUSTER_INTERVAL,
         collect: Collect = gluster_ops.collect,
     ) -> None:
-        super().__init__()
-        self.ops = ops
-        self.interval = interval
-        self.collect = collect  # recorded facts in the snapshot tests
-        self.ticks_started = 0
-        self.ticks_done = 0
-        self.collecting = False  # a collection is running
-        self.again = False  # a refresh was asked while it ran
-        self.state: gluster.GlusterState | None = None
-        # Screen-reader mode: a tick leaves the cursor's line alone (screens/quiet_rows.py).
-        self.quiet = QuietRows(
-            self, {"gluster-volumes": "volume", "gluster-bricks": "brick", "gluster-peers": "peer"}
+        super().__init__(
+            interval,
+            {"gluster-volumes": "volume", "gluster-bricks": "brick", "gluster-peers": "peer"},
         )
-        self.asked_tick: int | None = 1  # the first refresh, and every r, show everything
+        self.ops = ops
+        self.collect = collect  # recorded facts in the snapshot tests
+        self.state: gluster.GlusterState | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -117,22 +110,7 @@ class GlusterScreen(TvirtScreen[None]):
             "Split",
         )
         self.query_one("#gluster-peers", DataTable).add_columns("Peer", "State", "UUID")
-        self.action_refresh()
-        if self.interval > 0:
-            self.set_interval(self.interval, self.tick)
-
-    def tick(self) -> None:
-        self.action_refresh(asked=False)
-
-    def action_refresh(self, asked: bool = True) -> None:
-        self.ticks_started += 1
-        if asked and self.asked_tick is None:
-            self.asked_tick = self.ticks_started
-        if self.collecting:
-            self.again = True  # one more right after: its facts are read after this press
-            return
-        self.collecting = True
-        self._collect(self.ticks_started)
+        self.start_ticking()
 
     @work(exit_on_error=False, group="gluster")
     async def _collect(self, tick: int) -> None:
@@ -143,26 +121,14 @@ class GlusterScreen(TvirtScreen[None]):
         finally:
             self.collecting = False
         self.post_message(GlusterArrived(state, tick))
-        if self.again:
-            self.again = False
-            self.collecting = True
-            self._collect(self.ticks_started)
+        self.collected()
 
     def on_gluster_arrived(self, message: GlusterArrived) -> None:
-        if message.tick < self.ticks_done:
+        asked = self.arrived(message.tick)
+        if asked is None:
             return  # a slow, older refresh finishing late: never show stale facts
         self.state = message.state
-        self.ticks_done = message.tick
-        asked = self.asked_tick is not None and message.tick >= self.asked_tick
-        if asked:
-            self.asked_tick = None
         self._show(message.state, asked)
-
-    def on_data_table_row_highlighted(self) -> None:
-        self.quiet.apply()  # what a tick held back on the line the cursor has left
-
-    def on_descendant_focus(self) -> None:
-        self.quiet.apply()
 
     def _show(self, state: gluster.GlusterState, asked: bool = True) -> None:
         status = self.query_one("#gluster-status", Static)

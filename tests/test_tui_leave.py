@@ -52,6 +52,7 @@ ELSEWHERE = {
     "TvirtScreen": "the base class of every full screen (screens/base.py)",
     "TvirtModal": "the base class of every dialog (screens/base.py)",
     "TabsScreen": "the base class of ConsoleScreen and DisplayScreen (screens/tabbed.py)",
+    "RefreshedScreen": "the base class of GlusterScreen and ClusterScreen (screens/refreshed.py)",
     # The migrate key refuses on a single host: two hosts are needed to reach these.
     "MigrateDialog": "test_tui_migrate: test_the_dialog_lists_the_other_host_and_escape_leaves",
     "MigrationScreen": "test_lab_migrate: test_app_escape_cancels_the_migration_and_the_vm_stays",
