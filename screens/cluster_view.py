@@ -101,9 +101,13 @@ class ClusterScreen(RefreshedScreen):
         yield Header()
         yield Static("Cluster overview: loading", id="cluster-status")
         yield Static("Hosts", classes="cluster-title")
-        yield Table(id="cluster-hosts", cursor_type="row", zebra_stripes=True)
+        yield Table(
+            id="cluster-hosts", empty="No hosts.", cursor_type="row", zebra_stripes=True)
         yield Static("Gluster volumes", classes="cluster-title")
-        yield Table(id="cluster-volumes", cursor_type="row", zebra_stripes=True)
+        yield Table(
+            id="cluster-volumes", empty="No Gluster volumes.", cursor_type="row",
+            zebra_stripes=True,
+        )
         yield Footer()
 
     def on_mount(self) -> None:

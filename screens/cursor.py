@@ -32,7 +32,9 @@ def text_offset(widget: Widget) -> Offset | None:
         return widget.cursor_screen_offset
     if isinstance(widget, DataTable):
         if not widget.row_count:
-            return content.offset
+            # Table's sentence for an empty table is on the line after the header.
+            lines = widget.header_height if widget.show_header else 0
+            return _clamp(content.offset + Offset(0, lines), widget)
         column = (
             widget.cursor_column
             if widget.cursor_type == "cell"

@@ -50,7 +50,8 @@ class DiskWizard(Wizard, TvirtScreen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="wizard-step")
-        yield Table(id="wizard-table", cursor_type="row", zebra_stripes=True)
+        yield Table(
+            id="wizard-table", empty="No disks.", cursor_type="row", zebra_stripes=True)
         yield OptionList(id="wizard-options")
         yield Static("", id="wizard-body")
         # The field's name on its line, in screen-reader mode only (screens/reader.py).

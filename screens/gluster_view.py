@@ -85,11 +85,16 @@ class GlusterScreen(RefreshedScreen):
         yield Header()
         yield Static(f"Gluster on {self.ops.label}: loading", id="gluster-status")
         yield Static("Volumes", classes="gluster-title")
-        yield Table(id="gluster-volumes", cursor_type="row", zebra_stripes=True)
+        yield Table(
+            id="gluster-volumes", empty="No Gluster volumes.", cursor_type="row",
+            zebra_stripes=True,
+        )
         yield Static("Bricks", classes="gluster-title")
-        yield Table(id="gluster-bricks", cursor_type="row", zebra_stripes=True)
+        yield Table(
+            id="gluster-bricks", empty="No bricks.", cursor_type="row", zebra_stripes=True)
         yield Static("Peers", classes="gluster-title")
-        yield Table(id="gluster-peers", cursor_type="row")
+        yield Table(
+            id="gluster-peers", empty="No peers.", cursor_type="row")
         yield Footer()
 
     def on_mount(self) -> None:

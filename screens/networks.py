@@ -63,7 +63,8 @@ class NetworksScreen(TvirtScreen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Table(id="nets", cursor_type="row", zebra_stripes=True)
+        yield Table(
+            id="nets", empty="No networks.", cursor_type="row", zebra_stripes=True)
         yield Static("Reading the networks...", id="net-status")
         yield Footer()
 

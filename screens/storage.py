@@ -34,6 +34,7 @@ from .dialogs import ConfirmDialog, Confirmed
 from .form import Field, FormDialog
 from .pool_wizard import PoolWizard
 from .progress import ProgressEvent, ProgressPanel
+from .reader import read_out
 from .table import Table
 from .threads import alive
 from .volume_wizard import VolumeWizard
@@ -124,8 +125,10 @@ class StorageScreen(TvirtScreen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Table(id="pools", cursor_type="row", zebra_stripes=True)
-        yield Table(id="volumes", cursor_type="row", zebra_stripes=True)
+        yield Table(
+            id="pools", empty="No storage pools.", cursor_type="row", zebra_stripes=True)
+        yield Table(
+            id="volumes", empty="No volumes.", cursor_type="row", zebra_stripes=True)
         yield Static(id="storage-status")
         yield ProgressPanel("Ctrl+C cancels.", id="transfer")
         yield Log(id="storage-log", max_lines=300)
@@ -625,6 +628,9 @@ class StorageScreen(TvirtScreen[None]):
         if alive(self):
             self._show_transfer(False)
             self.say(message, ok)
+            if self.is_current:
+                # Screen-reader mode: the end of long work is heard, not only logged.
+                read_out(self, message if ok else f"Error: {message}")
 
     def _show_transfer(self, on_: bool) -> None:
         self.query_one("#transfer").set_class(on_, "busy")

@@ -15,9 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from itertools import zip_longest
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from rich.segment import Segment
 from textual._two_way_dict import TwoWayDict
+from textual.geometry import Size
+from textual.strip import Strip
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellKey, ColumnKey, DuplicateKey, Row, RowKey
 
@@ -34,6 +37,25 @@ class Table(DataTable[CellType]):
     # The widths the cached rows were last dropped for (a tuple, so a safe class default).
     _drawn_widths: tuple[int, ...] = ()
 
+    def __init__(self, *, empty: str = "Nothing to show.", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # Said on the first line while there are no rows. An empty table drew blank
+        # lines, and in screen-reader mode the cursor sat on a blank line.
+        self.empty_text = empty
+
+    def empty_words(self) -> str:
+        return self.empty_text
+
+    def header_lines(self) -> int:
+        return self.header_height if self.show_header else 0
+
+    def render_line(self, y: int) -> Strip:
+        if self.row_count or y != self.header_lines():
+            return super().render_line(y)
+        width = self.size.width
+        text = self.empty_words()[:width].ljust(width)
+        return Strip([Segment(text, self.rich_style)], width)
+
     @property
     def settled(self) -> bool:
         """No width or dimension work is waiting for the table's next idle."""
@@ -45,6 +67,10 @@ class Table(DataTable[CellType]):
 
     def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
         super()._update_dimensions(new_rows)
+        if not self.row_count:
+            # Room for the empty table's sentence, also where the height is auto.
+            wanted = max(self.virtual_size.width, len(self.empty_words()))
+            self.virtual_size = Size(wanted, self.header_lines() + 1)
         widths = self._widths()
         if widths != self._drawn_widths:
             self._drawn_widths = widths

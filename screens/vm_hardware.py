@@ -110,10 +110,12 @@ class VMHardwareScreen(TvirtScreen[None]):
         yield Static("Reading the VM...", id="overview")
         with Vertical(id="devices-pane"):
             yield Static("Hardware (tab: snapshots)", classes="pane-title")
-            yield Table(id="devices", cursor_type="row", zebra_stripes=True)
+            yield Table(
+                id="devices", empty="No devices.", cursor_type="row", zebra_stripes=True)
         with Vertical(id="snapshots-pane"):
             yield Static("Snapshots as a tree (* = current)", classes="pane-title")
-            yield Table(id="snapshots", cursor_type="row", zebra_stripes=True)
+            yield Table(
+                id="snapshots", empty="No snapshots.", cursor_type="row", zebra_stripes=True)
         yield Static("", id="hw-status")
         yield Footer()
 

@@ -163,6 +163,11 @@ class VMTable(Table[Cell]):
         for key in self.shown:
             self.add_column(headers[key], key=key, width=FIXED_WIDTHS.get(key))
 
+    def empty_words(self) -> str:
+        if not self.vms:
+            return "No VMs."
+        return "No VM matches the filter: press / to change it, or f for the state filter."
+
     def reader_header(self) -> str:
         """F2 in screen-reader mode: the columns in the order a row is read, and the view."""
         headers = {key: header for key, header, _noun in COLUMNS}

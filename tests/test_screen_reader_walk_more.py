@@ -220,6 +220,10 @@ def test_upload_download_progress_and_the_quit_guard(
         term.wait_for(lambda: any(when > left for when, _ in progress_changes(term, began)),
                       60, "the upload going on after the guard")
         term.wait_for(lambda: "big.img: uploaded " not in term.text(), 120, "the upload's end")
+        # The end is read out at once, on a page of its own; any key goes back.
+        term.wait_for(lambda: "Uploaded 3 GiB" in term.text(), 30, "the end read out")
+        w.read(rf"Uploaded 3 GiB from {re.escape(str(source))}.*")
+        w.key("x", volume)
         # A sentence wider than the screen goes on over the next line.
         w.key("f3", rf"Newest event: Uploaded 3 GiB from {re.escape(str(source))}.*")
         assert "into big.img." in " ".join(term.text().split())
@@ -234,6 +238,9 @@ def test_upload_download_progress_and_the_quit_guard(
         term.wait_for(lambda: "big.img: downloaded " in term.text(), 60, "the download's line")
         term.wait_for(lambda: "big.img: downloaded " not in term.text(), 120,
                       "the download's end")
+        term.wait_for(lambda: "Downloaded 3 GiB" in term.text(), 30, "the end read out")
+        w.read(r"Downloaded 3 GiB of big\.img into.*")
+        w.key("x", volume)
         w.key("f3", r"Newest event: Downloaded 3 GiB of big\.img into.*")
         assert f"into {copy}." in " ".join(term.text().split())
         w.key("x", volume)
