@@ -62,7 +62,12 @@ class TvirtCommands(Provider):
                 "Full stats limit",
                 "Above this many VMs, disk and network stats only for VMs whose details are open",
                 self._stats_limit,
-            )
+            ),
+            (
+                "SSH connection sharing",
+                "Whether tvirt's commands on a host share one ssh connection; saved in the config",
+                self._ssh_sharing,
+            ),
         ]
 
     def _themes(self) -> list[str]:
@@ -81,6 +86,13 @@ class TvirtCommands(Provider):
 
         if isinstance(self.app, TvirtApp):
             ask_limit(self.app)
+
+    def _ssh_sharing(self) -> None:
+        from .app import TvirtApp
+        from .ssh_sharing import ask_sharing
+
+        if isinstance(self.app, TvirtApp):
+            ask_sharing(self.app)
 
     async def _run(self, key: Key) -> None:
         # Imported here: the dashboard module imports the app, which imports this one.

@@ -5,7 +5,8 @@
 # with one slow), the fifty-host benchmark (50 test+ssh hosts of 200 VMs, virt-manager on
 # the same URIs), the console echo and console flood benchmarks (tvirt and virsh console
 # under a guest printing as fast as it can), the graphical display's key-to-screen time
-# (against virsh send-key and screenshot) with its fps and CPU, the command start-up times against virsh
+# (against virsh send-key and screenshot) with its fps and CPU, the command start-up times against virsh,
+# the ssh handshakes per minute of the Gluster view with connection sharing on and off
 # and the real-host benchmarks on the lab of scripts/lab.sh (launch, RPC per tick, live
 # migration, eight hosts), then stops what it started.
 # Tables go to stdout; extra arguments go to benchmarks.scale (e.g. --runs 5);
@@ -30,4 +31,5 @@ done
 .venv/bin/python -m benchmarks.console_flood
 .venv/bin/python -m benchmarks.display_latency
 .venv/bin/python -m benchmarks.cli_start
+.venv/bin/python -m benchmarks.ssh_handshakes
 .venv/bin/python -m benchmarks.lab_hosts

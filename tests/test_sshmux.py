@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Testbed, wait_for
-from tvirt import sshmux
+from tvirt import config, sshmux
 from tvirt.remote import runner_for, ssh_prefix
 from tvirt.uri import parse_uri
 
@@ -147,3 +147,82 @@ def test_a_command_closes_its_master_on_exit(
                for c in commands)
     assert len(exits) == 1 and log.read_text().splitlines()[-1] == exits[0]  # closed, last
     wait_for(lambda: sockets(runtime_dir) == [], what="the master's socket to go")
+
+
+@pytest.fixture
+def sharing_as_configured() -> Iterator[None]:
+    """The switch is process-wide: each test leaves it as the config says."""
+    yield
+    sshmux.set_sharing(None)
+
+
+def test_the_switch_applies_to_runners_made_before(
+    runtime_dir: Path, sharing_as_configured: None
+) -> None:
+    runner = runner_for("qemu+ssh://root@node1:2222/system")
+    assert sshmux.shared(runner.command(["true"]))
+    sshmux.set_sharing(False)
+    off = runner.command(["true"])
+    assert not any(word.startswith("Control") for word in off)
+    assert off == ["ssh", "-o", "BatchMode=yes", "-T", "-p", "2222", "root@node1", "--", "true"]
+    assert ssh_prefix(parse_uri("qemu+ssh://root@node1/system"))[-1] == "root@node1"
+    assert not sshmux.shared(ssh_prefix(parse_uri("qemu+ssh://root@node1/system")))
+    made_off = runner_for("qemu+ssh://root@node1/system")
+    sshmux.set_sharing(True)  # and back: a runner made while off shares again
+    again = made_off.command(["true"])
+    assert again.count("-o") == 4 and sshmux.shared(again) and again[-3] == "root@node1"
+
+
+def test_the_config_switches_sharing(tmp_path: Path, sharing_as_configured: None,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "config.toml"
+    monkeypatch.setenv("TVIRT_CONFIG", str(path))
+    assert config.load(path).share_connections is True  # no file: on
+    path.write_text("[ssh]\nshare_connections = false\n")
+    assert config.load(path).share_connections is False
+    sshmux.set_sharing(None)
+    assert sshmux.sharing() is False  # read from the config on first use
+    path.write_text('[ssh]\nshare_connections = "no"\n')
+    with pytest.raises(config.ConfigError, match=r"ssh\.share_connections"):
+        config.load(path)
+    settings = config.Config(path=path, share_connections=False)
+    config.save(settings)
+    assert config.load(path).share_connections is False
+
+
+@pytest.mark.real
+def test_with_sharing_off_no_master_is_made(
+    runtime_dir: Path, testbed: Testbed, sharing_as_configured: None
+) -> None:
+    runner = runner_for(testbed.ssh_uri)  # made while on, used while off
+    sshmux.set_sharing(False)
+    for word in ("one", "two", "three"):
+        assert runner.run(["echo", word]).out == f"{word}\n"
+        assert sockets(runtime_dir) == []
+    assert sshmux.master_pid(sshmux.apply(runner.ssh_prefix)) is None
+    # On again: one master serves the next several commands.
+    sshmux.set_sharing(True)
+    pids = []
+    for word in ("four", "five", "six"):
+        assert runner.run(["echo", word]).out == f"{word}\n"
+        pids.append(sshmux.master_pid(runner.ssh_prefix))
+    assert pids[0] is not None and pids == [pids[0]] * 3
+    assert len(sockets(runtime_dir)) == 1
+
+
+@pytest.mark.real
+def test_a_command_with_sharing_off_in_the_config(
+    runtime_dir: Path, testbed: Testbed, ssh_log: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    log, env = ssh_log
+    path = tmp_path / "config.toml"
+    path.write_text("[ssh]\nshare_connections = false\n")
+    done = subprocess.run([TVIRT, "-c", testbed.ssh_uri, "disks", "127.0.0.1", "--json"],
+                          capture_output=True, text=True, timeout=300,
+                          env={**env, "TVIRT_CONFIG": str(path)})
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)
+    commands, exits = ours(log)
+    assert len(commands) >= 2 and exits == []  # lsblk and wipefs, each on its own
+    assert not any("ControlPath=" in c for c in commands)
+    assert not (runtime_dir / "tvirt").exists() or sockets(runtime_dir) == []

@@ -53,6 +53,8 @@ class Config:
     # VMs whose details are open (tvirt.tiers).
     full_stats_limit: int = DEFAULT_FULL_STATS_LIMIT
     console_escape: str = DEFAULT_CONSOLE_ESCAPE
+    # Commands tvirt runs on a host share one ssh connection per host (tvirt.sshmux).
+    share_connections: bool = True
     path: Path | None = None
 
 
@@ -120,6 +122,10 @@ def load(path: Path | None = None) -> Config:
             f"In {path}, console.escape must be Ctrl plus a letter or one of @ \\ ] ^ _, "
             f'written like "ctrl+]"; {escape!r} is not.'
         )
+    ssh = data.get("ssh", {})
+    if not isinstance(ssh, dict):
+        raise ConfigError(f"In {path}, [ssh] must be a table.")
+    share = _typed(ssh, "share_connections", bool, True, f"In {path}, ssh.share_connections")
     return Config(
         uris=list(uris),
         readonly=readonly,
@@ -129,6 +135,7 @@ def load(path: Path | None = None) -> Config:
         history_minutes=float(minutes),
         full_stats_limit=limit,
         console_escape=escape,
+        share_connections=share,
         path=path,
     )
 
@@ -155,6 +162,7 @@ def save(config: Config, path: Path | None = None) -> Path:
             "full_stats_limit": config.full_stats_limit,
         },
         "console": {"escape": config.console_escape},
+        "ssh": {"share_connections": config.share_connections},
     }
     import tomli_w
 

@@ -69,11 +69,12 @@ class Runner:
             raise ValueError("empty command")
         if not self.ssh_prefix:
             return list(argv)
-        if sshmux.shared(self.ssh_prefix):
-            sshmux.remember(self.ssh_prefix)  # this command may start the host's master
+        prefix = sshmux.apply(self.ssh_prefix)  # the sharing setting as it is now
+        if sshmux.shared(prefix):
+            sshmux.remember(prefix)  # this command may start the host's master
         # ssh joins its trailing arguments with spaces and hands them to the remote shell,
         # so one quoted string is the only safe form.
-        return [*self.ssh_prefix, "--", shlex.join(argv)]
+        return [*prefix, "--", shlex.join(argv)]
 
     def display(self, argv: Sequence[str]) -> str:
         """The command as a person would type it on that host (for dry runs and logs)."""
@@ -148,7 +149,7 @@ class Runner:
 def ssh_prefix(uri: ParsedURI) -> tuple[str, ...]:
     """ssh options for the connection's user, host, port and keyfile. BatchMode so ssh never
     prompts; host-key checking is left as the user's ssh config has it. One connection per
-    host is shared by every command (tvirt.sshmux)."""
+    host is shared by every command (tvirt.sshmux), unless sharing is off."""
     argv = ["ssh", "-o", "BatchMode=yes", "-T"]
     if uri.port:
         argv += ["-p", str(uri.port)]

@@ -9,6 +9,11 @@ PERSIST_SECONDS after its last command (a killed tvirt leaves nothing for long),
 close_all, run when the process exits, closes every master this process may have started
 (`ssh -O exit`). Host-key checking and BatchMode stay as the caller's ssh argv has them.
 Where no private directory can be had, commands connect on their own as before.
+
+Sharing can be turned off (`[ssh] share_connections = false`, or set_sharing from the app's
+setting): every command then connects on its own. It is read from the config on first use
+and applied when each command starts (`apply`), so a runner made earlier follows a change;
+a master already running is not cut, it ends PERSIST_SECONDS after its last command.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ SOCKET_NAME = "%C"
 _lock = threading.Lock()
 _started: dict[tuple[str, ...], None] = {}  # the ssh argv of each master, in order
 _hooked = False
+_sharing: bool | None = None  # None: not read from the config yet
 
 
 def control_dir() -> Path | None:
@@ -98,9 +104,32 @@ def _prune(base: Path) -> None:
                 entry.rmdir()
 
 
+def sharing() -> bool:
+    """Whether commands share one connection per host: set_sharing's value, else the
+    config's `[ssh] share_connections` (on when the config cannot be read: the command
+    that loads it says why)."""
+    global _sharing
+    if _sharing is None:
+        from tvirt import config
+
+        try:
+            _sharing = config.load().share_connections
+        except config.ConfigError:
+            _sharing = True
+    return _sharing
+
+
+def set_sharing(on: bool | None) -> None:
+    """Sharing on or off from now on; None: as the config says (read again)."""
+    global _sharing
+    _sharing = on
+
+
 def options() -> tuple[str, ...]:
-    """The ssh options that share one connection per destination, or () without a
-    private directory."""
+    """The ssh options that share one connection per destination, or () with sharing
+    off or without a private directory."""
+    if not sharing():
+        return ()
     where = process_dir()
     if where is None:
         return ()
@@ -113,6 +142,22 @@ def options() -> tuple[str, ...]:
 
 def shared(argv: Sequence[str]) -> bool:
     return any(a.startswith("ControlPath=") for a in argv)
+
+
+_OURS = ("ControlMaster=", "ControlPath=", "ControlPersist=")
+
+
+def apply(ssh_argv: Sequence[str]) -> tuple[str, ...]:
+    """ssh's argv up to the destination, with sharing as it is set now (options() before
+    the destination, or none of them)."""
+    *rest, destination = ssh_argv
+    kept: list[str] = []
+    for word in rest:
+        if word.startswith(_OURS) and kept and kept[-1] == "-o":
+            kept.pop()
+        else:
+            kept.append(word)
+    return (*kept, *options(), destination)
 
 
 def remember(ssh_argv: Sequence[str]) -> None:
