@@ -2,9 +2,9 @@
 
 Textual's Footer rebuilds every key widget whenever its screen's bindings are reported
 changed, and a screen reports that each time it comes back to the top: Escape from the
-consoles rebuilt the dashboard's twenty keys. Each new key widget was restyled twice
+consoles rebuilt the dashboard's eleven keys. Each new key widget was restyled twice
 while mounting (its `compact` starts True, then takes the footer's value), and that
-was most of the time the dashboard took to come back (docs/performance.md, "Serial
+was half the app's work to bring the dashboard back (docs/performance.md, "Serial
 console under a flood"). This footer rebuilds only when what it shows changed, and its
 new keys start with the footer's `compact`, so they mount styled once.
 """
