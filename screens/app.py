@@ -14,6 +14,7 @@ from textual import events
 from textual.app import App, ScreenStackError
 from textual.binding import Binding, BindingType
 from textual.command import CommandPalette
+from textual.driver import Driver
 from textual.filter import Monochrome, NoColor
 from textual.screen import ModalScreen, Screen, ScreenResultCallbackType, ScreenResultType
 from textual.theme import Theme
@@ -93,6 +94,16 @@ class TvirtApp(App[int]):
     CSS_PATH = str(STYLESHEET)
     BINDINGS = app_bindings()
     COMMANDS = App.COMMANDS | {TvirtCommands}
+
+    def get_driver_class(self) -> type[Driver]:
+        """In a Linux terminal, the driver that hands a lone Escape on when it is due
+        (screens/driver.py), not up to 100 ms later."""
+        from textual.drivers.linux_driver import LinuxDriver
+
+        from .driver import PromptDriver
+
+        chosen = super().get_driver_class()
+        return PromptDriver if chosen is LinuxDriver else chosen
 
     def __init__(
         self,

@@ -25,7 +25,7 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import Header, Static, TabbedContent, TabPane
 
 from tvirt import config
 from tvirt.console import (
@@ -45,6 +45,7 @@ from tvirt.vmcreate import stall_hint
 
 from .base import tabs_composed
 from .dialogs import ConfirmDialog, Confirmed
+from .footer import SteadyFooter
 from .tabbed import TabsScreen
 from .terminal import TerminalView
 
@@ -398,7 +399,7 @@ class ConsoleScreen(TabsScreen[ConsolePane]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield TabbedContent(id="console-tabs")
-        yield Footer()
+        yield SteadyFooter()
 
     def pane_for(self, vm: VMInfo) -> ConsolePane | None:
         return self.panes.get(vm.key)

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.widgets import DataTable, Footer, Header, Input, Log, Static
+from textual.widgets import DataTable, Header, Input, Log, Static
 
 from tvirt.actions import Action
 from tvirt.history import Metric
@@ -21,6 +21,7 @@ from tvirt.stats import StatsSnapshot
 
 from .base import TvirtScreen
 from .dialogs import AddConnectionDialog, ConfirmDialog, Confirmed
+from .footer import SteadyFooter
 from .host_list import HOST_TREND_WIDTH, HostFilter, HostList, host_stats_lines
 from .vm_table import VMTable
 from .words import host_counts, plural, target_lines, vm_counts
@@ -122,7 +123,7 @@ class DashboardScreen(TvirtScreen[None]):
         log = Log(id="log", max_lines=500)
         log.tooltip = "Messages: results and state changes; press L to review them"
         yield log
-        yield Footer()
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
         self.table.history = self.tvirt.history
