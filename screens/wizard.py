@@ -32,7 +32,8 @@ from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
 
 from tvirt import progress
 from tvirt.errors import TvirtError, explain
@@ -45,6 +46,7 @@ from .progress import ProgressEvent, ProgressPanel
 from .reader import read_out
 
 R = TypeVar("R")
+XML_TITLE = "The XML that goes to libvirt"
 
 
 class RunFinished(Message):
@@ -272,6 +274,7 @@ class FieldWizard(Wizard, TvirtModal[R]):
     FieldWizard #wiz-options { height: auto; max-height: 12; }
     FieldWizard #wiz-warning { height: auto; margin-bottom: 1; }
     FieldWizard #wiz-xml { height: auto; max-height: 16; border: round $primary; }
+    FieldWizard #wiz-summary { display: none; height: auto; max-height: 70%; }
     """
     STEP_LINE = "wiz-title"
 
@@ -312,6 +315,9 @@ class FieldWizard(Wizard, TvirtModal[R]):
             yield Static(id="wiz-warning", classes="dialog-error")
             with VerticalScroll(id="wiz-xml"):
                 yield Static(id="wiz-xml-text")
+            # Screen-reader mode's summary: one line an option, so the cursor reads it
+            # line by line (the text, the warning, the XML); shown by show_page.
+            yield OptionList(id="wiz-summary")
             yield Static("", id=ERROR_ID, classes="dialog-error")
             yield Static(id="wiz-keys", classes="dialog-keys")
             with Horizontal(classes="dialog-buttons"):
@@ -320,8 +326,15 @@ class FieldWizard(Wizard, TvirtModal[R]):
                 yield Button("Cancel", id="cancel")
 
     def on_mount(self) -> None:
-        self.query_one("#wiz-xml").border_title = "The XML that goes to libvirt"
+        self.query_one("#wiz-xml").border_title = XML_TITLE
         self.go_to(0)
+
+    def summary_lines(self) -> list[str]:
+        """The summary as screen-reader mode reads it: every line it shows, in order."""
+        step = self.current_step
+        warning = self.summary_warning()
+        xml = self.summary_xml().splitlines()
+        return [*step.text().splitlines(), *warning.splitlines(), f"{XML_TITLE}:", *xml]
 
     def show_page(self) -> None:
         """The current step's words, its field filled from the answers so far."""
@@ -338,9 +351,14 @@ class FieldWizard(Wizard, TvirtModal[R]):
         label.display = (entry.display or options.display) and bool(
             getattr(self.app, "screen_reader", False)
         )
-        xml.display = step.summary
+        # Screen-reader mode reads the summary from one focusable list instead.
+        spoken = step.summary and bool(getattr(self.app, "screen_reader", False))
+        self.query_one("#wiz-text").display = not spoken
+        xml.display = step.summary and not spoken
         warning_text = self.summary_warning() if step.summary else ""
-        warning.display = bool(warning_text)
+        warning.display = bool(warning_text) and not spoken
+        summary = self.query_one("#wiz-summary", OptionList)
+        summary.display = spoken
         warning.update(Content(warning_text))
         self.query_one("#back", Button).disabled = self.step == 0
         nxt = self.query_one("#next", Button)
@@ -351,7 +369,11 @@ class FieldWizard(Wizard, TvirtModal[R]):
             Content(f"{choose}{first}.  Ctrl+B: back.  Escape: cancel, creating nothing.")
         )
         self.say("")
-        if step.summary:
+        if spoken:
+            summary.set_options(Option(Content(line)) for line in self.summary_lines())
+            summary.highlighted = 0
+            summary.focus()
+        elif step.summary:
             self.query_one("#wiz-xml-text", Static).update(Content(self.summary_xml()))
             nxt.focus()
         elif step.options is not None:
@@ -406,6 +428,11 @@ class FieldWizard(Wizard, TvirtModal[R]):
 
     @on(Button.Pressed, "#next")
     async def _next(self) -> None:
+        await self.submit_page()
+
+    @on(OptionList.OptionSelected, "#wiz-summary")
+    async def _summary_enter(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
         await self.submit_page()
 
     @on(Button.Pressed, "#back")
