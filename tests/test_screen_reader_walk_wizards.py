@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 from pty_term import Terminal
 from test_screen_reader_walk import Walk
 
-from conftest import Testbed, dir_pool, tvirt_bin
+from conftest import Testbed, _remove_domain, dir_pool, guest_xml, tvirt_bin
 
 PID = os.getpid()
 POOL_ROW = r"[\w.:@+-]+\s+\w+\s+(running|inactive|building|degraded|inaccessible)\s+.*"
@@ -152,3 +154,85 @@ def walk_the_pool_wizard(tmp_path: Path, testbed: Testbed, name: str, target: Pa
     finally:
         w.term.close()
         _remove_pool(testbed.qemu_uri, name)
+
+
+@pytest.mark.real
+def test_add_disk_form_on_a_vm_of_its_own(tmp_path: Path, testbed: Testbed) -> None:
+    import libvirt
+
+    vm = f"tvirt-srd-{PID}"
+    # A short directory: the field's long label leaves some 60 columns for the path,
+    # and a longer one would scroll its start out of the line.
+    short = Path(tempfile.mkdtemp(prefix="sr"))
+    disk = short / "disk.img"
+    with disk.open("wb") as f:
+        f.truncate(16 * 1024**2)
+    _remove_domain(testbed.qemu_uri, vm)
+    conn = libvirt.open(testbed.qemu_uri)
+    try:
+        conn.defineXML(guest_xml(vm, testbed.guest_kernel, testbed.guest_initrd))
+    finally:
+        conn.close()
+    try:
+        walk_the_add_disk_form(tmp_path, testbed, vm, disk)
+    finally:
+        _remove_domain(testbed.qemu_uri, vm)
+        shutil.rmtree(short)
+
+
+def walk_the_add_disk_form(tmp_path: Path, testbed: Testbed, vm: str, disk: Path) -> None:
+    import libvirt
+
+    row = rf"{vm}\s+shut off\s+localhost qemu/system\s+1\s+128 MiB\s+n/a\s+off"
+    path = r"Path of a volume or file \(empty: an empty CD drive\)"
+    w = start(tmp_path, testbed.qemu_uri)
+    try:
+        w.note("Find the VM")
+        w.key("/", r"\(empty\) Filter by name or host \(press /\)")
+        w.typed(vm, vm)
+        w.key("enter", row)
+        w.note("Its hardware: no disk yet")
+        w.key("e", r"usb0\s+controller\s+usb .*")
+        w.idle("hardware", settle=2.0)  # the footer follows the focus late
+        w.note("The add-disk form: a path that is not there is refused at once")
+        w.key("a", rf"{path}\s+\(empty\)")
+        w.idle("add-disk form")
+        missing = disk.parent / "missing.img"
+        w.typed(str(missing), rf"{path}\s+{re.escape(str(missing))}")
+        w.keys([
+            ("enter", r"Bus\s+\(\*\) virtio"),
+            ("down", r"Bus\s+\(\*\) sata"),
+            ("up", r"Bus\s+\(\*\) virtio"),
+        ])
+        w.key("enter", rf"There is no disk image at {re.escape(str(missing))} on \S+\.")
+        assert "Traceback" not in w.term.text()
+        w.idle("add-disk refusal")
+        w.note("Any key goes back to the form (not to a stale Working... page), "
+               "what was typed kept")
+        w.key("x", r"Bus\s+\(\*\) virtio")
+        w.key("shift+tab", rf"{path}\s+{re.escape(str(missing))}")
+        for _ in str(missing):
+            w.term.press("backspace")
+        w.read(rf"{path}\s+\(empty\)")
+        w.typed(str(disk), rf"{path}\s+{re.escape(str(disk))}")
+        w.keys([
+            ("enter", r"Bus\s+\(\*\) virtio"),
+            ("shift+tab", rf"{path}\s+{re.escape(str(disk))}"),
+            ("tab", r"Bus\s+\(\*\) virtio"),
+        ])
+        w.note("Enter adds the disk; the form closes once it is added")
+        w.key("enter", rf"vda\s+disk\s+{re.escape(str(disk))}, bus virtio, format raw")
+        conn = libvirt.open(testbed.qemu_uri)
+        try:
+            xml = conn.lookupByName(vm).XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+        finally:
+            conn.close()
+        assert f"<source file='{disk}'/>" in xml and xml.count("<disk ") == 1, xml
+        w.idle("hardware with the new disk")
+        w.note("The form again, left with Escape: nothing added")
+        w.key("a", rf"{path}\s+\(empty\)")
+        w.key("escape", rf"vda\s+disk\s+{re.escape(str(disk))}, bus virtio, format raw")
+        w.key("escape", row)
+        assert "Traceback" not in w.term.text()
+    finally:
+        w.term.close()
