@@ -84,6 +84,7 @@ class Wizard(FormMixin, _Screen):
         self.attempts = 0  # answers checked so far (tests wait on it)
         self.working = False  # a check or a finish is under way
         self.running = False  # the run phase or its undo is under way
+        self.progress_panel: ProgressPanel | None = None  # the run phase's, found on the event loop
 
     # ----- what a wizard defines ------------------------------------------------------
 
@@ -188,10 +189,20 @@ class Wizard(FormMixin, _Screen):
 
     def run(self) -> None:
         self.running = True
+        # Looked up here, on the event loop: the operation's thread only asks it.
+        try:
+            self.progress_panel = self.query_one(ProgressPanel)
+        except NoMatches:
+            self.progress_panel = None
         self._run()
 
     def tell(self, event: progress.Event) -> None:
-        """The progress callback handed to the core (any thread)."""
+        """The progress callback handed to the core (any thread). An event the panel's
+        line would not show (screen-reader mode: too soon after its last change, or a
+        dialog covers it) is not posted: each message repaints the screen."""
+        panel = self.progress_panel
+        if panel is not None and panel.drops(event):
+            return
         self.post_message(ProgressEvent(event))
 
     @work(exclusive=True, exit_on_error=False, group="wizard-run")
