@@ -39,7 +39,7 @@ from tvirt import progress
 from tvirt.errors import TvirtError, explain
 from tvirt.sizes import SizeError
 
-from .base import TvirtModal
+from .base import TvirtModal, drop_read_outs
 from .dialogs import quit_bindings
 from .form import ERROR_ID, Choice, FormMixin, form_bindings, step_words
 from .progress import ProgressEvent, ProgressPanel
@@ -163,6 +163,8 @@ class Wizard(FormMixin, _Screen):
             if found is not None:
                 self.refuse(*found)
                 return
+            # A sentence the check said while it waited ("Checking the files...") is over.
+            drop_read_outs(self)
             if self.is_last():
                 await self.finish()
             else:

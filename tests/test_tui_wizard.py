@@ -280,3 +280,25 @@ async def test_without_the_mode_every_progress_event_is_posted() -> None:
     wiz = await run_ticking(Host)
     assert wiz.counts.posted == 13 and wiz.counts.shown == 13
     assert wiz.counts.lines[-1] == "the thing: made 12 B of 12 B (100%), 1 B/s."
+
+
+class Checking(Tiny):
+    """A check that says what it does while it waits, as the new-VM wizard's file check."""
+
+    async def check_page(self) -> tuple[str, Widget | None] | None:
+        self.refuse("Checking the thing...")
+        return await super().check_page()
+
+
+async def test_screen_reader_page_said_during_a_check_goes_once_it_passes() -> None:
+    wiz = Checking()
+    async with ReaderHost(wiz).run_test() as pilot:
+        await opened(pilot, wiz)
+        await pilot.press("a", "space", "b", "enter")
+        await until(pilot, lambda: wiz.attempts == 1, "the check")
+        # Refused: the refusal replaced the check's sentence, one page over the wizard.
+        assert len(pilot.app.screen_stack) == 3 and wiz.step == 0
+        await pilot.press("x", "backspace", "backspace", "enter")
+        await until(pilot, lambda: wiz.attempts == 2, "the second check")
+        await until(pilot, lambda: wiz.step == 1, "step 2")
+        assert pilot.app.screen is wiz and wiz.focused is wiz.query_one("#size")
