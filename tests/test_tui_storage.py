@@ -367,3 +367,21 @@ async def test_pool_wizard_summary_is_read_line_by_line_in_screen_reader_mode(
         screen = app.screen
         assert isinstance(screen, StorageScreen)
         await until(pilot, lambda: "images" in [p.name for p in screen.pools], "the pool")
+
+
+async def test_volume_wizard_summary_reads_its_warning_on_its_own_line() -> None:
+    """Screen-reader mode: the summary's warning is a line of the list, after the
+    sentence and before the XML, so the cursor reaches it with Down."""
+    app = TvirtApp(uris=[LAB], screen_reader=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        wizard = await open_wizard(pilot, "n")
+        while not wizard.current_step.summary:
+            await answer(pilot, wizard, VOLUME_ANSWERS[step_id(wizard)] if step_id(wizard)
+                         != "capacity" else "900T")
+        summary = wizard.query_one("#wiz-summary", OptionList)
+        lines = [str(summary.get_option_at_index(i).prompt)
+                 for i in range(summary.option_count)]
+        assert lines[0].startswith("Create new.qcow2 in pool ") and "900 TiB" in lines[0]
+        assert lines[1].startswith("Warning: 900 TiB is more than"), lines
+        assert lines[2] == "The XML that goes to libvirt:" and lines[3].startswith("<volume")
+        assert not wizard.query_one("#wiz-warning").display
