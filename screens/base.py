@@ -4,7 +4,8 @@ Textual's Screen.dismiss pops the top screen, whichever it is. Keys and button p
 queued for a dialog before it closed are still handled by it afterwards (a fast Escape
 then Enter, found by tests/monkey.py), and their second dismiss popped the screen below:
 the dashboard, which ended the app with "Can't pop screen". A screen that is no longer
-the current one ignores dismiss, and its result callback is not called twice.
+the current one ignores dismiss, and its result callback is not called twice, unless only
+read-out pages lie above it (`drop_read_outs`).
 """
 
 from __future__ import annotations
@@ -25,16 +26,33 @@ def _nothing() -> AwaitComplete:
     return AwaitComplete()
 
 
+def drop_read_outs(screen: Screen[Any]) -> bool:
+    """Take away the read-out pages (screen-reader mode's sentences, screens/reader.py
+    ReadOut: "Working...") lying above `screen`, so it is on top again. Only when nothing
+    else lies above it; returns whether it is on top now. A form that said "Working..."
+    closes once its change is done, and a new sentence replaces the old one, instead of
+    the stale page staying (and the form's dismiss being ignored under it)."""
+    stack = screen.app.screen_stack
+    if screen not in stack:
+        return False
+    above = stack[stack.index(screen) + 1:]
+    if not all(getattr(page, "READ_OUT", False) for page in above):
+        return False
+    for _page in above:
+        screen.app.pop_screen()
+    return True
+
+
 class TvirtScreen(Screen[R]):
     def dismiss(self, result: R | None = None) -> AwaitComplete:
-        if not self.is_current:
+        if not self.is_current and not drop_read_outs(self):
             return _nothing()
         return super().dismiss(result)
 
 
 class TvirtModal(ModalScreen[R]):
     def dismiss(self, result: R | None = None) -> AwaitComplete:
-        if not self.is_current:
+        if not self.is_current and not drop_read_outs(self):
             return _nothing()
         return super().dismiss(result)
 

@@ -57,6 +57,9 @@ def text_offset(widget: Widget) -> Offset | None:
         line = widget._index_to_line[highlighted]
         # Options may be padded (the command palette's are): the text starts after it.
         pad = widget.get_component_styles("option-list--option").padding.left
+        # An indented line (a wizard summary's XML) starts at its first letter.
+        prompt = str(widget.get_option_at_index(highlighted).prompt)
+        pad += len(prompt) - len(prompt.lstrip(" "))
         return _clamp(Offset(content.x + pad, content.y + line - scroll_y), widget)
     if isinstance(widget, Button):
         # Where the label is drawn (centred, or left-aligned in screen-reader mode): the

@@ -38,7 +38,7 @@ from textual.widgets.option_list import Option
 
 from tvirt.keys import APP_KEYS
 
-from .base import TvirtModal
+from .base import TvirtModal, drop_read_outs
 
 READER_CLASS = "-screen-reader"
 QUIT_KEYS = frozenset(k.key for k in APP_KEYS if k.action == "quit")
@@ -135,6 +135,7 @@ class ReadOut(TvirtModal[None]):
         for k in APP_KEYS
         if k.action == "quit"
     ]
+    READ_OUT = True  # base.drop_read_outs takes it away when its sentence is over
 
     DEFAULT_CSS = """
     ReadOut { align: left top; background: $background; }
@@ -165,6 +166,7 @@ def read_out(screen: Screen[Any], sentence: str) -> None:
     """Screen-reader mode: a sentence the user must hear now (a refusal: it is not on the
     field's line) on a page of its own with the cursor on it; any key goes back."""
     if sentence and getattr(screen.app, "screen_reader", False):
+        drop_read_outs(screen)  # a newer sentence ("Not added: ...") replaces "Working..."
         screen.app.push_screen(ReadOut([sentence]))
 
 

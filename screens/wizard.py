@@ -32,19 +32,21 @@ from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
 
 from tvirt import progress
 from tvirt.errors import TvirtError, explain
 from tvirt.sizes import SizeError
 
-from .base import TvirtModal
+from .base import TvirtModal, drop_read_outs
 from .dialogs import quit_bindings
 from .form import ERROR_ID, Choice, FormMixin, form_bindings, step_words
 from .progress import ProgressEvent, ProgressPanel
 from .reader import read_out
 
 R = TypeVar("R")
+XML_TITLE = "The XML that goes to libvirt"
 
 
 class RunFinished(Message):
@@ -82,6 +84,7 @@ class Wizard(FormMixin, _Screen):
         self.attempts = 0  # answers checked so far (tests wait on it)
         self.working = False  # a check or a finish is under way
         self.running = False  # the run phase or its undo is under way
+        self.progress_panel: ProgressPanel | None = None  # the run phase's, found on the event loop
 
     # ----- what a wizard defines ------------------------------------------------------
 
@@ -160,6 +163,8 @@ class Wizard(FormMixin, _Screen):
             if found is not None:
                 self.refuse(*found)
                 return
+            # A sentence the check said while it waited ("Checking the files...") is over.
+            drop_read_outs(self)
             if self.is_last():
                 await self.finish()
             else:
@@ -186,10 +191,20 @@ class Wizard(FormMixin, _Screen):
 
     def run(self) -> None:
         self.running = True
+        # Looked up here, on the event loop: the operation's thread only asks it.
+        try:
+            self.progress_panel = self.query_one(ProgressPanel)
+        except NoMatches:
+            self.progress_panel = None
         self._run()
 
     def tell(self, event: progress.Event) -> None:
-        """The progress callback handed to the core (any thread)."""
+        """The progress callback handed to the core (any thread). An event the panel's
+        line would not show (screen-reader mode: too soon after its last change, or a
+        dialog covers it) is not posted: each message repaints the screen."""
+        panel = self.progress_panel
+        if panel is not None and panel.drops(event):
+            return
         self.post_message(ProgressEvent(event))
 
     @work(exclusive=True, exit_on_error=False, group="wizard-run")
@@ -272,6 +287,7 @@ class FieldWizard(Wizard, TvirtModal[R]):
     FieldWizard #wiz-options { height: auto; max-height: 12; }
     FieldWizard #wiz-warning { height: auto; margin-bottom: 1; }
     FieldWizard #wiz-xml { height: auto; max-height: 16; border: round $primary; }
+    FieldWizard #wiz-summary { display: none; height: auto; max-height: 70%; }
     """
     STEP_LINE = "wiz-title"
 
@@ -312,6 +328,9 @@ class FieldWizard(Wizard, TvirtModal[R]):
             yield Static(id="wiz-warning", classes="dialog-error")
             with VerticalScroll(id="wiz-xml"):
                 yield Static(id="wiz-xml-text")
+            # Screen-reader mode's summary: one line an option, so the cursor reads it
+            # line by line (the text, the warning, the XML); shown by show_page.
+            yield OptionList(id="wiz-summary")
             yield Static("", id=ERROR_ID, classes="dialog-error")
             yield Static(id="wiz-keys", classes="dialog-keys")
             with Horizontal(classes="dialog-buttons"):
@@ -320,8 +339,15 @@ class FieldWizard(Wizard, TvirtModal[R]):
                 yield Button("Cancel", id="cancel")
 
     def on_mount(self) -> None:
-        self.query_one("#wiz-xml").border_title = "The XML that goes to libvirt"
+        self.query_one("#wiz-xml").border_title = XML_TITLE
         self.go_to(0)
+
+    def summary_lines(self) -> list[str]:
+        """The summary as screen-reader mode reads it: every line it shows, in order."""
+        step = self.current_step
+        warning = self.summary_warning()
+        xml = self.summary_xml().splitlines()
+        return [*step.text().splitlines(), *warning.splitlines(), f"{XML_TITLE}:", *xml]
 
     def show_page(self) -> None:
         """The current step's words, its field filled from the answers so far."""
@@ -338,9 +364,14 @@ class FieldWizard(Wizard, TvirtModal[R]):
         label.display = (entry.display or options.display) and bool(
             getattr(self.app, "screen_reader", False)
         )
-        xml.display = step.summary
+        # Screen-reader mode reads the summary from one focusable list instead.
+        spoken = step.summary and bool(getattr(self.app, "screen_reader", False))
+        self.query_one("#wiz-text").display = not spoken
+        xml.display = step.summary and not spoken
         warning_text = self.summary_warning() if step.summary else ""
-        warning.display = bool(warning_text)
+        warning.display = bool(warning_text) and not spoken
+        summary = self.query_one("#wiz-summary", OptionList)
+        summary.display = spoken
         warning.update(Content(warning_text))
         self.query_one("#back", Button).disabled = self.step == 0
         nxt = self.query_one("#next", Button)
@@ -351,7 +382,11 @@ class FieldWizard(Wizard, TvirtModal[R]):
             Content(f"{choose}{first}.  Ctrl+B: back.  Escape: cancel, creating nothing.")
         )
         self.say("")
-        if step.summary:
+        if spoken:
+            summary.set_options(Option(Content(line)) for line in self.summary_lines())
+            summary.highlighted = 0
+            summary.focus()
+        elif step.summary:
             self.query_one("#wiz-xml-text", Static).update(Content(self.summary_xml()))
             nxt.focus()
         elif step.options is not None:
@@ -406,6 +441,11 @@ class FieldWizard(Wizard, TvirtModal[R]):
 
     @on(Button.Pressed, "#next")
     async def _next(self) -> None:
+        await self.submit_page()
+
+    @on(OptionList.OptionSelected, "#wiz-summary")
+    async def _summary_enter(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
         await self.submit_page()
 
     @on(Button.Pressed, "#back")

@@ -208,7 +208,22 @@ def test_every_screen_by_keyboard_with_the_focused_item_alone_on_the_cursor_line
     w.keys([
         ("enter", r"Allocation\s+\(\*\) sparse: take space as it is written"),
         ("enter", r"Backing volume\s+\(\*\) none"),
-        ("enter", r"Create"),
+    ])
+    # The summary is read line by line: its sentence, then the XML, nothing beside.
+    w.keys([
+        ("enter", r"Create sr\.qcow2 in pool default-pool: qcow2, 1(\.0)? GiB, sparse\."),
+        ("down", r"The XML that goes to libvirt:"),
+        ("down", r"<volume( type=\"file\")?>"),
+        ("down", r"<name>sr\.qcow2</name>"),
+        ("end", r"</volume>"),
+    ])
+    w.idle("new-volume wizard, summary")
+    w.keys([
+        ("tab", r"Back"),
+        ("tab", r"Create"),
+        ("shift+tab", r"Back"),
+        ("shift+tab", r"</volume>"),
+        ("home", r"Create sr\.qcow2 in pool default-pool: qcow2, 1(\.0)? GiB, sparse\."),
     ])
     w.key("enter", pool)
     w.key("tab", r"sr\.qcow2\s+qcow2\s+1(\.0)? GiB.*")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from test_tui_snapshots import LAB, SIZE, loaded, until
 from textual.pilot import Pilot
-from textual.widgets import Input, Static
+from textual.widgets import Input, OptionList, Static
 
 from tui_helpers import settled
 from tvirt import storage
@@ -336,3 +336,52 @@ async def test_download_refuses_a_directory_and_asks_before_overwriting(tmp_path
                                        for m in app.messages), "the download tried")
         assert kept.read_bytes() == b"mine"
         assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.img"]
+
+
+@pytest.mark.parametrize("reader", [True, False])
+async def test_pool_wizard_summary_is_read_line_by_line_in_screen_reader_mode(
+    reader: bool,
+) -> None:
+    """Screen-reader mode: the summary is one focused list, a line an option (its
+    sentence, the XML's title, the XML), so the cursor reads it line by line; Enter on
+    any line creates. Without the mode the summary looks as it did: the text, the XML
+    in its frame, the Create button focused."""
+    app = TvirtApp(uris=[LAB], screen_reader=reader)
+    async with app.run_test(size=(120, 40)) as pilot:
+        wizard = await walk_to(pilot, "N", "summary")
+        summary = wizard.query_one("#wiz-summary", OptionList)
+        if not reader:
+            assert not summary.display and wizard.query_one("#wiz-xml").display
+            assert wizard.focused is wizard.query_one("#next")
+            return
+        assert wizard.focused is summary and summary.highlighted == 0
+        assert not wizard.query_one("#wiz-xml").display
+        assert not wizard.query_one("#wiz-text").display
+        lines = [str(summary.get_option_at_index(i).prompt)
+                 for i in range(summary.option_count)]
+        assert lines[:3] == ["Define dir pool images, then start it.",
+                             "The XML that goes to libvirt:", "<pool type=\"dir\">"]
+        assert "    <path>/srv/images</path>" in lines and lines[-1] == "</pool>"
+        await pilot.press("down", "down", "enter")
+        await until(pilot, lambda: isinstance(app.screen, StorageScreen), "storage")
+        screen = app.screen
+        assert isinstance(screen, StorageScreen)
+        await until(pilot, lambda: "images" in [p.name for p in screen.pools], "the pool")
+
+
+async def test_volume_wizard_summary_reads_its_warning_on_its_own_line() -> None:
+    """Screen-reader mode: the summary's warning is a line of the list, after the
+    sentence and before the XML, so the cursor reaches it with Down."""
+    app = TvirtApp(uris=[LAB], screen_reader=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        wizard = await open_wizard(pilot, "n")
+        while not wizard.current_step.summary:
+            await answer(pilot, wizard, VOLUME_ANSWERS[step_id(wizard)] if step_id(wizard)
+                         != "capacity" else "900T")
+        summary = wizard.query_one("#wiz-summary", OptionList)
+        lines = [str(summary.get_option_at_index(i).prompt)
+                 for i in range(summary.option_count)]
+        assert lines[0].startswith("Create new.qcow2 in pool ") and "900 TiB" in lines[0]
+        assert lines[1].startswith("Warning: 900 TiB is more than"), lines
+        assert lines[2] == "The XML that goes to libvirt:" and lines[3].startswith("<volume")
+        assert not wizard.query_one("#wiz-warning").display

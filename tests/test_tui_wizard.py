@@ -4,12 +4,14 @@ shows, and undo runs the core's undo."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import ClassVar
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import Input, ProgressBar, Static
@@ -20,7 +22,7 @@ from tvirt.errors import TvirtError
 from tvirt.keys import WIZARD_KEYS
 from tvirt.screens.base import TvirtScreen
 from tvirt.screens.form import ERROR_ID, form_bindings
-from tvirt.screens.progress import ProgressPanel
+from tvirt.screens.progress import ProgressEvent, ProgressPanel
 from tvirt.screens.wizard import Wizard
 
 TITLES = ("name", "size", "summary")
@@ -49,7 +51,10 @@ class Tiny(Wizard, TvirtScreen[str]):
         yield Input(id="name")
         yield Input(id="size")
         yield Static(id=ERROR_ID)
-        yield ProgressPanel(id="progress")
+        yield self.make_panel()
+
+    def make_panel(self) -> ProgressPanel:
+        return ProgressPanel(id="progress")
 
     def on_mount(self) -> None:
         self.go_to(0)
@@ -183,3 +188,117 @@ async def test_nothing_to_undo_before_a_run() -> None:
         assert wiz.step == 0
         wiz.action_undo()
         assert wiz.undone == 0 and said(wiz) == Tiny.NOTHING_TO_UNDO
+
+
+class CountingPanel(ProgressPanel):
+    """Counts the events it was handed, so the run's thread can wait for each to land."""
+
+    def __init__(self, counts: Counts) -> None:
+        super().__init__(id="progress")
+        self.counts = counts
+
+    def show(self, event: progress.Event) -> None:
+        super().show(event)
+        words = str(self.query_one("#progress-text", Static).render()).strip()
+        lines = self.counts.lines
+        if words and (not lines or lines[-1] != words):
+            lines.append(words)
+        with self.counts.landed:
+            self.counts.shown += 1
+            self.counts.landed.notify_all()
+
+
+class Counts:
+    def __init__(self) -> None:
+        self.landed = threading.Condition()
+        self.posted = 0
+        self.shown = 0
+        self.lines: list[str] = []  # each change of the panel's line
+
+    def caught_up(self) -> None:
+        """Wait until every event posted so far has reached the panel (so the next one
+        is asked about with the panel's line as it is): no race decides the count."""
+        with self.landed:
+            assert self.landed.wait_for(lambda: self.shown == self.posted, 30)
+
+
+class Ticking(Tiny):
+    """A run reporting a 12 s operation, one Advanced event a second of its own clock."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.counts = Counts()
+
+    def make_panel(self) -> ProgressPanel:
+        return CountingPanel(self.counts)
+
+    def post_message(self, message: Message) -> bool:
+        if isinstance(message, ProgressEvent):
+            with self.counts.landed:
+                self.counts.posted += 1
+        return super().post_message(message)
+
+    def run_job(self, report: progress.Report) -> Future[str]:
+        def job() -> str:
+            report(progress.Started("the thing", "made", 12))
+            self.counts.caught_up()
+            for second in range(12):
+                report(progress.Advanced(second + 1, 12, "bytes", elapsed=float(second)))
+                self.counts.caught_up()
+            return "made"
+
+        return POOL.submit(job)
+
+
+class ReaderHost(Host):
+    screen_reader = True
+
+
+async def run_ticking(host: type[Host]) -> Ticking:
+    wiz = Ticking()
+    async with host(wiz).run_test() as pilot:
+        await opened(pilot, wiz)
+        await pilot.press("a", "enter", "b", "enter", "enter")
+        await until(pilot, lambda: wiz.result == "made", "the result")
+    return wiz
+
+
+async def test_screen_reader_run_posts_only_the_progress_its_line_shows() -> None:
+    """Screen-reader mode: the line changes at most every SPOKEN_EVERY (5 s) of the
+    operation's clock, so of twelve Advanced events a second only those at 0, 5 and 10 s
+    are posted to the UI (with Started); the others are dropped on the run's thread."""
+    wiz = await run_ticking(ReaderHost)
+    assert wiz.counts.posted == 4 and wiz.counts.shown == 4, wiz.counts.posted
+    assert wiz.counts.lines == [
+        "the thing: made 1 B of 12 B (8 percent).",
+        "the thing: made 6 B of 12 B (50 percent), 1 B/s.",
+        "the thing: made 11 B of 12 B (92 percent), 1 B/s.",
+    ]
+
+
+async def test_without_the_mode_every_progress_event_is_posted() -> None:
+    wiz = await run_ticking(Host)
+    assert wiz.counts.posted == 13 and wiz.counts.shown == 13
+    assert wiz.counts.lines[-1] == "the thing: made 12 B of 12 B (100%), 1 B/s."
+
+
+class Checking(Tiny):
+    """A check that says what it does while it waits, as the new-VM wizard's file check."""
+
+    async def check_page(self) -> tuple[str, Widget | None] | None:
+        self.refuse("Checking the thing...")
+        return await super().check_page()
+
+
+async def test_screen_reader_page_said_during_a_check_goes_once_it_passes() -> None:
+    wiz = Checking()
+    async with ReaderHost(wiz).run_test() as pilot:
+        await opened(pilot, wiz)
+        await pilot.press("a", "space", "b", "enter")
+        await until(pilot, lambda: wiz.attempts == 1, "the check")
+        # Refused: the refusal replaced the check's sentence, one page over the wizard.
+        assert len(pilot.app.screen_stack) == 3 and wiz.step == 0
+        await pilot.press("x", "backspace", "backspace", "enter")
+        await until(pilot, lambda: wiz.attempts == 2, "the second check")
+        await until(pilot, lambda: wiz.step == 1, "step 2")
+        assert pilot.app.screen is wiz and wiz.focused is wiz.query_one("#size")
