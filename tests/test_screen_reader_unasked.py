@@ -99,3 +99,47 @@ def demo_vms() -> Iterator[tuple[libvirt.virConnect, list[str]]]:
                 dom.destroy()
             dom.undefine()
         other.close()
+
+
+async def test_sorted_by_state_another_vm_changing_keeps_the_cursor_line(
+    monkeypatch: pytest.MonkeyPatch, demo_vms: tuple[libvirt.virConnect, list[str]]
+) -> None:
+    """Sorted by state (o twice), the cursor on a shut-off VM; another VM is started by a
+    second connection, which would sort it above the cursor's: the cursor stays on its VM
+    and on its line, that line is not written, and the event log has the change. The
+    next key that moves the cursor sorts the table; the cursor is on the VM it went to."""
+    other, (first, second, third) = demo_vms
+    uri = "test:///default"
+    app = TvirtApp(uris=[uri], screen_reader=True)
+    async with app.run_test(size=(150, 40)) as pilot:
+        table = app.dashboard.table
+        await until(pilot, lambda: {first, second, third} <= {
+            vm.name for vm in table.vms.values()}, "the three VMs")
+        keys = {vm.name: key for key, vm in table.vms.items()}
+        table.focus()
+        await pilot.press("o", "o")
+        assert table.sort_column == "state"
+        table.move_cursor(row=table.get_row_index(keys[first]))
+        await settled(pilot, lambda: table.vm_at_cursor() == table.vms[keys[first]],
+                      "the cursor on the first VM")
+        written = Written(app, monkeypatch)
+        await pilot.pause(0.6)  # the first update places the cursor: not counted
+        written.chunks.clear()
+        y, row = app.cursor_position.y, table.cursor_row
+        other.lookupByName(third).create()
+        await until(pilot, lambda: table.vms[keys[third]].state is VMState.RUNNING,
+                    "the start's event")
+        await settled(pilot, lambda: True, "the table")
+        await pilot.pause(0.6)
+        at = table.vm_at_cursor()
+        assert at is not None and at.name == first
+        assert (table.cursor_row, app.cursor_position.y) == (row, y)
+        assert y not in written.lines(), sorted(written.lines())
+        assert f"{third} on demo default: shut off -> running" in app.messages
+        assert str(table.get_cell(keys[third], "state")) == "running"  # on its own line
+        await pilot.press("down")
+        await settled(pilot, lambda: True, "the sort")
+        at = table.vm_at_cursor()
+        assert at is not None and at.name == second
+        states = [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
+        assert states == sorted(states, key=["running", "shut off"].index)
