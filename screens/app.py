@@ -512,8 +512,8 @@ class TvirtApp(App[int]):
 
     def on_stats_arrived(self, message: StatsArrived) -> None:
         snap = message.snapshot
-        if not self._wanted(snap.host_id):
-            return
+        if not self._wanted(snap.host_id) or self.stats_paused:
+            return  # paused (P) after the tick was posted: the screens stay as they are
         self.latest[snap.host_id] = snap
         # Only what is on screen redraws: the first full screen from the top of the stack
         # (a dialog leaves the screen under it visible). A hidden dashboard catches up from

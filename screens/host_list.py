@@ -82,6 +82,10 @@ class HostFilter(Input):
         event.stop()
         self._panel().focus()
 
+    def reader_header(self) -> str:
+        """F2 in screen-reader mode: how many hosts the filter leaves."""
+        return self._panel().reader_header()
+
     def action_clear(self) -> None:
         self.value = ""
         self.remove_class("-shown")
@@ -103,6 +107,8 @@ class HostList(OptionList):
         self.folded = False
         # The entries shown, in order, while a filter or folding is on.
         self._shown: list[str] = []
+        # The entry highlighted before the last rebuild, kept while a filter shows none.
+        self._kept: str | None = None
 
     @property
     def one_line(self) -> bool:
@@ -232,6 +238,13 @@ class HostList(OptionList):
             why.append("connected folded")
         return f"Hosts, {shown} of {len(self._hosts)} ({', '.join(why)})"
 
+    def reader_header(self) -> str:
+        """F2 in screen-reader mode: the panel's title, which its border (not drawn in
+        that mode) carries for everyone else."""
+        if self.narrowed:
+            return f"{self.describe()}."
+        return f"Hosts: all {len(self._hosts)} shown."
+
     def _layout(self) -> list[str]:
         """The entries a filter and folding leave, in order: when folded, the hosts that
         are not connected first (they need a look), then one line for the rest."""
@@ -258,7 +271,10 @@ class HostList(OptionList):
         """The entries again, for a new filter or folding; the highlight stays on its
         host (or summary line) where it still shows."""
         option = self.highlighted_option
-        keep = option.id if option is not None else None
+        if option is not None:
+            self._kept = option.id
+        # A filter that left no host ends with the highlight back on the host it was on.
+        keep = self._kept
         layout = self._layout()
         self.clear_options()
         self.add_options(
@@ -269,5 +285,8 @@ class HostList(OptionList):
         self.set_class(self.one_line, "-one-line")
         if layout:
             self.highlighted = layout.index(keep) if keep in layout else 0
+            # Once laid out: a list that was empty had no height to scroll in yet, and the
+            # highlight (the screen-reader cursor) would sit below the panel's edge.
+            self.call_after_refresh(self.scroll_to_highlight)
         if isinstance(self.parent, Widget):
             self.parent.border_title = self.describe()

@@ -18,6 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
+from textual.widget import Widget
 from textual.widgets import Static
 
 from tvirt import progress
@@ -260,6 +261,12 @@ class MigrationScreen(TvirtModal[None]):
 
     def on_mount(self) -> None:
         self.query_one(ProgressPanel).show(progress.Started(self.migration.vm.name, "migrated"))
+
+    def reader_target(self) -> Widget | None:
+        """Screen-reader mode: nothing here takes the focus; the cursor sits on the
+        progress line, the one line that changes (at most every few seconds)."""
+        found = self.query(ProgressPanel)
+        return found.first() if found else None
 
     def on_unmount(self) -> None:
         self.migration.screen = None

@@ -13,6 +13,7 @@ import re
 from textual.app import App, ComposeResult, ScreenStackError
 from textual.containers import Horizontal
 from textual.content import Content
+from textual.geometry import Offset
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import ProgressBar, Static
@@ -79,6 +80,17 @@ class ProgressPanel(Horizontal):
         if self._covered():
             return True
         return self.spoken_at is not None and event.elapsed - self.spoken_at < SPOKEN_EVERY
+
+    def reader_offset(self) -> Offset | None:
+        """Screen-reader mode, where a screen makes the panel its item (the migration's):
+        the first letter of the line of words (it starts with a space, for the bar)."""
+        text = self.query_one(Static)
+        region = text.content_region
+        if not region.area:
+            return None
+        line = text.render_line(region.y - text.region.y).text
+        lead = len(line) - len(line.lstrip()) if line.strip() else region.x - text.region.x
+        return Offset(text.region.x + lead, region.y)
 
     def compose(self) -> ComposeResult:
         yield ProgressBar(total=100, show_eta=False, id=f"{self.id}-bar" if self.id else None)

@@ -153,6 +153,9 @@ class VMTable(Table[Cell]):
         # `asked`: VMs the user acted on, whose next change shows at once.
         self.stale: set[str] = set()
         self.asked: set[str] = set()
+        # The same for a sort an unasked change would do that moves the cursor's row:
+        # it waits (the changed rows show on their own lines) until the cursor moves.
+        self.sort_held = False
 
     def on_mount(self) -> None:
         headers = {key: header for key, header, _noun in COLUMNS}
@@ -280,7 +283,7 @@ class VMTable(Table[Cell]):
                 self.vms[vm.key] = vm
                 moved = self._sync(vm, asked=asked) or moved
             if moved and not soon:
-                self._sort()
+                self._sort() if asked else self._sort_unasked()
         if moved and soon:
             self.sort_soon()  # the rows have not moved yet: the cursor's VM is recorded
 
@@ -342,7 +345,7 @@ class VMTable(Table[Cell]):
                     changed += 1
         if changed and self.sort_column == "cpu":
             with self._cursor_kept():
-                self._sort()
+                self._sort_unasked()
         return changed
 
     # -- marks, filters and sorting ------------------------------------------
@@ -374,7 +377,12 @@ class VMTable(Table[Cell]):
         return vm.key if vm is not None else None
 
     def show_stale(self, *, every: bool = False) -> None:
-        """Rows a change was held back from, now off the cursor (or all: `every`)."""
+        """Rows a change was held back from, now off the cursor (or all: `every`), and
+        the sort held back."""
+        if self.sort_held:
+            self.sort_held = False
+            with self._cursor_kept():
+                self._sort()
         held = None if every else self._held_key()
         for key in [k for k in self.stale if k != held]:
             self.stale.discard(key)
@@ -388,14 +396,15 @@ class VMTable(Table[Cell]):
         if vm is not None:
             self.stale.discard(vm.key)
             self._apply([vm], asked=True)
+            self.show_stale()  # and the sort held back
         return vm
 
     def on_data_table_row_highlighted(self) -> None:
-        if self.stale:
+        if self.stale or self.sort_held:
             self.call_later(self.show_stale)  # after the cursor has moved
 
     def on_blur(self) -> None:
-        if self.stale:
+        if self.stale or self.sort_held:
             self.show_stale(every=True)
 
     def set_text_filter(self, text: str) -> None:
@@ -575,14 +584,29 @@ class VMTable(Table[Cell]):
         self._sort()
         self._restore_cursor(before, row)
 
-    def _sort(self) -> None:
-        def order(values: tuple[Cell, Cell, Cell]) -> tuple[object, ...]:
-            first, name, host = values
-            # Only the chosen column reverses; ties stay in name order either way.
-            primary = _Descending(first.order) if self.sort_reverse else first.order
-            return (primary, name.order, host.order)
+    def _order(self, values: tuple[Cell, Cell, Cell]) -> tuple[object, ...]:
+        first, name, host = values
+        # Only the chosen column reverses; ties stay in name order either way.
+        primary = _Descending(first.order) if self.sort_reverse else first.order
+        return (primary, name.order, host.order)
 
-        self.sort(self.sort_column, "name", "host", key=order)
+    def _sort(self) -> None:
+        self.sort(self.sort_column, "name", "host", key=self._order)
+
+    def _sort_unasked(self) -> None:
+        """Sort after a change nobody asked for; in screen-reader mode, not while that
+        would move the cursor's row (the terminal cursor and its line would move)."""
+        held = self._held_key()
+        if held is not None:
+            def cells(key: RowKey) -> tuple[Cell, Cell, Cell]:
+                return (self.get_cell(key, self.sort_column), self.get_cell(key, "name"),
+                        self.get_cell(key, "host"))
+
+            order = sorted(self.rows, key=lambda key: self._order(cells(key)))
+            if order.index(RowKey(held)) != self.cursor_row:
+                self.sort_held = True
+                return
+        self._sort()
 
     @contextmanager
     def _cursor_kept(self) -> Iterator[None]:

@@ -123,7 +123,9 @@ HEAD = 4 * 1024**2  # random bytes at the start; the rest of the file is a hole
 PROGRESS = re.compile(r"big\.img: (uploaded|downloaded) .*\((\d+) percent\).*")
 
 
-def progress_changes(term: Terminal, since: float) -> list[tuple[float, str]]:
+def progress_changes(
+    term: Terminal, since: float, progress: re.Pattern[str] = PROGRESS
+) -> list[tuple[float, str]]:
     """Each change of the progress line after `since`, at the pty's own time of the write
     that made it: the recorded writes replayed into a fresh pyte screen one by one. On
     every screen drawn after `since` the progress is one line at most and nothing on the
@@ -137,7 +139,7 @@ def progress_changes(term: Terminal, since: float) -> list[tuple[float, str]]:
         stream.feed(data)
         if when < since:
             continue
-        found = [line.strip() for line in screen.display if PROGRESS.search(line)]
+        found = [line.strip() for line in screen.display if progress.search(line)]
         assert len(found) <= 1, found
         bars = [line for line in screen.display if FRAME.search(line)]
         assert not bars, bars

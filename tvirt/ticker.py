@@ -415,7 +415,7 @@ class StatsTicker:
         self._interval = interval
         self._due: float | None = None
         self._last_fire: float | None = None
-        self._future: Future[StatsSnapshot] | None = None
+        self._future: Future[StatsSnapshot | None] | None = None
         self._paused = False
         self._started = False
         self._stopped = False
@@ -540,7 +540,7 @@ class StatsTicker:
         # Outside the lock: a future that is already done runs the callback right here.
         future.add_done_callback(self._finished)
 
-    def _finished(self, future: Future[StatsSnapshot]) -> None:
+    def _finished(self, future: Future[StatsSnapshot | None]) -> None:
         """Runs where the future completes: the worker thread, or here if already done."""
         if future.cancelled() or future.exception() is None:
             return
@@ -551,14 +551,21 @@ class StatsTicker:
         self._rebase = True
 
     # -- worker thread ------------------------------------------------------
-    def _tick(self, conn: Any) -> StatsSnapshot:
+    def _tick(self, conn: Any) -> StatsSnapshot | None:
+        if self._paused:
+            # Queued before pause() and run after (behind a slow job on the worker, say):
+            # not taken, so once paused nothing new reaches the screens (issue 19: P must
+            # stop the cursor row's CPU cell from changing).
+            return None
         if self._rebase:
             self._rebase = False
             self._prev = None
         sample = self._sampler(conn)  # errors reach _finished through the future
         with self._lock:
             self.samples += 1
-            seq, skipped, stopped = self.samples, self.skipped, self._stopped
+            # Paused while sampling: not delivered either (resume rebases the rates).
+            seq, skipped = self.samples, self.skipped
+            stopped = self._stopped or self._paused
         snap = snapshot(
             self.host_id, self._prev, sample, seq=seq, skipped=skipped, steady=self._steady
         )
