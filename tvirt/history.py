@@ -105,10 +105,13 @@ class Rings:
         """Append one row `times` times, a value (or None) per name, dropping the oldest
         when full. A VM read once in several ticks fills the ticks since its last read
         with the rates of that whole span, which is what they averaged over."""
-        times = min(times, self.maxlen)
+        if times != 1:
+            times = min(times, self.maxlen)
         if self._data is None:
             if values.count(None) == len(values):  # C-level: this runs per VM per tick
-                self._advance(times)
+                self._head = (self._head + times) % self.maxlen
+                if self._len < self.maxlen:
+                    self._len = min(self._len + times, self.maxlen)
                 return
             # Rows before this one were all unknown, which is what NaN fill says.
             self._data = array(self.typecode, [math.nan]) * (self.maxlen * len(self.names))

@@ -54,28 +54,33 @@ def rolling_snapshot(
     cpus, now = cur.cpus, cur.time
     out: list[VMRates] = []
     same: set[str] = set()
+    get = last.get
     for d in cur.domains:
-        entry = last.get(d.uuid)
+        entry = get(d.uuid)
         if entry is None:
             rates = vm_rates(None, d, None, cpus)
             last[d.uuid] = Last(d, now, rates, False, cpus)
             out.append(rates)
             continue
+        if entry.sample is d:  # the same record as last time (tvirt.ticker)
+            same.add(d.uuid)
+            if entry.known and entry.cpus == cpus:
+                # Every counter moved by zero: the rates stay (the common case of an
+                # idle fleet, so it does no more than this).
+                entry.time = now
+                out.append(entry.rates)
+                continue
         span: float | None = now - entry.time
         if span is not None and span <= 0:
             span = None
-        if entry.sample is d and entry.known == (span is not None) and entry.cpus == cpus:
-            rates = entry.rates  # nothing changed: every counter moved by zero
-            same.add(d.uuid)
-        else:
-            rates = vm_rates(entry.sample, d, span, cpus)
-            if entry.sample is d:
-                same.add(d.uuid)
+        rates = vm_rates(entry.sample, d, span, cpus)
         entry.sample, entry.time, entry.rates = d, now, rates
         entry.known, entry.cpus = span is not None, cpus
         out.append(rates)
-    read = frozenset(d.uuid for d in cur.domains)
-    if cur.listed is not None:
+    read = frozenset(d.uuid for d in cur.domains) if cur.partial or len(last) > len(out) else None
+    if read is None:  # a full tick with every VM it knew: none gone
+        gone = []
+    elif cur.listed is not None:
         gone = [uuid for uuid in last if uuid not in cur.listed and uuid not in read]
     elif not cur.partial:
         gone = [uuid for uuid in last if uuid not in read]
