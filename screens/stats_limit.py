@@ -58,10 +58,13 @@ def set_limit(app: TvirtApp, limit: int, budget: int | None = None) -> str:
     app.tiers.set_limit(limit)
     app.tiers.set_budget(budget)
     where = f", saved to {path}" if path is not None else ""
-    words = f"Full stats limit now {plural(limit, 'VM')} (was {before})"
+    parts = []
+    if limit != before or budget == budget_before:
+        parts.append(f"Full stats limit now {plural(limit, 'VM')} (was {before})")
     if budget != budget_before:
-        words += f"; {plural(budget, 'VM')} read a tick (was {budget_before})"
-    app.say(f"{words}{where}.")
+        parts.append(f"{plural(budget, 'VM')} read a tick now (was {budget_before})")
+    words = "; ".join(parts)
+    app.say(f"{words[0].upper()}{words[1:]}{where}.")
     app.refresh_stats_status()
     return ""
 
