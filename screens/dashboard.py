@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Log, Static
 
 from tvirt.actions import Action
 from tvirt.history import Metric
-from tvirt.keys import DASHBOARD_KEYS, needs_write
+from tvirt.keys import APP_KEYS, DASHBOARD_KEYS, needs_write
 from tvirt.model import VMInfo
 from tvirt.readonly import refusal
 from tvirt.stats import StatsSnapshot
@@ -49,8 +49,19 @@ _WARNINGS = {
 }
 
 
+# The app's Help and Quit, repeated here so that they come first in the footer: the app's own
+# come after the screen's and fell off the right edge at 80 and 100 columns.
+_FIRST_IN_FOOTER: list[BindingType] = [
+    Binding(
+        k.key, f"app.{k.action}", {"help": "Help", "quit": "Quit"}[k.action], tooltip=k.description
+    )
+    for k in APP_KEYS
+    if k.action in ("help", "quit") and k.key != "ctrl+q"
+]
+
+
 def dashboard_bindings() -> list[BindingType]:
-    return [
+    return _FIRST_IN_FOOTER + [
         Binding(
             k.key,
             k.action,

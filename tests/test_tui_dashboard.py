@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, Input, Static
+from textual.widgets._footer import FooterKey
 
 from conftest import Testbed
 from tui_helpers import settled, until
@@ -317,6 +318,20 @@ async def test_read_only_footer_offers_only_what_can_be_done() -> None:
         assert "Start the selected or marked VMs (not available read-only)" in text
         assert "Open the selected VM's serial console in a tab (not available read-only)" in text
         assert "Filter VMs by text (not" not in text
+
+
+async def test_footer_keeps_help_and_quit_on_screen_at_80_columns() -> None:
+    async with running(LAB) as (app, pilot):
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause(0.2)
+        shown = {
+            str(key.description): key.region
+            for key in app.screen.query(FooterKey)
+        }
+        # Both within the 80 columns, not pushed off the right edge by the screen's keys.
+        assert {"Help", "Quit"} <= set(shown)
+        assert shown["Help"].right <= 80 and shown["Quit"].right <= 80
+        assert shown["Help"].width > 0 and shown["Quit"].width > 0
 
 
 async def test_read_write_footer_offers_changes() -> None:
