@@ -252,6 +252,8 @@ class HostSampler:
         self._step = (self._step + 1) % self._every
         self._partial = (True, listed)
         self._light = not self.tiers.full()
+        if not doms:  # a host with fewer VMs than ticks in the round; libvirt refuses []
+            return []
         flags = NOWAIT if self.nowait else 0
         try:
             records: list[tuple[Any, dict[str, Any]]] = conn.domainListGetStats(
