@@ -9,6 +9,7 @@ CPU % test builds its samples by hand: the test driver reports no CPU time.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import libvirt
 import pytest
@@ -23,7 +24,7 @@ from tvirt.screens.app import TvirtApp
 from tvirt.screens.form import FormDialog
 from tvirt.screens.stats_limit import ask_limit, set_limit
 from tvirt.stats import DomainSample, HostSample, StatsSnapshot
-from tvirt.ticker import HostSampler
+from tvirt.ticker import NOWAIT, HostSampler
 from tvirt.tiers import StatsTiers
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -221,3 +222,34 @@ def test_config_reads_and_refuses_the_budget(tmp_path: Path) -> None:
         path.write_text(f"[ui]\nvms_per_tick = {bad}\n")
         with pytest.raises(config.ConfigError, match="vms_per_tick"):
             config.load(path)
+
+
+class NoNowait:
+    """The real test-driver connection, refusing NOWAIT on domainListGetStats as older
+    drivers do (this libvirt's test driver accepts it, so only a wrapper can refuse)."""
+
+    def __init__(self, conn: libvirt.virConnect) -> None:
+        self.conn = conn
+        self.flags: list[int] = []
+
+    def domainListGetStats(self, doms: list[Any], groups: int, flags: int) -> Any:
+        self.flags.append(flags)
+        if flags & NOWAIT:
+            exc = libvirt.libvirtError("refused")
+            exc.err = (libvirt.VIR_ERR_INVALID_ARG, 0, "refused", 2, None, None, None, 0, 0)
+            raise exc
+        return self.conn.domainListGetStats(doms, groups, flags)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.conn, name)
+
+
+def test_a_slice_refused_nowait_is_asked_again_without_it(conn: libvirt.virConnect) -> None:
+    tiers = StatsTiers(limit=1000, budget=2)
+    tiers.count("other-host", 6)  # 12 VMs, 2 a tick: a round from the first tick
+    wrapped = NoNowait(conn)
+    sampler = HostSampler(tiers=tiers, host_id=HOST)
+    first = sampler(wrapped)
+    second = sampler(wrapped)
+    assert wrapped.flags == [NOWAIT, 0, 0] and not sampler.nowait
+    assert len(first.domains) == 1 and len(second.domains) == 1  # every 6th VM

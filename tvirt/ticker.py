@@ -254,15 +254,23 @@ class HostSampler:
         self._light = not self.tiers.full()
         if not doms:  # a host with fewer VMs than ticks in the round; libvirt refuses []
             return []
-        flags = NOWAIT if self.nowait else 0
+        groups = LIGHT_GROUPS if self._light else FULL_GROUPS
         try:
-            records: list[tuple[Any, dict[str, Any]]] = conn.domainListGetStats(
-                list(doms.values()), LIGHT_GROUPS if self._light else FULL_GROUPS, flags
-            )
+            if self.nowait:
+                try:
+                    records: list[tuple[Any, dict[str, Any]]] = conn.domainListGetStats(
+                        list(doms.values()), groups, NOWAIT
+                    )
+                    return records
+                except libvirt.libvirtError as exc:
+                    if _code(exc) not in _FLAG_REFUSED:
+                        raise
+                self.nowait = False  # as in _all_stats: asked again without the flag
+            records = conn.domainListGetStats(list(doms.values()), groups, 0)
+            return records
         except libvirt.libvirtError:
             self._step = 0  # list again next tick (a VM undefined since, say)
             raise
-        return records
 
     def _all_stats(self, conn: Any, groups: int) -> list[tuple[Any, dict[str, Any]]]:
         if self.nowait:
