@@ -15,8 +15,11 @@ import argparse
 import asyncio
 import cProfile
 import os
+import re
+import resource
 import statistics
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -41,6 +44,16 @@ def write_node(path: Path, count: int) -> None:
     )
 
 
+def _thread_times(me: psutil.Process) -> dict[str, float]:
+    """CPU seconds by thread kind (the name without its numbers), from the kernel."""
+    names = {t.native_id: re.sub(r"[-_ ]?\d+", "", t.name) for t in threading.enumerate()}
+    out: dict[str, float] = {}
+    for t in me.threads():
+        kind = names.get(t.id, "other (libvirt, C)")
+        out[kind] = out.get(kind, 0.0) + t.user_time + t.system_time
+    return out
+
+
 async def _lags(seconds: float) -> list[float]:
     lags: list[float] = []
     end = time.monotonic() + seconds
@@ -52,12 +65,17 @@ async def _lags(seconds: float) -> list[float]:
 
 
 async def run(
-    uris: list[str], vms: int, seconds: float, profile: str | None, slow: float = 0.0
+    uris: list[str],
+    vms: int,
+    seconds: float,
+    profile: str | None,
+    slow: float = 0.0,
+    options: dict[str, object] | None = None,
 ) -> str:
     from tvirt.screens.app import TvirtApp
 
     total = len(uris) * vms
-    app = TvirtApp(uris=uris)
+    app = TvirtApp(uris=uris, **(options or {}))  # type: ignore[arg-type]
     me = psutil.Process()
     async with app.run_test(size=(160, 50)) as pilot:
         table = app.dashboard.table
@@ -77,22 +95,31 @@ async def run(
             loop.slow_callback_duration = slow
             loop.set_debug(True)
         cpu0, wall0 = sum(me.cpu_times()[:2]), time.monotonic()
+        threads0 = _thread_times(me)
         if prof:
             prof.enable()
         lags = await _lags(seconds)
         if prof and profile:
             prof.disable()
             prof.dump_stats(profile)
-        cpu = (sum(me.cpu_times()[:2]) - cpu0) / (time.monotonic() - wall0) * 100
+        span = time.monotonic() - wall0
+        cpu = (sum(me.cpu_times()[:2]) - cpu0) / span * 100
+        threads1 = _thread_times(me)
+        by_kind = sorted(
+            ((threads1[k] - threads0.get(k, 0.0)) / span * 100, k) for k in threads1
+        )
+        kinds = ", ".join(f"{k} {v:.1f}" for v, k in reversed(by_kind) if v >= 0.1)
         await pilot.pause()
     ordered = sorted(lags)
     p99 = ordered[max(int(len(ordered) * 0.99) - 1, 0)]
     load = os.getloadavg()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     return (
         f"{len(uris)} x {vms} VMs, loaded in {loaded:.1f} s; idle {seconds:g} s: "
-        f"CPU {cpu:.1f} % of one core; lag median / p99 / max "
+        f"CPU {cpu:.1f} % of one core ({kinds}); lag median / p99 / max "
         f"{1000 * statistics.median(ordered):.1f} / {1000 * p99:.1f} / "
-        f"{1000 * ordered[-1]:.1f} ms; load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+        f"{1000 * ordered[-1]:.1f} ms; peak RSS {peak:.0f} MiB; "
+        f"load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
     )
 
 
@@ -104,7 +131,16 @@ def main() -> None:
     parser.add_argument("--profile")
     parser.add_argument("--slow", type=float, default=0.0,
                         help="log event-loop callbacks longer than this many seconds")
+    parser.add_argument("--per-tick", type=int,
+                        help="VMs read a tick ([ui] vms_per_tick; trees that have it)")
+    parser.add_argument("--no-stats", action="store_true",
+                        help="no stats ticks: the app's own idle cost")
     args = parser.parse_args()
+    options: dict[str, object] = {}
+    if args.per_tick is not None:
+        options["tick_budget"] = args.per_tick
+    if args.no_stats:
+        options["stats"] = False
     with tempfile.TemporaryDirectory(prefix="tvirt-idle-") as tmp:
         uris = []
         for h in range(args.hosts):
@@ -115,7 +151,7 @@ def main() -> None:
             import logging
 
             logging.basicConfig(level=logging.WARNING)
-        result = asyncio.run(run(uris, args.vms, args.seconds, args.profile, args.slow))
+        result = asyncio.run(run(uris, args.vms, args.seconds, args.profile, args.slow, options))
         print(result, flush=True)
 
 

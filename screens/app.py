@@ -31,7 +31,7 @@ from tvirt.ops import vms as vm_ops
 from tvirt.readonly import refusal
 from tvirt.stats import StatsSnapshot
 from tvirt.themes import DEFAULT_THEME, STYLESHEET, register_themes, resolve, user_themes
-from tvirt.tiers import DEFAULT_FULL_STATS_LIMIT, StatsTiers
+from tvirt.tiers import DEFAULT_FULL_STATS_LIMIT, DEFAULT_TICK_BUDGET, StatsTiers
 from tvirt.updates import Update
 from tvirt.uri import URIError
 
@@ -118,6 +118,7 @@ class TvirtApp(App[int]):
         interval: float = config.DEFAULT_INTERVAL,
         history_minutes: float = config.DEFAULT_HISTORY_MINUTES,
         full_stats_limit: int = DEFAULT_FULL_STATS_LIMIT,
+        tick_budget: int = DEFAULT_TICK_BUDGET,
         stats: bool = True,
         default_uris: list[str] | None = None,
     ) -> None:
@@ -136,8 +137,10 @@ class TvirtApp(App[int]):
         self.stats_paused = screen_reader
         self.history = StatsHistory(interval, window=history_minutes * 60.0)
         # Which VMs get disk, network and per-vCPU stats (every VM up to the limit).
-        self.tiers = StatsTiers(full_stats_limit)
+        # Above tick_budget VMs in all, each VM is read once in several ticks.
+        self.tiers = StatsTiers(full_stats_limit, tick_budget)
         self.latest: dict[str, StatsSnapshot] = {}
+        self._every_shown = 1  # tiers.every() as the status lines last said it
         # Screen-reader mode: the terminal cursor follows the focus and highlight, and
         # nothing moves by itself (no animation, blinking, toasts or live graphs), so at
         # idle the app writes nothing. Widgets that redraw on a timer check this flag.
@@ -515,6 +518,10 @@ class TvirtApp(App[int]):
         if not self._wanted(snap.host_id) or self.stats_paused:
             return  # paused (P) after the tick was posted: the screens stay as they are
         self.latest[snap.host_id] = snap
+        every = self.tiers.every()
+        if every != self._every_shown:  # the status lines say how often figures refresh
+            self._every_shown = every
+            self.refresh_stats_status()
         # Only what is on screen redraws: the first full screen from the top of the stack
         # (a dialog leaves the screen under it visible). A hidden dashboard catches up from
         # self.latest when it is shown again; the details screen redraws on resume.
@@ -550,7 +557,8 @@ class TvirtApp(App[int]):
             return "stats off"
         if self.stats_paused:
             return "stats paused (press P to resume)"
-        return f"stats live, every {self.stats_interval:g} s"
+        slower = self.tiers.refresh_words(self.stats_interval)
+        return f"stats live, every {self.stats_interval:g} s" + (f"; {slower}" if slower else "")
 
     def refresh_stats_status(self) -> None:
         if self.dashboard.is_mounted:
@@ -858,6 +866,7 @@ def run_app(
         interval=interval if interval is not None else cfg.interval,
         history_minutes=cfg.history_minutes,
         full_stats_limit=cfg.full_stats_limit,
+        tick_budget=cfg.vms_per_tick,
     )
     notes = [f"{problem} It was skipped." for problem in problems] + app.startup_notes
     for note in notes:

@@ -8,7 +8,12 @@ from pathlib import Path
 from typing import TypeVar
 
 from tvirt.errors import UsageError
-from tvirt.tiers import DEFAULT_FULL_STATS_LIMIT, limit_problem
+from tvirt.tiers import (
+    DEFAULT_FULL_STATS_LIMIT,
+    DEFAULT_TICK_BUDGET,
+    budget_problem,
+    limit_problem,
+)
 
 APP_NAME = "tvirt"
 T = TypeVar("T")
@@ -52,6 +57,8 @@ class Config:
     # Above this many VMs in all, disk, network and per-vCPU stats are read only for the
     # VMs whose details are open (tvirt.tiers).
     full_stats_limit: int = DEFAULT_FULL_STATS_LIMIT
+    # Above this many VMs in all, each tick reads only some of them (tvirt.tiers).
+    vms_per_tick: int = DEFAULT_TICK_BUDGET
     console_escape: str = DEFAULT_CONSOLE_ESCAPE
     # Commands tvirt runs on a host share one ssh connection per host (tvirt.sshmux).
     share_connections: bool = True
@@ -113,6 +120,10 @@ def load(path: Path | None = None) -> Config:
     problem = limit_problem(limit)
     if problem:
         raise ConfigError(f"In {path}, [ui] full_stats_limit is not usable: {problem}.")
+    budget = ui.get("vms_per_tick", DEFAULT_TICK_BUDGET)
+    problem = budget_problem(budget)
+    if problem:
+        raise ConfigError(f"In {path}, [ui] vms_per_tick is not usable: {problem}.")
     console = data.get("console", {})
     if not isinstance(console, dict):
         raise ConfigError(f"In {path}, [console] must be a table.")
@@ -134,6 +145,7 @@ def load(path: Path | None = None) -> Config:
         interval=float(interval),
         history_minutes=float(minutes),
         full_stats_limit=limit,
+        vms_per_tick=budget,
         console_escape=escape,
         share_connections=share,
         path=path,
@@ -160,6 +172,7 @@ def save(config: Config, path: Path | None = None) -> Path:
             "interval": config.interval,
             "history_minutes": config.history_minutes,
             "full_stats_limit": config.full_stats_limit,
+            "vms_per_tick": config.vms_per_tick,
         },
         "console": {"escape": config.console_escape},
         "ssh": {"share_connections": config.share_connections},

@@ -76,9 +76,11 @@ class Rings:
     Not thread-safe by itself; StatsHistory locks around it.
     """
 
-    __slots__ = ("_data", "_head", "_index", "_len", "maxlen", "names", "typecode")
+    __slots__ = ("_data", "_head", "_index", "_len", "maxlen", "names", "tick", "typecode")
 
-    def __init__(self, names: Sequence[str], maxlen: int, typecode: str = "f") -> None:
+    def __init__(
+        self, names: Sequence[str], maxlen: int, typecode: str = "f", tick: int = 0
+    ) -> None:
         if maxlen < 1:
             raise ValueError("maxlen must be at least 1")
         self.names = tuple(names)
@@ -88,6 +90,9 @@ class Rings:
         self._data: array[float] | None = None  # allocated on the first known value
         self._head = 0  # next slot to write
         self._len = 0
+        # The host's tick the newest row is from (StatsHistory); a VM not read on every
+        # tick (the tick budget) lags behind its host's newest tick.
+        self.tick = tick
 
     def __len__(self) -> int:
         return self._len
@@ -96,25 +101,39 @@ class Rings:
     def nbytes(self) -> int:
         return 0 if self._data is None else self._data.itemsize * len(self._data)
 
-    def push(self, values: Sequence[float | None]) -> None:
-        """Append one row, a value (or None) per name, dropping the oldest when full."""
+    def push(self, values: Sequence[float | None], times: int = 1) -> None:
+        """Append one row `times` times, a value (or None) per name, dropping the oldest
+        when full. A VM read once in several ticks fills the ticks since its last read
+        with the rates of that whole span, which is what they averaged over."""
+        if times != 1:
+            times = min(times, self.maxlen)
         if self._data is None:
             if values.count(None) == len(values):  # C-level: this runs per VM per tick
-                self._advance()
+                self._head = (self._head + times) % self.maxlen
+                if self._len < self.maxlen:
+                    self._len = min(self._len + times, self.maxlen)
                 return
             # Rows before this one were all unknown, which is what NaN fill says.
             self._data = array(self.typecode, [math.nan]) * (self.maxlen * len(self.names))
-        data, slot, size = self._data, self._head, self.maxlen
-        for i, value in enumerate(values):
-            data[i * size + slot] = math.nan if value is None else value
-        self._advance()
+        data, size = self._data, self.maxlen
+        for _ in range(times):
+            slot = self._head
+            for i, value in enumerate(values):
+                data[i * size + slot] = math.nan if value is None else value
+            self._advance(1)
 
-    def _advance(self) -> None:
-        self._head = (self._head + 1) % self.maxlen
-        self._len = min(self._len + 1, self.maxlen)
+    def _advance(self, times: int) -> None:
+        self._head = (self._head + times) % self.maxlen
+        self._len = min(self._len + times, self.maxlen)
 
-    def raw(self, name: str, last: int | None = None) -> list[float]:
-        """Oldest first, NaN for unknown points; only the newest `last` if given."""
+    def raw(self, name: str, last: int | None = None, lag: int = 0) -> list[float]:
+        """Oldest first, NaN for unknown points; only the newest `last` if given. `lag`
+        ticks not read yet repeat the newest point (its figures are still the latest)."""
+        if lag > 0:
+            points = self.raw(name)
+            points += [points[-1] if points else math.nan] * min(lag, self.maxlen)
+            points = points[-self.maxlen :]
+            return points if last is None else points[len(points) - min(last, len(points)) :]
         count = self._len if last is None else max(0, min(last, self._len))
         if self._data is None:
             return [math.nan] * count
@@ -129,11 +148,11 @@ class Rings:
             + self._data[base : base + wrap].tolist()
         )
 
-    def values(self, name: str, last: int | None = None) -> list[float | None]:
-        return [None if math.isnan(v) else v for v in self.raw(name, last)]
+    def values(self, name: str, last: int | None = None, lag: int = 0) -> list[float | None]:
+        return [None if math.isnan(v) else v for v in self.raw(name, last, lag)]
 
-    def summary(self, name: str) -> Summary:
-        raw = self.raw(name)
+    def summary(self, name: str, lag: int = 0) -> Summary:
+        raw = self.raw(name, lag=lag)
         known = [v for v in raw if not math.isnan(v)]
         current = raw[-1] if raw and not math.isnan(raw[-1]) else None
         if not known:
@@ -142,7 +161,7 @@ class Rings:
 
     def resized(self, maxlen: int) -> Rings:
         """A copy with a new length, keeping the newest points that fit."""
-        copy = Rings(self.names, maxlen, self.typecode)
+        copy = Rings(self.names, maxlen, self.typecode, self.tick)
         columns = [self.raw(name) for name in self.names]
         keep = min(self._len, maxlen)
         for row in range(self._len - keep, self._len):
@@ -170,7 +189,8 @@ class StatsHistory:
 
     Thread-safe: add() may run on a worker thread while the UI reads; readers get copies.
     VMs are keyed like VMInfo.key ("host_id/uuid"). A VM missing from its host's newest
-    snapshot is forgotten, so deleted VMs free their memory at the next tick.
+    snapshot is forgotten, so deleted VMs free their memory at the next tick; a snapshot
+    that read only some VMs (`covered`) forgets only those it names as `removed`.
     """
 
     def __init__(self, interval: float = 2.0, window: float = DEFAULT_WINDOW) -> None:
@@ -181,6 +201,7 @@ class StatsHistory:
         self._hosts: dict[str, Rings] = {}
         self._times: dict[str, Rings] = {}  # float64: wall-clock seconds need the precision
         self._vms: dict[str, dict[str, Rings]] = {}  # host_id -> uuid -> rings
+        self._ticks: dict[str, int] = {}  # host_id -> snapshots added
 
     @property
     def maxlen(self) -> int:
@@ -211,19 +232,25 @@ class StatsHistory:
             host_id, size = snap.host_id, self._maxlen
             self._hosts.setdefault(host_id, Rings(HOST_METRICS, size)).push(_host_row(snap.host))
             self._times.setdefault(host_id, Rings(("wall",), size, "d")).push([snap.wall])
+            tick = self._ticks[host_id] = self._ticks.get(host_id, 0) + 1
             old = self._vms.get(host_id, {})
-            vms: dict[str, Rings] = {}
+            # A full tick keeps only its VMs; a partial one keeps the others untouched.
+            vms: dict[str, Rings] = {} if snap.covered is None else old
             for vm in snap.vms:
-                rings = old.get(vm.uuid) or Rings(VM_METRICS, size)
-                rings.push(_vm_row(vm))
+                rings = old.get(vm.uuid) or Rings(VM_METRICS, size, tick=tick - 1)
+                rings.push(_vm_row(vm), tick - rings.tick)
+                rings.tick = tick
                 vms[vm.uuid] = rings
-            self._vms[host_id] = vms  # VMs not in this snapshot are dropped here
+            for uuid in snap.removed:
+                vms.pop(uuid, None)
+            self._vms[host_id] = vms  # a full tick drops the VMs it did not have here
 
     def forget_host(self, host_id: str) -> None:
         with self._lock:
             self._hosts.pop(host_id, None)
             self._times.pop(host_id, None)
             self._vms.pop(host_id, None)
+            self._ticks.pop(host_id, None)
 
     def forget_vm(self, key: str) -> None:
         host_id, _, uuid = key.rpartition("/")
@@ -234,6 +261,11 @@ class StatsHistory:
     def _vm(self, key: str) -> Rings | None:
         host_id, _, uuid = key.rpartition("/")
         return self._vms.get(host_id, {}).get(uuid)
+
+    def _lag(self, key: str, rings: Rings) -> int:
+        """Ticks of the VM's host since the VM was last read (0 unless the tick budget
+        spreads its VMs over several ticks)."""
+        return self._ticks.get(key.rpartition("/")[0], rings.tick) - rings.tick
 
     def vm_keys(self) -> list[str]:
         with self._lock:
@@ -246,7 +278,7 @@ class StatsHistory:
         """
         with self._lock:
             rings = self._vm(key)
-            return [] if rings is None else rings.values(metric, last)
+            return [] if rings is None else rings.values(metric, last, self._lag(key, rings))
 
     def has_values(self, key: str) -> bool:
         """Whether the VM ever reported a number (a state-only VM keeps no array)."""
@@ -257,7 +289,7 @@ class StatsHistory:
     def vm_summary(self, key: str, metric: Metric) -> Summary | None:
         with self._lock:
             rings = self._vm(key)
-            return None if rings is None else rings.summary(metric)
+            return None if rings is None else rings.summary(metric, self._lag(key, rings))
 
     def host_values(
         self, host_id: str, metric: Metric, last: int | None = None

@@ -94,6 +94,11 @@ class HostSample:
     memory_total_kib: int | None = None
     memory_used_kib: int | None = None
     load: tuple[float, float, float] | None = None  # local hosts only (psutil/os)
+    # Above the tick budget (tvirt.tiers) a tick reads some of the host's VMs: `domains`
+    # are those, the others were not read (not gone). `listed`: every VM the host has,
+    # when this tick listed them (a round's first tick), else None.
+    partial: bool = False
+    listed: frozenset[str] | None = None
 
 
 # -- rates: what the UI shows -----------------------------------------------------------
@@ -150,6 +155,9 @@ class StatsSnapshot:
     # UUIDs whose record is the same object as last tick (nothing changed): their rates
     # are last tick's, so a reader may skip them unless it keeps per-tick history.
     steady: frozenset[str] = frozenset()
+    # The UUIDs this tick read (those in `vms`), when it read only some of the host's
+    # VMs (the tick budget): the others are still there. None: `vms` is every VM.
+    covered: frozenset[str] | None = None
     # uuid -> position, for vm(); filled once in __post_init__ and never changed after.
     _index: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
 

@@ -29,16 +29,15 @@ import psutil
 
 from tvirt.host import HostWorker
 from tvirt.model import VMState
+from tvirt.rolling import VMLast, rolling_snapshot
 from tvirt.stats import (
     CPUTimes,
     DomainSample,
     HostSample,
     StatsSnapshot,
-    SteadyRates,
     node_memory_used,
     parse_cpu_times,
     parse_domain,
-    snapshot,
 )
 from tvirt.tiers import StatsTiers
 from tvirt.uri import ParsedURI
@@ -127,8 +126,18 @@ class HostSampler:
         self._cpus = 0
         # uuid -> (last bulk record, its DomainSample), for _parsed.
         self._last: dict[str, tuple[dict[str, Any], DomainSample]] = {}
+        # Above the tick budget: the round's VMs (the listing at its start), the tick's
+        # place in it and its length; a tick reads doms[step::every] and the watched.
+        self._doms: list[Any] = []
+        self._by_uuid: dict[str, Any] = {}
+        self._step = 0
+        self._every = 1
+        # This tick's: (read only some VMs, the listing if it listed them); light groups.
+        self._partial: tuple[bool, frozenset[str] | None] = (False, None)
+        self._light = False
 
     def __call__(self, conn: Any) -> HostSample:
+        self._partial = (False, None)
         domains = self._domains(conn)
         now, wall = time.monotonic(), time.time()
         cpu = self._cpu_times(conn)
@@ -151,6 +160,8 @@ class HostSampler:
             memory_total_kib=memory[0] if memory else None,
             memory_used_kib=memory[1] if memory else None,
             load=load,
+            partial=self._partial[0],
+            listed=self._partial[1],
         )
 
     def _domains(self, conn: Any) -> tuple[DomainSample, ...]:
@@ -163,21 +174,35 @@ class HostSampler:
                 log.info("no bulk stats on this driver; showing state only")
                 self.bulk = False
             else:
-                if self.tiers is not None:
-                    self.tiers.count(self.host_id, len(records))
-                return self._parsed(records)
+                # Each record's UUID once: a wrapper call per record per tick adds up.
+                uuids = [dom.UUIDString() for dom, _record in records]
+                if self._light:
+                    self._add_heavy(conn, records, uuids)
+                return self._parsed(records, uuids)
         return _states_only(conn)
 
-    def _parsed(self, records: list[tuple[Any, dict[str, Any]]]) -> tuple[DomainSample, ...]:
+    def _parsed(
+        self, records: list[tuple[Any, dict[str, Any]]], uuids: list[str]
+    ) -> tuple[DomainSample, ...]:
         """Each record as a DomainSample; a record equal to the VM's last one gives back
         the same object (a shut-off VM, or a driver with state only, changes nothing),
-        which also lets snapshot() keep its rates. Parsing 10000 records every tick was
+        which also lets the snapshot keep its rates. Parsing 10000 records every tick was
         a large share of the idle CPU at fifty hosts."""
         last, seen = self._last, {}
+        partial, listed = self._partial
         out: list[DomainSample] = []
-        for dom, record in records:
-            uuid, name, dom_id = dom.UUIDString(), dom.name(), dom.ID()
+        light, known = self._light, self._known_vcpus
+        for (dom, record), uuid in zip(records, uuids, strict=True):
             before = last.get(uuid)
+            if light and VCPUS_KEY not in record:
+                # No VCPU group: the vCPU count from the VM's last record or the host's
+                # listing (a VM's CPU % is of its own vCPUs).
+                vcpus = before[1].vcpus if before is not None else None
+                if vcpus is None and known is not None:
+                    vcpus = known(uuid)
+                if vcpus is not None:
+                    record[VCPUS_KEY] = vcpus
+            name, dom_id = dom.name(), dom.ID()
             if before is not None and before[0] == record and before[1].name == name and (
                 before[1].dom_id == dom_id
             ):
@@ -186,15 +211,66 @@ class HostSampler:
                 sample = parse_domain(uuid, name, record, dom_id)
             seen[uuid] = (record, sample)
             out.append(sample)
-        self._last = seen
+        if not partial:
+            self._last = seen
+        else:  # the VMs not read this tick keep their last record
+            if listed is not None:
+                self._last = {u: v for u, v in last.items() if u in listed}
+            self._last.update(seen)
         return tuple(out)
 
     def _bulk(self, conn: Any) -> list[tuple[Any, dict[str, Any]]]:
-        if self.tiers is None or self.tiers.full():
+        tiers = self.tiers
+        self._light = False
+        if tiers is None:
             return self._all_stats(conn, FULL_GROUPS)
-        records = self._all_stats(conn, LIGHT_GROUPS)
-        self._add_heavy(conn, records, self.tiers.watched_on(self.host_id))
+        every = tiers.every()
+        if every > 1 or self._step:  # a round, once begun, is finished
+            return self._slice(conn, every)
+        self._light = not tiers.full()
+        records = self._all_stats(conn, LIGHT_GROUPS if self._light else FULL_GROUPS)
+        tiers.count(self.host_id, len(records))
         return records
+
+    def _slice(self, conn: Any, every: int) -> list[tuple[Any, dict[str, Any]]]:
+        """One tick of a round: the host's listing at its start, then each tick every
+        `every`-th VM from the tick's own place, so each VM is read once in the round;
+        the watched VMs every tick."""
+        assert self.tiers is not None
+        listed: frozenset[str] | None = None
+        if self._step == 0:
+            self._doms = conn.listAllDomains(0)
+            self._by_uuid = {dom.UUIDString(): dom for dom in self._doms}
+            listed = frozenset(self._by_uuid)
+            self.tiers.count(self.host_id, len(self._doms))
+            self._every = max(every, self.tiers.every())
+        doms = {id(d): d for d in self._doms[self._step :: self._every]}
+        for uuid in self.tiers.watched_on(self.host_id):
+            dom = self._by_uuid.get(uuid)
+            if dom is not None:
+                doms[id(dom)] = dom
+        self._step = (self._step + 1) % self._every
+        self._partial = (True, listed)
+        self._light = not self.tiers.full()
+        if not doms:  # a host with fewer VMs than ticks in the round; libvirt refuses []
+            return []
+        groups = LIGHT_GROUPS if self._light else FULL_GROUPS
+        try:
+            if self.nowait:
+                try:
+                    records: list[tuple[Any, dict[str, Any]]] = conn.domainListGetStats(
+                        list(doms.values()), groups, NOWAIT
+                    )
+                    return records
+                except libvirt.libvirtError as exc:
+                    if _code(exc) not in _FLAG_REFUSED:
+                        raise
+                self.nowait = False  # as in _all_stats: asked again without the flag
+            records = conn.domainListGetStats(list(doms.values()), groups, 0)
+            return records
+        except libvirt.libvirtError:
+            self._step = 0  # list again next tick (a VM undefined since, say)
+            raise
 
     def _all_stats(self, conn: Any, groups: int) -> list[tuple[Any, dict[str, Any]]]:
         if self.nowait:
@@ -214,32 +290,30 @@ class HostSampler:
         return result
 
     def _add_heavy(
-        self, conn: Any, records: list[tuple[Any, dict[str, Any]]], watched: frozenset[str]
+        self, conn: Any, records: list[tuple[Any, dict[str, Any]]], uuids: list[str]
     ) -> None:
-        """The heavy groups into the records of the watched VMs (one call for them all),
-        and every other VM's vCPU count from its last record or the host's listing."""
-        by_uuid = {dom.UUIDString(): record for dom, record in records}
-        doms = [dom for dom, _record in records if dom.UUIDString() in watched]
-        if doms:
-            flags = NOWAIT if self.nowait else 0
-            try:
-                extras = conn.domainListGetStats(doms, HEAVY_GROUPS, flags)
-            except libvirt.libvirtError as exc:
-                # A watched VM undefined since the first call, say: this tick keeps the
-                # light figures of every VM rather than failing the whole host's tick.
-                log.info("no disk and network stats this tick: %s", exc)
-                extras = []
-            for dom, extra in extras:
-                by_uuid[dom.UUIDString()].update(extra)
-        for uuid, record in by_uuid.items():
-            if VCPUS_KEY in record:
-                continue
-            last = self._last.get(uuid)
-            vcpus = last[1].vcpus if last is not None else None
-            if vcpus is None and self._known_vcpus is not None:
-                vcpus = self._known_vcpus(uuid)
-            if vcpus is not None:
-                record[VCPUS_KEY] = vcpus
+        """The heavy groups into the records of the watched VMs, in one call for them all."""
+        assert self.tiers is not None
+        watched = self.tiers.watched_on(self.host_id)
+        if not watched:
+            return
+        mine = {u: rec for u, rec in zip(uuids, records, strict=True) if u in watched}
+        if not mine:
+            return
+        flags = NOWAIT if self.nowait else 0
+        try:
+            extras = conn.domainListGetStats(
+                [dom for dom, _record in mine.values()], HEAVY_GROUPS, flags
+            )
+        except libvirt.libvirtError as exc:
+            # A watched VM undefined since the first call, say: this tick keeps the
+            # light figures of every VM rather than failing the whole host's tick.
+            log.info("no disk and network stats this tick: %s", exc)
+            return
+        for dom, extra in extras:
+            found = mine.get(dom.UUIDString())
+            if found is not None:
+                found[1].update(extra)
 
     def _cpu_times(self, conn: Any) -> CPUTimes | None:
         if not self._node_cpu:
@@ -421,7 +495,7 @@ class StatsTicker:
         self._stopped = False
         self._rebase = False  # set on resume: no rate may span a pause
         self._prev: HostSample | None = None  # touched only by the worker thread
-        self._steady: SteadyRates = {}  # the same; see stats.snapshot
+        self._vms: VMLast = {}  # the same: each VM's newest sample (tvirt.rolling)
         # Where in the interval this host ticks, as a fraction (TickScheduler.add sets it).
         self.phase = 0.0
         self.ticks = 0
@@ -560,14 +634,15 @@ class StatsTicker:
         if self._rebase:
             self._rebase = False
             self._prev = None
+            self._vms.clear()
         sample = self._sampler(conn)  # errors reach _finished through the future
         with self._lock:
             self.samples += 1
             # Paused while sampling: not delivered either (resume rebases the rates).
             seq, skipped = self.samples, self.skipped
             stopped = self._stopped or self._paused
-        snap = snapshot(
-            self.host_id, self._prev, sample, seq=seq, skipped=skipped, steady=self._steady
+        snap = rolling_snapshot(
+            self.host_id, self._prev, sample, self._vms, seq=seq, skipped=skipped
         )
         self._prev = sample
         if not stopped:

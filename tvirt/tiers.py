@@ -1,9 +1,11 @@
-"""Which VMs get the heavy stats groups (per-vCPU, disk, network) on each tick.
+"""Which VMs each tick reads, and which stats groups (per-vCPU, disk, network) it asks.
 
-Every VM gets state, CPU time and memory every tick: that is what the VM table shows.
-The heavy groups feed only the VM details' graphs, so above `limit` VMs in total they are
-read only for the VMs someone is looking at (`watch`), in the same tick job. Thread-safe:
-the UI watches and sets the limit, each host's worker reports its count and asks.
+Every VM gets state, CPU time and memory: that is what the VM table shows. The heavy
+groups feed only the VM details' graphs, so above `limit` VMs in total they are read only
+for the VMs someone is looking at (`watch`), in the same tick job. Above `budget` VMs in
+total, a host's tick reads only a slice of its VMs (`every`: each VM once in that many
+ticks) plus the watched ones, so the records per second stay near the budget's.
+Thread-safe: the UI watches and sets the values, each host's worker reports its count and asks.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from collections import Counter
 from tvirt.words import plural
 
 DEFAULT_FULL_STATS_LIMIT = 1000
+# VMs read per tick across all hosts before each VM is read less often: 2000 VM records
+# per 2 s tick kept fifty local hosts near 5 % of one core (docs/performance.md).
+DEFAULT_TICK_BUDGET = 2000
 
 
 def limit_problem(value: object) -> str | None:
@@ -23,10 +28,26 @@ def limit_problem(value: object) -> str | None:
     return None
 
 
+def budget_problem(value: object) -> str | None:
+    """Why `value` is not a usable tick budget, or None if it is."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        return f"the VMs read per tick must be a whole number, 1 or more, not {value!r}"
+    return None
+
+
+def every_for(total: int, budget: int) -> int:
+    """Each VM is read once in this many ticks: 1 up to the budget, else enough that
+    `total` VMs spread over that many ticks fit in it."""
+    return max(1, -(-total // budget))
+
+
 class StatsTiers:
-    def __init__(self, limit: int = DEFAULT_FULL_STATS_LIMIT) -> None:
+    def __init__(
+        self, limit: int = DEFAULT_FULL_STATS_LIMIT, budget: int = DEFAULT_TICK_BUDGET
+    ) -> None:
         self._lock = threading.Lock()
         self._limit = limit
+        self._budget = budget
         self._counts: dict[str, int] = {}  # host_id -> VMs in its last tick
         self._watched: Counter[str] = Counter()  # "host_id/uuid" -> screens showing it
 
@@ -40,6 +61,22 @@ class StatsTiers:
             raise ValueError(problem)
         with self._lock:
             self._limit = limit
+
+    @property
+    def budget(self) -> int:
+        return self._budget
+
+    def set_budget(self, budget: int) -> None:
+        problem = budget_problem(budget)
+        if problem:
+            raise ValueError(problem)
+        with self._lock:
+            self._budget = budget
+
+    def every(self) -> int:
+        """Each VM's figures are read once in this many ticks (watched VMs every tick)."""
+        with self._lock:
+            return every_for(sum(self._counts.values()), self._budget)
 
     def count(self, host_id: str, vms: int) -> None:
         """A host's tick saw this many VMs."""
@@ -84,4 +121,14 @@ class StatsTiers:
         return (
             "disk and network history starts when this screen opens: "
             f"more than {plural(self._limit, 'VM')} watched"
+        )
+
+    def refresh_words(self, interval: float) -> str:
+        """'' while every VM is read every tick; else how often figures refresh."""
+        every = self.every()
+        if every == 1:
+            return ""
+        return (
+            f"each VM's figures refresh every {every * interval:g} s "
+            f"(more than {plural(self._budget, 'VM')} a tick), open details every tick"
         )
