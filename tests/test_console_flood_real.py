@@ -143,11 +143,17 @@ async def test_priority_keys_overtake_the_queued_output(
         keys.extend([pane.terminal.escape_key, "escape"])
         await until(pilot, settled, "the keys handled", 60)
         at = whats().index("key escape")
-        # The two actions come next, before any feed turn...
-        assert whats()[at + 1:at + 3] == ["detach", "leave"], log[at - 1:at + 5]
-        # ...while the guest's output still waited in the inbox, to be fed after them.
-        assert log[at + 1][1] > 0 and log[at + 2][1] > 0
-        assert "turn" in whats()[at + 3:]
+        acted: dict[str, int] = {}
+        for what, waiting in log[at + 1:]:
+            if what in ("detach", "leave"):
+                acted.setdefault(what, waiting)
+        # Both actions came while the guest's output still waited in the inbox, to be fed
+        # after them. (The pane's feed task may get a turn in between: the app awaits while
+        # it runs a key's action, so their exact order is the scheduler's, not the point.)
+        assert set(acted) == {"detach", "leave"}, log[at - 1:at + 8]
+        assert acted["detach"] > 0 and acted["leave"] > 0, log[at - 1:at + 8]
+        last = max(i for i, (what, _) in enumerate(log) if what in ("detach", "leave"))
+        assert "turn" in whats()[last + 1:]
         assert isinstance(app.screen, DashboardScreen)
         assert pane.state == "detached"
         await until(pilot, lambda: not pane._inbox, "the backlog fed")

@@ -49,6 +49,9 @@ async def test_footer_follows_the_keys_that_change() -> None:
     app = TvirtApp(uris=["test:///default"], stats=False)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: "Console" in words(app), "the dashboard's footer")
+        # c acts on the row under the cursor: pressed before the demo VM is listed, it
+        # has nothing to open (this raced on a loaded machine).
+        await until(pilot, lambda: app.dashboard.table.row_count == 1, "the demo VM")
         await pilot.press("c")
         await until(pilot, lambda: isinstance(app.screen, ConsoleScreen), "the consoles")
         screen = app.screen
