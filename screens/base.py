@@ -4,7 +4,7 @@ Textual's Screen.dismiss pops the top screen, whichever it is. Keys and button p
 queued for a dialog before it closed are still handled by it afterwards (a fast Escape
 then Enter, found by tests/monkey.py), and their second dismiss popped the screen below:
 the dashboard, which ended the app with "Can't pop screen". A screen that is no longer
-the current one ignores dismiss, and its result callback is not called twice, unless only
+the top one ignores dismiss, and its result callback is not called twice, unless only
 read-out pages lie above it (`drop_read_outs`).
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, TypeVar
 
+from textual.app import ScreenStackError
 from textual.await_complete import AwaitComplete
 from textual.command import CommandList, CommandPalette
 from textual.screen import ModalScreen, Screen
@@ -24,6 +25,18 @@ R = TypeVar("R")
 
 def _nothing() -> AwaitComplete:
     return AwaitComplete()
+
+
+def _on_top(screen: Screen[Any]) -> bool:
+    """Whether `screen` is the top of the stack. Textual's `is_current` is also true for a
+    screen that only shows through a transparent one above it (a dialog under the command
+    palette): its dismiss set its result and then popped the palette, and its next dismiss
+    set the result again: InvalidStateError (tests/monkey.py seed 1, ctrl+p over a
+    dialog)."""
+    try:
+        return screen.app.screen is screen
+    except ScreenStackError:
+        return False
 
 
 def drop_read_outs(screen: Screen[Any]) -> bool:
@@ -45,14 +58,14 @@ def drop_read_outs(screen: Screen[Any]) -> bool:
 
 class TvirtScreen(Screen[R]):
     def dismiss(self, result: R | None = None) -> AwaitComplete:
-        if not self.is_current and not drop_read_outs(self):
+        if not _on_top(self) and not drop_read_outs(self):
             return _nothing()
         return super().dismiss(result)
 
 
 class TvirtModal(ModalScreen[R]):
     def dismiss(self, result: R | None = None) -> AwaitComplete:
-        if not self.is_current and not drop_read_outs(self):
+        if not _on_top(self) and not drop_read_outs(self):
             return _nothing()
         return super().dismiss(result)
 
@@ -61,7 +74,7 @@ class Palette(CommandPalette):
     """Textual's command palette, with the same guard (it dismisses on Enter and Escape)."""
 
     def dismiss(self, result: Any = None) -> AwaitComplete:
-        if not self.is_current:
+        if not _on_top(self):
             return _nothing()
         return super().dismiss(result)
 

@@ -222,6 +222,28 @@ async def test_a_screen_closed_twice_at_once_closes_once(opener: str) -> None:
         assert app.is_running and names(app)[-1] == "DashboardScreen", names(app)
 
 
+async def test_a_dialog_under_the_palette_is_not_closed_from_below() -> None:
+    """A dialog that shows through the command palette above it counts as current in
+    Textual; its dismiss set its result and popped the palette instead, and the next one
+    raised InvalidStateError (tests/monkey.py seed 1). It is ignored until the palette
+    goes, and then the dialog closes once."""
+    app = TvirtApp(uris=[LAB], stats=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await start(pilot, ["question_mark"])
+        help_screen = app.screen
+        app.action_command_palette()  # as a palette command's key would, over a dialog
+        await until(pilot, lambda: names(app)[-1] == "Palette", "the palette")
+        assert help_screen.is_current  # shows through: the case the guard is for
+        help_screen.dismiss()
+        await settle(pilot)
+        assert names(app)[-3:] == ["DashboardScreen", "HelpScreen", "Palette"], names(app)
+        await pilot.press("escape")
+        await until(pilot, lambda: names(app)[-1] == "HelpScreen", "the help again")
+        help_screen.dismiss()
+        await settle(pilot)
+        assert app.is_running and names(app)[-1] == "DashboardScreen", names(app)
+
+
 @pytest.mark.parametrize(("path", "screen"), [
     (["n"], "CreateWizard"),  # a full screen: the new VM's name has the focus
     (["e", "m"], "FormDialog"),  # a dialog: the memory field has the focus
