@@ -22,6 +22,7 @@ from tvirt.events import ensure_event_loop
 from tvirt.model import HostInfo, HostState, VMInfo, format_version
 from tvirt.opening import KEEPALIVE_COUNT, KEEPALIVE_INTERVAL, Opening, close_quietly
 from tvirt.readonly import refusal
+from tvirt.recheck import RecheckBudget
 from tvirt.updates import (
     ActionDone,
     DomainChanged,
@@ -53,6 +54,8 @@ FILL_AT_ONCE = 16
 # libvirt sends no event for some outside changes (virsh autostart, setmaxmem on a shut-off
 # VM): every RECHECK_INTERVAL seconds a connected worker lists its domains again, four
 # calls whatever the VM count, and reports what differs from what it last reported.
+# With a RecheckBudget (the app's HostManager passes one) this is the shortest interval:
+# many VMs in all make each host's recheck rarer (tvirt.recheck).
 RECHECK_INTERVAL = 30.0
 
 _CLOSE_REASONS = {
@@ -91,6 +94,7 @@ class HostWorker:
         recheck_interval: float | None = RECHECK_INTERVAL,
         clock: Callable[[], float] = time.monotonic,
         connect_timeout: float = CONNECT_TIMEOUT,
+        rechecks: RecheckBudget | None = None,
     ) -> None:
         self.uri = uri
         self.connect_timeout = connect_timeout
@@ -102,6 +106,8 @@ class HostWorker:
         # step through the backoff without waiting it out.
         self._clock = clock
         self.recheck_interval = recheck_interval
+        # Shared with the other hosts: when the next recheck is due (None: every interval).
+        self._rechecks = rechecks
         self._next_recheck = 0.0
         # What the sink was last told of each domain (by UUID): the recheck compares with
         # it, and its size is the host's VM count.
@@ -156,6 +162,11 @@ class HostWorker:
         """A VM's vCPUs as last listed (the stats ticker's light ticks lack them)."""
         vm = self._known.get(uuid)  # one dict read: safe from the worker thread
         return None if vm is None else vm.vcpus
+
+    @property
+    def next_recheck(self) -> float:
+        """When the next slow recheck is due, on the worker's clock."""
+        return self._next_recheck
 
     @property
     def far_name(self) -> str:
@@ -368,7 +379,7 @@ class HostWorker:
             self._connect_failed(explain(exc, self.uri.host or "the local host"))
             return
         self._failures = 0
-        self._next_recheck = self._clock() + (self.recheck_interval or 0.0)
+        self._book_recheck(len(pairs))
         self.info = replace(info, state=HostState.CONNECTED, error="", vm_count=len(pairs))
         self._emit(HostChanged(self.info))
         self._emit(DomainsListed(self.host_id, tuple(vm for vm, _dom in pairs)))
@@ -497,8 +508,7 @@ class HostWorker:
     def _recheck(self) -> None:
         """List the domains again (a bounded number of calls) and report each difference
         from what was last reported: autostart, memory, vCPUs, state, added, removed."""
-        if self.recheck_interval is not None:
-            self._next_recheck = self._clock() + self.recheck_interval
+        self._book_recheck(len(self._known))
         if self._conn is None:
             return
         try:
@@ -522,6 +532,15 @@ class HostWorker:
             )
             if vm != known:
                 self._emit(DomainChanged(vm))
+
+    def _book_recheck(self, vms: int) -> None:
+        if self.recheck_interval is None:
+            return
+        now = self._clock()
+        if self._rechecks is None:
+            self._next_recheck = now + self.recheck_interval
+        else:
+            self._next_recheck = self._rechecks.book(self.host_id, vms, now)
 
     def _lost(self, generation: int, why: str) -> None:
         if generation != self._generation or self._conn is None:

@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tvirt.config import Config
-from tvirt.host import CONNECT_TIMEOUT, HostWorker
+from tvirt.host import CONNECT_TIMEOUT, RECHECK_INTERVAL, HostWorker
 from tvirt.labels import host_labels
 from tvirt.model import HostInfo
+from tvirt.recheck import RecheckBudget
 from tvirt.tiers import StatsTiers
 from tvirt.updates import HostChanged, Sink, Update
 from tvirt.uri import DEMO_URI, SYSTEM_URI, ParsedURI, URIError, parse_uri
@@ -76,6 +77,9 @@ class HostManager:
         self.tickers: dict[str, StatsTicker] = {}
         # Which VMs get the heavy stats groups; None: all of them (the app sets one).
         self.tiers: StatsTiers | None = None
+        # Every host's slow recheck shares one rate, so ten thousand VMs do not all
+        # re-list every 30 s (tvirt.recheck).
+        self.rechecks = RecheckBudget(RECHECK_INTERVAL)
         # Labels: the hostnames ever reported (kept across disconnects, so a label does
         # not flip when a host drops) and the last HostChanged passed on for each host.
         # The lock orders relabelling against the workers' own reports.
@@ -105,6 +109,7 @@ class HostManager:
                 reconnect=self._reconnect,
                 progressive=self._progressive,
                 connect_timeout=self._connect_timeout,
+                rechecks=self.rechecks,
             )
             for one in parsed
         ]
@@ -192,6 +197,7 @@ class HostManager:
             ticker.stop()
         if self.tiers is not None:
             self.tiers.forget(host_id)
+        self.rechecks.forget(host_id)
         with self._label_lock:
             worker = self.workers.pop(host_id, None)
             self._hostnames.pop(host_id, None)
