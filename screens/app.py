@@ -63,6 +63,7 @@ from .reader import (
     spoken_toggles,
     target,
 )
+from .stats_batch import BATCH_DELAY, StatsDue, StatsMailbox
 from .vm_detail import VMDetailScreen
 from .words import plural
 
@@ -141,6 +142,8 @@ class TvirtApp(App[int]):
         self.tiers = StatsTiers(full_stats_limit, tick_budget)
         self.latest: dict[str, StatsSnapshot] = {}
         self._every_shown = 1  # tiers.every() as the status lines last said it
+        # Ticks wait here and reach the screens in batches (screens/stats_batch.py).
+        self.stats_box = StatsMailbox()
         # Screen-reader mode: the terminal cursor follows the focus and highlight, and
         # nothing moves by itself (no animation, blinking, toasts or live graphs), so at
         # idle the app writes nothing. Widgets that redraw on a timer check this flag.
@@ -450,12 +453,20 @@ class TvirtApp(App[int]):
 
         The history is fed here, not on the event loop: StatsHistory is thread-safe and
         add() is cheap, and this way every tick is recorded even when the UI falls behind
-        and StatsArrived messages are coalesced. The message then only asks for a redraw.
+        and the redraws are batched: the mailbox wakes the event loop once for all the
+        hosts that tick within BATCH_DELAY, not once a tick.
         """
         if snap.host_id in self._removed:
             return
         self.history.add(snap)
-        self.post_message(StatsArrived(snap))
+        if self.stats_box.put(snap):
+            self.post_message(StatsDue())
+
+    def on_stats_due(self, _message: StatsDue) -> None:
+        self.set_timer(BATCH_DELAY, self._flush_stats, name="stats batch")
+
+    def _flush_stats(self) -> None:
+        self.show_stats(self.stats_box.take())
 
     # -- updates from the workers -------------------------------------------
     def _wanted(self, host_id: str) -> bool:
@@ -514,10 +525,17 @@ class TvirtApp(App[int]):
         )
 
     def on_stats_arrived(self, message: StatsArrived) -> None:
-        snap = message.snapshot
-        if not self._wanted(snap.host_id) or self.stats_paused:
+        self.show_stats([message.snapshot])
+
+    def show_stats(self, snaps: list[StatsSnapshot]) -> None:
+        """Redraw what is on screen with these ticks (of different hosts)."""
+        if self.stats_paused:
             return  # paused (P) after the tick was posted: the screens stay as they are
-        self.latest[snap.host_id] = snap
+        snaps = [snap for snap in snaps if self._wanted(snap.host_id)]
+        if not snaps:
+            return
+        for snap in snaps:
+            self.latest[snap.host_id] = snap
         every = self.tiers.every()
         if every != self._every_shown:  # the status lines say how often figures refresh
             self._every_shown = every
@@ -528,12 +546,13 @@ class TvirtApp(App[int]):
         base = next(
             (s for s in reversed(self.screen_stack) if not isinstance(s, ModalScreen)), None
         )
-        if isinstance(base, VMDetailScreen):
-            base.show_stats(snap)
-        if base is self.dashboard:
-            self.dashboard.show_stats(snap)
-        else:
-            self.dashboard.stale_stats.add(snap.host_id)
+        for snap in snaps:
+            if isinstance(base, VMDetailScreen):
+                base.show_stats(snap)
+            if base is self.dashboard:
+                self.dashboard.show_stats(snap)
+            else:
+                self.dashboard.stale_stats.add(snap.host_id)
 
     def set_stats_paused(self, paused: bool) -> None:
         self.stats_paused = paused
