@@ -29,6 +29,7 @@ from tvirt.manager import HostManager, choose_uris, local_default
 from tvirt.model import HostInfo, HostState, VMInfo
 from tvirt.ops import vms as vm_ops
 from tvirt.readonly import refusal
+from tvirt.recheck import recheck_words
 from tvirt.stats import StatsSnapshot
 from tvirt.themes import DEFAULT_THEME, STYLESHEET, register_themes, resolve, user_themes
 from tvirt.tiers import DEFAULT_FULL_STATS_LIMIT, DEFAULT_TICK_BUDGET, StatsTiers
@@ -577,7 +578,9 @@ class TvirtApp(App[int]):
         if self.stats_paused:
             return "stats paused (press P to resume)"
         slower = self.tiers.refresh_words(self.stats_interval)
-        return f"stats live, every {self.stats_interval:g} s" + (f"; {slower}" if slower else "")
+        later = recheck_words(self.manager.rechecks)  # many VMs: rarer rechecks
+        words = [f"stats live, every {self.stats_interval:g} s", slower, later]
+        return "; ".join(w for w in words if w)
 
     def refresh_stats_status(self) -> None:
         if self.dashboard.is_mounted:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tvirt import config
+from tvirt.recheck import recheck_words
 from tvirt.tiers import budget_problem, limit_problem
 from tvirt.words import plural
 
@@ -76,6 +77,8 @@ def ask_limit(app: TvirtApp) -> None:
     tiers = app.tiers
     slower = tiers.refresh_words(app.stats_interval)
     now = f"Now {slower}." if slower else "Now every VM's figures refresh every tick."
+    if later := recheck_words(app.manager.rechecks):
+        now += f" With this many VMs, {later}."
     text = (
         f"Up to the full stats limit of VMs in all ({tiers.total} now), every VM's disk, "
         "network and per-vCPU figures are read each tick; above it, only for VMs whose "

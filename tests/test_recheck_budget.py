@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from itertools import pairwise
+from pathlib import Path
 
 from conftest import Recorder, wait_for
 from tvirt.host import RECHECK_INTERVAL, HostWorker
 from tvirt.manager import HostManager
-from tvirt.recheck import VMS_PER_SECOND, RecheckBudget
+from tvirt.recheck import VMS_PER_SECOND, RecheckBudget, recheck_words
 from tvirt.uri import parse_uri
 
 
@@ -109,3 +110,34 @@ def test_the_managers_hosts_share_one_budget(node_xml: Callable[[int], str]) -> 
         assert manager.rechecks.total == 10
     finally:
         manager.stop()
+
+
+def test_the_words_say_how_late_an_outside_change_may_show() -> None:
+    budget = RecheckBudget(RECHECK_INTERVAL)
+    budget.book("small", 2_000, 0.0)
+    assert recheck_words(budget) == ""  # every 30 s, as ever: nothing to say
+    budget.book("big", 10_000, 0.0)
+    assert recheck_words(budget).endswith("show within 120 s")
+
+
+async def test_the_status_line_says_it_at_ten_thousand_vms() -> None:
+    from textual.widgets import Static
+
+    from tui_helpers import host_loaded
+    from tvirt.screens.app import TvirtApp
+
+    lab = f"test://{Path(__file__).parent / 'fixtures' / 'lab.xml'}"
+    app = TvirtApp(uris=[lab])
+    async with app.run_test(size=(160, 36)) as pilot:
+        await host_loaded(pilot, lab, 6)
+
+        def status() -> str:
+            return str(app.dashboard.query_one("#status", Static).render())
+
+        assert "show within" not in status()
+        # The budget as fifty hosts of 200 VMs would book it (no such fleet here).
+        for i in range(50):
+            app.manager.rechecks.book(f"host{i}", 200, 0.0)
+        app.refresh_stats_status()
+        await pilot.pause()
+        assert "(autostart, a shut-off VM's memory) show within 100 s" in status()

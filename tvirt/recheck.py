@@ -50,3 +50,15 @@ class RecheckBudget:
     def period(self) -> float:
         """About how often each host is rechecked now, in seconds."""
         return max(self.floor, self.total / self.per_second)
+
+
+def recheck_words(budget: RecheckBudget) -> str:
+    """'' while each host is rechecked every `floor` seconds; else how late a change
+    with no libvirt event may show, for the status lines next to the tick budget's."""
+    period = budget.period()
+    if period <= budget.floor:
+        return ""
+    return (
+        f"changes libvirt sends no event for (autostart, a shut-off VM's memory) "
+        f"show within {period:.0f} s"
+    )
