@@ -8,6 +8,8 @@ CPU % test builds its samples by hand: the test driver reports no CPU time.
 
 from __future__ import annotations
 
+import uuid as uuidlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +17,11 @@ import libvirt
 import pytest
 from textual.widgets import Static
 
+from conftest import Recorder, wait_for
 from tui_helpers import host_loaded, until
 from tvirt import config
 from tvirt.history import Metric, StatsHistory
+from tvirt.host import HostWorker
 from tvirt.model import VMState
 from tvirt.rolling import VMLast, rolling_snapshot
 from tvirt.screens.app import TvirtApp
@@ -26,6 +30,8 @@ from tvirt.screens.stats_limit import ask_limit, set_limit
 from tvirt.stats import DomainSample, HostSample, StatsSnapshot
 from tvirt.ticker import NOWAIT, HostSampler
 from tvirt.tiers import StatsTiers
+from tvirt.updates import DomainRemoved
+from tvirt.uri import parse_uri
 
 FIXTURES = Path(__file__).parent / "fixtures"
 LAB = f"test://{FIXTURES / 'lab.xml'}"
@@ -253,3 +259,35 @@ def test_a_slice_refused_nowait_is_asked_again_without_it(conn: libvirt.virConne
     second = sampler(wrapped)
     assert wrapped.flags == [NOWAIT, 0, 0] and not sampler.nowait
     assert len(first.domains) == 1 and len(second.domains) == 1  # every 6th VM
+
+
+def test_a_round_keeps_its_listing_until_the_hosts_vms_change(
+    node_xml: Callable[[int], str],
+) -> None:
+    """With the worker's counter, a round lists the host again only once its VMs changed
+    (here: one undefined, which the worker learns from libvirt's event)."""
+    rec = Recorder()
+    worker = HostWorker(parse_uri(node_xml(6)), rec, recheck_interval=None)
+    sampler = HostSampler(tiers=StatsTiers(limit=1000, budget=2), host_id=worker.host_id,
+                          known_vcpus=worker.known_vcpus, known_changes=worker.known_changes)
+    uuids = {str(uuidlib.UUID(int=i + 1)) for i in range(6)}
+
+    def tick() -> HostSample:  # on the worker's thread, as the ticker runs it
+        return worker.call(sampler).result(10)
+
+    worker.start()
+    try:
+        wait_for(lambda: worker.host_id in rec.inventory.listed, 10, "the listing")
+        tick()  # the first tick reads every VM and counts them: 3 ticks a round from now
+        assert tick().listed == uuids  # a round's first tick: listed
+        first = sampler._doms
+        tick(), tick()
+        assert tick().listed == uuids and sampler._doms is first  # no change: kept
+        tick(), tick()
+        worker.call(lambda conn: conn.lookupByName("vm0001").undefine()).result(10)
+        wait_for(lambda: any(isinstance(u, DomainRemoved) for u in rec.updates), 10,
+                 "the undefine's event")
+        assert tick().listed == uuids - {str(uuidlib.UUID(int=2))}  # listed again
+        assert sampler._doms is not first
+    finally:
+        worker.stop()

@@ -112,6 +112,9 @@ class HostWorker:
         # What the sink was last told of each domain (by UUID): the recheck compares with
         # it, and its size is the host's VM count.
         self._known: dict[str, VMInfo] = {}
+        # Moved whenever that set of VMs may have changed: the stats sampler keeps its
+        # listing while it stands still (tvirt.ticker).
+        self._known_changes = 0
         # progressive: list names and states first (a few round trips), then read what
         # the bulk call lacked in FILL_SLICE jobs, so a big slow host shows its VMs at once.
         self.progressive = progressive
@@ -157,6 +160,11 @@ class HostWorker:
     @info.setter
     def info(self, info: HostInfo) -> None:
         self._info = info
+
+    def known_changes(self) -> int:
+        """A counter moved whenever the host's set of VMs may have changed (a listing,
+        a VM added or removed); read on the worker thread by the stats sampler."""
+        return self._known_changes
 
     def known_vcpus(self, uuid: str) -> int | None:
         """A VM's vCPUs as last listed (the stats ticker's light ticks lack them)."""
@@ -462,14 +470,21 @@ class HostWorker:
             self._emit(HostChanged(self.info))
 
     def _track(self, update: Any) -> None:
+        known = self._known
         if isinstance(update, DomainsListed):
             self._known = {vm.uuid: vm for vm in update.vms}
+            self._known_changes += 1  # a new connection too: its handles are new
         elif isinstance(update, DomainsDetailed):
-            self._known.update((vm.uuid, vm) for vm in update.vms)
+            if any(vm.uuid not in known for vm in update.vms):
+                self._known_changes += 1
+            known.update((vm.uuid, vm) for vm in update.vms)
         elif isinstance(update, DomainChanged):
-            self._known[update.vm.uuid] = update.vm
+            if update.vm.uuid not in known:
+                self._known_changes += 1
+            known[update.vm.uuid] = update.vm
         elif isinstance(update, DomainRemoved):
-            self._known.pop(update.uuid, None)
+            if known.pop(update.uuid, None) is not None:
+                self._known_changes += 1
 
     def _require_conn(self) -> libvirt.virConnect:
         if self._conn is None:

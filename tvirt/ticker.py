@@ -80,6 +80,9 @@ Sampler = Callable[[Any], HostSample]
 # A VM's vCPU count as the host's listing read it (uuid -> count or None): light ticks
 # have no VCPU group, and a VM's CPU % is of its own vCPUs.
 KnownVCPUs = Callable[[str], int | None]
+# A counter the host's worker moves whenever its set of VMs changes (listing, event,
+# recheck): while it stands still a round reuses the last listing (HostWorker.known_changes).
+KnownChanges = Callable[[], int]
 OnSample = Callable[[StatsSnapshot], object]
 # Monotonic seconds. Due times are on the scheduler's clock; a test passes a fake one and
 # calls wake() after moving it, as the thread still sleeps in real seconds.
@@ -114,6 +117,7 @@ class HostSampler:
         tiers: StatsTiers | None = None,
         host_id: str = "",
         known_vcpus: KnownVCPUs | None = None,
+        known_changes: KnownChanges | None = None,
     ) -> None:
         self.local = local
         self.tiers = tiers  # None: every group for every VM (the command line, tests)
@@ -130,6 +134,10 @@ class HostSampler:
         # place in it and its length; a tick reads doms[step::every] and the watched.
         self._doms: list[Any] = []
         self._by_uuid: dict[str, Any] = {}
+        self._listed: frozenset[str] = frozenset()
+        # What the round's listing was taken with: the worker's counter and connection.
+        self._known_changes = known_changes
+        self._listing_mark: tuple[int, Any] | None = None
         self._step = 0
         self._every = 1
         # This tick's: (read only some VMs, the listing if it listed them); light groups.
@@ -239,9 +247,15 @@ class HostSampler:
         assert self.tiers is not None
         listed: frozenset[str] | None = None
         if self._step == 0:
-            self._doms = conn.listAllDomains(0)
-            self._by_uuid = {dom.UUIDString(): dom for dom in self._doms}
-            listed = frozenset(self._by_uuid)
+            # Listing every round was a call and a UUIDString per VM every few ticks; the
+            # worker knows when its VMs changed, so an unchanged host keeps its listing.
+            mark = None if self._known_changes is None else (self._known_changes(), conn)
+            if mark is None or mark != self._listing_mark or not self._doms:
+                self._doms = conn.listAllDomains(0)
+                self._by_uuid = {dom.UUIDString(): dom for dom in self._doms}
+                self._listed = frozenset(self._by_uuid)
+                self._listing_mark = mark
+            listed = self._listed
             self.tiers.count(self.host_id, len(self._doms))
             self._every = max(every, self.tiers.every())
         doms = {id(d): d for d in self._doms[self._step :: self._every]}
@@ -270,6 +284,7 @@ class HostSampler:
             return records
         except libvirt.libvirtError:
             self._step = 0  # list again next tick (a VM undefined since, say)
+            self._listing_mark = None
             raise
 
     def _all_stats(self, conn: Any, groups: int) -> list[tuple[Any, dict[str, Any]]]:
@@ -476,13 +491,15 @@ class StatsTicker:
         scheduler: TickScheduler | None = None,
         tiers: StatsTiers | None = None,
         known_vcpus: KnownVCPUs | None = None,
+        known_changes: KnownChanges | None = None,
     ) -> None:
         _check_interval(interval)
         self.host_id = worker.host_id
         self._worker = worker
         self._on_sample = on_sample
         self._sampler: Sampler = sampler or HostSampler(
-            local=local, tiers=tiers, host_id=worker.host_id, known_vcpus=known_vcpus
+            local=local, tiers=tiers, host_id=worker.host_id, known_vcpus=known_vcpus,
+            known_changes=known_changes,
         )
         self._scheduler = scheduler or default_scheduler()
         self._lock = threading.Lock()
@@ -518,7 +535,7 @@ class StatsTicker:
         local = is_local(worker.uri)
         return cls(
             worker, on_sample, interval=interval, local=local, scheduler=scheduler,
-            tiers=tiers, known_vcpus=worker.known_vcpus,
+            tiers=tiers, known_vcpus=worker.known_vcpus, known_changes=worker.known_changes,
         )
 
     # -- control, from any thread -------------------------------------------
