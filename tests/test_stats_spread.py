@@ -12,7 +12,7 @@ from test_stats_ticker import FakeClock, Snaps, connect  # noqa: F401  (fixture)
 from conftest import wait_for
 from tvirt.host import HostWorker
 from tvirt.stats import SteadyRates, snapshot
-from tvirt.ticker import PHASE_STEP, HostSampler, StatsTicker, TickScheduler
+from tvirt.ticker import GATHER, PHASE_STEP, HostSampler, StatsTicker, TickScheduler
 
 
 @pytest.fixture
@@ -99,3 +99,26 @@ def test_unchanged_records_are_reused_and_rated_once(
         assert changed.steady == {d.uuid for d in fourth.domains} - {fourth.domains[0].uuid}
     finally:
         worker.call(lambda conn: conn.lookupByName(name).resume()).result(30)
+
+
+def test_ticks_due_close_together_fire_in_one_wake_up(
+    connect: Callable[[str], HostWorker],  # noqa: F811
+    node_xml: Callable[[int], str],
+    spread_clock: tuple[FakeClock, TickScheduler],
+) -> None:
+    clock, sched = spread_clock
+    tickers = [StatsTicker(connect(node_xml(n)), Snaps(), interval=0.05, scheduler=sched)
+               for n in (2, 3, 4)]
+    for ticker in tickers:
+        ticker.start()
+    wait_for(lambda: all(t.samples == 1 for t in tickers), 30, "every first tick")
+    dues = [t.due for t in tickers]
+    assert dues == [pytest.approx(0.05 * (1 + t.phase)) for t in tickers]
+    assert max(dues) - min(dues) < GATHER  # type: ignore[operator]
+    wakes = sched.wakes
+    clock.advance(min(dues))  # type: ignore[type-var]
+    sched.wake()
+    wait_for(lambda: all(t.samples == 2 for t in tickers), 30, "the second ticks")
+    assert sched.wakes == wakes + 1  # all three in one wake-up, the later two a bit early
+    # Each keeps its own place: the next due is a whole interval after its own due.
+    assert [t.due for t in tickers] == [pytest.approx(d + 0.05) for d in dues]
