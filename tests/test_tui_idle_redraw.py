@@ -2,7 +2,8 @@
 
 A VM detail read late (a slow host reads vCPUs and memory for minutes) redraws only its
 own row's line, and nothing when that row is out of view; the status and sort lines are
-not drawn again for the same text, nor laid out again for a text of the same height.
+not drawn again for the same text, nor laid out again for a text of the same height; a
+compact Hosts panel entry draws only its own line, and only when its shown part changes.
 Counted on the widgets' refresh and update calls, never timed.
 """
 
@@ -18,7 +19,9 @@ import pytest
 from textual.pilot import Pilot
 
 from tui_helpers import settled
+from tvirt.model import HostState
 from tvirt.screens.app import TvirtApp
+from tvirt.screens.host_list import COMPACT_ABOVE, HostList
 from tvirt.screens.steady_static import SteadyStatic
 from tvirt.screens.vm_table import VMTable
 
@@ -120,3 +123,45 @@ async def test_the_status_line_is_not_updated_again_for_the_same_text(
         assert status.show(shown + " more" * 60)  # two lines longer: laid out
         assert not status.show(shown + " more" * 60)
         assert updates == [("status", False), ("status", True)]
+
+
+async def test_a_compact_host_entry_draws_only_what_the_panel_shows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above COMPACT_ABOVE hosts each entry is one line cut by an ellipsis: a tick whose
+    CPU figure falls in the cut part draws nothing, a visible change only its line."""
+    uris = []
+    for i in range(COMPACT_ABOVE + 1):
+        node = tmp_path / f"host{i}-with-a-name-longer-than-the-hosts-panel.xml"
+        node.write_text(
+            "<node><cpu><nodes>1</nodes><sockets>1</sockets><cores>2</cores>"
+            "<threads>1</threads><mhz>2000</mhz></cpu><memory>8388608</memory></node>"
+        )
+        uris.append(f"test://{node}")
+    app = TvirtApp(uris=uris)
+    async with app.run_test(size=(120, 40)) as pilot:
+        hosts = app.dashboard.host_list
+        await settled(pilot, lambda: len(hosts._hosts) == len(uris) and all(
+            h.state is HostState.CONNECTED for h in hosts._hosts.values()), "hosts up")
+        assert hosts.one_line
+        calls: list[tuple[Any, ...]] = []
+        real = HostList.refresh
+
+        def counted(self: HostList, *regions: Any, **kwargs: Any) -> Any:
+            calls.append(regions)
+            return real(self, *regions, **kwargs)
+
+        monkeypatch.setattr(HostList, "refresh", counted)
+        last = uris[-1]
+        hosts.show_stats(last, ("CPU 12.3%, memory 1 of 8 GiB",))
+        assert "CPU 12.3%" in hosts.get_option(last).prompt.plain  # kept for a resize
+        assert calls == []  # the figure is past the ellipsis: nothing drawn
+
+        host = hosts._hosts[last]
+        hosts.show_host(replace(host, label="short"))  # the start of the line changes
+        index = hosts.get_option_index(last)
+        assert len(calls) == 1 and len(calls[0]) == 1, calls
+        assert (calls[0][0].y, calls[0][0].height) == (
+            hosts._index_to_line[index] - hosts.scroll_offset.y, 1)
+        await pilot.pause()
+        assert str(hosts.render_line(calls[0][0].y).text).startswith("short")
