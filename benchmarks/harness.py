@@ -176,10 +176,10 @@ class PtyApp:
                 return time.perf_counter() - self.started
         raise TimeoutError(f"'{needle}' stayed on screen; screen:\n{self.text()}")
 
-    def close(self) -> None:
+    def close(self, wait: float = 5) -> None:
         with contextlib.suppress(OSError):
             os.write(self.fd, b"q")
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
             done, _ = os.waitpid(self.pid, os.WNOHANG)
             if done:

@@ -9,8 +9,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.content import Content
-from textual.widgets import DataTable, Header, Input, Log, Static
+from textual.widgets import DataTable, Header, Input, Log
 
 from tvirt.actions import Action
 from tvirt.history import Metric
@@ -23,6 +22,7 @@ from .base import TvirtScreen
 from .dialogs import AddConnectionDialog, ConfirmDialog, Confirmed
 from .footer import SteadyFooter
 from .host_list import HOST_TREND_WIDTH, HostFilter, HostList, host_stats_lines
+from .steady_static import SteadyStatic
 from .vm_table import VMTable
 from .words import host_counts, plural, target_lines, vm_counts
 
@@ -117,9 +117,9 @@ class DashboardScreen(TvirtScreen[None]):
                         id="filter",
                         compact=True,
                     )
-                    yield Static(id="view")
+                    yield SteadyStatic(id="view")
                 yield VMTable(id="vms")
-        yield Static(id="status")
+        yield SteadyStatic(id="status")
         log = Log(id="log", max_lines=500)
         log.tooltip = "Messages: results and state changes; press L to review them"
         yield log
@@ -183,8 +183,8 @@ class DashboardScreen(TvirtScreen[None]):
             read = len(table.vms) - unread
             status += f"; reading vCPUs and memory, {read} of {len(table.vms)}"
         status += f"; {self.tvirt.stats_words()}"
-        self.query_one("#status", Static).update(Content(status + "."))
-        self.query_one("#view", Static).update(Content(table.describe_view()))
+        self.query_one("#status", SteadyStatic).show(status + ".")
+        self.query_one("#view", SteadyStatic).show(table.describe_view())
 
     # -- live stats -----------------------------------------------------------
     def show_stats(self, snap: StatsSnapshot) -> None:

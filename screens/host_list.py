@@ -137,11 +137,30 @@ class HostList(OptionList):
             self._redraw_all()
         prompt = self._entry(host)
         try:
-            self.replace_option_prompt(host.host_id, prompt)
+            self._replace_entry(host.host_id, prompt)
         except OptionDoesNotExist:
             self.add_option(Option(prompt, id=host.host_id))
             if self.highlighted is None:
                 self.highlighted = 0
+
+    def _replace_entry(self, host_id: str, prompt: Content) -> None:
+        """A host's new entry. OptionList.replace_option_prompt redraws the whole panel;
+        a one-line entry keeps its height, so only its own line is drawn, and nothing
+        when the part the panel shows is the same (its end, the CPU figure of a compact
+        entry, is often cut off by the ellipsis): a real host's tick sent the whole
+        panel to the terminal every 2 s though nothing on it moved."""
+        index = self.get_option_index(host_id)
+        option = self.get_option_at_index(index)
+        old = option.prompt
+        width = self.scrollable_content_region.width - self._get_left_gutter_width()
+        if not self.one_line or width <= 0 or not isinstance(old, Content):
+            self.replace_option_prompt(host_id, prompt)
+            return
+        option._set_prompt(prompt)
+        self._option_render_cache.clear()  # keyed by the option, not by its prompt
+        shown, was = prompt.truncate(width, ellipsis=True), old.truncate(width, ellipsis=True)
+        if (shown.plain, shown.spans) != (was.plain, was.spans):
+            self.refresh_lines(self._index_to_line[index])
 
     def show_stats(self, host_id: str, lines: tuple[str, ...]) -> None:
         """Replace a host's stats lines; redraws only if what it shows changed (a compact

@@ -121,6 +121,7 @@ class VMTable(Table[Cell]):
 
     # Screen-reader mode puts the terminal cursor on this column: the VM's name.
     text_column = 0
+    one_line_rows = True  # rows come from add_row and add_rows_at_once, one line each
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
@@ -525,8 +526,11 @@ class VMTable(Table[Cell]):
             and current is not None
             and cell_len(cell.text) > current.content_width
         )
-        if getattr(self.app, "screen_reader", False) and not grow:
-            # Only this row's line is drawn: the line under the cursor is not sent again.
+        if not grow:
+            # Only this row's line is drawn, and nothing when it is scrolled out of view:
+            # update_cell redrew every visible row, so each VM detail a slow host read
+            # for minutes sent the whole table to the terminal again. In screen-reader
+            # mode the line under the cursor is not sent again either.
             self.set_cell_line(key, ColumnKey(column), cell)
             return
         self.update_cell(key, column, cell, update_width=grow)
