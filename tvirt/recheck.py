@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import threading
 
+from .host_counts import HostCounts
+
 # VMs re-listed a second across all hosts: 10,000 VMs are rechecked every 100 s.
 VMS_PER_SECOND = 100.0
 
@@ -25,27 +27,25 @@ class RecheckBudget:
         self.per_second = per_second
         self._lock = threading.Lock()
         self._free = float("-inf")  # where the shared timeline's next turn may start
-        self._counts: dict[str, int] = {}  # host_id -> VMs at its last recheck
+        self._vms = HostCounts()  # each host's VMs at its last recheck
 
     def book(self, host_id: str, vms: int, now: float) -> float:
         """When this host's next recheck is due, for a host of `vms` VMs rechecked (or
         connected) at `now` on its own clock: at least `floor` seconds on, and after
         every turn booked before it."""
+        self._vms.set(host_id, vms)
         with self._lock:
-            self._counts[host_id] = vms
             start = max(now + self.floor, self._free)
             self._free = start + vms / self.per_second
             return start
 
     def forget(self, host_id: str) -> None:
-        with self._lock:
-            self._counts.pop(host_id, None)
+        self._vms.forget(host_id)
 
     @property
     def total(self) -> int:
         """The VMs of every host, as each last booked."""
-        with self._lock:
-            return sum(self._counts.values())
+        return self._vms.total
 
     def period(self) -> float:
         """About how often each host is rechecked now, in seconds."""

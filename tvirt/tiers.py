@@ -15,6 +15,8 @@ from collections import Counter
 
 from tvirt.words import plural
 
+from .host_counts import HostCounts
+
 DEFAULT_FULL_STATS_LIMIT = 1000
 # VMs read per tick across all hosts before each VM is read less often: 2000 VM records
 # per 2 s tick kept fifty local hosts near 5 % of one core (docs/performance.md).
@@ -48,7 +50,7 @@ class StatsTiers:
         self._lock = threading.Lock()
         self._limit = limit
         self._budget = budget
-        self._counts: dict[str, int] = {}  # host_id -> VMs in its last tick
+        self._vms = HostCounts()  # each host's VMs in its last tick
         self._watched: Counter[str] = Counter()  # "host_id/uuid" -> screens showing it
 
     @property
@@ -75,27 +77,22 @@ class StatsTiers:
 
     def every(self) -> int:
         """Each VM's figures are read once in this many ticks (watched VMs every tick)."""
-        with self._lock:
-            return every_for(sum(self._counts.values()), self._budget)
+        return every_for(self._vms.total, self._budget)
 
     def count(self, host_id: str, vms: int) -> None:
         """A host's tick saw this many VMs."""
-        with self._lock:
-            self._counts[host_id] = vms
+        self._vms.set(host_id, vms)
 
     def forget(self, host_id: str) -> None:
-        with self._lock:
-            self._counts.pop(host_id, None)
+        self._vms.forget(host_id)
 
     @property
     def total(self) -> int:
-        with self._lock:
-            return sum(self._counts.values())
+        return self._vms.total
 
     def full(self) -> bool:
         """Whether every VM gets every group: at most `limit` VMs watched in all."""
-        with self._lock:
-            return sum(self._counts.values()) <= self._limit
+        return self._vms.total <= self._limit
 
     def watch(self, key: str) -> None:
         """A screen shows this VM's graphs ("host_id/uuid"); unwatch when it closes."""
